@@ -1,0 +1,45 @@
+// Flag parsing on node:util's parseArgs (strict: unknown flags are errors),
+// with config flags generated from the config's own keys in kebab case, so
+// the CLI, the page's URL and nanoGPT's config share one vocabulary.
+
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { NUMERIC_KEYS, toKebab } from '../core/config';
+import { CliError } from './common';
+
+export type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** --n-layer, --block-size, ... one string flag per numeric config key. */
+export function configFlags(): Options {
+  const out: Options = {};
+  for (const k of NUMERIC_KEYS) out[toKebab(k)] = { type: 'string' };
+  out.bias = { type: 'string' };
+  return out;
+}
+
+export interface Parsed {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
+
+export function parse(argv: string[], options: Options, command: string, allowPositionals = false): Parsed {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals });
+    return { values: values as Parsed['values'], positionals };
+  } catch (e) {
+    // parseArgs' messages are long and mention internals; keep the essential line.
+    const msg = (e as Error).message.split('\n')[0].replace(/\. To specify a positional argument.*$/, '');
+    throw new CliError(`${command}: ${msg} (see 'tabgpt ${command} --help')`);
+  }
+}
+
+/** A flag that must be a number in a range; undefined stays undefined. */
+export function num(values: Record<string, unknown>, flag: string, check: (n: number) => boolean = Number.isFinite, what = 'a number'): number | undefined {
+  const raw = values[flag];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (String(raw).trim() === '' || !check(n)) throw new CliError(`--${flag} must be ${what} (got '${raw}')`);
+  return n;
+}
+
+export const isPosInt = (n: number) => Number.isInteger(n) && n > 0;
+export const isNonNegInt = (n: number) => Number.isInteger(n) && n >= 0;

@@ -1,0 +1,110 @@
+// `tabgpt train`: train on a text, log progress, sample at each evaluation,
+// checkpoint atomically. `--json` prints one JSON object per line instead.
+
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { makeConfig, setField, PRESET_NAMES, NUMERIC_KEYS, toKebab, type Config, type PresetName } from '../core/config';
+import { decodeCheckpoint, resumeTrainer, saveTrainer } from '../core/checkpoint';
+import { Dataset } from '../core/data';
+import { generate } from '../core/sample';
+import { newTrainer, trainLoop, type Trainer } from '../core/train';
+import { configFlags, parse } from './args';
+import { CliError, formatDuration, loadCorpus, setupBackend, writeAtomic } from './common';
+
+const HELP = `usage: tabgpt train [flags]
+  --text FILE | --corpus shakespeare|builtin   training text (default: shakespeare, built-in offline)
+  --preset ${PRESET_NAMES.join('|')}   model shape (then any of the flags below override it)
+  ${NUMERIC_KEYS.map((k) => '--' + toKebab(k)).join(' ')} --bias true|false
+  --backend wasm|cpu (default wasm)   --out FILE (default out/ckpt.safetensors)
+  --resume FILE   continue a run from its checkpoint   --json   machine-readable lines`;
+
+export async function trainCommand(argv: string[]): Promise<void> {
+  const { values } = parse(argv, {
+    ...configFlags(),
+    text: { type: 'string' },
+    corpus: { type: 'string' },
+    preset: { type: 'string' },
+    backend: { type: 'string', default: 'wasm' },
+    out: { type: 'string', default: 'out/ckpt.safetensors' },
+    resume: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  }, 'train');
+  if (values.help) return void console.log(HELP);
+  const json = values.json as boolean;
+  const say = (line: string) => { if (!json) console.log(line); };
+  const emit = (obj: object) => { if (json) console.log(JSON.stringify(obj)); };
+
+  const preset = values.preset as string | undefined;
+  if (preset !== undefined && !PRESET_NAMES.includes(preset as PresetName)) throw new CliError(`--preset must be one of ${PRESET_NAMES.join(', ')} (got '${preset}')`);
+  const overrides: Partial<Config> = {};
+  const scratch = makeConfig();
+  for (const k of [...NUMERIC_KEYS, 'bias'] as (keyof Config)[]) {
+    const raw = values[toKebab(k)];
+    if (raw === undefined) continue;
+    setField(scratch, k, raw as string);
+    (overrides as Record<string, unknown>)[k] = scratch[k];
+  }
+  const backend = await setupBackend(values.backend as string);
+
+  let trainer: Trainer;
+  let source: string;
+  if (values.resume !== undefined) {
+    const path = values.resume as string;
+    if (!existsSync(path)) throw new CliError(`--resume ${path}: no such file`);
+    const ckpt = await decodeCheckpoint(await readFile(path), path);
+    const saved = ckpt.meta.extra?.corpus;
+    const corpus = await loadCorpus({ text: values.text as string | undefined, corpus: (values.corpus as string | undefined) ?? (values.text === undefined ? saved?.replace(/^text:/, '') === saved ? saved : undefined : undefined) });
+    const shape = ['nLayer', 'nHead', 'nEmbd', 'blockSize', 'bias'] as const;
+    for (const k of shape) if (k in overrides && overrides[k] !== ckpt.meta.config[k]) throw new CliError(`--${toKebab(k)} differs from the checkpoint's ${k}=${ckpt.meta.config[k]}: a resumed run keeps its model shape`);
+    trainer = resumeTrainer(ckpt, new Dataset(corpus.text), overrides);
+    source = corpus.source;
+    say(`resuming ${path} at step ${trainer.step}`);
+  } else {
+    const corpus = await loadCorpus({ text: values.text as string | undefined, corpus: values.corpus as string | undefined });
+    if (corpus.notice) console.error(`tabgpt: notice: ${corpus.notice}`);
+    trainer = newTrainer(makeConfig({ ...overrides, preset: preset as PresetName | undefined }), new Dataset(corpus.text));
+    source = corpus.source;
+  }
+  const { cfg } = trainer;
+  const data = trainer.data;
+  const out = values.out as string;
+  const { paramCount } = await import('../core/model');
+  const counts = paramCount(trainer.model.config);
+  say(`corpus ${source}: ${data.chars.toLocaleString('en-US')} chars, vocab ${data.tokenizer.vocabSize}, split ${data.train.length.toLocaleString('en-US')} train / ${data.val.length.toLocaleString('en-US')} val`);
+  say(`model ${cfg.nLayer} layers, ${cfg.nHead} heads, ${cfg.nEmbd} wide, block ${cfg.blockSize}: ${counts.total.toLocaleString('en-US')} params (${counts.nonEmbedding.toLocaleString('en-US')} non-embedding); backend ${backend}`);
+  say(`training ${cfg.maxIters} iters, batch ${cfg.batchSize}, lr ${cfg.lr} -> ${cfg.minLr}, warmup ${cfg.warmupIters}, seed ${cfg.seed}`);
+
+  const stepsAtStart = trainer.step;
+  const started = performance.now();
+  let lastEvalVal = NaN;
+  try {
+    for await (const ev of trainLoop(trainer)) {
+      if (ev.event === 'step') {
+        const done = ev.step - stepsAtStart;
+        const eta = ((cfg.maxIters - ev.step) * ev.msPerStep) / 1000;
+        say(`step ${String(ev.step).padStart(String(cfg.maxIters).length)}/${cfg.maxIters} | loss ${ev.trainLoss.toFixed(4)} | val ${Number.isNaN(lastEvalVal) ? '   -  ' : lastEvalVal.toFixed(4)} | lr ${ev.lr.toExponential(2)} | ${Math.round(ev.tokensPerSec).toLocaleString('en-US')} tok/s | ${ev.msPerStep.toFixed(0)} ms/step | ETA ${formatDuration(done > 0 ? eta : NaN)}`);
+      } else if (ev.event === 'eval') {
+        lastEvalVal = ev.valLoss;
+        await writeAtomic(out, await saveTrainer(trainer, data.tokenizer, { corpus: source, val_loss: String(ev.valLoss) }));
+        emit({ event: 'eval', step: ev.step, trainLoss: ev.trainLoss, valLoss: ev.valLoss, valBpc: ev.valLoss / Math.LN2, lr: ev.lr, tokensPerSec: ev.tokensPerSec, elapsedSec: ev.elapsedSec, checkpoint: out });
+        if (!json) {
+          const sample = await generate(trainer.model, data.tokenizer, { maxNewTokens: 120, temperature: 0.8, seed: ev.step });
+          say(`  eval step ${ev.step}: val loss ${ev.valLoss.toFixed(4)} nats (${(ev.valLoss / Math.LN2).toFixed(3)} bpc), saved ${out}`);
+          say('  sample: ' + sample.replace(/\n/g, '\n          '));
+        }
+      } else {
+        const s = ev.summary;
+        emit({ event: 'done', ...s, valBpc: s.valLoss / Math.LN2, checkpoint: out, corpus: source });
+        if (!json) {
+          const sample = await generate(trainer.model, data.tokenizer, { maxNewTokens: 300, temperature: 0.8, seed: cfg.seed });
+          say(`done: ${s.steps} steps in ${formatDuration((performance.now() - started) / 1000)}; train loss ${s.trainLoss.toFixed(4)}, val loss ${s.valLoss.toFixed(4)} (${(s.valLoss / Math.LN2).toFixed(3)} bpc); ${Math.round(s.tokensPerSec).toLocaleString('en-US')} tok/s on ${s.backend}; checkpoint ${out}`);
+          say('--- sample ---\n' + sample + '\n---');
+          say(`more text: npm run sample -- --ckpt ${out} --prompt "ROMEO:"`);
+        }
+      }
+    }
+  } finally {
+    trainer.model.dispose();
+    trainer.dispose();
+  }
+}

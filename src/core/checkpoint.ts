@@ -1,0 +1,211 @@
+// Checkpoints as one safetensors file: 8-byte little-endian header length, a
+// JSON header (tensor name -> dtype, shape, byte offsets, plus __metadata__ of
+// strings), then the raw little-endian float32 data. The same bytes are written
+// by the CLI and downloaded/uploaded by the page.
+//
+// Weights use nanoGPT's names and PyTorch's layouts (Linear weights [out, in]),
+// so `{k: v for k, v in load_file(f).items() if k.startswith('transformer.')}`
+// loads into nanoGPT's GPT (lm_head.weight is tied to transformer.wte.weight).
+// AdamW moments travel as tensors named optimizer.exp_avg.<name> and
+// optimizer.exp_avg_sq.<name> (PyTorch's names); the rest of the state (config,
+// vocabulary, step, seed, Rng state, Adam's t) is in the metadata.
+// A sha256 of the data section in the metadata catches corruption the format
+// alone would not.
+
+import * as tf from '@tensorflow/tfjs';
+import { validate, type Config } from './config';
+import { sha256Hex, type Dataset } from './data';
+import { GPT } from './model';
+import { Rng } from './rng';
+import { Tokenizer } from './tokenizer';
+import { Trainer } from './train';
+
+export class CheckpointError extends Error {
+  override name = 'CheckpointError';
+}
+
+export const CHECKPOINT_VERSION = '1';
+
+/** Linear weights: stored [in, out] in tabgpt, [out, in] in the file (PyTorch's nn.Linear). */
+const isLinearWeight = (name: string) => /\.(c_attn|c_proj|c_fc)\.weight$/.test(name);
+
+export interface CheckpointMeta {
+  config: Config;
+  vocab: string[];
+  step: number;
+  seed: number;
+  /** State of the batch Rng, so a resumed run draws the same batches as an uninterrupted one. */
+  rngState: number;
+  /** Adam's bias-correction step count; absent for a weights-only file. */
+  adamT?: number;
+  /** Free-form extras (val loss, corpus name, ...). */
+  extra?: Record<string, string>;
+}
+
+export interface Checkpoint {
+  meta: CheckpointMeta;
+  /** tabgpt layout (Linear weights [in, out]); the caller owns and disposes them. */
+  tensors: Map<string, tf.Tensor>;
+}
+
+interface HeaderEntry {
+  dtype: string;
+  shape: number[];
+  data_offsets: [number, number];
+}
+
+/** Serialise named tensors (tabgpt layout) plus metadata into safetensors bytes. */
+export async function encodeCheckpoint(meta: CheckpointMeta, tensors: Map<string, tf.Tensor>): Promise<Uint8Array> {
+  const entries: { name: string; shape: number[]; data: Float32Array }[] = [];
+  for (const [name, t] of tensors) {
+    const fileTensor = isLinearWeight(name.replace(/^optimizer\.exp_avg(_sq)?\./, '')) ? tf.transpose(t) : t;
+    const data = (await fileTensor.data()) as Float32Array;
+    entries.push({ name, shape: fileTensor.shape, data });
+    if (fileTensor !== t) fileTensor.dispose();
+  }
+  const dataBytes = entries.reduce((a, e) => a + e.data.byteLength, 0);
+  const body = new Uint8Array(dataBytes);
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  for (const e of entries) {
+    body.set(new Uint8Array(e.data.buffer, e.data.byteOffset, e.data.byteLength), offset);
+    header[e.name] = { dtype: 'F32', shape: e.shape, data_offsets: [offset, offset + e.data.byteLength] } satisfies HeaderEntry;
+    offset += e.data.byteLength;
+  }
+  if (!littleEndian()) throw new CheckpointError('big-endian hosts are not supported');
+  const metadata: Record<string, string> = {
+    format: 'pt',
+    'tabgpt.version': CHECKPOINT_VERSION,
+    config: JSON.stringify(meta.config),
+    vocab: JSON.stringify(meta.vocab),
+    step: String(meta.step),
+    seed: String(meta.seed),
+    rng_state: String(meta.rngState),
+    data_sha256: await sha256Hex(body),
+    ...(meta.adamT !== undefined ? { optimizer: JSON.stringify({ type: 'AdamW', t: meta.adamT }) } : {}),
+    ...(meta.extra ?? {}),
+  };
+  header.__metadata__ = metadata;
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8); // align the data section to 8 bytes
+  const headerBytes = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + headerBytes.length + body.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  out.set(body, 8 + headerBytes.length);
+  return out;
+}
+
+/** Parse and verify safetensors bytes. Refuses truncated or corrupted files with one clear line. */
+export async function decodeCheckpoint(bytes: Uint8Array, name = 'checkpoint'): Promise<Checkpoint> {
+  const bad = (why: string) => new CheckpointError(`${name} is not a valid tabgpt checkpoint: ${why}`);
+  if (bytes.length < 8) throw bad(`only ${bytes.length} bytes (truncated?)`);
+  const headerLen = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+  if (headerLen <= 0 || 8 + headerLen > bytes.length) throw bad(`header length ${headerLen} exceeds the file's ${bytes.length} bytes (truncated or not safetensors)`);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)));
+  } catch {
+    throw bad('its header is not valid JSON (corrupted or not safetensors)');
+  }
+  const metadata = header.__metadata__ as Record<string, string> | undefined;
+  if (!metadata?.config || !metadata.vocab) throw bad('no tabgpt metadata (config, vocab): was it written by tabgpt?');
+  const body = bytes.subarray(8 + headerLen);
+  let maxEnd = 0;
+  for (const [k, v] of Object.entries(header)) if (k !== '__metadata__') maxEnd = Math.max(maxEnd, (v as HeaderEntry).data_offsets[1]);
+  if (maxEnd > body.length) throw bad(`data section has ${body.length} bytes but tensors need ${maxEnd} (truncated)`);
+  if (metadata.data_sha256 && (await sha256Hex(body.subarray(0, maxEnd))) !== metadata.data_sha256) {
+    throw bad('data checksum mismatch (the file is corrupted)');
+  }
+  let meta: CheckpointMeta;
+  try {
+    const optimizer = metadata.optimizer ? (JSON.parse(metadata.optimizer) as { t: number }) : undefined;
+    const known = new Set(['format', 'tabgpt.version', 'config', 'vocab', 'step', 'seed', 'rng_state', 'data_sha256', 'optimizer']);
+    meta = {
+      config: JSON.parse(metadata.config) as Config,
+      vocab: JSON.parse(metadata.vocab) as string[],
+      step: Number(metadata.step ?? 0),
+      seed: Number(metadata.seed ?? 0),
+      rngState: Number(metadata.rng_state ?? 0),
+      adamT: optimizer?.t,
+      extra: Object.fromEntries(Object.entries(metadata).filter(([k]) => !known.has(k))),
+    };
+  } catch {
+    throw bad('its metadata is not valid JSON');
+  }
+  const tensors = new Map<string, tf.Tensor>();
+  for (const [k, v] of Object.entries(header)) {
+    if (k === '__metadata__') continue;
+    const e = v as HeaderEntry;
+    if (e.dtype !== 'F32') throw bad(`tensor ${k} has dtype ${e.dtype}; only F32 is supported`);
+    const [s, end] = e.data_offsets;
+    const size = e.shape.reduce((a, b) => a * b, 1);
+    if (end - s !== size * 4) throw bad(`tensor ${k} has ${end - s} bytes for shape [${e.shape}]`);
+    const data = new Float32Array(body.slice(s, end).buffer); // copy: aligned and owned
+    const t = tf.tensor(data, e.shape, 'float32');
+    if (isLinearWeight(k.replace(/^optimizer\.exp_avg(_sq)?\./, ''))) {
+      tensors.set(k, tf.transpose(t));
+      t.dispose();
+    } else tensors.set(k, t);
+  }
+  return { meta, tensors };
+}
+
+/** A checkpoint of a training run: weights, AdamW moments, Rng state and step. */
+export async function saveTrainer(trainer: Trainer, tokenizer: Tokenizer, extra?: Record<string, string>): Promise<Uint8Array> {
+  const tensors = new Map<string, tf.Tensor>();
+  for (const [name, p] of trainer.model.params) tensors.set(name, p);
+  for (const [name, m] of trainer.optimizer.m) tensors.set(`optimizer.exp_avg.${name}`, m);
+  for (const [name, v] of trainer.optimizer.v) tensors.set(`optimizer.exp_avg_sq.${name}`, v);
+  return encodeCheckpoint(
+    { config: trainer.cfg, vocab: tokenizer.toJSON(), step: trainer.step, seed: trainer.cfg.seed, rngState: trainer.rng.getState(), adamT: trainer.optimizer.t, extra },
+    tensors,
+  );
+}
+
+/** Build the model from a decoded checkpoint (takes ownership of its weight tensors' data). */
+export function modelFromCheckpoint(ckpt: Checkpoint): { model: GPT; tokenizer: Tokenizer } {
+  const weights = new Map([...ckpt.tensors].filter(([k]) => !k.startsWith('optimizer.')));
+  const model = new GPT(ckpt.meta.config, weights);
+  for (const t of weights.values()) t.dispose();
+  return { model, tokenizer: Tokenizer.fromJSON(ckpt.meta.vocab) };
+}
+
+/** Put a checkpoint's optimizer state, step and Rng state into a fresh trainer (same config). */
+export function restoreTrainerState(trainer: Trainer, ckpt: Checkpoint): void {
+  for (const [name, m] of trainer.optimizer.m) {
+    const saved = ckpt.tensors.get(`optimizer.exp_avg.${name}`);
+    const savedV = ckpt.tensors.get(`optimizer.exp_avg_sq.${name}`);
+    if (!saved || !savedV) throw new CheckpointError(`checkpoint has no optimizer state for ${name}: it cannot resume training (it can still sample or fine-tune)`);
+    m.assign(saved);
+    trainer.optimizer.v.get(name)!.assign(savedV);
+  }
+  trainer.optimizer.t = ckpt.meta.adamT ?? ckpt.meta.step;
+  trainer.step = ckpt.meta.step;
+  trainer.rng.setState(ckpt.meta.rngState);
+  trainer.resumedAt(ckpt.meta.step);
+}
+
+export function disposeCheckpoint(ckpt: Checkpoint): void {
+  for (const t of ckpt.tensors.values()) if (!t.isDisposed) t.dispose();
+}
+
+function littleEndian(): boolean {
+  return new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+}
+
+/**
+ * Continue a run from its checkpoint: same weights, AdamW moments, step and
+ * batch Rng, so the loss curve continues as if never interrupted. `overrides`
+ * may only change what does not alter the run's math (intervals, maxIters).
+ */
+export function resumeTrainer(ckpt: Checkpoint, data: Dataset, overrides: Partial<Config> = {}): Trainer {
+  const tokenizer = Tokenizer.fromJSON(ckpt.meta.vocab);
+  const cfg: Config = { ...ckpt.meta.config, ...overrides };
+  const dataset = data.tokenizer.vocabSize === tokenizer.vocabSize && data.tokenizer.chars.every((c, i) => c === tokenizer.chars[i]) ? data : data.withTokenizer(tokenizer);
+  const { model } = modelFromCheckpoint(ckpt);
+  validate(cfg, dataset.minSplitLength);
+  const trainer = new Trainer(model, dataset, cfg, new Rng(0));
+  restoreTrainerState(trainer, ckpt);
+  return trainer;
+}

@@ -1,0 +1,297 @@
+// Training: AdamW with decoupled weight decay, linear warmup + cosine decay,
+// global-norm gradient clipping, fixed-batch evaluation, and an async
+// generator of events that the CLI, the worker and the scaling lab consume.
+//
+// No GPU->CPU read happens inside a step: each step's loss stays on the device
+// and the last `logInterval` losses are read back together, asynchronously.
+
+import * as tf from '@tensorflow/tfjs';
+import { modelConfigOf, validate, type Config } from './config';
+import { getBatch, type Batch, type Dataset } from './data';
+import { GPT, flopsPerToken, paramCount } from './model';
+import { Rng } from './rng';
+
+/** lr at step `it` (0-based): linear warmup to lr, cosine decay to minLr at maxIters (nanoGPT's get_lr). */
+export function learningRate(cfg: Pick<Config, 'lr' | 'minLr' | 'warmupIters' | 'maxIters'>, it: number): number {
+  if (it < cfg.warmupIters) return (cfg.lr * (it + 1)) / (cfg.warmupIters + 1);
+  if (it >= cfg.maxIters) return cfg.minLr;
+  const progress = (it - cfg.warmupIters) / Math.max(1, cfg.maxIters - cfg.warmupIters);
+  return cfg.minLr + 0.5 * (1 + Math.cos(Math.PI * progress)) * (cfg.lr - cfg.minLr);
+}
+
+/** nanoGPT's rule: matrices and the (tied) embedding decay; biases and LayerNorm gains do not. */
+export function decays(name: string, shape: readonly number[]): boolean {
+  return shape.length >= 2 && !name.includes('ln_');
+}
+
+export interface OptimizerState {
+  /** Adam steps taken (for bias correction). */
+  t: number;
+  m: Map<string, tf.Variable>;
+  v: Map<string, tf.Variable>;
+}
+
+/** The run's random streams, derived from one seed so each is independent of the others' use. */
+export function runRngs(seed: number): { init: Rng; batches: Rng } {
+  const root = new Rng(seed);
+  return { init: root.fork(), batches: root.fork() };
+}
+
+export class DivergedError extends Error {
+  override name = 'DivergedError';
+}
+
+export interface StepLog {
+  step: number;
+  /** Mean training loss over the steps since the last log (nats). */
+  trainLoss: number;
+  lr: number;
+  /** Training tokens / training seconds so far (excluding the first, compiling step). */
+  tokensPerSec: number;
+  msPerStep: number;
+}
+
+export class Trainer {
+  readonly model: GPT;
+  readonly data: Dataset;
+  readonly cfg: Config;
+  /** Steps completed. */
+  step = 0;
+  readonly optimizer: OptimizerState;
+  readonly rng: Rng;
+  /** Milliseconds spent in training steps, excluding step 1 (shader compilation, tracing). */
+  trainMs = 0;
+  firstStepMs = 0;
+  private timedSteps = 0;
+  private pending: tf.Scalar[] = [];
+  private lastLogStep = 0;
+  private warm = false;
+
+  constructor(model: GPT, data: Dataset, cfg: Config, batchRng: Rng) {
+    this.model = model;
+    this.data = data;
+    this.cfg = cfg;
+    this.rng = batchRng;
+    const zeros = (v: tf.Variable) => tf.variable(tf.zerosLike(v), false);
+    this.optimizer = { t: 0, m: new Map(), v: new Map() };
+    for (const [name, p] of model.params) {
+      this.optimizer.m.set(name, zeros(p));
+      this.optimizer.v.set(name, zeros(p));
+    }
+  }
+
+  /** After restoring a checkpoint at `step`: logs count from there. */
+  resumedAt(step: number): void {
+    this.step = step;
+    this.lastLogStep = step;
+  }
+
+  get tokensPerStep(): number {
+    return this.cfg.batchSize * this.cfg.blockSize;
+  }
+
+  get tokensPerSec(): number {
+    return this.trainMs > 0 ? (this.timedSteps * this.tokensPerStep * 1000) / this.trainMs : 0;
+  }
+
+  /**
+   * One optimizer step. Returns a log every `logInterval` steps, at every
+   * evaluation step and at the last step (after one batched, async readback);
+   * null otherwise. Throws DivergedError naming the step where the loss went
+   * NaN/infinite; the parameters are then unusable and must not be saved.
+   */
+  async trainStep(): Promise<StepLog | null> {
+    const t0 = performance.now();
+    const batch = getBatch(this.data.train, this.cfg.batchSize, this.cfg.blockSize, this.rng);
+    const dropoutSeed = this.rng.int(2 ** 30);
+    const lr = learningRate(this.cfg, this.step);
+    const loss = this.applyStep(batch, lr, dropoutSeed);
+    this.pending.push(loss);
+    this.step++;
+    const dt = performance.now() - t0;
+    const isLog = this.step % this.cfg.logInterval === 0 || this.step % this.cfg.evalInterval === 0 || this.step === this.cfg.maxIters;
+    let log: StepLog | null = null;
+    if (isLog) {
+      const t1 = performance.now();
+      const losses = await this.drainLosses();
+      const waitMs = performance.now() - t1;
+      this.account(dt + waitMs);
+      const bad = losses.findIndex((l) => !Number.isFinite(l));
+      if (bad >= 0) {
+        const at = this.step - losses.length + bad + 1;
+        throw new DivergedError(`loss became ${losses[bad]} at step ${at}: lower the learning rate (--lr ${(this.cfg.lr / 3).toPrecision(2)}) and resume from the last checkpoint`);
+      }
+      const steps = this.step - this.lastLogStep;
+      this.lastLogStep = this.step;
+      log = {
+        step: this.step,
+        trainLoss: losses.reduce((a, b) => a + b, 0) / losses.length,
+        lr,
+        tokensPerSec: this.tokensPerSec,
+        msPerStep: this.timedSteps > 0 ? this.trainMs / this.timedSteps : this.firstStepMs / Math.max(1, steps),
+      };
+    } else {
+      this.account(dt);
+    }
+    return log;
+  }
+
+  private account(ms: number): void {
+    if (!this.warm) {
+      this.firstStepMs = ms; // the first step of this session traces and compiles
+      this.warm = true;
+    } else {
+      this.trainMs += ms;
+      this.timedSteps++;
+    }
+  }
+
+  /** Read the queued step losses in one transfer, then free them. */
+  private async drainLosses(): Promise<number[]> {
+    if (this.pending.length === 0) return [];
+    const stacked = tf.stack(this.pending);
+    const values = Array.from(await stacked.data());
+    stacked.dispose();
+    for (const l of this.pending) l.dispose();
+    this.pending = [];
+    return values;
+  }
+
+  /** Forward, backward, clip, AdamW update; returns the (device-side) loss. */
+  private applyStep(batch: Batch, lr: number, dropoutSeed: number): tf.Scalar {
+    const { cfg, model, optimizer } = this;
+    optimizer.t++;
+    const t = optimizer.t;
+    return tf.tidy(() => {
+      const x = tf.tensor2d(batch.x, [batch.batchSize, batch.blockSize], 'int32');
+      const y = tf.tensor2d(batch.y, [batch.batchSize, batch.blockSize], 'int32');
+      const { value, grads } = tf.variableGrads(() => model.loss(x, y, { training: true, dropoutSeed }));
+      // Global-norm clipping without a readback: scale = clip / max(norm, clip).
+      let scale: tf.Scalar | null = null;
+      if (cfg.gradClip > 0) {
+        const sq = Object.values(grads).map((g) => g.square().sum());
+        const norm = tf.addN(sq).sqrt();
+        scale = tf.scalar(cfg.gradClip).div(tf.maximum(norm, cfg.gradClip));
+      }
+      const bc1 = 1 - Math.pow(cfg.beta1, t);
+      const bc2 = 1 - Math.pow(cfg.beta2, t);
+      for (const [name, p] of model.params) {
+        let g = grads[name];
+        if (scale) g = g.mul(scale);
+        const m = optimizer.m.get(name)!;
+        const v = optimizer.v.get(name)!;
+        const mNew = m.mul(cfg.beta1).add(g.mul(1 - cfg.beta1));
+        const vNew = v.mul(cfg.beta2).add(g.square().mul(1 - cfg.beta2));
+        // update = mhat / (sqrt(vhat) + eps), with the bias corrections folded in
+        let update = mNew.div(bc1).div(vNew.div(bc2).sqrt().add(cfg.eps));
+        if (cfg.weightDecay > 0 && decays(name, p.shape)) update = update.add(p.mul(cfg.weightDecay));
+        m.assign(mNew);
+        v.assign(vNew);
+        p.assign(p.sub(update.mul(lr)));
+      }
+      return tf.keep(value as tf.Scalar);
+    });
+  }
+
+  /** Mean loss over the fixed evaluation batches of a split (nats). */
+  async evaluate(split: 'train' | 'val' = 'val'): Promise<number> {
+    const batches = this.data.evalBatches(split, this.cfg.evalIters, this.cfg.batchSize, this.cfg.blockSize);
+    return evaluateLoss(this.model, batches);
+  }
+
+  /** Training time excluding evaluation, for the final report. */
+  get trainSeconds(): number {
+    return (this.trainMs + this.firstStepMs) / 1000;
+  }
+
+  dispose(): void {
+    for (const l of this.pending) l.dispose();
+    this.pending = [];
+    for (const v of [...this.optimizer.m.values(), ...this.optimizer.v.values()]) v.dispose();
+  }
+}
+
+/** Mean loss of a model over batches, read back once. */
+export async function evaluateLoss(model: GPT, batches: Batch[]): Promise<number> {
+  const total = tf.tidy(() => {
+    const losses = batches.map((b) => {
+      const x = tf.tensor2d(b.x, [b.batchSize, b.blockSize], 'int32');
+      const y = tf.tensor2d(b.y, [b.batchSize, b.blockSize], 'int32');
+      return model.loss(x, y);
+    });
+    return tf.addN(losses).div(batches.length);
+  });
+  const value = (await total.data())[0];
+  total.dispose();
+  return value;
+}
+
+export type TrainEvent =
+  | ({ event: 'step' } & StepLog)
+  | { event: 'eval'; step: number; trainLoss: number; valLoss: number; lr: number; tokensPerSec: number; elapsedSec: number }
+  | { event: 'done'; summary: RunSummary };
+
+export interface RunSummary {
+  steps: number;
+  trainLoss: number;
+  valLoss: number;
+  tokensPerSec: number;
+  params: number;
+  nonEmbeddingParams: number;
+  flopsPerToken: number;
+  tokens: number;
+  elapsedSec: number;
+  trainSec: number;
+  backend: string;
+}
+
+/**
+ * Run the trainer to maxIters, yielding a 'step' at each log, an 'eval' at each
+ * evaluation (and at the end), then 'done'. The caller saves checkpoints on
+ * 'eval' events: they are only yielded when the losses are finite.
+ */
+export async function* trainLoop(trainer: Trainer, opts: { signal?: { aborted: boolean } } = {}): AsyncGenerator<TrainEvent> {
+  const { cfg } = trainer;
+  const started = performance.now();
+  let lastTrain = NaN;
+  let lastVal = NaN;
+  let lastEvalStep = -1;
+  while (trainer.step < cfg.maxIters && !opts.signal?.aborted) {
+    const log = await trainer.trainStep();
+    if (!log) continue;
+    lastTrain = log.trainLoss;
+    yield { event: 'step', ...log };
+    if (trainer.step % cfg.evalInterval === 0 || trainer.step === cfg.maxIters) {
+      lastVal = await trainer.evaluate('val');
+      lastEvalStep = trainer.step;
+      if (!Number.isFinite(lastVal)) throw new DivergedError(`validation loss became ${lastVal} at step ${trainer.step}: lower the learning rate and resume from the last checkpoint`);
+      yield { event: 'eval', step: trainer.step, trainLoss: log.trainLoss, valLoss: lastVal, lr: log.lr, tokensPerSec: trainer.tokensPerSec, elapsedSec: (performance.now() - started) / 1000 };
+    }
+  }
+  if (lastEvalStep !== trainer.step) lastVal = await trainer.evaluate('val');
+  const counts = paramCount(trainer.model.config);
+  yield {
+    event: 'done',
+    summary: {
+      steps: trainer.step,
+      trainLoss: lastTrain,
+      valLoss: lastVal,
+      tokensPerSec: trainer.tokensPerSec,
+      params: counts.total,
+      nonEmbeddingParams: counts.nonEmbedding,
+      flopsPerToken: flopsPerToken(trainer.model.config),
+      tokens: trainer.step * trainer.tokensPerStep,
+      elapsedSec: (performance.now() - started) / 1000,
+      trainSec: trainer.trainSeconds,
+      backend: tf.getBackend(),
+    },
+  };
+}
+
+/** A fresh run: validate the config against the data, init the model from the seed. */
+export function newTrainer(config: Config, data: Dataset): Trainer {
+  const cfg: Config = { ...config, vocabSize: data.tokenizer.vocabSize };
+  validate(cfg, data.minSplitLength);
+  const rngs = runRngs(cfg.seed);
+  return new Trainer(new GPT(modelConfigOf(cfg), rngs.init), data, cfg, rngs.batches);
+}

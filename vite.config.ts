@@ -1,0 +1,60 @@
+// Vite serves and builds the two pages (training, scaling lab) plus the
+// browser benchmark. Cross-origin isolation headers (COOP/COEP) everywhere so
+// the WASM backend may use threads (SharedArrayBuffer); the git-ignored corpus
+// cache under data/cache/ is served at /data/cache/ by dev and preview alike.
+
+import { defineConfig, type Plugin } from 'vite';
+import { existsSync, createReadStream, statSync } from 'node:fs';
+import { join, normalize, resolve } from 'node:path';
+
+const isolation = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
+/** Serve data/cache/* (dev and preview) so the page finds Tiny Shakespeare locally. */
+function dataCache(): Plugin {
+  const dir = resolve(__dirname, 'data/cache');
+  const handler = (req: { url?: string }, res: import('node:http').ServerResponse, next: () => void) => {
+    const url = (req.url ?? '').split('?')[0];
+    if (!url.startsWith('/data/cache/')) return next();
+    const file = normalize(join(dir, decodeURIComponent(url.slice('/data/cache/'.length))));
+    if (!file.startsWith(dir) || !existsSync(file) || !statSync(file).isFile()) {
+      res.statusCode = 404;
+      return res.end('not cached');
+    }
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+    createReadStream(file).pipe(res);
+  };
+  return {
+    name: 'tabgpt-data-cache',
+    configureServer: (server) => void server.middlewares.use(handler),
+    configurePreviewServer: (server) => void server.middlewares.use(handler),
+  };
+}
+
+export default defineConfig({
+  plugins: [dataCache()],
+  server: { host: '127.0.0.1', headers: isolation },
+  preview: { host: '127.0.0.1', headers: isolation },
+  worker: { format: 'es' },
+  build: {
+    target: 'es2022',
+    rollupOptions: {
+      input: {
+        main: resolve(__dirname, 'index.html'),
+        scaling: resolve(__dirname, 'scaling.html'),
+        bench: resolve(__dirname, 'bench.html'),
+      },
+    },
+  },
+  optimizeDeps: { exclude: ['@tensorflow/tfjs-backend-wasm'] },
+  test: {
+    include: ['tests/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
+    pool: 'forks',
+  },
+});
