@@ -29,7 +29,7 @@ export interface TrainConfig {
   lr: number;
   /** Floor of the cosine decay (nanoGPT: about lr / 10). */
   minLr: number;
-  /** Linear warmup steps from 0 to lr: keeps the first Adam steps from overshooting. */
+  /** Linear warmup steps from 0 to lr: keeps the first Adam steps from overshooting (default 10% of maxIters, at most 100). */
   warmupIters: number;
   /** AdamW decoupled weight decay, applied to 2-D weights only. */
   weightDecay: number;
@@ -139,6 +139,8 @@ export function makeConfig(overrides: Partial<Config> & { preset?: PresetName } 
   const base = preset ? { ...DEFAULT_CONFIG, ...PRESETS[preset] } : { ...DEFAULT_CONFIG };
   const cfg = { ...base } as Config;
   for (const [k, v] of Object.entries(rest)) if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
+  // Unless set explicitly, warmup is 10% of the run (at most 100 steps), so a short run still decays.
+  if (rest.warmupIters === undefined) cfg.warmupIters = Math.min(100, Math.floor(cfg.maxIters / 10));
   return cfg;
 }
 
