@@ -49,7 +49,14 @@ export default defineConfig({
       },
     },
   },
-  optimizeDeps: { exclude: ['@tensorflow/tfjs-backend-wasm'] },
+  optimizeDeps: {
+    entries: ['*.html'], // whichever pages exist (a missing one must not stop the scan)
+    // Pre-bundle what the training worker imports up front: the dep scanner does not
+    // follow `new Worker(new URL(...))`, and a late discovery reloads the page mid-run.
+    // The wasm backend is bundled too (its threaded worker script is CommonJS, which an
+    // excluded package cannot import); its .wasm files come from setWasmPaths (?url imports).
+    include: ['@tensorflow/tfjs-core', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm', 'uplot'],
+  },
   test: {
     include: ['tests/**/*.test.ts'],
     environment: 'node',

@@ -32,6 +32,7 @@ export async function setupBackend(name: string): Promise<BackendName> {
   try {
     if (!(await tf.setBackend(name))) throw new CliError(`backend ${name} failed to initialise`);
     await tf.ready();
+    tf.scalar(0).dispose(); // the cpu backend prints its tfjs-node advert on the first tensor: let that happen here
   } finally {
     console.warn = warn;
     console.log = log;

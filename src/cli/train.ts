@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { makeConfig, setField, PRESET_NAMES, NUMERIC_KEYS, toKebab, type Config, type PresetName } from '../core/config';
 import { decodeCheckpoint, resumeTrainer, saveTrainer } from '../core/checkpoint';
 import { Dataset } from '../core/data';
+import { CORPUS_NAMES } from '../core/corpus';
 import { generate } from '../core/sample';
 import { newTrainer, trainLoop, type Trainer } from '../core/train';
 import { configFlags, parse } from './args';
@@ -52,8 +53,16 @@ export async function trainCommand(argv: string[]): Promise<void> {
     const path = values.resume as string;
     if (!existsSync(path)) throw new CliError(`--resume ${path}: no such file`);
     const ckpt = await decodeCheckpoint(await readFile(path), path);
+    // Without --text / --corpus, resume on what the run trained on: a corpus name or a file path.
     const saved = ckpt.meta.extra?.corpus;
-    const corpus = await loadCorpus({ text: values.text as string | undefined, corpus: (values.corpus as string | undefined) ?? (values.text === undefined ? saved?.replace(/^text:/, '') === saved ? saved : undefined : undefined) });
+    let text = values.text as string | undefined;
+    let corpusName = values.corpus as string | undefined;
+    if (text === undefined && corpusName === undefined && saved !== undefined) {
+      if ((CORPUS_NAMES as string[]).includes(saved)) corpusName = saved;
+      else if (existsSync(saved)) text = saved;
+      else throw new CliError(`--resume ${path}: it was trained on ${saved}, which is not there any more: give the text with --text FILE`);
+    }
+    const corpus = await loadCorpus({ text, corpus: corpusName });
     const shape = ['nLayer', 'nHead', 'nEmbd', 'blockSize', 'bias'] as const;
     for (const k of shape) if (k in overrides && overrides[k] !== ckpt.meta.config[k]) throw new CliError(`--${toKebab(k)} differs from the checkpoint's ${k}=${ckpt.meta.config[k]}: a resumed run keeps its model shape`);
     trainer = resumeTrainer(ckpt, new Dataset(corpus.text), overrides);
@@ -99,7 +108,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
           const sample = await generate(trainer.model, data.tokenizer, { maxNewTokens: 300, temperature: 0.8, seed: cfg.seed });
           say(`done: ${s.steps} steps in ${formatDuration((performance.now() - started) / 1000)}; train loss ${s.trainLoss.toFixed(4)}, val loss ${s.valLoss.toFixed(4)} (${(s.valLoss / Math.LN2).toFixed(3)} bpc); ${Math.round(s.tokensPerSec).toLocaleString('en-US')} tok/s on ${s.backend}; checkpoint ${out}`);
           say('--- sample ---\n' + sample + '\n---');
-          say(`more text: npm run sample -- --ckpt ${out} --prompt "ROMEO:"`);
+          const prompt = source === 'shakespeare' ? ' --prompt "ROMEO:"' : '';
+          say(`more text: npm run sample -- --ckpt ${out}${prompt}`);
         }
       }
     }

@@ -112,7 +112,15 @@ export async function decodeCheckpoint(bytes: Uint8Array, name = 'checkpoint'): 
   if (!metadata?.config || !metadata.vocab) throw bad('no tabgpt metadata (config, vocab): was it written by tabgpt?');
   const body = bytes.subarray(8 + headerLen);
   let maxEnd = 0;
-  for (const [k, v] of Object.entries(header)) if (k !== '__metadata__') maxEnd = Math.max(maxEnd, (v as HeaderEntry).data_offsets[1]);
+  for (const [k, v] of Object.entries(header)) {
+    if (k === '__metadata__') continue;
+    const e = v as Partial<HeaderEntry> | null;
+    const [s, end] = Array.isArray(e?.data_offsets) ? e.data_offsets : [NaN, NaN];
+    if (!Array.isArray(e?.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0) || !Number.isInteger(s) || !Number.isInteger(end) || s < 0 || end < s) {
+      throw bad(`tensor ${k} has a malformed header entry (corrupted)`);
+    }
+    maxEnd = Math.max(maxEnd, end);
+  }
   if (maxEnd > body.length) throw bad(`data section has ${body.length} bytes but tensors need ${maxEnd} (truncated)`);
   if (metadata.data_sha256 && (await sha256Hex(body.subarray(0, maxEnd))) !== metadata.data_sha256) {
     throw bad('data checksum mismatch (the file is corrupted)');
@@ -141,7 +149,10 @@ export async function decodeCheckpoint(bytes: Uint8Array, name = 'checkpoint'): 
     const [s, end] = e.data_offsets;
     const size = e.shape.reduce((a, b) => a * b, 1);
     if (end - s !== size * 4) throw bad(`tensor ${k} has ${end - s} bytes for shape [${e.shape}]`);
-    const data = new Float32Array(body.slice(s, end).buffer); // copy: aligned and owned
+    // Copy into a fresh, aligned buffer. Not body.slice(): on a Node Buffer
+    // slice() is a view of the whole file, so .buffer would be the wrong bytes.
+    const data = new Float32Array(size);
+    new Uint8Array(data.buffer).set(body.subarray(s, end));
     const t = tf.tensor(data, e.shape, 'float32');
     if (isLinearWeight(k.replace(/^optimizer\.exp_avg(_sq)?\./, ''))) {
       tensors.set(k, tf.transpose(t));

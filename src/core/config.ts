@@ -141,6 +141,8 @@ export function makeConfig(overrides: Partial<Config> & { preset?: PresetName } 
   for (const [k, v] of Object.entries(rest)) if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
   // Unless set explicitly, warmup is 10% of the run (at most 100 steps), so a short run still decays.
   if (rest.warmupIters === undefined) cfg.warmupIters = Math.min(100, Math.floor(cfg.maxIters / 10));
+  // Likewise a --lr below the default floor brings the floor down with it (nanoGPT: minLr ~ lr / 10).
+  if (rest.minLr === undefined && cfg.minLr > cfg.lr) cfg.minLr = cfg.lr / 10;
   return cfg;
 }
 

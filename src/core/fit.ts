@@ -50,6 +50,8 @@ export interface FitOptions {
   seed?: number; // bootstrap seed
   /** fitJoint only: C at which the tokensPerParam interval is taken; default the largest 6·N·D among the runs. */
   referenceCompute?: number;
+  /** Called with each bootstrap refit's parameters (e.g. to draw a confidence band of the curve). */
+  onBootstrapSample?: (params: Record<string, number>) => void;
 }
 
 export class FitError extends Error {
@@ -349,6 +351,7 @@ function quantile(sorted: number[], q: number): number {
 function bootstrapIntervals<K extends string>(
   nPoints: number, samples: number, seed: number, weights: Float64Array,
   usable: () => boolean, refit: () => Record<K, number>, keys: readonly K[],
+  onSample?: (params: Record<string, number>) => void,
 ): { intervals: Record<K, Interval>; count: number } {
   const rng = bootstrapRng(seed);
   const columns = new Map<K, number[]>(keys.map((k) => [k, []]));
@@ -362,6 +365,7 @@ function bootstrapIntervals<K extends string>(
     }
     if (!ok) continue;
     const stats = refit();
+    onSample?.(stats);
     for (const k of keys) columns.get(k)?.push(stats[k]);
     count++;
   }
@@ -434,6 +438,7 @@ export function fitPowerLaw(points: ScalingPoint[], form: 'E+power' | 'power', o
     () => distinctCount(Ns, weights) >= nParams,
     () => toParams(bestOf(objective, bootStarts).x),
     ['E', 'Nc', 'alpha'] as const,
+    opts?.onBootstrapSample,
   );
   return { form, ...params, huberLoss: best.f, intervals: boot.intervals, residuals, bootstrapSamples: boot.count };
 }

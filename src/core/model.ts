@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
 import { Rng } from './rng';
 import { crossEntropy, embeddingLookup, gelu, layerNorm, linear } from './ops';
+import { installWasmKernels } from './kernels';
 
 export type Params = Map<string, tf.Variable>;
 
@@ -49,39 +50,10 @@ export function paramShapes(cfg: ModelConfig): [string, number[]][] {
   return out;
 }
 
-export interface ParamCount {
-  /** Every trainable number (the LM head is tied, so counted once). */
-  total: number;
-  /** Without token and position embeddings: Kaplan et al.'s N. */
-  nonEmbedding: number;
-}
+// Counting lives in counts.ts (pure arithmetic, importable by the pages).
+export { paramCount, flopsPerToken, type ParamCount } from './counts';
 
-/** Parameter count by formula (tests check it against the real variables). */
-export function paramCount(cfg: ModelConfig): ParamCount {
-  const { nLayer: L, nEmbd: C, vocabSize: V, blockSize: T, bias } = cfg;
-  const b = bias ? 1 : 0;
-  const perLayer =
-    2 * (C + b * C) + // ln_1, ln_2
-    (C * 3 * C + b * 3 * C) + // attn.c_attn
-    (C * C + b * C) + // attn.c_proj
-    (C * 4 * C + b * 4 * C) + // mlp.c_fc
-    (4 * C * C + b * C); // mlp.c_proj
-  const nonEmbedding = L * perLayer + (C + b * C); // + ln_f
-  return { total: nonEmbedding + V * C + T * C, nonEmbedding };
-}
-
-/**
- * Training FLOPs per token: 6 x (non-embedding params + the tied LM head V*C)
- * for the matmuls' forward and backward, plus attention's QK^T and AV:
- * 2 matmuls x 2 FLOPs x T x C per layer forward, x3 for backward = 12 L T C.
- * The attention term is not negligible for tiny char models (C is not >> T/12).
- */
-export function flopsPerToken(cfg: ModelConfig): number {
-  const { nonEmbedding } = paramCount(cfg);
-  return 6 * (nonEmbedding + cfg.vocabSize * cfg.nEmbd) + 12 * cfg.nLayer * cfg.blockSize * cfg.nEmbd;
-}
-
-/** Key/value cache for one sequence: per layer [nH, t, hs], grown one position per token. */
+/** Key/value cache for one sequence, grown one position per token: per layer k^T [nH, hs, t], v [nH, t, hs]. */
 export interface KVCache {
   k: tf.Tensor3D[];
   v: tf.Tensor3D[];
@@ -104,12 +76,14 @@ export class GPT {
 
   constructor(config: ModelConfig, init: Rng | Map<string, tf.Tensor>) {
     this.config = config;
+    installWasmKernels(); // transposed and batched matmuls at 2-D GEMM speed on wasm (kernels.ts)
     this.params = new Map();
     for (const [name, shape] of paramShapes(config)) {
       const t = init instanceof Rng ? initTensor(name, shape, config, init) : init.get(name);
       if (!t) throw new Error(`missing parameter ${name}`);
       if (!tf.util.arraysEqual(t.shape, shape)) throw new Error(`parameter ${name} has shape [${t.shape}], expected [${shape}]`);
-      this.params.set(name, tf.variable(t, true, name));
+      // No global name: tfjs variable names must be unique, and two models (a run and a loaded checkpoint) may coexist.
+      this.params.set(name, tf.variable(t, true));
       if (init instanceof Rng) t.dispose();
     }
     const T = config.blockSize;
@@ -144,29 +118,21 @@ export class GPT {
 
   /** Logits for every position: idx [B, T] int32 -> [B*T, V]. */
   forward(idx: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor2D {
+    installWasmKernels(); // in case the wasm backend registered after this model was built
     const [B, T] = idx.shape;
-    const { nLayer, nEmbd: C, nHead: nH, blockSize } = this.config;
+    const { nLayer, blockSize } = this.config;
     if (T > blockSize) throw new Error(`sequence length ${T} exceeds blockSize ${blockSize}`);
-    const hs = C / nH;
     const wte = this.p('transformer.wte.weight') as tf.Tensor2D;
-    const tok = embeddingLookup(wte, idx.reshape([B * T])); // [N, C]
-    const pos = this.p('transformer.wpe.weight').slice([0, 0], [T, C]); // [T, C]
-    // [N, C] -> [B, T, C] to broadcast the positions over the batch, then back to [N, C]
-    let x = tok.reshape([B, T, C]).add(pos).reshape([B * T, C]) as tf.Tensor2D;
+    const wpe = this.p('transformer.wpe.weight') as tf.Tensor2D;
+    // Token and position embeddings, both one-hot matmuls (ops.ts): [N, C]. The
+    // positions as rows (not a broadcast add over B) make wpe's gradient one GEMM.
+    let x = embeddingLookup(wte, idx.reshape([B * T])).add(embeddingLookup(wpe, positions(B, T))) as tf.Tensor2D;
     x = this.drop(x, opts, 0);
     const mask = this.causalMask.slice([0, 0], [T, T]); // [T, T]
     for (let l = 0; l < nLayer; l++) {
       const h = `transformer.h.${l}`;
-      // --- causal self-attention ---
-      const qkv = this.lin(this.ln(x, `${h}.ln_1`), `${h}.attn.c_attn`); // [N, 3C]
-      // [N, 3C] -> [B, T, 3, nH, hs] -> [3, B, nH, T, hs]: q, k, v with heads as a batch dim
-      const heads = qkv.reshape([B, T, 3, nH, hs]).transpose([2, 0, 3, 1, 4]);
-      const [q, k, v] = tf.unstack(heads) as tf.Tensor4D[]; // each [B, nH, T, hs]
-      const y = this.attend(q, k, v, mask, opts, l); // [B, nH, T, hs]
-      // [B, nH, T, hs] -> [B, T, nH, hs] -> [N, C]: re-assemble the heads side by side
-      const merged = y.transpose([0, 2, 1, 3]).reshape([B * T, C]) as tf.Tensor2D;
-      x = x.add(this.drop(this.lin(merged, `${h}.attn.c_proj`), opts, 100 + l));
-      // --- MLP ---
+      const y = this.attention(this.ln(x, `${h}.ln_1`), B, T, `${h}.attn.c_attn`, mask, opts, l); // [N, C]
+      x = x.add(this.drop(this.lin(y, `${h}.attn.c_proj`), opts, 100 + l));
       const hidden = gelu(this.lin(this.ln(x, `${h}.ln_2`), `${h}.mlp.c_fc`)); // [N, 4C]
       x = x.add(this.drop(this.lin(hidden, `${h}.mlp.c_proj`), opts, 200 + l));
     }
@@ -174,13 +140,41 @@ export class GPT {
     return tf.matMul(x, wte, false, true); // tied head: [N, C] @ [C, V] -> [N, V]
   }
 
-  /** Scaled dot-product attention with the causal mask: [B, nH, T, hs] x3 -> [B, nH, T, hs]. */
-  private attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: tf.Tensor, opts: ForwardOptions, layer: number): tf.Tensor4D {
-    const hs = q.shape[3];
-    const scores = tf.matMul(q, k, false, true).mul(1 / Math.sqrt(hs)).add(mask); // [B, nH, T, T]
-    let att = tf.softmax(scores) as tf.Tensor4D;
-    if (opts.training && this.config.dropout > 0) att = tf.dropout(att, this.config.dropout, undefined, (opts.dropoutSeed ?? 0) * 1009 + 300 + layer) as tf.Tensor4D;
-    return tf.matMul(att, v); // [B, nH, T, hs]
+  /**
+   * q, k, v projections of c_attn for `x` [n, C], each [n, C]: three column
+   * blocks of the one [C, 3C] weight (the same parameters and products as one
+   * wide matmul), so each output can go straight to its head-major layout
+   * with a 4-D transpose, with no 5-D transpose (wasm's generic N-d transpose
+   * costs ~50 ns/element) and no column slices of activations. q comes scaled
+   * by 1/sqrt(hs), folded into its weight and bias ([C, C], not [B, nH, T, T]).
+   */
+  private qkv(x: tf.Tensor2D, name: string): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] {
+    const C = this.config.nEmbd;
+    const scale = 1 / Math.sqrt(C / this.config.nHead);
+    const w = this.p(`${name}.weight`); // [C, 3C]
+    const b = this.optBias(name); // [3C]
+    const proj = (i: number, s: number) => {
+      const wi = w.slice([0, i * C], [C, C]) as tf.Tensor2D;
+      const bi = b ? b.slice([i * C], [C]) : null;
+      return s === 1 ? linear(x, wi, bi) : linear(x, wi.mul(s) as tf.Tensor2D, bi ? bi.mul(s) : null);
+    };
+    return [proj(0, scale), proj(1, 1), proj(2, 1)];
+  }
+
+  /** Causal multi-head self-attention before c_proj: [N, C] (ln_1's output) -> [N, C]. */
+  private attention(x: tf.Tensor2D, B: number, T: number, name: string, mask: tf.Tensor, opts: ForwardOptions, layer: number): tf.Tensor2D {
+    const { nEmbd: C, nHead: nH } = this.config;
+    const hs = C / nH;
+    const [q, k, v] = this.qkv(x, name);
+    // [N, C] -> [B, T, nH, hs] -> heads as a batch dim: q, v [B, nH, T, hs], k as k^T [B, nH, hs, T]
+    const qh = q.reshape([B, T, nH, hs]).transpose([0, 2, 1, 3]);
+    const kT = k.reshape([B, T, nH, hs]).transpose([0, 2, 3, 1]);
+    const vh = v.reshape([B, T, nH, hs]).transpose([0, 2, 1, 3]);
+    let att = tf.softmax(tf.matMul(qh, kT).add(mask)); // [B, nH, T, T], q pre-scaled
+    if (opts.training && this.config.dropout > 0) att = tf.dropout(att, this.config.dropout, undefined, (opts.dropoutSeed ?? 0) * 1009 + 300 + layer);
+    const y = tf.matMul(att, vh); // [B, nH, T, hs]
+    // [B, nH, T, hs] -> [B, T, nH, hs] -> [N, C]: the heads side by side again
+    return y.transpose([0, 2, 1, 3]).reshape([B * T, C]) as tf.Tensor2D;
   }
 
   /** Mean next-character cross-entropy (nats): idx, targets [B, T] int32 -> scalar. */
@@ -193,40 +187,49 @@ export class GPT {
    * Incremental forward for generation: feed `tokens` (positions cache.length ..
    * cache.length + t - 1), append their keys and values to the cache, and return
    * the logits of the last position [V]. Each new token costs one position.
+   * Keys are cached transposed, [nH, hs, t], so q @ k^T is a plain batched
+   * matmul and the new keys append along the last axis; a single new token
+   * sees every cached position, so it needs no mask.
    */
   forwardCached(tokens: number[], cache: KVCache): tf.Tensor1D {
+    installWasmKernels();
     const { nLayer, nEmbd: C, nHead: nH, blockSize } = this.config;
     const t = tokens.length;
     const start = cache.length;
     if (start + t > blockSize) throw new Error(`KV cache overflow: ${start + t} > blockSize ${blockSize}`);
     const hs = C / nH;
+    const scale = 1 / Math.sqrt(hs);
     const out = tf.tidy(() => {
       const wte = this.p('transformer.wte.weight') as tf.Tensor2D;
-      const tok = tf.gather(wte, tf.tensor1d(tokens, 'int32')); // [t, C]
+      const tok = tf.gather(wte, tf.tensor1d(tokens, 'int32')); // [t, C]: no gradient here, so a plain gather
       let x = tok.add(this.p('transformer.wpe.weight').slice([start, 0], [t, C])) as tf.Tensor2D;
       // new query i (absolute position start+i) sees cached keys 0..start+i
-      const mask = this.causalMask.slice([start, 0], [t, start + t]); // [t, start+t]
+      const mask = t > 1 ? this.causalMask.slice([start, 0], [t, start + t]) : null; // [t, start+t]
       for (let l = 0; l < nLayer; l++) {
         const h = `transformer.h.${l}`;
-        const qkv = this.lin(this.ln(x, `${h}.ln_1`), `${h}.attn.c_attn`); // [t, 3C]
-        // [t, 3C] -> [t, 3, nH, hs] -> [3, nH, t, hs]
-        const [q, k, v] = tf.unstack(qkv.reshape([t, 3, nH, hs]).transpose([1, 2, 0, 3])) as tf.Tensor3D[];
-        const kAll = start === 0 ? k : tf.concat([cache.k[l], k], 1); // [nH, start+t, hs]
-        const vAll = start === 0 ? v : tf.concat([cache.v[l], v], 1);
+        // One [C, 3C] matmul here (a few rows: per-kernel overhead, not FLOPs, is the cost), then column blocks.
+        const [q, k, v] = tf.split(this.lin(this.ln(x, `${h}.ln_1`), `${h}.attn.c_attn`), 3, 1); // [t, C] each
+        // [t, C] -> [t, nH, hs] -> heads first: q, v [nH, t, hs]; k as k^T [nH, hs, t]
+        const qh = q.reshape([t, nH, hs]).transpose([1, 0, 2]).mul(scale);
+        const kT = k.reshape([t, nH, hs]).transpose([1, 2, 0]);
+        const vh = v.reshape([t, nH, hs]).transpose([1, 0, 2]);
+        const kAll = (start === 0 ? kT : tf.concat([cache.k[l], kT], 2)) as tf.Tensor3D; // [nH, hs, start+t]
+        const vAll = (start === 0 ? vh : tf.concat([cache.v[l], vh], 1)) as tf.Tensor3D; // [nH, start+t, hs]
         tf.keep(kAll);
         tf.keep(vAll);
         cache.k[l]?.dispose();
         cache.v[l]?.dispose();
         cache.k[l] = kAll;
         cache.v[l] = vAll;
-        const att = tf.softmax(tf.matMul(q, kAll, false, true).mul(1 / Math.sqrt(hs)).add(mask)); // [nH, t, start+t]
+        const scores = tf.matMul(qh, kAll); // [nH, t, start+t]
+        const att = tf.softmax(mask ? scores.add(mask) : scores);
         const y = tf.matMul(att, vAll); // [nH, t, hs]
         // [nH, t, hs] -> [t, nH, hs] -> [t, C]
         const merged = y.transpose([1, 0, 2]).reshape([t, C]) as tf.Tensor2D;
         x = x.add(this.lin(merged, `${h}.attn.c_proj`));
         x = x.add(this.lin(gelu(this.lin(this.ln(x, `${h}.ln_2`), `${h}.mlp.c_fc`)), `${h}.mlp.c_proj`));
       }
-      const last = this.ln(x.slice([t - 1, 0], [1, C]), 'transformer.ln_f'); // [1, C]
+      const last = this.ln(t > 1 ? x.slice([t - 1, 0], [1, C]) : x, 'transformer.ln_f'); // [1, C]
       return tf.matMul(last, wte, false, true).reshape([-1]) as tf.Tensor1D; // [V]
     });
     cache.length = start + t;
@@ -248,6 +251,13 @@ export class GPT {
     for (const v of this.params.values()) v.dispose();
     this.causalMask.dispose();
   }
+}
+
+/** Position of each row of a [B, T] batch flattened to N = B*T rows: [N] int32, 0..T-1 repeated B times. */
+function positions(B: number, T: number): tf.Tensor1D {
+  const pos = new Int32Array(B * T);
+  for (let i = 0; i < B * T; i++) pos[i] = i % T;
+  return tf.tensor1d(pos, 'int32');
 }
 
 /**

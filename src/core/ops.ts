@@ -1,28 +1,68 @@
 // The model's building blocks, each with a hand-written backward pass where
 // tfjs' automatic one is slow or missing on some backend:
-//  - embeddingLookup: tf.gather's gradient needs UnsortedSegmentSum, which the
-//    wasm backend lacks; a one-hot matmul gives the same gradient everywhere.
+//  - linear: fused matmul + bias forward; bias gradient as a GEMV.
+//  - embeddingLookup: a one-hot matmul both ways (gather's gradient needs
+//    UnsortedSegmentSum, which the wasm backend lacks).
 //  - layerNorm: autodiff of mean/sub/rsqrt takes ~15 kernels; the closed-form
 //    backward takes a handful.
+//  - gelu: sigmoid form, closed-form backward (no tanh, no pow).
 //  - crossEntropy: softmax minus one-hot, without a dense log-softmax backward.
+// PERFORMANCE.md has the measured effect of each.
 //
 // Shape legend: N rows (B*T), C features, V vocabulary.
 
 import * as tf from '@tensorflow/tfjs';
 
-/** x @ W (+ b): [N, in] @ [in, out] -> [N, out]. */
+/**
+ * x @ W (+ b): [N, in] @ [in, out] -> [N, out], with the backward written out:
+ * dx = dy @ W^T, dW = x^T @ dy, db = sumRows(dy). Autodiff's bias gradient is
+ * a Sum over axis 0, which the wasm backend runs as a transpose plus a reduce
+ * (3.8 ms for [1024, 512]); sumRows is one GEMV (0.1 ms). The forward uses the
+ * fused matmul+bias kernel where the backend has one (all four do).
+ */
 export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor | null): tf.Tensor2D {
-  const y = tf.matMul(x, w) as tf.Tensor2D;
-  return b ? (y.add(b) as tf.Tensor2D) : y;
+  const f = tf.customGrad((...args) => {
+    const [input, weight] = args as tf.Tensor2D[];
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    save([input, weight]);
+    return {
+      value: b ? tf.fused.matMul({ a: input, b: weight, bias: args[2] as tf.Tensor }) : tf.matMul(input, weight),
+      gradFunc: (dy: tf.Tensor, [xs, ws]: tf.Tensor[]) => {
+        const g = dy as tf.Tensor2D;
+        const dx = tf.matMul(g, ws, false, true); // [N, out] @ [out, in]
+        const dw = tf.matMul(xs, g, true, false); // [in, N] @ [N, out]
+        return b ? [dx, dw, sumRows(g)] : [dx, dw];
+      },
+    };
+  });
+  return (b ? f(x, w, b) : f(x, w)) as tf.Tensor2D;
 }
 
-/** Rows of w picked by idx: [V, C], [N] -> [N, C]; gradient dW = onehot(idx)^T @ dy. */
+/** Column sums of a matrix as one GEMV, ones[1, N] @ x: [N, C] -> [C]. */
+export function sumRows(x: tf.Tensor2D): tf.Tensor1D {
+  const [N, C] = x.shape;
+  return tf.matMul(tf.ones([1, N]), x).reshape([C]);
+}
+
+/**
+ * Rows of w picked by idx, as a one-hot matmul: [V, C], [N] -> [N, C].
+ * A matmul, not tf.gather, both ways: gather's gradient needs
+ * UnsortedSegmentSum (missing on wasm), and wasm's gather is slow (15 ms for
+ * 1024 rows of 512) while the one-hot GEMM is exact (1 * w + 0 * ...) and fast.
+ * Backward: dW = onehot(idx)^T @ dy.
+ */
 export function embeddingLookup(w: tf.Tensor2D, idx: tf.Tensor1D): tf.Tensor2D {
   const V = w.shape[0];
-  const f = tf.customGrad((weight) => ({
-    value: tf.gather(weight as tf.Tensor2D, idx),
-    gradFunc: (dy: tf.Tensor) => tf.matMul(oneHotFloat(idx, V), dy as tf.Tensor2D, true, false), // [V, N] @ [N, C]
-  }));
+  const f = tf.customGrad((...args) => {
+    const weight = args[0] as tf.Tensor2D;
+    const save = args[1] as tf.GradSaveFunc;
+    const oneHot = oneHotFloat(idx, V); // [N, V]
+    save([oneHot]);
+    return {
+      value: tf.matMul(oneHot, weight), // [N, V] @ [V, C]
+      gradFunc: (dy: tf.Tensor, [oh]: tf.Tensor[]) => tf.matMul(oh, dy as tf.Tensor2D, true, false), // [V, N] @ [N, C]
+    };
+  });
   return f(w) as tf.Tensor2D;
 }
 
@@ -46,18 +86,41 @@ export function layerNorm(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor | null): tf
         const dxhat = dy.mul(g); // [N, C]
         // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
         const dx = dxhat.sub(dxhat.mean(-1, true)).sub(xh.mul(dxhat.mul(xh).mean(-1, true))).mul(rs);
-        const dgain = dy.mul(xh).sum(0);
-        return b ? [dx, dgain, dy.sum(0)] : [dx, dgain];
+        const dgain = sumRows(dy.mul(xh) as tf.Tensor2D);
+        return b ? [dx, dgain, sumRows(dy as tf.Tensor2D)] : [dx, dgain];
       },
     };
   });
   return (b ? f(x, w, b) : f(x, w)) as tf.Tensor2D;
 }
 
-/** GELU, tanh approximation (GPT-2's; PyTorch nn.GELU(approximate='tanh')). */
+const GELU_C = Math.sqrt(2 / Math.PI);
+
+/**
+ * GELU, tanh approximation (GPT-2's; PyTorch nn.GELU(approximate='tanh')):
+ * 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), computed as the
+ * identical x * sigmoid(2u) with a closed-form gradient. Why: wasm's Tanh and
+ * Pow run at ~16 ns/element (scalar libm) while Sigmoid and Mul are SIMD
+ * (~1-2 ns), and autodiff of pow also computes a log for the exponent's grad.
+ *   d/dx = s + x s (1 - s) 2u',  s = sigmoid(2u),  2u' = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+ */
 export function gelu(x: tf.Tensor2D): tf.Tensor2D {
-  const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
-  return x.mul(inner.tanh().add(1)).mul(0.5);
+  const f = tf.customGrad((...args) => {
+    const input = args[0] as tf.Tensor2D;
+    const save = args[1] as tf.GradSaveFunc;
+    const x2 = input.square();
+    const s = tf.sigmoid(input.mul(x2.mul(2 * GELU_C * 0.044715).add(2 * GELU_C))); // sigmoid(2u)
+    save([input, x2, s]);
+    return {
+      value: input.mul(s) as tf.Tensor2D,
+      gradFunc: (dy: tf.Tensor, [xs, xsq, sg]: tf.Tensor[]) => {
+        const du2 = xsq.mul(6 * GELU_C * 0.044715).add(2 * GELU_C); // d(2u)/dx
+        const ds = tf.sub(1, sg).mul(sg).mul(xs).mul(du2); // x s (1 - s) d(2u)/dx
+        return dy.mul(sg.add(ds));
+      },
+    };
+  });
+  return f(x) as tf.Tensor2D;
 }
 
 /** Mean cross-entropy in nats: logits [N, V], integer targets [N] -> scalar. */

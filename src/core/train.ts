@@ -72,7 +72,13 @@ export class Trainer {
     this.data = data;
     this.cfg = cfg;
     this.rng = batchRng;
-    const zeros = (v: tf.Variable) => tf.variable(tf.zerosLike(v), false);
+    // tf.variable shares the initial tensor's data: dispose that tensor, or it stays counted (a leak per run).
+    const zeros = (v: tf.Variable) => {
+      const z = tf.zerosLike(v);
+      const variable = tf.variable(z, false);
+      z.dispose();
+      return variable;
+    };
     this.optimizer = { t: 0, m: new Map(), v: new Map() };
     for (const [name, p] of model.params) {
       this.optimizer.m.set(name, zeros(p));
@@ -165,18 +171,19 @@ export class Trainer {
     return tf.tidy(() => {
       const x = tf.tensor2d(batch.x, [batch.batchSize, batch.blockSize], 'int32');
       const y = tf.tensor2d(batch.y, [batch.batchSize, batch.blockSize], 'int32');
-      const { value, grads } = tf.variableGrads(() => model.loss(x, y, { training: true, dropoutSeed }));
+      // Only this model's variables (another model may be alive); grads are keyed by tfjs' unique variable name.
+      const { value, grads } = tf.variableGrads(() => model.loss(x, y, { training: true, dropoutSeed }), [...model.params.values()]);
       // Global-norm clipping without a readback: scale = clip / max(norm, clip).
       let scale: tf.Scalar | null = null;
       if (cfg.gradClip > 0) {
         const sq = Object.values(grads).map((g) => g.square().sum());
-        const norm = tf.addN(sq).sqrt();
+        const norm = tf.stack(sq).sum().sqrt(); // not tf.addN: WebGPU's AddN binds every input at once (limit 8 on SwiftShader)
         scale = tf.scalar(cfg.gradClip).div(tf.maximum(norm, cfg.gradClip));
       }
       const bc1 = 1 - Math.pow(cfg.beta1, t);
       const bc2 = 1 - Math.pow(cfg.beta2, t);
       for (const [name, p] of model.params) {
-        let g = grads[name];
+        let g = grads[p.name];
         if (scale) g = g.mul(scale);
         const m = optimizer.m.get(name)!;
         const v = optimizer.v.get(name)!;
@@ -219,7 +226,7 @@ export async function evaluateLoss(model: GPT, batches: Batch[]): Promise<number
       const y = tf.tensor2d(b.y, [b.batchSize, b.blockSize], 'int32');
       return model.loss(x, y);
     });
-    return tf.addN(losses).div(batches.length);
+    return tf.stack(losses).mean(); // not tf.addN: see the gradient norm above
   });
   const value = (await total.data())[0];
   total.dispose();

@@ -1,0 +1,153 @@
+// `tabgpt bench`: training and generation speed per backend and preset, as a
+// table or one JSON object per line (--json). In Node the backends are wasm
+// and cpu; --browser runs the same benchmark (core/bench.ts) in headless
+// Chromium on webgpu, webgl, wasm and cpu via the bench page.
+
+import { appendFile, mkdir } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { dirname } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { BROWSER_ORDER, NODE_BACKENDS, type BackendName } from '../core/backend';
+import { benchPreset } from '../core/bench';
+import { formatProfile, formatTable, type BenchRow } from '../core/benchreport';
+import { PRESET_NAMES, type PresetName } from '../core/config';
+import { Dataset } from '../core/data';
+import { isPosInt, num, parse } from './args';
+import { CliError, loadCorpus, setupBackend } from './common';
+
+const DEFAULT_PRESETS: PresetName[] = ['nano', 'micro', 'baby', 'mini'];
+
+const HELP = `usage: tabgpt bench [flags]
+  --backend NAME      one backend (Node: ${NODE_BACKENDS.join(', ')}; --browser: ${BROWSER_ORDER.join(', ')}); default all
+  --preset NAME       one preset (${PRESET_NAMES.join(', ')}); default ${DEFAULT_PRESETS.join(', ')}
+  --json              one JSON object per line per backend and preset (progress goes to stderr)
+  --browser           run in headless Chromium through the bench page (npm run bench -- --browser)
+  --profile           add a per-kernel time breakdown (tf.profile) of a few training steps
+  --batch-size N      sequences per step (default 16; 4 on cpu, which is ~50x slower)
+  --repeats N         timed repeats, median reported (default 3)
+  --budget-s S        seconds of timed training per row (default 4)
+  --gen-tokens N      new characters per generation measurement (default 256)
+  --out FILE          also append the JSON lines to FILE (e.g. bench/node-2core.jsonl)
+  --text FILE | --corpus shakespeare|builtin   the text (only its vocabulary size matters)`;
+
+export interface BenchFlags {
+  backends: BackendName[];
+  presets: PresetName[];
+  json: boolean;
+  profile: boolean;
+  batchSize?: number;
+  repeats?: number;
+  budgetMs?: number;
+  genTokens?: number;
+  out?: string;
+}
+
+/** Batch size for a backend unless --batch-size says otherwise: cpu gets 4 to keep a step under ~20 s. */
+export function defaultBatchSize(backend: string): number | undefined {
+  return backend === 'cpu' ? 4 : undefined;
+}
+
+function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; text?: string; corpus?: string }) | null {
+  const { values } = parse(argv, {
+    backend: { type: 'string' },
+    preset: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    browser: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    'batch-size': { type: 'string' },
+    repeats: { type: 'string' },
+    'budget-s': { type: 'string' },
+    'gen-tokens': { type: 'string' },
+    out: { type: 'string' },
+    text: { type: 'string' },
+    corpus: { type: 'string' },
+  }, 'bench');
+  if (values.help) {
+    console.log(HELP);
+    return null;
+  }
+  const browser = values.browser as boolean;
+  const allowed = browser ? BROWSER_ORDER : NODE_BACKENDS;
+  const backend = values.backend as string | undefined;
+  if (backend !== undefined && !allowed.includes(backend as BackendName)) {
+    const hint = !browser && BROWSER_ORDER.includes(backend as BackendName) ? ` (${backend} runs in the browser: add --browser)` : '';
+    throw new CliError(`--backend must be one of ${allowed.join(', ')} (got '${backend}')${hint}`);
+  }
+  const preset = values.preset as string | undefined;
+  if (preset !== undefined && !PRESET_NAMES.includes(preset as PresetName)) throw new CliError(`--preset must be one of ${PRESET_NAMES.join(', ')} (got '${preset}')`);
+  const budgetS = num(values, 'budget-s', (n) => n > 0 && Number.isFinite(n), 'a positive number of seconds');
+  return {
+    backends: backend ? [backend as BackendName] : allowed,
+    presets: preset ? [preset as PresetName] : DEFAULT_PRESETS,
+    json: values.json as boolean,
+    profile: values.profile as boolean,
+    browser,
+    batchSize: num(values, 'batch-size', isPosInt, 'a positive integer'),
+    repeats: num(values, 'repeats', isPosInt, 'a positive integer'),
+    budgetMs: budgetS !== undefined ? budgetS * 1000 : undefined,
+    genTokens: num(values, 'gen-tokens', isPosInt, 'a positive integer'),
+    out: values.out as string | undefined,
+    text: values.text as string | undefined,
+    corpus: values.corpus as string | undefined,
+  };
+}
+
+/** Print a row as it completes (JSON mode) and append it to --out. */
+export async function emitRow(row: BenchRow, flags: Pick<BenchFlags, 'json' | 'out'>): Promise<void> {
+  const line = JSON.stringify(row);
+  if (flags.json) console.log(line);
+  if (flags.out) {
+    await mkdir(dirname(flags.out), { recursive: true });
+    await appendFile(flags.out, line + '\n');
+  }
+}
+
+/** The closing table (and profiles) in text mode. */
+export function printSummary(rows: BenchRow[], flags: Pick<BenchFlags, 'json'>): void {
+  if (flags.json || rows.length === 0) return;
+  console.log(formatTable(rows));
+  for (const r of rows) if (r.profile) console.log('\n' + formatProfile(r));
+}
+
+export async function benchCommand(argv: string[]): Promise<void> {
+  const flags = parseFlags(argv);
+  if (!flags) return;
+  const progress = (line: string) => console.error(`bench: ${line}`);
+  if (flags.browser) {
+    const { benchInBrowser } = await import('./benchbrowser');
+    const rows = await benchInBrowser(flags, progress);
+    printSummary(rows, flags);
+    return;
+  }
+  const corpus = await loadCorpus({ text: flags.text, corpus: flags.corpus });
+  if (corpus.notice) progress(`notice: ${corpus.notice}`);
+  const dataset = new Dataset(corpus.text);
+  const rows: BenchRow[] = [];
+  for (const backend of flags.backends) {
+    await setupBackend(backend);
+    const env: Record<string, string | number | boolean> = { runtime: `node ${process.version}`, cpus: cpus().length, corpus: corpus.source };
+    if (backend === 'wasm') {
+      env.simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
+      env.threads = getThreadsCount();
+    }
+    for (const preset of flags.presets) {
+      const row = await benchPreset({
+        preset,
+        dataset,
+        batchSize: flags.batchSize ?? defaultBatchSize(backend),
+        repeats: flags.repeats,
+        trainBudgetMs: flags.budgetMs,
+        warmupSteps: backend === 'cpu' ? 1 : 2,
+        genTokens: flags.genTokens,
+        genBudgetMs: 10000,
+        profileSteps: flags.profile ? 3 : 0,
+        env,
+        log: progress,
+      });
+      rows.push(row);
+      await emitRow(row, flags);
+    }
+  }
+  printSummary(rows, flags);
+}

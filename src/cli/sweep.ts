@@ -1,0 +1,196 @@
+// `tabgpt sweep`: train a ladder of model sizes and record each run's loss in a
+// results file, written atomically after every finished run. Rerunning with the
+// same --out resumes: finished runs are read back and skipped.
+
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { Dataset, sha256Hex } from '../core/data';
+import { calibrate, runSweep } from '../core/sweep-run';
+import { emptyResults, parseResults, resultsToJSON, withRun, type CorpusInfo, type SweepResults } from '../core/sweep-results';
+import {
+  DEFAULT_SPEC, estimateRunSeconds, estimateSeconds, planRuns, shrinkToBudget, specDiff, specFromJSON, SweepError,
+  type SweepSpec,
+} from '../core/sweep';
+import { isPosInt, num, parse } from './args';
+import { CliError, formatDuration, loadCorpus, setupBackend, writeAtomic } from './common';
+
+const HELP = `usage: tabgpt sweep [flags]
+  --spec FILE                  the sweep as JSON (any flag below overrides its field)
+  --text FILE | --corpus shakespeare|builtin   training text (default shakespeare)
+  --sizes K (${DEFAULT_SPEC.sizes})   --min-params N (${DEFAULT_SPEC.minParams})   --max-params N (${DEFAULT_SPEC.maxParams})   non-embedding params
+  --tokens N (${DEFAULT_SPEC.tokens}, per run) | --tokens-per-param R
+  --budgets 0.25,0.5,1         several token budgets per size (multipliers), for L(N, D)
+  --seed S (1)   --repeat-seeds K   K extra seeds at ladder sizes --repeat-sizes 0,2 (seed noise)
+  --head-size ${DEFAULT_SPEC.headSize}  --width-per-layer ${DEFAULT_SPEC.widthPerLayer}  --block-size ${DEFAULT_SPEC.blockSize}  --batch-size ${DEFAULT_SPEC.batchSize}
+  --lr X (fixed peak lr; default Kaplan's lr(N) = 0.003239 - 0.0001395 ln N)   --lr-scale F
+  --warmup-fraction F (${DEFAULT_SPEC.warmupFraction})   --eval-iters K (${DEFAULT_SPEC.evalIters})
+  --estimate                   calibrate, print the plan and its time estimate, and exit
+  --time-budget SEC            calibrate, then shrink the ladder (then the tokens) to fit
+  --backend wasm|cpu (default wasm)
+  --out FILE (default results.json): resumes when it exists; each finished run is saved at once
+  --json                       one JSON line per finished run, then {"event":"done",...}`;
+
+/** Flags that define the sweep (as opposed to how to run it). */
+const SPEC_FLAGS = ['spec', 'text', 'corpus', 'sizes', 'min-params', 'max-params', 'tokens', 'tokens-per-param', 'budgets', 'seed', 'repeat-seeds',
+  'repeat-sizes', 'head-size', 'width-per-layer', 'block-size', 'batch-size', 'lr', 'lr-scale', 'warmup-fraction', 'eval-iters', 'time-budget'];
+
+export async function sweepCommand(argv: string[]): Promise<void> {
+  const options = Object.fromEntries(SPEC_FLAGS.map((f) => [f, { type: 'string' as const }]));
+  const { values } = parse(argv, {
+    ...options,
+    estimate: { type: 'boolean', default: false },
+    backend: { type: 'string', default: 'wasm' },
+    out: { type: 'string', default: 'results.json' },
+    json: { type: 'boolean', default: false },
+  }, 'sweep');
+  if (values.help) return void console.log(HELP);
+  const json = values.json as boolean;
+  const say = (line: string) => { if (!json) console.log(line); };
+  const emit = (obj: object) => { if (json) console.log(JSON.stringify(obj)); };
+  const out = values.out as string;
+
+  // A results file that exists is resumed. Without sweep flags its own spec is used;
+  // with flags they must describe the same sweep.
+  let previous: SweepResults | null = null;
+  if (existsSync(out)) {
+    try {
+      previous = parseResults(await readFile(out, 'utf8'), out);
+    } catch (e) {
+      throw new CliError(`--out ${out} exists but cannot be resumed: ${(e as Error).message.replace(`${out}: `, '')}; move it away or choose another --out`);
+    }
+  }
+  const specGiven = SPEC_FLAGS.some((f) => values[f] !== undefined);
+  let spec = previous && !specGiven ? previous.spec : await specFromFlags(values);
+
+  const corpusName = spec.corpus.startsWith('text:') ? undefined : spec.corpus;
+  const textPath = spec.corpus.startsWith('text:') ? spec.corpus.slice(5) : undefined;
+  const corpus = await loadCorpus({ text: textPath, corpus: corpusName });
+  const data = new Dataset(corpus.text);
+  const sha256 = await sha256Hex(new TextEncoder().encode(corpus.text));
+  const corpusInfo: CorpusInfo = {
+    source: corpus.source, chars: data.chars, trainChars: data.train.length, valChars: data.val.length, vocabSize: data.tokenizer.vocabSize, sha256,
+    ...(corpus.entropyPerChar !== undefined ? { entropyPerChar: corpus.entropyPerChar } : {}),
+  };
+  const backend = await setupBackend(values.backend as string);
+  const shape = { vocabSize: data.tokenizer.vocabSize, trainChars: data.train.length };
+
+  if (values['time-budget'] !== undefined || values.estimate) {
+    say(`calibrating ${spec.sizes} sizes on ${backend} ...`);
+    const cal = await calibrate(spec, data);
+    if (values['time-budget'] !== undefined) {
+      const budget = num(values, 'time-budget', (n) => n > 0, 'a positive number of seconds') as number;
+      const shrunk = shrinkToBudget(spec, shape, cal, budget);
+      spec = shrunk.spec;
+      say(shrunk.changes.length ? `to fit ${formatDuration(budget)}: ${shrunk.changes.join(', ')}` : `the sweep fits ${formatDuration(budget)} as it is`);
+    }
+    const runs = planRuns(spec, shape);
+    for (const r of runs) say(`  ${r.id.padEnd(24)} N ${String(r.nonEmbeddingParams).padStart(9)} non-emb (${r.params} total)  D ${r.tokens}  ${r.epochs.toFixed(2)} epochs  lr ${r.config.lr.toFixed(5)}  ~${formatDuration(estimateRunSeconds(r, cal))}`);
+    say(`estimated total ${formatDuration(estimateSeconds(runs, cal))} on ${backend} (${runs.length} runs)`);
+    emit({ event: 'estimate', seconds: estimateSeconds(runs, cal), calibration: cal, spec });
+    if (values.estimate) return;
+  }
+
+  let results: SweepResults;
+  if (previous) {
+    const diff = specDiff(previous.spec, spec);
+    if (diff.length > 0) throw new CliError(`--out ${out} holds a different sweep (${diff.join(', ')} differ): rerun with the same flags, no sweep flags, or another --out`);
+    if (previous.corpus.sha256 !== sha256) throw new CliError(`--out ${out} was measured on a different text (sha256 differs): use the same text or another --out`);
+    results = previous;
+  } else {
+    results = emptyResults(spec, corpusInfo);
+  }
+
+  say(`corpus ${corpus.source}: ${data.chars.toLocaleString('en-US')} chars, vocab ${data.tokenizer.vocabSize}, ${data.train.length.toLocaleString('en-US')} train / ${data.val.length.toLocaleString('en-US')} val; backend ${backend}; results ${out}`);
+  if (spec.testOnlySmallLadder) console.error('tabgpt: warning: testOnlySmallLadder is set: this ladder is a test fixture, not a scaling measurement');
+  for await (const ev of runSweep(spec, data, { done: results.runs })) {
+    if (ev.event === 'plan') {
+      for (const w of ev.warnings) console.error(`tabgpt: warning: ${w}`);
+      say(`${ev.runs.length} runs planned${ev.skipped.length ? `, ${ev.skipped.length} already in ${out} (skipped)` : ''}`);
+      emit({ event: 'plan', runs: ev.runs.length, skipped: ev.skipped });
+    } else if (ev.event === 'run-start') {
+      const r = ev.run;
+      say(`[${ev.index + 1}/${ev.total}] ${r.id}: ${r.config.nLayer} layers x ${r.config.nEmbd} wide (${r.config.nHead} heads), N ${r.nonEmbeddingParams.toLocaleString('en-US')} non-embedding / ${r.params.toLocaleString('en-US')} total, D ${r.tokens.toLocaleString('en-US')} tokens (${r.epochs.toFixed(2)} epochs), lr ${r.config.lr.toFixed(5)}`);
+    } else if (ev.event === 'progress') {
+      if (ev.valLoss !== undefined) say(`    step ${ev.step}/${ev.maxIters} | train ${ev.trainLoss.toFixed(4)} | val ${ev.valLoss.toFixed(4)} | ${Math.round(ev.tokensPerSec).toLocaleString('en-US')} tok/s`);
+    } else if (ev.event === 'run') {
+      results = withRun(results, ev.result);
+      await writeAtomic(out, resultsToJSON(results));
+      const r = ev.result;
+      if (ev.warning) console.error(`tabgpt: warning: ${ev.warning}`);
+      say(`    done: val ${r.valLoss.toFixed(4)} nats (${r.valBpc.toFixed(3)} bpc), train ${r.trainLoss.toFixed(4)}, ${formatDuration(r.wallSec)}; saved ${out}`);
+      const { curve: _curve, config, ...rest } = r;
+      void _curve;
+      emit({ event: 'run', ...rest, nLayer: config.nLayer, nHead: config.nHead, nEmbd: config.nEmbd, lr: config.lr, out });
+    } else {
+      say(`done: ${ev.runsDone}/${ev.runsTotal} runs in ${out} (${formatDuration(ev.wallSec)} this session); fit them with: npm run fit -- ${out}`);
+      emit({ event: 'done', runsDone: ev.runsDone, runsTotal: ev.runsTotal, wallSec: ev.wallSec, out });
+    }
+  }
+}
+
+/** The spec from --spec FILE (if any) with the flags laid over it. */
+async function specFromFlags(values: Record<string, string | boolean | undefined>): Promise<SweepSpec> {
+  let base: Record<string, unknown> = {};
+  if (values.spec !== undefined) {
+    const path = values.spec as string;
+    if (!existsSync(path)) throw new CliError(`--spec ${path}: no such file`);
+    try {
+      base = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new CliError(`--spec ${path} is not valid JSON (${(e as Error).message})`);
+    }
+    if (typeof base !== 'object' || base === null || Array.isArray(base)) throw new CliError(`--spec ${path} must hold a JSON object`);
+  }
+  const o: Record<string, unknown> = { ...base };
+  if (values.text !== undefined && values.corpus !== undefined) throw new CliError('give --text FILE or --corpus NAME, not both');
+  if (values.text !== undefined) {
+    if (!existsSync(values.text as string)) throw new CliError(`--text ${values.text}: no such file`);
+    o.corpus = `text:${values.text}`;
+  }
+  if (values.corpus !== undefined) {
+    if (!['shakespeare', 'builtin'].includes(values.corpus as string)) throw new CliError(`--corpus must be shakespeare or builtin (got '${values.corpus}')`);
+    o.corpus = values.corpus;
+  }
+  const positive = (n: number) => n > 0 && Number.isFinite(n);
+  const setNum = (flag: string, key: string, check = positive, what = 'a positive number') => {
+    const v = num(values, flag, check, what);
+    if (v !== undefined) o[key] = v;
+  };
+  setNum('sizes', 'sizes', isPosInt, 'a positive integer');
+  setNum('min-params', 'minParams');
+  setNum('max-params', 'maxParams');
+  setNum('head-size', 'headSize', isPosInt, 'a positive integer');
+  setNum('width-per-layer', 'widthPerLayer');
+  setNum('block-size', 'blockSize', isPosInt, 'a positive integer');
+  setNum('batch-size', 'batchSize', isPosInt, 'a positive integer');
+  setNum('warmup-fraction', 'warmupFraction', (n) => n >= 0 && n < 0.5, 'a fraction in [0, 0.5)');
+  setNum('eval-iters', 'evalIters', isPosInt, 'a positive integer');
+  if (values.tokens !== undefined && values['tokens-per-param'] !== undefined) throw new CliError('give --tokens N or --tokens-per-param R, not both');
+  if (values.tokens !== undefined) { o.tokens = num(values, 'tokens', positive, 'a positive number of tokens'); o.tokensPerParam = null; }
+  if (values['tokens-per-param'] !== undefined) { o.tokensPerParam = num(values, 'tokens-per-param', positive, 'a positive number'); o.tokens = null; }
+  const list = (flag: string, check: (n: number) => boolean, what: string): number[] | undefined => {
+    const raw = values[flag];
+    if (raw === undefined) return undefined;
+    const xs = String(raw).split(',').map((s) => Number(s.trim()));
+    if (xs.length === 0 || xs.some((x, i) => String(raw).split(',')[i].trim() === '' || !check(x))) throw new CliError(`--${flag} must be a comma-separated list of ${what} (got '${raw}')`);
+    return xs;
+  };
+  const budgets = list('budgets', positive, 'positive multipliers, e.g. 0.25,0.5,1');
+  if (budgets) o.budgets = budgets;
+  const seed = num(values, 'seed', Number.isInteger, 'an integer');
+  if (seed !== undefined) o.seeds = [seed];
+  const repeats = num(values, 'repeat-seeds', (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer');
+  const seeds = (o.seeds as number[] | undefined) ?? DEFAULT_SPEC.seeds;
+  if (repeats !== undefined) o.repeatSeeds = Array.from({ length: repeats }, (_, i) => Math.max(...seeds) + 1 + i);
+  const repeatSizes = list('repeat-sizes', (n) => Number.isInteger(n) && n >= 0, 'ladder indices');
+  if (repeatSizes) o.repeatSizes = repeatSizes;
+  if (values.lr !== undefined && values['lr-scale'] !== undefined) throw new CliError('give --lr (fixed) or --lr-scale (Kaplan rule scaled), not both');
+  if (values.lr !== undefined) o.lr = { kind: 'fixed', lr: num(values, 'lr', positive, 'a positive number') };
+  if (values['lr-scale'] !== undefined) o.lr = { kind: 'kaplan', scale: num(values, 'lr-scale', positive, 'a positive number') };
+  try {
+    return specFromJSON(o, values.spec !== undefined ? `--spec ${values.spec}` : 'the sweep flags');
+  } catch (e) {
+    if (e instanceof SweepError) throw new CliError(e.message.replace(/^sweep spec: /, ''));
+    throw e;
+  }
+}

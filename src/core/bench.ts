@@ -1,0 +1,263 @@
+// The benchmark: training throughput, MFU, first-step time, tensor counts and
+// generation speed of one preset on the current tfjs backend. Backend-neutral:
+// the CLI (`tabgpt bench`, Node wasm/cpu) and the bench page's worker
+// (webgpu/webgl/wasm/cpu) both call benchPreset and get the same row.
+//
+// How each figure is taken (so it means the same everywhere):
+//  - Training runs the real Trainer (train.ts), logging its loss every
+//    logInterval steps as in a real run. A "sync" reads back ln_f's gain,
+//    which the step's last AdamW update writes, so on a GPU the clock stops
+//    when the step's work is done, not when it was queued. Syncs happen only
+//    between repeats, never inside a step.
+//  - tokens/s is the median over repeats after the first step and a warm-up.
+//  - matmulGflops is a plain 2-D tf.matMul at the model's largest GEMM shape,
+//    [B*T, C] @ [C, 4C] (the MLP's c_fc), timed in the same run; MFU divides
+//    the model's FLOP/s (counts.ts' flopsPerToken x tokens/s) by it.
+//  - Tensor counts are tf.memory() after steps 10 and 100 of one run.
+//  - Generation is sample.ts' generate() from a blockSize-long prompt, with
+//    the KV cache and with full recompute, timed end to end.
+
+import * as tf from '@tensorflow/tfjs';
+import { makeConfig, type PresetName } from './config';
+import type { Dataset } from './data';
+import { flopsPerToken, paramCount } from './counts';
+import { generate } from './sample';
+import { newTrainer, type Trainer } from './train';
+import { matmulGflopsOf, median, mfuOf, modelGflopsOf, stepsPerRepeat, type BenchRow, type ProfileEntry } from './benchreport';
+
+export interface BenchOptions {
+  preset: PresetName;
+  /** The text to train and generate on; only its vocabulary size matters for speed. */
+  dataset: Dataset;
+  /** Sequences per step (default: the training default, 16). */
+  batchSize?: number;
+  /** Timed repeats (median taken); default 3. */
+  repeats?: number;
+  /** Wall time to spend on the timed repeats, in ms (sets the steps per repeat); default 4000. */
+  trainBudgetMs?: number;
+  /** Untimed steps after the first, before timing; default 2. */
+  warmupSteps?: number;
+  /** New characters per generation measurement; default 256. */
+  genTokens?: number;
+  /** Longest a generation measurement may take (fewer tokens on slow backends), ms; default 20000. */
+  genBudgetMs?: number;
+  /**
+   * Most ms to spend continuing the full-size run to step 100 for the tensor
+   * counts; beyond it a batch-1, block-8 run of the same model code stands in.
+   * Default 20000.
+   */
+  countBudgetMs?: number;
+  /** Profile this many training steps per kernel (tf.profile); 0 = off. */
+  profileSteps?: number;
+  /** Runtime details to attach to the row (threads, user agent, ...). */
+  env?: Record<string, string | number | boolean>;
+  /** Progress lines ("baby: first step 812 ms"). */
+  log?: (line: string) => void;
+  /** Checked between phases: stop early (throws BenchAborted). */
+  signal?: { aborted: boolean };
+}
+
+export class BenchAborted extends Error {
+  override name = 'BenchAborted';
+}
+
+/** Wait until the trainer's last step has finished on the device (a tiny readback of a weight it writes). */
+async function sync(trainer: Trainer): Promise<void> {
+  await trainer.model.p('transformer.ln_f.weight').data();
+}
+
+async function timeSteps(trainer: Trainer, steps: number): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) await trainer.trainStep();
+  await sync(trainer);
+  return performance.now() - t0;
+}
+
+/**
+ * Dense 2-D matmul throughput [M, K] @ [K, N] in GFLOP/s: median of 3 timed
+ * batches of calls after 2 warm-up calls, each batch ended by a scalar readback.
+ */
+export async function measureMatmul(M: number, K: number, N: number, budgetMs = 1500): Promise<number> {
+  const a = tf.randomNormal([M, K]);
+  const b = tf.randomNormal([K, N]);
+  const run = async (calls: number) => {
+    const t0 = performance.now();
+    let last: tf.Tensor | null = null;
+    for (let i = 0; i < calls; i++) {
+      last?.dispose();
+      last = tf.matMul(a, b);
+    }
+    const s = tf.sum(last!);
+    await s.data();
+    s.dispose();
+    last!.dispose();
+    return performance.now() - t0;
+  };
+  try {
+    await run(1);
+    const oneMs = await run(1);
+    const calls = Math.max(1, Math.min(50, Math.floor(budgetMs / 3 / Math.max(oneMs, 0.01))));
+    const rates: number[] = [];
+    for (let r = 0; r < 3; r++) rates.push(matmulGflopsOf(M, K, N, (await run(calls)) / calls));
+    return median(rates);
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
+}
+
+/** Step a trainer on to `step` (if it is not there yet), then read tf.memory(). */
+async function memoryAt(trainer: Trainer, step: number): Promise<{ numTensors: number; numBytes: number }> {
+  while (trainer.step < step) await trainer.trainStep();
+  await sync(trainer);
+  const { numTensors, numBytes } = tf.memory();
+  return { numTensors, numBytes };
+}
+
+/** Generation speed (new chars/s) with or without the KV cache, within a time budget. */
+async function measureGeneration(trainer: Trainer, useCache: boolean, tokens: number, budgetMs: number): Promise<{ tokensPerSec: number; tokens: number }> {
+  const { model, data } = trainer;
+  const prompt = data.text.slice(0, model.config.blockSize);
+  const gen = async (n: number) => {
+    const t0 = performance.now();
+    await generate(model, data.tokenizer, { prompt, maxNewTokens: n, temperature: 0.8, seed: 1, useCache });
+    return performance.now() - t0;
+  };
+  const probe = Math.min(4, tokens);
+  const probeMs = await gen(probe); // also warms up (traces, compiles)
+  const n = Math.max(probe, Math.min(tokens, Math.floor((budgetMs * probe) / Math.max(probeMs, 1e-3))));
+  const ms = await gen(n);
+  return { tokensPerSec: (n * 1000) / ms, tokens: n };
+}
+
+/** Per-kernel time of `steps` training steps (tf.profile), heaviest first. */
+async function profileSteps(trainer: Trainer, steps: number): Promise<ProfileEntry[]> {
+  const info = await tf.profile(async () => {
+    for (let i = 0; i < steps; i++) await trainer.trainStep();
+    await sync(trainer);
+  });
+  const byKernel = new Map<string, { ms: number; calls: number }>();
+  for (const k of info.kernels) {
+    // Op-level wrappers (fusedMatMul__op, customGrad's 'forward') contain kernels that are listed on their own.
+    if (k.name.endsWith('__op') || k.name === 'forward') continue;
+    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    e.calls++;
+    byKernel.set(k.name, e);
+  }
+  return [...byKernel.entries()]
+    .map(([kernel, e]) => ({ kernel, msPerStep: e.ms / steps, callsPerStep: e.calls / steps }))
+    .sort((a, b) => b.msPerStep - a.msPerStep || b.callsPerStep - a.callsPerStep);
+}
+
+/** Benchmark one preset on the current backend (tf.getBackend()). */
+export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
+  const log = opts.log ?? (() => {});
+  const check = () => {
+    if (opts.signal?.aborted) throw new BenchAborted('benchmark stopped');
+  };
+  const repeats = opts.repeats ?? 3;
+  const cfg = makeConfig({ preset: opts.preset, ...(opts.batchSize ? { batchSize: opts.batchSize } : {}), maxIters: 1_000_000, evalInterval: 1_000_000 });
+  const trainer = newTrainer(cfg, opts.dataset);
+  const mcfg = trainer.model.config;
+  const { batchSize: B, blockSize: T } = trainer.cfg;
+  const C = mcfg.nEmbd;
+  const name = `${tf.getBackend()} ${opts.preset}`;
+  let live: Trainer[] = [trainer]; // disposed at the end, whatever happens
+  try {
+    // The backend's own matmul throughput at the model's largest GEMM shape.
+    const matmulGflops = await measureMatmul(B * T, C, 4 * C);
+    log(`${name}: matmul [${B * T}x${C}]@[${C}x${4 * C}] ${matmulGflops.toFixed(2)} GFLOP/s`);
+    check();
+
+    const firstStepMs = await timeSteps(trainer, 1);
+    log(`${name}: first step ${firstStepMs.toFixed(0)} ms`);
+    const warmup = opts.warmupSteps ?? 2;
+    const warmMs = warmup > 0 ? (await timeSteps(trainer, warmup)) / warmup : firstStepMs;
+    // The same run goes on to step 10 now (untimed) and, if cheap, to 100 after the timing.
+    const at10 = await memoryAt(trainer, 10);
+    const steps = stepsPerRepeat(warmMs, repeats, opts.trainBudgetMs ?? 4000);
+    const rates: number[] = [];
+    for (let r = 0; r < repeats; r++) {
+      check();
+      const ms = await timeSteps(trainer, steps);
+      rates.push((steps * B * T * 1000) / ms);
+    }
+    const tokensPerSec = median(rates);
+    const msPerStep = (B * T * 1000) / tokensPerSec;
+    log(`${name}: ${tokensPerSec.toFixed(0)} tok/s, ${msPerStep.toFixed(1)} ms/step (${repeats} x ${steps} steps)`);
+
+    let profile: ProfileEntry[] | undefined;
+    if (opts.profileSteps && opts.profileSteps > 0) {
+      check();
+      profile = await profileSteps(trainer, opts.profileSteps);
+    }
+
+    check();
+    const genTokens = opts.genTokens ?? 256;
+    const genBudget = opts.genBudgetMs ?? 20000;
+    const cached = await measureGeneration(trainer, true, genTokens, genBudget);
+    check();
+    const recompute = await measureGeneration(trainer, false, genTokens, genBudget);
+    log(`${name}: generation ${cached.tokensPerSec.toFixed(1)} tok/s with KV cache, ${recompute.tokensPerSec.toFixed(1)} recomputing`);
+
+    // Tensor counts at step 100 of the same run if that is cheap, else a tiny stand-in run.
+    check();
+    let counts = { at10, at100: at10 };
+    let countRun = 'full';
+    if (trainer.step <= 100 && (100 - trainer.step) * msPerStep <= (opts.countBudgetMs ?? 20000)) {
+      counts.at100 = await memoryAt(trainer, 100);
+    } else {
+      countRun = 'B1xT8';
+      disposeTrainer(trainer);
+      live = [];
+      const standIn = newTrainer(makeConfig({ preset: opts.preset, batchSize: 1, blockSize: 8, maxIters: 1_000_000, evalInterval: 1_000_000 }), opts.dataset);
+      live = [standIn];
+      counts = { at10: await memoryAt(standIn, 10), at100: await memoryAt(standIn, 100) };
+    }
+    log(`${name}: tensors ${counts.at10.numTensors} at step 10, ${counts.at100.numTensors} at step 100 (${countRun} run)`);
+
+    const params = paramCount(mcfg);
+    const fpt = flopsPerToken(mcfg);
+    const modelGflops = modelGflopsOf(fpt, tokensPerSec);
+    return {
+      backend: tf.getBackend(),
+      preset: opts.preset,
+      params: params.total,
+      nonEmbeddingParams: params.nonEmbedding,
+      vocabSize: mcfg.vocabSize,
+      batchSize: B,
+      blockSize: T,
+      flopsPerToken: fpt,
+      tokensPerSec,
+      msPerStep,
+      modelGflops,
+      matmulGflops,
+      matmulShape: `${B * T}x${C}@${C}x${4 * C}`,
+      mfu: mfuOf(modelGflops, matmulGflops),
+      firstStepMs,
+      tensorsAtStep10: counts.at10.numTensors,
+      tensorsAtStep100: counts.at100.numTensors,
+      bytesAtStep10: counts.at10.numBytes,
+      bytesAtStep100: counts.at100.numBytes,
+      countRun,
+      genTokensPerSecCached: cached.tokensPerSec,
+      genTokensPerSecRecompute: recompute.tokensPerSec,
+      genTokensCached: cached.tokens,
+      genTokensRecompute: recompute.tokens,
+      repeats,
+      stepsPerRepeat: steps,
+      tokensPerSecRepeats: rates,
+      ...(profile ? { profile } : {}),
+      ...(opts.env ? { env: opts.env } : {}),
+      date: new Date().toISOString(),
+    };
+  } finally {
+    for (const t of live) disposeTrainer(t);
+  }
+}
+
+function disposeTrainer(t: Trainer): void {
+  t.model.dispose();
+  t.dispose();
+}

@@ -1,0 +1,133 @@
+// The benchmark's result row and the arithmetic and text around it. Pure (no
+// tfjs), so the CLI, the bench page and the tests share it without loading a
+// backend. bench.ts produces the rows; this file defines what they mean.
+
+/** One backend x preset measurement: one JSON line of `tabgpt bench --json`. */
+export interface BenchRow {
+  backend: string;
+  preset: string;
+  /** Trainable parameters (tied LM head counted once). */
+  params: number;
+  nonEmbeddingParams: number;
+  vocabSize: number;
+  batchSize: number;
+  blockSize: number;
+  /** Training FLOPs per token by formula (counts.ts: 6N + attention). */
+  flopsPerToken: number;
+  /** Steady-state training throughput: median over repeats, after warm-up. */
+  tokensPerSec: number;
+  msPerStep: number;
+  /** flopsPerToken x tokensPerSec / 1e9. */
+  modelGflops: number;
+  /** The backend's dense 2-D matmul throughput at the model's largest GEMM shape, this run. */
+  matmulGflops: number;
+  /** That shape, "MxK@KxN" (the MLP's c_fc: [B*T, C] @ [C, 4C]). */
+  matmulShape: string;
+  /** Model FLOP utilisation: modelGflops / matmulGflops. */
+  mfu: number;
+  /** The first training step: tracing, kernel compilation, weight uploads. */
+  firstStepMs: number;
+  /** tf.memory() after 10 and 100 training steps: equal when nothing leaks. */
+  tensorsAtStep10: number;
+  tensorsAtStep100: number;
+  bytesAtStep10: number;
+  bytesAtStep100: number;
+  /** Shape of the run the tensor counts come from: "full", or "B1xT8" when a cheaper run stood in. */
+  countRun: string;
+  /** Generation of genTokens new characters from a blockSize-long prompt (sample.ts' generate). */
+  genTokensPerSecCached: number;
+  genTokensPerSecRecompute: number;
+  genTokensCached: number;
+  genTokensRecompute: number;
+  /** Timing detail: repeats x stepsPerRepeat timed steps, all individual repeat figures. */
+  repeats: number;
+  stepsPerRepeat: number;
+  tokensPerSecRepeats: number[];
+  /** Per-kernel time over profiled steps (with --profile), heaviest first. */
+  profile?: ProfileEntry[];
+  /** Where it ran: runtime, threads, SIMD, user agent ... (set by the shell). */
+  env?: Record<string, string | number | boolean>;
+  /** ISO date of the run. */
+  date: string;
+}
+
+export interface ProfileEntry {
+  kernel: string;
+  /** Milliseconds per training step. */
+  msPerStep: number;
+  /** Kernel launches per training step. */
+  callsPerStep: number;
+}
+
+/** Median of a non-empty list (mean of the middle two for even lengths). */
+export function median(xs: number[]): number {
+  if (xs.length === 0) throw new Error('median of an empty list');
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** GFLOP/s of a dense matmul [M, K] @ [K, N] (2MKN FLOPs) that took `ms`. */
+export function matmulGflopsOf(M: number, K: number, N: number, ms: number): number {
+  return (2 * M * K * N) / (ms * 1e6);
+}
+
+/** Model GFLOP/s from the formula's FLOPs per token and the measured throughput. */
+export function modelGflopsOf(flopsPerToken: number, tokensPerSec: number): number {
+  return (flopsPerToken * tokensPerSec) / 1e9;
+}
+
+/** MFU: the fraction of the backend's own matmul throughput the training step achieves. */
+export function mfuOf(modelGflops: number, matmulGflops: number): number {
+  return matmulGflops > 0 ? modelGflops / matmulGflops : 0;
+}
+
+/**
+ * Timed steps per repeat so that repeats x steps fill about `budgetMs`, given
+ * an estimate of one step: at least 1, at most `max`.
+ */
+export function stepsPerRepeat(estimateMsPerStep: number, repeats: number, budgetMs: number, max = 20): number {
+  if (!(estimateMsPerStep > 0)) return 1;
+  return Math.max(1, Math.min(max, Math.floor(budgetMs / (repeats * estimateMsPerStep))));
+}
+
+const num = (x: number, digits = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
+
+const COLUMNS: [string, (r: BenchRow) => string][] = [
+  ['backend', (r) => r.backend],
+  ['preset', (r) => r.preset],
+  ['params', (r) => num(r.params)],
+  ['B', (r) => String(r.batchSize)],
+  ['T', (r) => String(r.blockSize)],
+  ['tok/s', (r) => num(r.tokensPerSec)],
+  ['ms/step', (r) => num(r.msPerStep, 1)],
+  ['model GF/s', (r) => num(r.modelGflops, 2)],
+  ['matmul GF/s', (r) => num(r.matmulGflops, 2)],
+  ['MFU', (r) => num(r.mfu, 2)],
+  ['1st step ms', (r) => num(r.firstStepMs)],
+  ['tensors@10', (r) => String(r.tensorsAtStep10)],
+  ['tensors@100', (r) => String(r.tensorsAtStep100) + (r.countRun === 'full' ? '' : '*')],
+  ['gen tok/s kv', (r) => num(r.genTokensPerSecCached, 1)],
+  ['gen tok/s full', (r) => num(r.genTokensPerSecRecompute, 1)],
+  ['kv x', (r) => (r.genTokensPerSecRecompute > 0 ? num(r.genTokensPerSecCached / r.genTokensPerSecRecompute, 1) : '-')],
+];
+
+/** Rows as an aligned text table (numbers right-aligned), with a footnote for stand-in count runs. */
+export function formatTable(rows: BenchRow[]): string {
+  const cells = [COLUMNS.map(([h]) => h), ...rows.map((r) => COLUMNS.map(([, f]) => f(r)))];
+  const widths = COLUMNS.map((_, i) => Math.max(...cells.map((c) => c[i].length)));
+  const line = (c: string[]) => c.map((s, i) => (i < 2 ? s.padEnd(widths[i]) : s.padStart(widths[i]))).join('  ');
+  const out = [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)];
+  const standIns = rows.filter((r) => r.countRun !== 'full');
+  if (standIns.length > 0) out.push(`* tensor counts from a ${standIns[0].countRun} run of the same model code (a full-size 100-step run would take too long)`);
+  return out.join('\n');
+}
+
+/** A per-kernel profile as text lines (heaviest first). */
+export function formatProfile(row: BenchRow, top = 20): string {
+  if (!row.profile) return '';
+  const total = row.profile.reduce((a, p) => a + p.msPerStep, 0);
+  const lines = [`profile ${row.backend} ${row.preset}: ${num(total, 1)} ms of kernels per step (${num(row.msPerStep, 1)} ms wall)`];
+  for (const p of row.profile.slice(0, top)) lines.push(`  ${p.kernel.padEnd(24)} ${num(p.msPerStep, 2).padStart(9)} ms  ${num(p.callsPerStep, 0).padStart(5)} calls  ${num((100 * p.msPerStep) / Math.max(total, 1e-9), 1).padStart(5)}%`);
+  return lines.join('\n');
+}

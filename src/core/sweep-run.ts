@@ -1,0 +1,132 @@
+// Running a sweep: calibrate throughput per size, then train the planned runs
+// one after another over core/train.ts, as an async generator of events that
+// the CLI prints and the worker posts to the page. Runs already in `done` are
+// skipped, which is all "resume" means: each finished run is saved by the
+// caller the moment its 'run' event arrives, so a kill loses at most one run.
+
+import * as tf from '@tensorflow/tfjs';
+import type { Dataset } from './data';
+import { newTrainer, trainLoop, type Trainer } from './train';
+import {
+  epochWarning, ladder, planRuns, SweepError,
+  type Calibration, type CurvePoint, type PlannedRun, type RunResult, type SweepSpec,
+} from './sweep';
+
+export type SweepEvent =
+  /** The plan: every run, and the ids already done (skipped). */
+  | { event: 'plan'; runs: PlannedRun[]; skipped: string[]; warnings: string[] }
+  | { event: 'run-start'; run: PlannedRun; index: number; total: number }
+  /** Progress within the current run, at each log step (and with valLoss at each evaluation). */
+  | { event: 'progress'; runId: string; step: number; maxIters: number; trainLoss: number; valLoss?: number; tokensPerSec: number; lr: number }
+  /** A finished run: save it now. `warning` repeats the >4-epoch warning when it applies. */
+  | { event: 'run'; result: RunResult; index: number; total: number; warning: string | null }
+  | { event: 'done'; runsDone: number; runsTotal: number; wallSec: number; stopped: boolean };
+
+export interface SweepOptions {
+  /** Runs finished earlier (from the results file or IndexedDB): their ids are not run again. */
+  done?: RunResult[];
+  /** Checked between steps: an aborted sweep stops and drops the run in progress. */
+  signal?: { aborted: boolean };
+}
+
+export async function* runSweep(spec: SweepSpec, data: Dataset, opts: SweepOptions = {}): AsyncGenerator<SweepEvent> {
+  const started = performance.now();
+  const runs = planRuns(spec, { vocabSize: data.tokenizer.vocabSize, trainChars: data.train.length });
+  const doneIds = new Set((opts.done ?? []).map((r) => r.id));
+  const skipped = runs.filter((r) => doneIds.has(r.id)).map((r) => r.id);
+  const warnings = runs.map(epochWarning).filter((w): w is string => w !== null);
+  yield { event: 'plan', runs, skipped, warnings };
+  let runsDone = skipped.length;
+  for (let index = 0; index < runs.length; index++) {
+    const run = runs[index];
+    if (doneIds.has(run.id)) continue;
+    if (opts.signal?.aborted) break;
+    yield { event: 'run-start', run, index, total: runs.length };
+    let result: RunResult | null = null;
+    for await (const ev of trainRun(run, data, opts.signal)) {
+      if ('result' in ev) result = ev.result;
+      else yield ev;
+    }
+    if (!result) break; // stopped mid-run: the partial run is dropped
+    runsDone++;
+    yield { event: 'run', result, index, total: runs.length, warning: epochWarning(run) };
+  }
+  yield { event: 'done', runsDone, runsTotal: runs.length, wallSec: (performance.now() - started) / 1000, stopped: runsDone < runs.length };
+}
+
+type RunEvent = Extract<SweepEvent, { event: 'progress' }> | { result: RunResult };
+
+/** One run of the plan: train to its last step, then evaluate both splits on their fixed windows. */
+async function* trainRun(run: PlannedRun, data: Dataset, signal?: { aborted: boolean }): AsyncGenerator<RunEvent> {
+  const started = performance.now();
+  if (data.tokenizer.vocabSize !== run.config.vocabSize) {
+    throw new SweepError(`run ${run.id} was planned for a vocabulary of ${run.config.vocabSize}, the text has ${data.tokenizer.vocabSize}: the results belong to another text`);
+  }
+  const trainer = newTrainer(run.config, data);
+  const curve: CurvePoint[] = [];
+  try {
+    let summary: { valLoss: number; tokensPerSec: number; steps: number } | null = null;
+    for await (const ev of trainLoop(trainer, { signal })) {
+      if (ev.event === 'step') {
+        curve.push({ step: ev.step, tokens: ev.step * trainer.tokensPerStep, trainLoss: ev.trainLoss });
+        yield { event: 'progress', runId: run.id, step: ev.step, maxIters: run.config.maxIters, trainLoss: ev.trainLoss, tokensPerSec: ev.tokensPerSec, lr: ev.lr };
+      } else if (ev.event === 'eval') {
+        const last = curve[curve.length - 1];
+        if (last && last.step === ev.step) last.valLoss = ev.valLoss;
+        yield { event: 'progress', runId: run.id, step: ev.step, maxIters: run.config.maxIters, trainLoss: ev.trainLoss, valLoss: ev.valLoss, tokensPerSec: ev.tokensPerSec, lr: ev.lr };
+      } else {
+        summary = ev.summary;
+      }
+    }
+    if (!summary || summary.steps < run.config.maxIters) return; // aborted
+    // The last evaluation ran at maxIters on the fixed validation windows; the train
+    // split gets the same treatment so train and val losses compare like for like.
+    const trainLoss = await trainer.evaluate('train');
+    const valLoss = summary.valLoss;
+    const { batchSize, blockSize, evalIters } = run.config;
+    yield {
+      result: {
+        ...run,
+        trainLoss, valLoss, trainBpc: trainLoss / Math.LN2, valBpc: valLoss / Math.LN2,
+        valTokens: evalIters * batchSize * blockSize,
+        curve,
+        wallSec: (performance.now() - started) / 1000,
+        tokensPerSec: summary.tokensPerSec,
+        backend: tf.getBackend(),
+        finishedAt: new Date().toISOString(),
+      },
+    };
+  } finally {
+    trainer.model.dispose();
+    trainer.dispose();
+  }
+}
+
+/**
+ * Throughput per ladder size on this backend: `steps` synchronised steps after one
+ * compiling step. Each step reads its loss back (logInterval 1), so asynchronous
+ * backends are timed honestly.
+ */
+export async function calibrate(
+  spec: SweepSpec, data: Dataset,
+  opts: { steps?: number; onSize?: (done: number, total: number) => void; signal?: { aborted: boolean } } = {},
+): Promise<Calibration> {
+  const steps = opts.steps ?? 5;
+  const rungs = ladder(spec);
+  const runs = planRuns(spec, { vocabSize: data.tokenizer.vocabSize, trainChars: data.train.length });
+  const points: Calibration['points'] = [];
+  for (const rung of rungs) {
+    if (opts.signal?.aborted) break;
+    const run = runs.find((r) => r.sizeIndex === rung.index) as PlannedRun;
+    const trainer: Trainer = newTrainer({ ...run.config, maxIters: steps + 1, warmupIters: 0, logInterval: 1, evalInterval: steps + 1 }, data);
+    try {
+      for (let i = 0; i <= steps; i++) await trainer.trainStep();
+      points.push({ sizeIndex: rung.index, nonEmbeddingParams: run.nonEmbeddingParams, flopsPerToken: run.flopsPerToken, tokensPerSec: trainer.tokensPerSec });
+    } finally {
+      trainer.model.dispose();
+      trainer.dispose();
+    }
+    opts.onSize?.(points.length, rungs.length);
+  }
+  return { backend: tf.getBackend(), points };
+}

@@ -1,0 +1,125 @@
+// Training texts for the page: Tiny Shakespeare (browser cache, then this
+// site's data/ cache, then its public URL; sha256 checked), the built-in
+// generated corpus, pasted text, or a file. Each becomes a LoadedCorpus with
+// the numbers the page shows (characters, vocabulary, split, baselines).
+
+import { builtinCorpus, SHAKESPEARE } from '../core/corpus';
+import { baselineLosses, Dataset, decodeText, DataError, MAX_TEXT_CHARS, normaliseText, sha256Hex } from '../core/data';
+import type { CorpusRef } from '../worker/protocol';
+import type { References } from './charts';
+import { loadText, saveText } from './storage';
+
+export interface LoadedCorpus {
+  ref: CorpusRef;
+  text: string;
+  chars: number;
+  vocabSize: number;
+  trainChars: number;
+  valChars: number;
+  refs: References;
+  /** Something to tell the user (a fallback, a cache problem). */
+  notice?: string;
+}
+
+/** Largest file the page reads: decodeText's limit, checked before reading it. */
+export const MAX_FILE_BYTES = MAX_TEXT_CHARS * 4;
+
+export class CorpusError extends Error {
+  override name = 'CorpusError';
+}
+
+/** Numbers for the corpus panel and the chart's reference lines. */
+export async function describeText(text: string, ref: Omit<CorpusRef, 'sha256'>, floor?: number): Promise<LoadedCorpus> {
+  const ds = new Dataset(text); // throws DataError for an empty text
+  const sha256 = await sha256Hex(new TextEncoder().encode(text));
+  const base = baselineLosses(ds);
+  return {
+    ref: { ...ref, sha256 }, text, chars: ds.chars, vocabSize: ds.tokenizer.vocabSize, trainChars: ds.train.length, valChars: ds.val.length,
+    refs: { ...base, ...(floor !== undefined ? { floor } : {}) },
+  };
+}
+
+/** The validation split must hold a window of blockSize + 1 characters. */
+export function checkLength(c: Pick<LoadedCorpus, 'chars' | 'valChars' | 'trainChars'>, blockSize: number): string | null {
+  if (Math.min(c.valChars, c.trainChars) >= blockSize + 1) return null;
+  const need = Math.ceil((blockSize + 2) / 0.1);
+  return `the text is too short: ${c.chars} characters leave ${c.valChars} for validation (10%), but a block needs ${blockSize + 1}; give at least ${need} characters or lower blockSize`;
+}
+
+let builtinCache: LoadedCorpus | null = null;
+export async function loadBuiltin(): Promise<LoadedCorpus> {
+  if (!builtinCache) {
+    const b = builtinCorpus();
+    builtinCache = await describeText(b.text, { kind: 'builtin', name: 'built-in corpus' }, b.entropyPerChar);
+  }
+  return builtinCache;
+}
+
+async function fetchChecked(url: string): Promise<Uint8Array | null> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(20000) });
+    if (!res.ok) return null;
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    return (await sha256Hex(bytes)) === SHAKESPEARE.sha256 ? bytes : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Tiny Shakespeare: from the browser's cache, else this site's data/cache/
+ * (the dev server and the build serve it when present), else the public URL;
+ * every copy's sha256 is checked and the text cached in the browser.
+ */
+export async function loadShakespeare(): Promise<LoadedCorpus> {
+  const ref = { kind: 'shakespeare' as const, name: 'Tiny Shakespeare' };
+  const cached = await loadText(SHAKESPEARE.sha256).catch(() => null);
+  if (cached) return describeText(cached, ref);
+  const local = new URL(`data/cache/${SHAKESPEARE.cacheName}`, document.baseURI).href;
+  const bytes = (await fetchChecked(local)) ?? (await fetchChecked(SHAKESPEARE.url));
+  if (!bytes) throw new CorpusError(`Tiny Shakespeare is not available: not in this site's data/cache/ and ${SHAKESPEARE.url} could not be fetched (offline?); use the built-in corpus`);
+  const text = decodeText(bytes, 'Tiny Shakespeare');
+  let notice: string | undefined;
+  try {
+    await saveText(SHAKESPEARE.sha256, text);
+  } catch (e) {
+    notice = `Tiny Shakespeare could not be cached in this browser (${(e as Error).message}); it will be fetched again next time`;
+  }
+  return { ...(await describeText(text, ref)), notice };
+}
+
+/** A dropped or chosen file: size, binary and UTF-8 checks with one clear line each. */
+export async function loadFile(file: File): Promise<LoadedCorpus> {
+  if (file.size > MAX_FILE_BYTES) {
+    throw new CorpusError(`${file.name} is too large (${(file.size / 2 ** 20).toFixed(0)} MiB): the page holds texts up to ${MAX_FILE_BYTES / 2 ** 20} MiB; use a smaller file`);
+  }
+  if (file.size === 0) throw new CorpusError(`${file.name} is empty: give a text file with at least a few hundred characters`);
+  const text = decodeText(new Uint8Array(await file.arrayBuffer()), file.name);
+  if (text.trim().length === 0) throw new CorpusError(`${file.name} has only whitespace: give a text file with at least a few hundred characters`);
+  return describeText(text, { kind: 'file', name: file.name });
+}
+
+export async function loadPasted(raw: string): Promise<LoadedCorpus> {
+  const text = normaliseText(raw);
+  if (text.trim().length === 0) throw new CorpusError('the pasted text is empty: paste at least a few hundred characters');
+  return describeText(text, { kind: 'paste', name: 'pasted text' });
+}
+
+/** Keep a pasted or uploaded text so its run can resume after a reload. */
+export async function rememberText(c: LoadedCorpus): Promise<void> {
+  if (c.ref.kind === 'paste' || c.ref.kind === 'file') await saveText(c.ref.sha256, c.text);
+}
+
+/** The text of a saved run's corpus, to resume it. */
+export async function textFor(ref: CorpusRef): Promise<LoadedCorpus> {
+  if (ref.kind === 'builtin') return loadBuiltin();
+  if (ref.kind === 'shakespeare') return loadShakespeare();
+  const text = await loadText(ref.sha256);
+  if (text === null) throw new CorpusError(`the text of this run (${ref.name}) is no longer stored in this browser: load it again to continue`);
+  return describeText(text, ref);
+}
+
+export function errorMessage(e: unknown): string {
+  if (e instanceof CorpusError || e instanceof DataError) return e.message;
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
+}

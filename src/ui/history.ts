@@ -1,0 +1,42 @@
+// The charts' data: one row per logged step (train loss, lr, tokens/s) with
+// validation losses at evaluation steps. Kept apart from the plotting so it
+// is testable without a DOM, and stored with checkpoints.
+
+import type { MetricPoint } from '../worker/protocol';
+
+/** Everything plotted so far, stored with checkpoints so a resumed run shows its whole curve. */
+export interface ChartHistory {
+  steps: number[];
+  train: (number | null)[];
+  val: (number | null)[];
+  lr: (number | null)[];
+  tokensPerSec: (number | null)[];
+}
+
+export function emptyHistory(): ChartHistory {
+  return { steps: [], train: [], val: [], lr: [], tokensPerSec: [] };
+}
+
+/** Row index of `step`, inserting an empty row in order when it is new. */
+function rowOf(h: ChartHistory, step: number): number {
+  let i = h.steps.length;
+  while (i > 0 && h.steps[i - 1] > step) i--;
+  if (i > 0 && h.steps[i - 1] === step) return i - 1;
+  h.steps.splice(i, 0, step);
+  for (const k of ['train', 'val', 'lr', 'tokensPerSec'] as const) h[k].splice(i, 0, null);
+  return i;
+}
+
+export function addPoints(h: ChartHistory, points: MetricPoint[]): void {
+  for (const p of points) {
+    const i = rowOf(h, p.step);
+    h.train[i] = p.trainLoss;
+    h.lr[i] = p.lr;
+    h.tokensPerSec[i] = p.tokensPerSec > 0 ? p.tokensPerSec : null;
+  }
+}
+
+export function addVal(h: ChartHistory, step: number, valLoss: number): void {
+  h.val[rowOf(h, step)] = valLoss;
+}
+

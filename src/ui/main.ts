@@ -1,0 +1,571 @@
+// The training page: settings (URL-backed), corpus, run controls, live charts,
+// samples, the Generate panel and saved models. DOM only: tfjs lives in the
+// worker, which this file drives through the typed messages of protocol.ts.
+
+import './style.css';
+import type { BackendName } from '../core/backend';
+import type { Config } from '../core/config';
+import { CONTROL, CONTROL_WORDS, type CorpusRef, type FromWorker, type GenerateOptions, type RunStatus, type ToWorker } from '../worker/protocol';
+import { RunCharts } from './charts';
+import { ConfigForm } from './controls';
+import { checkLength, errorMessage, loadBuiltin, loadFile, loadPasted, loadShakespeare, rememberText, textFor, type LoadedCorpus } from './corpus';
+import { formatCount, formatDuration, formatLoss, formatParams, type LossUnits } from './format';
+import { ModelList } from './models';
+import { emptyHistory } from './history';
+import { isQuotaError, lastUnfinishedRun, loadModelBytes, saveModel, StorageError, type SavedModel } from './storage';
+import { cliCommand, configOf, DEFAULT_PRESET, essentialOverrides, parseSearch, toSearch, type PageSettings } from './url';
+import { PRESET_NAMES, PRESETS, type PresetName } from '../core/config';
+import { flopsPerToken, paramCount } from '../core/counts';
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`page is missing #${id}`);
+  return el as T;
+};
+
+// ------------------------------------------------------------------ state for automation
+
+/** What scripts and tests can read at window.tabgpt.state (a frozen copy). */
+export interface PageState {
+  backend: BackendName | null;
+  backendReason: string | null;
+  status: RunStatus;
+  statusMessage: string | null;
+  step: number;
+  maxIters: number;
+  trainLoss: number | null;
+  valLoss: number | null;
+  tokensPerSec: number | null;
+  msPerStep: number | null;
+  error: string | null;
+  /** The latest evaluation sample, complete. */
+  sample: string | null;
+  sampleStep: number | null;
+  /** The Generate panel's output and whether it is still streaming. */
+  generated: string;
+  generating: boolean;
+  /** Step of the last checkpoint stored in IndexedDB. */
+  savedStep: number | null;
+  /** Step a resumed run continued from. */
+  resumedFrom: number | null;
+  corpus: { kind: CorpusRef['kind']; chars: number; vocabSize: number } | null;
+  /** The model the Generate panel uses. */
+  model: { source: string; step: number; params: number } | null;
+  runId: string | null;
+  notices: string[];
+}
+
+const state: PageState = {
+  backend: null, backendReason: null, status: 'idle', statusMessage: null, step: 0, maxIters: 0, trainLoss: null, valLoss: null,
+  tokensPerSec: null, msPerStep: null, error: null, sample: null, sampleStep: null, generated: '', generating: false,
+  savedStep: null, resumedFrom: null, corpus: null, model: null, runId: null, notices: [],
+};
+
+const worker = new Worker(new URL('../worker/train.worker.ts', import.meta.url), { type: 'module' });
+const send = (msg: ToWorker, transfer: Transferable[] = []) => worker.postMessage(msg, transfer);
+// Shared control words: Stop reaches a generation even on a backend that never yields.
+const control = typeof SharedArrayBuffer !== 'undefined' && globalThis.crossOriginIsolated ? new SharedArrayBuffer(4 * CONTROL_WORDS) : null;
+const controlWords = control ? new Int32Array(control) : null;
+
+Object.defineProperty(window, 'tabgpt', {
+  value: Object.freeze({
+    get state(): Readonly<PageState> {
+      return Object.freeze(structuredClone(state));
+    },
+    /** Test hook: lose the WebGPU device as a driver reset would. */
+    debug: Object.freeze({ loseDevice: () => send({ type: 'debugLoseDevice' }) }),
+  }),
+});
+
+// ------------------------------------------------------------------ settings and URL
+
+const parsed = parseSearch(location.search);
+const settings: PageSettings = parsed.settings;
+const autostart = settings.autostart;
+settings.autostart = false; // one-shot: a reload offers to resume instead of starting over
+$('url-problems').textContent = parsed.problems.join('; ');
+
+const form = new ConfigForm(settings, { model: $('model-inputs'), train: $('train-inputs'), advanced: $('advanced-inputs') }, $<HTMLSelectElement>('preset'));
+form.onChange = () => settingsChanged();
+
+let corpus: LoadedCorpus | null = null;
+let corpusKind: CorpusRef['kind'] = settings.corpus;
+let units: LossUnits = 'nats';
+let runActive = false;
+const charts = new RunCharts({ loss: $('chart-loss'), lr: $('chart-lr'), tps: $('chart-tps') });
+
+function settingsChanged(): void {
+  history.replaceState(null, '', location.pathname + toSearch(settings) + location.hash);
+  const cfg = configOf(settings);
+  const counts = paramCount({ ...cfg, vocabSize: corpus?.vocabSize ?? 0 });
+  $('param-count').textContent = `${formatParams(counts.total)} parameters (${formatParams(counts.nonEmbedding)} non-embedding)${corpus ? '' : ' + embeddings of the vocabulary'} · ${formatParams(flopsPerToken({ ...cfg, vocabSize: corpus?.vocabSize ?? 0 }))} FLOPs/token`;
+  $('cli-command').textContent = cliCommand(settings, { kind: corpusKind, name: corpus?.ref.name });
+  validateSettings();
+}
+
+/** Validate the config against the corpus; enable Start only when all is well. */
+function validateSettings(): boolean {
+  const cfg = configOf(settings);
+  const short = corpus ? checkLength(corpus, cfg.blockSize) : null;
+  const problem = form.check(corpus?.vocabSize ?? 1, undefined, short ? { blockSize: short } : {});
+  settingsValid = problem === null && corpus !== null;
+  updateButtons();
+  return settingsValid;
+}
+let settingsValid = false;
+
+// ------------------------------------------------------------------ corpus
+
+const corpusRadios = [...document.querySelectorAll<HTMLInputElement>('input[name=corpus]')];
+function showCorpusKind(kind: CorpusRef['kind']): void {
+  corpusKind = kind;
+  for (const r of corpusRadios) r.checked = r.value === kind;
+  $('paste-box').hidden = kind !== 'paste';
+  $('drop-zone').hidden = kind !== 'file';
+}
+
+async function useCorpus(load: () => Promise<LoadedCorpus>, label: string): Promise<LoadedCorpus | null> {
+  $('corpus-error').textContent = '';
+  $('corpus-stats').textContent = `loading ${label}…`;
+  try {
+    const c = await load();
+    corpus = c;
+    state.corpus = { kind: c.ref.kind, chars: c.chars, vocabSize: c.vocabSize };
+    $('corpus-stats').textContent = `${c.ref.name}: ${formatCount(c.chars)} characters, vocabulary ${c.vocabSize}, split ${formatCount(c.trainChars)} train / ${formatCount(c.valChars)} val`;
+    if (c.notice) notice(c.notice);
+    if (!runActive) charts.setReferences(c.refs);
+    settingsChanged();
+    return c;
+  } catch (e) {
+    corpus = null;
+    state.corpus = null;
+    const msg = errorMessage(e);
+    $('corpus-stats').textContent = '';
+    $('corpus-error').textContent = msg;
+    state.error = msg;
+    settingsChanged();
+    return null;
+  }
+}
+
+async function selectCorpus(kind: CorpusRef['kind']): Promise<LoadedCorpus | null> {
+  showCorpusKind(kind);
+  if (kind === 'shakespeare' || kind === 'builtin') {
+    settings.corpus = kind;
+    if (kind === 'builtin') return useCorpus(loadBuiltin, 'the built-in corpus');
+    const c = await useCorpus(loadShakespeare, 'Tiny Shakespeare');
+    if (c) return c;
+    notice('Tiny Shakespeare could not be loaded; using the built-in corpus instead.');
+    showCorpusKind('builtin');
+    return useCorpus(loadBuiltin, 'the built-in corpus');
+  }
+  corpus = null;
+  $('corpus-stats').textContent = kind === 'paste' ? 'paste a text, then "Use this text"' : 'choose or drop a UTF-8 text file';
+  settingsChanged();
+  return null;
+}
+
+for (const r of corpusRadios) r.addEventListener('change', () => void selectCorpus(r.value as CorpusRef['kind']));
+$('paste-use').addEventListener('click', () => void useCorpus(() => loadPasted($<HTMLTextAreaElement>('paste-text').value), 'the pasted text'));
+const corpusFile = $<HTMLInputElement>('corpus-file');
+corpusFile.addEventListener('change', () => {
+  const f = corpusFile.files?.[0];
+  if (f) void useCorpus(() => loadFile(f), f.name);
+  corpusFile.value = '';
+});
+const drop = $('drop-zone');
+const corpusCard = $('corpus-card');
+corpusCard.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  drop.classList.add('over');
+});
+corpusCard.addEventListener('dragleave', () => drop.classList.remove('over'));
+corpusCard.addEventListener('drop', (e) => {
+  e.preventDefault();
+  drop.classList.remove('over');
+  const f = e.dataTransfer?.files[0];
+  if (!f || runActive) return;
+  showCorpusKind('file');
+  void useCorpus(() => loadFile(f), f.name);
+});
+
+// ------------------------------------------------------------------ run controls
+
+function updateButtons(): void {
+  const valid = settingsValid;
+  const s = state.status;
+  const running = s === 'compiling' || s === 'training';
+  ($('start') as HTMLButtonElement).disabled = runActive || !valid;
+  ($('pause') as HTMLButtonElement).disabled = !running;
+  ($('resume') as HTMLButtonElement).disabled = s !== 'paused';
+  ($('step') as HTMLButtonElement).disabled = runActive ? s === 'compiling' : !valid;
+  ($('stop') as HTMLButtonElement).disabled = !runActive;
+  form.setDisabled(runActive);
+  ($('corpus-fields') as HTMLFieldSetElement).disabled = runActive;
+}
+
+function newRunId(): string {
+  return `run-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e4).toString(36)}`;
+}
+
+function resetRunState(runId: string, maxIters: number): void {
+  Object.assign(state, { runId, step: 0, maxIters, trainLoss: null, valLoss: null, tokensPerSec: null, msPerStep: null, error: null, sample: null, sampleStep: null, savedStep: null, resumedFrom: null });
+  $('run-error').textContent = '';
+}
+
+/** Start a fresh run (or, with `from`, resume or fine-tune one) on the loaded corpus. */
+function startRun(opts: { paused?: boolean; from?: { mode: 'resume' | 'finetune'; bytes: ArrayBuffer; record: SavedModel } } = {}): void {
+  if (!corpus || runActive) return;
+  const record = opts.from?.record;
+  const runId = opts.from?.mode === 'resume' && record ? record.runId : newRunId();
+  const config: Config = opts.from?.mode === 'resume' && record ? record.config : { ...configOf(settings), vocabSize: corpus.vocabSize };
+  resetRunState(runId, config.maxIters);
+  runActive = true;
+  state.status = 'compiling';
+  charts.setReferences(corpus.refs);
+  charts.reset(opts.from?.mode === 'resume' && record?.history ? record.history : emptyHistory());
+  if (opts.from?.mode === 'resume' && record) {
+    state.resumedFrom = record.step;
+    state.step = record.step;
+    state.valLoss = record.valLoss;
+  }
+  void rememberText(corpus).catch((e) => notice(`the text could not be stored for resuming (${errorMessage(e)})`));
+  send({ type: 'start', runId, config, text: corpus.text, corpus: corpus.ref, paused: opts.paused, from: opts.from ? { mode: opts.from.mode, bytes: opts.from.bytes } : undefined }, opts.from ? [opts.from.bytes] : []);
+  renderProgress();
+  updateButtons();
+}
+
+$('start').addEventListener('click', () => startRun());
+$('pause').addEventListener('click', () => send({ type: 'pause' }));
+$('resume').addEventListener('click', () => send({ type: 'resume' }));
+$('step').addEventListener('click', () => (runActive ? send({ type: 'step' }) : startRun({ paused: true })));
+$('stop').addEventListener('click', () => send({ type: 'stop' }));
+$('copy-cli').addEventListener('click', async () => {
+  const text = $('cli-command').textContent ?? '';
+  try {
+    await navigator.clipboard.writeText(text);
+    $('copy-cli').textContent = 'Copied';
+  } catch {
+    // Clipboard denied (permissions): select the text so Ctrl+C works.
+    getSelection()?.selectAllChildren($('cli-command'));
+    $('copy-cli').textContent = 'Press Ctrl+C';
+  }
+  setTimeout(() => ($('copy-cli').textContent = 'Copy as CLI command'), 1500);
+});
+
+// ------------------------------------------------------------------ progress and charts
+
+function renderProgress(): void {
+  const s = state;
+  const statusEl = $('status');
+  statusEl.textContent = s.status;
+  statusEl.dataset.status = s.status;
+  $('status-message').textContent = s.statusMessage ?? '';
+  const bar = $<HTMLProgressElement>('progress');
+  bar.max = Math.max(1, s.maxIters);
+  bar.value = s.step;
+  $('kpi-step').textContent = s.maxIters ? `${formatCount(s.step)} / ${formatCount(s.maxIters)}` : '–';
+  const eta = s.msPerStep && s.maxIters ? ((s.maxIters - s.step) * s.msPerStep) / 1000 : NaN;
+  $('kpi-eta').textContent = s.status === 'training' ? formatDuration(eta) : s.status === 'done' ? 'done' : '–';
+  $('kpi-ms').textContent = s.msPerStep ? s.msPerStep.toFixed(s.msPerStep < 10 ? 1 : 0) : '–';
+  $('kpi-tps').textContent = s.tokensPerSec ? formatCount(s.tokensPerSec) : '–';
+  $('kpi-train').textContent = formatLoss(s.trainLoss, units);
+  $('kpi-val').textContent = formatLoss(s.valLoss, units);
+}
+
+for (const r of document.querySelectorAll<HTMLInputElement>('input[name=units]')) {
+  r.addEventListener('change', () => {
+    units = r.value as LossUnits;
+    charts.setUnits(units);
+    renderProgress();
+  });
+}
+$<HTMLInputElement>('log-y').addEventListener('change', (e) => charts.setLogY((e.target as HTMLInputElement).checked));
+
+// ------------------------------------------------------------------ notices and badge
+
+function notice(message: string): void {
+  state.notices.push(message);
+  const el = document.createElement('div');
+  el.className = 'notice';
+  el.textContent = message;
+  const close = document.createElement('button');
+  close.type = 'button';
+  close.textContent = '×';
+  close.setAttribute('aria-label', 'dismiss');
+  close.addEventListener('click', () => el.remove());
+  el.append(close);
+  $('notices').append(el);
+}
+
+const BACKEND_LABEL: Record<BackendName, string> = { webgpu: 'WebGPU', webgl: 'WebGL', wasm: 'WASM', cpu: 'CPU' };
+
+function showBackend(name: BackendName, fallbacks: string[], forced: boolean): void {
+  state.backend = name;
+  const reason = forced ? `forced by ?backend=${name}` : fallbacks.length ? `fell back: ${fallbacks.join('; ')}` : null;
+  state.backendReason = reason;
+  const badge = $('badge');
+  badge.textContent = BACKEND_LABEL[name];
+  badge.dataset.backend = name;
+  badge.title = reason ?? 'the fastest backend available here';
+  $('badge-reason').textContent = reason ?? '';
+}
+
+// ------------------------------------------------------------------ generate
+
+let generateId = 0;
+let genStarted = 0;
+let genChars = 0;
+const genOut = $('gen-output');
+
+function numberInput(id: string, fallback: number): number {
+  const v = Number($<HTMLInputElement>(id).value);
+  return Number.isFinite(v) ? v : fallback;
+}
+
+$('generate').addEventListener('click', () => {
+  if (state.generating) return;
+  const options: GenerateOptions = {
+    prompt: $<HTMLTextAreaElement>('gen-prompt').value,
+    maxNewTokens: Math.round(numberInput('gen-length', 300)),
+    temperature: numberInput('gen-temperature', 0.8),
+    topK: Math.round(numberInput('gen-topk', 0)),
+    topP: numberInput('gen-topp', 1),
+    seed: Math.round(numberInput('gen-seed', 1337)),
+  };
+  generateId++;
+  genOut.textContent = '';
+  const prompt = document.createElement('span');
+  prompt.className = 'prompt';
+  prompt.textContent = options.prompt; // text, never HTML
+  genOut.append(prompt);
+  state.generated = '';
+  state.generating = true;
+  $('gen-error').textContent = '';
+  genStarted = performance.now();
+  genChars = 0;
+  if (controlWords) Atomics.store(controlWords, CONTROL.stopGenerate, 0);
+  send({ type: 'generate', id: generateId, options });
+});
+$('gen-stop').addEventListener('click', () => {
+  if (controlWords) Atomics.store(controlWords, CONTROL.stopGenerate, 1);
+  send({ type: 'stopGenerate' });
+});
+
+// ------------------------------------------------------------------ saved models
+
+const models = new ModelList($('models-body'), $('models-error'), $('storage-usage'));
+models.onResume = (record, bytes) => void resumeFrom(record, bytes);
+models.fail = (message) => void (state.error = message);
+models.onFineTune = (record, bytes) => {
+  if (!corpus) return void ($('models-error').textContent = 'load a corpus to fine-tune on first');
+  notice(`Fine-tuning ${record.name} (step ${record.step}) on ${corpus.ref.name}: its shape and vocabulary, this page's training settings.`);
+  startRun({ from: { mode: 'finetune', bytes, record } });
+};
+models.onUse = (record, bytes) => {
+  if (runActive) return void ($('models-error').textContent = 'stop the run before loading another model');
+  send({ type: 'load', bytes, name: record.name }, [bytes]);
+};
+models.onUpload = (name, bytes) => {
+  if (runActive) return void ($('models-error').textContent = 'stop the run before loading another model');
+  pendingUpload = { name, bytes: bytes.slice(0) };
+  send({ type: 'load', bytes, name }, [bytes]);
+};
+let pendingUpload: { name: string; bytes: ArrayBuffer } | null = null;
+$('download-current').addEventListener('click', () => send({ type: 'export' }));
+
+async function resumeFrom(record: SavedModel, bytes: ArrayBuffer): Promise<void> {
+  if (runActive) return void ($('models-error').textContent = 'stop the run before resuming another');
+  $('resume-offer').hidden = true;
+  showCorpusKind(record.corpus.kind);
+  const c = await useCorpus(() => textFor(record.corpus), record.corpus.name);
+  if (!c) return;
+  settings.preset = presetOf(record.config);
+  settings.overrides = essentialOverrides(settings.preset, pickConfigFields(record.config));
+  form.set(settings);
+  settingsChanged();
+  startRun({ from: { mode: 'resume', bytes, record } });
+}
+
+function presetOf(cfg: Config): PresetName {
+  return PRESET_NAMES.find((n) => (['nLayer', 'nHead', 'nEmbd', 'blockSize'] as const).every((k) => PRESETS[n][k] === cfg[k])) ?? DEFAULT_PRESET;
+}
+function pickConfigFields(cfg: Config): Partial<Config> {
+  const { vocabSize: _v, ...rest } = cfg;
+  return rest;
+}
+
+async function storeCheckpoint(msg: Extract<FromWorker, { type: 'checkpoint' }>): Promise<void> {
+  if (msg.reason === 'export') {
+    const name = msg.runId ? `tabgpt-${msg.runId}-step${msg.step}.safetensors` : msg.corpus.name.endsWith('.safetensors') ? msg.corpus.name : `${msg.corpus.name}.safetensors`;
+    download(new Blob([msg.bytes], { type: 'application/octet-stream' }), name);
+    return;
+  }
+  const cfg = msg.config;
+  const record: SavedModel = {
+    id: `${msg.runId}@${msg.step}`, runId: msg.runId, source: 'run',
+    name: `${cfg.nLayer}×${cfg.nEmbd} ctx ${cfg.blockSize} · ${msg.corpus.name}`,
+    step: msg.step, maxIters: msg.maxIters, valLoss: msg.valLoss, trainLoss: msg.trainLoss, savedAt: Date.now(), size: msg.bytes.byteLength,
+    config: cfg, corpus: msg.corpus, finished: msg.reason === 'done', history: structuredClone(charts.history),
+  };
+  try {
+    await saveModel(record, msg.bytes);
+    state.savedStep = msg.step;
+  } catch (e) {
+    const m = e instanceof StorageError ? e.message : isQuotaError(e) ? 'browser storage is full: this checkpoint was not saved (earlier saves are kept)' : `saving failed: ${errorMessage(e)}`;
+    $('models-error').textContent = m;
+    state.error = m;
+  }
+  await models.refresh();
+}
+
+function download(blob: Blob, name: string): void {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
+async function offerResume(): Promise<void> {
+  const last = await lastUnfinishedRun().catch(() => null);
+  if (!last || sessionStorage.getItem('tabgpt.dismissed') === last.id) return;
+  $('resume-text').textContent = `An unfinished run (${last.name}) was saved at step ${last.step} of ${last.maxIters}${last.valLoss !== null ? `, val loss ${formatLoss(last.valLoss, units)}` : ''}.`;
+  $('resume-offer').hidden = false;
+  $('resume-run').onclick = async () => {
+    try {
+      await resumeFrom(last, await loadModelBytes(last.id));
+    } catch (e) {
+      $('models-error').textContent = errorMessage(e);
+    }
+  };
+  $('resume-dismiss').onclick = () => {
+    sessionStorage.setItem('tabgpt.dismissed', last.id);
+    $('resume-offer').hidden = true;
+  };
+}
+
+// ------------------------------------------------------------------ worker messages
+
+let evalSampleText = '';
+
+worker.onmessage = (ev: MessageEvent<FromWorker>) => {
+  const msg = ev.data;
+  switch (msg.type) {
+    case 'backend':
+      showBackend(msg.name, msg.fallbacks, msg.forced);
+      break;
+    case 'status':
+      state.status = msg.status;
+      state.statusMessage = msg.message ?? null;
+      if (msg.status === 'done' || msg.status === 'error') runActive = false;
+      if (msg.status === 'error' && !state.error) state.error = msg.message ?? 'the run failed';
+      updateButtons();
+      renderProgress();
+      if (msg.status === 'done') void models.refresh();
+      break;
+    case 'progress':
+      state.step = msg.step;
+      state.maxIters = msg.maxIters;
+      if (msg.msPerStep > 0) state.msPerStep = msg.msPerStep;
+      if (msg.tokensPerSec > 0) state.tokensPerSec = msg.tokensPerSec;
+      if (msg.points.length) state.trainLoss = msg.points[msg.points.length - 1].trainLoss;
+      if (state.model && state.model.source === state.runId) {
+        state.model.step = msg.step;
+        $('gen-model').textContent = `· this run at step ${msg.step}, ${formatParams(state.model.params)} params`;
+      }
+      charts.addPoints(msg.points);
+      renderProgress();
+      break;
+    case 'eval':
+      state.valLoss = msg.valLoss;
+      charts.addVal(msg.step, msg.valLoss);
+      renderProgress();
+      break;
+    case 'checkpoint':
+      void storeCheckpoint(msg);
+      break;
+    case 'tokens':
+      if (msg.stream === 'eval') {
+        const out = $('eval-sample');
+        if (msg.reset) {
+          out.textContent = '';
+          evalSampleText = '';
+          $('sample-step').textContent = `at step ${msg.id} (temperature 0.8)`;
+        }
+        out.append(msg.text); // text node: never parsed as HTML
+        evalSampleText += msg.text;
+        if (!msg.reset && evalSampleText.length >= 100) {
+          state.sample = evalSampleText;
+          state.sampleStep = msg.id;
+        }
+      } else if (msg.id === generateId) {
+        genOut.append(msg.text);
+        state.generated += msg.text;
+        genChars += [...msg.text].length;
+        const sec = (performance.now() - genStarted) / 1000;
+        $('gen-stats').textContent = `${genChars} chars · ${sec > 0 ? (genChars / sec).toFixed(1) : '–'} chars/s`;
+      }
+      break;
+    case 'generated':
+      if (msg.id === generateId) {
+        state.generating = false;
+        state.generated = msg.text;
+        $('gen-stats').textContent = `${[...msg.text].length} chars · ${msg.tokensPerSec.toFixed(1)} tokens/s${msg.stopped ? ' · stopped' : ''}`;
+      }
+      break;
+    case 'model':
+      state.model = { source: msg.info.source, step: msg.info.step, params: msg.info.params };
+      $('gen-model').textContent = `· ${msg.info.source} at step ${msg.info.step}, ${formatParams(msg.info.params)} params`;
+      $('models-error').textContent = '';
+      if (pendingUpload && msg.info.source === pendingUpload.name) {
+        const up = pendingUpload;
+        pendingUpload = null;
+        const cfg = msg.info.config;
+        const record: SavedModel = {
+          id: `upload:${up.name}:${Date.now()}`, runId: `upload-${Date.now().toString(36)}`, source: 'upload', name: up.name, step: msg.info.step,
+          maxIters: cfg.maxIters, valLoss: null, trainLoss: null, savedAt: Date.now(), size: up.bytes.byteLength, config: cfg,
+          corpus: { kind: 'file', name: up.name, sha256: '' }, finished: true,
+        };
+        void saveModel(record, up.bytes).then(() => models.refresh()).catch((e) => ($('models-error').textContent = errorMessage(e)));
+      }
+      break;
+    case 'notice':
+      notice(msg.message);
+      break;
+    case 'error':
+      state.error = msg.message;
+      if (msg.scope === 'run' || msg.scope === 'backend') {
+        $('run-error').textContent = msg.message;
+      } else if (msg.scope === 'load') {
+        pendingUpload = null;
+        $('models-error').textContent = msg.message;
+      } else {
+        state.generating = false;
+        $('gen-error').textContent = msg.message;
+      }
+      break;
+  }
+};
+worker.onerror = (e) => {
+  const m = `the training worker failed to start: ${e.message || 'unknown error'} (reload the page)`;
+  state.error = m;
+  state.status = 'error';
+  $('run-error').textContent = m;
+  renderProgress();
+};
+
+// ------------------------------------------------------------------ start up
+
+send({ type: 'init', forced: settings.backend, control });
+showCorpusKind(settings.corpus);
+settingsChanged();
+renderProgress();
+void (async () => {
+  await models.refresh();
+  await selectCorpus(settings.corpus);
+  if (autostart && corpus && validateSettings()) startRun();
+  else await offerResume();
+})();

@@ -1,0 +1,112 @@
+// The saved-models table: runs autosaved at each evaluation and uploaded
+// safetensors files, with size, step, val loss and date, and the actions
+// resume / generate with / fine-tune / download / delete. Plus the upload.
+
+import { formatBytes, formatDate } from './format';
+import { deleteModels, listModels, loadModelBytes, usage, type SavedModel } from './storage';
+
+type Action = (record: SavedModel, bytes: ArrayBuffer) => void;
+
+export class ModelList {
+  onResume: Action = () => {};
+  onFineTune: Action = () => {};
+  onUse: Action = () => {};
+  onUpload: (name: string, bytes: ArrayBuffer) => void = () => {};
+  records: SavedModel[] = [];
+
+  constructor(private readonly body: HTMLElement, private readonly errorEl: HTMLElement, private readonly usageEl: HTMLElement) {
+    const input = document.getElementById('model-file') as HTMLInputElement;
+    input.addEventListener('change', async () => {
+      const file = input.files?.[0];
+      input.value = '';
+      if (!file) return;
+      this.errorEl.textContent = '';
+      if (file.size === 0) {
+        this.errorEl.textContent = `${file.name} is empty: choose a .safetensors file written by tabgpt (the CLI or this page)`;
+        return this.fail(this.errorEl.textContent);
+      }
+      this.onUpload(file.name, await file.arrayBuffer());
+    });
+  }
+
+  /** Errors also reach window.tabgpt.state through this hook. */
+  fail: (message: string) => void = () => {};
+
+  async refresh(): Promise<void> {
+    try {
+      this.records = await listModels();
+    } catch (e) {
+      this.errorEl.textContent = (e as Error).message;
+      return;
+    }
+    this.body.replaceChildren(...this.records.map((r) => this.row(r)));
+    if (this.records.length === 0) {
+      const tr = document.createElement('tr');
+      const td = document.createElement('td');
+      td.colSpan = 6;
+      td.className = 'muted';
+      td.textContent = 'Nothing saved yet: runs are saved here at every evaluation.';
+      tr.append(td);
+      this.body.append(tr);
+    }
+    const u = await usage().catch(() => null);
+    this.usageEl.textContent = u && u.quota ? `browser storage: ${formatBytes(u.usage)} used of ${formatBytes(u.quota)}` : '';
+  }
+
+  private row(r: SavedModel): HTMLTableRowElement {
+    const tr = document.createElement('tr');
+    tr.dataset.id = r.id;
+    const cell = (text: string, cls = '') => {
+      const td = document.createElement('td');
+      td.textContent = text;
+      if (cls) td.className = cls;
+      tr.append(td);
+      return td;
+    };
+    const name = cell(r.name, 'name');
+    const tag = document.createElement('span');
+    tag.className = 'tag';
+    tag.textContent = r.source === 'upload' ? 'uploaded' : r.finished ? 'finished' : 'unfinished';
+    name.append(' ', tag);
+    cell(r.source === 'run' ? `${r.step} / ${r.maxIters}` : String(r.step), 'num');
+    cell(r.valLoss !== null ? r.valLoss.toFixed(3) : '–', 'num');
+    cell(formatBytes(r.size), 'num');
+    cell(formatDate(r.savedAt));
+    const actions = document.createElement('td');
+    actions.className = 'actions';
+    const button = (label: string, title: string, fn: () => void | Promise<void>) => {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = label;
+      b.title = title;
+      b.dataset.action = label.toLowerCase();
+      b.addEventListener('click', async () => {
+        this.errorEl.textContent = '';
+        try {
+          await fn();
+        } catch (e) {
+          this.errorEl.textContent = (e as Error).message;
+        }
+      });
+      actions.append(b);
+    };
+    const bytes = () => loadModelBytes(r.id);
+    if (r.source === 'run' && !r.finished) button('Resume', 'continue this run where it stopped', async () => this.onResume(r, await bytes()));
+    button('Use', 'generate text with this model', async () => this.onUse(r, await bytes()));
+    button('Fine-tune', 'start a new run from this model on the current corpus', async () => this.onFineTune(r, await bytes()));
+    button('Download', 'download as a safetensors file (the CLI reads it)', async () => {
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(new Blob([await bytes()], { type: 'application/octet-stream' }));
+      a.download = r.source === 'upload' ? r.name : `tabgpt-${r.runId}-step${r.step}.safetensors`;
+      document.body.append(a);
+      a.click();
+      a.remove();
+    });
+    button('Delete', 'delete this saved model', async () => {
+      await deleteModels([r.id]);
+      await this.refresh();
+    });
+    tr.append(actions);
+    return tr;
+  }
+}

@@ -1,0 +1,113 @@
+// Tables of the scaling page: the ladder (with per-run time estimates), the
+// fitted constants next to the published ones, and the finished runs. DOM
+// only; numbers come from core/sweep.ts and core/sweep-results.ts.
+
+import { computeOptimal, type Interval } from '../core/fit';
+import { epochWarning, estimateRunSeconds, type Calibration, type PlannedRun, type RunResult } from '../core/sweep';
+import { PUBLISHED, type Analysis, type IsoFlopAnalysis } from '../core/sweep-results';
+import { formatDuration, formatParams } from './format';
+
+export type Units = 'nats' | 'bpc';
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  if (cls) e.className = cls;
+  return e;
+}
+
+function fillTable(table: HTMLTableElement, head: string[], rows: (string | HTMLElement)[][]): void {
+  const thead = el('thead');
+  const tr = el('tr');
+  for (const h of head) tr.append(el('th', h));
+  thead.append(tr);
+  const tbody = el('tbody');
+  for (const row of rows) {
+    const r = el('tr');
+    for (const cell of row) {
+      const td = el('td');
+      if (typeof cell === 'string') td.textContent = cell;
+      else td.append(cell);
+      r.append(td);
+    }
+    tbody.append(r);
+  }
+  table.replaceChildren(thead, tbody);
+}
+
+export const sci = (x: number, digits = 3): string => {
+  if (!Number.isFinite(x)) return '–';
+  return Math.abs(x) >= 1e5 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(digits - 1) : (+x.toPrecision(digits)).toString();
+};
+const loss = (nats: number, units: Units) => (Number.isFinite(nats) ? (units === 'bpc' ? nats / Math.LN2 : nats).toFixed(4) : '–');
+const ci = (i: Interval | undefined, digits = 3) => (i && Number.isFinite(i.lo) ? `[${sci(i.lo, digits)}, ${sci(i.hi, digits)}]` : '');
+
+export function renderLadder(table: HTMLTableElement, runs: PlannedRun[], done: Set<string>, cal: Calibration | null): void {
+  fillTable(table, ['run', 'layers × width', 'heads', 'N non-emb', 'N total', 'tokens D', 'epochs', 'lr', 'C exact / 6ND', 'est. time', ''],
+    runs.map((r) => [
+      r.id, `${r.config.nLayer} × ${r.config.nEmbd}`, String(r.config.nHead), formatParams(r.nonEmbeddingParams), formatParams(r.params),
+      formatParams(r.tokens), r.epochs.toFixed(2), r.config.lr.toFixed(5), `${sci(r.flopsExact)} / ${sci(r.flops6ND)}`,
+      cal ? formatDuration(estimateRunSeconds(r, cal)) : '–',
+      done.has(r.id) ? '✓ done' : r.dataLimited ? '⚠ > 4 epochs' : '',
+    ]));
+}
+
+export function ladderWarnings(runs: PlannedRun[]): string {
+  const w = runs.map(epochWarning).filter((x): x is string => x !== null);
+  return w.length ? `${w.length} run(s) repeat the text more than ~4 times: ${w[0]}` : '';
+}
+
+export function renderConstants(table: HTMLTableElement, a: Analysis | null, units: Units, iso: IsoFlopAnalysis | null): void {
+  const k = PUBLISHED.kaplan, c = PUBLISHED.chinchilla, b = PUBLISHED.besiroglu;
+  const f = a?.fit ?? null;
+  const u = units === 'bpc' ? 1 / Math.LN2 : 1;
+  const scaledCi = (i: Interval | undefined) => (i ? { lo: i.lo * u, hi: i.hi * u } : undefined);
+  const rows: string[][] = [
+    [`E (${units}, irreducible)`, f ? sci(f.E * u, 4) : '–', ci(scaledCi(f?.intervals.E), 4), '–', String(c.E), String(b.E)],
+    ['N_c', f ? sci(f.Nc) : '–', ci(f?.intervals.Nc), sci(k.Nc), '–', '–'],
+    ['α (L vs N)', f ? sci(f.alpha) : '–', ci(f?.intervals.alpha), String(k.alphaN), String(c.alpha), String(b.alpha)],
+    ['α, pure power law', a?.power ? sci(a.power.alpha) : '–', ci(a?.power?.intervals.alpha), String(k.alphaN), '–', '–'],
+  ];
+  if (a?.heldOut) {
+    const h = a.heldOut;
+    rows.push([`held-out N = ${formatParams(h.params)}: predicted / measured`, `${loss(h.predicted, units)} / ${loss(h.measured, units)}`, `error ${(100 * h.error).toFixed(2)}%`, '', '', '']);
+  }
+  for (const s of a?.seedNoise ?? []) rows.push([`seed noise at N = ${formatParams(s.N)}`, `sd ${loss(s.sd, units)}`, `${(100 * s.relSd).toFixed(2)}% (${s.runs} seeds)`, '', '', '']);
+  const j = a?.joint;
+  if (j) {
+    rows.push(
+      ['L(N,D): A', sci(j.A), ci(j.intervals.A), '–', String(c.A), String(b.A)],
+      ['L(N,D): B', sci(j.B), ci(j.intervals.B), '–', String(c.B), String(b.B)],
+      ['L(N,D): α', sci(j.alpha), ci(j.intervals.alpha), '–', String(c.alpha), String(b.alpha)],
+      ['L(N,D): β', sci(j.beta), ci(j.intervals.beta), String(k.alphaD), String(c.beta), String(b.beta)],
+      [`L(N,D): E (${units})`, sci(j.E * u, 4), ci(scaledCi(j.intervals.E), 4), '–', String(c.E), String(b.E)],
+      ['N_opt ∝ C^a', sci(j.a), ci(j.intervals.a), '0.73', String(c.a), String(b.a)],
+      [`tokens / param at C = ${sci(j.referenceCompute ?? NaN)}`, sci(tokensPerParamAt(j)), ci(j.intervals.tokensPerParam), '–', '≈ 20', '≈ 20'],
+    );
+  }
+  if (iso?.a != null) rows.push(['N_opt ∝ C^a (IsoFLOP, Approach 2)', sci(iso.a), '', '0.73', '0.49', '–']);
+  fillTable(table, ['', 'this sweep', '95% interval', 'Kaplan 2020', 'Chinchilla 2022', 'Besiroglu 2024'], rows);
+}
+
+export function renderRuns(table: HTMLTableElement, runs: RunResult[], a: Analysis | null, predicted: Record<string, number>, units: Units): void {
+  const residual = new Map((a?.points ?? []).map((p) => [p.runId, p.residual]));
+  const sorted = [...runs].sort((x, y) => x.nonEmbeddingParams - y.nonEmbeddingParams || x.tokens - y.tokens || x.seed - y.seed);
+  fillTable(table, ['run', 'N non-emb', 'N total', 'D', 'epochs', 'C 6ND', 'C exact', `train (${units})`, `val (${units})`, 'predicted before', 'residual', 'wall', 'backend', 'seed'],
+    sorted.map((r) => {
+      const res = residual.get(r.id);
+      return [
+        r.id, formatParams(r.nonEmbeddingParams), formatParams(r.params), formatParams(r.tokens), r.epochs.toFixed(2) + (r.dataLimited ? ' ⚠' : ''),
+        sci(r.flops6ND), sci(r.flopsExact), loss(r.trainLoss, units), loss(r.valLoss, units),
+        predicted[r.id] !== undefined ? loss(predicted[r.id], units) : '–',
+        res === undefined ? '–' : (res >= 0 ? '+' : '') + res.toFixed(4), formatDuration(r.wallSec), r.backend, String(r.seed),
+      ];
+    }));
+}
+
+function tokensPerParamAt(j: NonNullable<Analysis['joint']>): number {
+  try {
+    return computeOptimal(j, j.referenceCompute ?? NaN).tokensPerParam;
+  } catch {
+    return NaN; // no interior optimum (an exponent <= 0)
+  }
+}

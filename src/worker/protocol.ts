@@ -1,0 +1,156 @@
+// Every message between the training page and its worker, as tagged unions.
+// The page (src/ui/) never imports tfjs: it sends configs, texts and
+// checkpoint bytes, and receives metrics, streamed characters and checkpoint
+// bytes (as transferable ArrayBuffers, never copied).
+
+import type { BackendName } from '../core/backend';
+import type { Config } from '../core/config';
+
+export type RunStatus = 'idle' | 'compiling' | 'training' | 'paused' | 'done' | 'error';
+
+/** What a run trains on, as stored with its checkpoints (the text itself travels separately). */
+export interface CorpusRef {
+  kind: 'shakespeare' | 'builtin' | 'paste' | 'file';
+  /** File name for 'file', else the kind. */
+  name: string;
+  /** sha256 of the normalised text: finds the stored text again on resume. */
+  sha256: string;
+}
+
+/** Sampling settings shared by the Generate panel and the evaluation samples. */
+export interface GenerateOptions {
+  prompt: string;
+  maxNewTokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  seed: number;
+}
+
+/** One logged training step (the trainer reads losses back every logInterval steps). */
+export interface MetricPoint {
+  step: number;
+  trainLoss: number;
+  lr: number;
+  tokensPerSec: number;
+  msPerStep: number;
+}
+
+// ---------------------------------------------------------------- page -> worker
+
+export type ToWorker =
+  /** Pick a backend (`forced` = the URL's ?backend=, tried alone). */
+  | { type: 'init'; forced: BackendName | null; control: SharedArrayBuffer | null }
+  /**
+   * Start a run. `from` = checkpoint bytes: 'resume' continues that run
+   * (optimizer, step, batch order), 'finetune' starts a new run from its weights.
+   */
+  | { type: 'start'; runId: string; config: Config; text: string; corpus: CorpusRef; from?: { mode: 'resume' | 'finetune'; bytes: ArrayBuffer }; paused?: boolean }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  /** One step, then stay paused. */
+  | { type: 'step' }
+  /** End the run after the current step; a final checkpoint is sent. */
+  | { type: 'stop' }
+  /** Load checkpoint bytes as the model to generate from. */
+  | { type: 'load'; bytes: ArrayBuffer; name: string }
+  | { type: 'generate'; id: number; options: GenerateOptions }
+  | { type: 'stopGenerate' }
+  /** Ask for the current run's checkpoint (for a download). */
+  | { type: 'export' }
+  /** Test hook: destroy the WebGPU device, as a driver reset would. */
+  | { type: 'debugLoseDevice' };
+
+// ---------------------------------------------------------------- worker -> page
+
+export interface ModelInfo {
+  config: Config;
+  vocabSize: number;
+  step: number;
+  params: number;
+  nonEmbeddingParams: number;
+  /** Where it came from: a run id or an uploaded file name. */
+  source: string;
+}
+
+export type FromWorker =
+  | { type: 'backend'; name: BackendName; fallbacks: string[]; forced: boolean }
+  | { type: 'status'; status: RunStatus; message?: string }
+  /** Batched about every 100 ms: the current step plus the logged points since the last batch. */
+  | { type: 'progress'; step: number; maxIters: number; points: MetricPoint[]; msPerStep: number; tokensPerSec: number }
+  | { type: 'eval'; step: number; trainLoss: number; valLoss: number }
+  /** A checkpoint of the run: at each evaluation ('eval'), on Stop ('stop'), at the end ('done') or for a download ('export'). */
+  | { type: 'checkpoint'; runId: string; reason: 'eval' | 'stop' | 'done' | 'export'; bytes: ArrayBuffer; step: number; maxIters: number; valLoss: number | null; trainLoss: number | null; config: Config; corpus: CorpusRef }
+  /** Streamed characters: `stream` 'eval' for samples at evaluations, 'generate' for the Generate panel. */
+  | { type: 'tokens'; stream: 'eval' | 'generate'; id: number; text: string; reset?: boolean }
+  | { type: 'generated'; id: number; text: string; tokensPerSec: number; stopped: boolean }
+  | { type: 'model'; info: ModelInfo }
+  /** Something the user should know that is not an error (device lost and recovered, ...). */
+  | { type: 'notice'; message: string }
+  /** One line for the user; `scope` says which part of the page it belongs to. */
+  | { type: 'error'; scope: 'run' | 'load' | 'generate' | 'backend'; message: string };
+
+/**
+ * Control words shared with the worker when the page is cross-origin isolated:
+ * a generation running on a synchronous backend (cpu, wasm) never yields to
+ * the worker's message loop, so Stop is signalled through shared memory.
+ */
+export const CONTROL = { stopGenerate: 0 } as const;
+export const CONTROL_WORDS = 1;
+
+// ================================================================ scaling lab
+// Messages between scaling.html (src/ui/scaling.ts) and src/worker/scaling.worker.ts.
+// The sweep's own events (plan, run-start, progress, run, done) travel as they are.
+
+import type { SweepEvent } from '../core/sweep-run';
+import type { Calibration, RunResult, SweepSpec } from '../core/sweep';
+
+export type ToScalingWorker =
+  /** Pick a backend (`forced` = the URL's ?backend=, tried alone). */
+  | { type: 'init'; forced: BackendName | null }
+  /** Measure tokens/s per ladder size on this device. */
+  | { type: 'calibrate'; spec: SweepSpec; text: string; steps: number }
+  /** Run the sweep, skipping the runs in `done` (resume). */
+  | { type: 'start'; spec: SweepSpec; text: string; done: RunResult[] }
+  /** Stop after the current step; the run in progress is dropped. */
+  | { type: 'stop' };
+
+export type FromScalingWorker =
+  | { type: 'backend'; name: BackendName; fallbacks: string[] }
+  | { type: 'calibrating'; done: number; total: number }
+  | { type: 'calibration'; calibration: Calibration }
+  | { type: 'sweep'; event: SweepEvent }
+  /** One line for the user. */
+  | { type: 'error'; message: string };
+
+// ================================================================ benchmark
+// Messages between bench.html (src/ui/bench.ts) and src/worker/bench.worker.ts.
+// The page starts one worker per backend: 'init' once, then one 'run' per preset.
+
+import type { BenchRow } from '../core/benchreport';
+import type { PresetName } from '../core/config';
+
+/** What one preset's measurement may spend (core/bench.ts' BenchOptions, minus the data). */
+export interface BenchRunOptions {
+  preset: PresetName;
+  batchSize?: number;
+  repeats?: number;
+  trainBudgetMs?: number;
+  warmupSteps?: number;
+  genTokens?: number;
+  genBudgetMs?: number;
+  countBudgetMs?: number;
+  profileSteps?: number;
+}
+
+export type ToBenchWorker =
+  | { type: 'init'; backend: BackendName }
+  | { type: 'run'; options: BenchRunOptions };
+
+export type FromBenchWorker =
+  /** The backend is up; `env` describes it (user agent, wasm threads and SIMD, GPU adapter, ...). */
+  | { type: 'ready'; backend: BackendName; env: Record<string, string | number | boolean> }
+  | { type: 'log'; line: string }
+  | { type: 'row'; row: BenchRow }
+  /** One line: the backend could not start, or a run failed. */
+  | { type: 'error'; message: string };

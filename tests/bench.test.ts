@@ -1,0 +1,144 @@
+// The benchmark's logic, never its timings: MFU and FLOP arithmetic, the
+// table, a real (tiny) benchPreset run on wasm whose tensor counts at steps 10
+// and 100 must be equal, and the `tabgpt bench` CLI's JSON fields and errors.
+
+import { describe, it, expect, beforeAll } from 'vitest';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { benchPreset } from '../src/core/bench.ts';
+import { formatTable, matmulGflopsOf, median, mfuOf, modelGflopsOf, stepsPerRepeat, type BenchRow } from '../src/core/benchreport.ts';
+import { builtinCorpus } from '../src/core/corpus.ts';
+import { flopsPerToken } from '../src/core/counts.ts';
+import { Dataset } from '../src/core/data.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+
+/** The fields the issue names for every JSON line. */
+const REQUIRED = ['backend', 'preset', 'params', 'tokensPerSec', 'msPerStep', 'modelGflops', 'matmulGflops', 'mfu', 'firstStepMs', 'tensorsAtStep10', 'tensorsAtStep100', 'genTokensPerSecCached', 'genTokensPerSecRecompute'];
+
+describe('arithmetic', () => {
+  it('matmul GFLOP/s counts 2MKN FLOPs', () => {
+    // [128, 512] @ [512, 512] in 3.3554432 ms = 67,108,864 FLOPs -> 20 GFLOP/s
+    expect(matmulGflopsOf(128, 512, 512, 3.3554432)).toBeCloseTo(20, 10);
+  });
+
+  it('model GFLOP/s is flopsPerToken x tokens/s, and MFU divides it by the matmul rate', () => {
+    expect(modelGflopsOf(5e6, 4000)).toBeCloseTo(20, 10);
+    expect(mfuOf(20, 40)).toBeCloseTo(0.5, 12);
+    expect(mfuOf(20, 0)).toBe(0); // no matmul figure: no MFU, not Infinity
+  });
+
+  it('median of odd and even lists, unsorted input', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(() => median([])).toThrow(/empty/);
+  });
+
+  it('steps per repeat fill the budget, at least 1 and at most the cap', () => {
+    expect(stepsPerRepeat(100, 3, 3000)).toBe(10);
+    expect(stepsPerRepeat(5000, 3, 3000)).toBe(1);
+    expect(stepsPerRepeat(1, 3, 3000)).toBe(20);
+    expect(stepsPerRepeat(0, 3, 3000)).toBe(1);
+  });
+});
+
+describe('table', () => {
+  const row = (over: Partial<BenchRow>): BenchRow => ({
+    backend: 'wasm', preset: 'nano', params: 28576, nonEmbeddingParams: 26464, vocabSize: 65, batchSize: 16, blockSize: 32,
+    flopsPerToken: 190000, tokensPerSec: 12345.6, msPerStep: 41.5, modelGflops: 2.35, matmulGflops: 28.4, matmulShape: '512x32@32x128',
+    mfu: 0.0827, firstStepMs: 173, tensorsAtStep10: 197, tensorsAtStep100: 197, bytesAtStep10: 1, bytesAtStep100: 1, countRun: 'full',
+    genTokensPerSecCached: 300, genTokensPerSecRecompute: 100, genTokensCached: 256, genTokensRecompute: 256,
+    repeats: 3, stepsPerRepeat: 10, tokensPerSecRepeats: [1, 2, 3], date: '2025-01-01T00:00:00.000Z', ...over,
+  });
+
+  it('has a header, a rule and one aligned line per row, with the KV speed-up', () => {
+    const lines = formatTable([row({}), row({ backend: 'cpu', preset: 'micro', countRun: 'B1xT8' })]).split('\n');
+    expect(lines[0]).toMatch(/^backend\s+preset\s+params/);
+    expect(lines[1]).toMatch(/^-+\s+-+/);
+    expect(lines[2]).toMatch(/^wasm\s+nano\s+28,576\s+16\s+32\s+12,346\s+41\.5\s+2\.35\s+28\.40\s+0\.08\s+173\s+197\s+197\s+300\.0\s+100\.0\s+3\.0$/);
+    expect(lines[3]).toMatch(/197\*/); // stand-in count run is marked ...
+    expect(lines[4]).toMatch(/^\* tensor counts from a B1xT8 run/); // ... and explained
+    expect(new Set(lines.slice(0, 4).map((l) => l.length)).size).toBe(1); // columns aligned
+  });
+});
+
+describe('benchPreset on wasm (tiny budgets; no time is asserted)', () => {
+  let data: Dataset;
+  beforeAll(async () => {
+    expect(await tf.setBackend('wasm')).toBe(true);
+    await tf.ready();
+    data = new Dataset(builtinCorpus({ chars: 30_000 }).text);
+  });
+
+  const tiny = { repeats: 1, trainBudgetMs: 50, warmupSteps: 1, genTokens: 6, genBudgetMs: 200 };
+
+  it('reports consistent figures and no tensor growth from step 10 to step 100 of the same run', async () => {
+    const before = tf.memory().numTensors;
+    const row = await benchPreset({ preset: 'nano', dataset: data, batchSize: 2, countBudgetMs: 1e9, ...tiny });
+    for (const k of REQUIRED) expect(row, k).toHaveProperty(k);
+    expect(row.backend).toBe('wasm');
+    expect(row.countRun).toBe('full');
+    expect(row.tensorsAtStep10).toBeGreaterThan(0);
+    expect(row.tensorsAtStep100).toBe(row.tensorsAtStep10);
+    expect(row.bytesAtStep100).toBe(row.bytesAtStep10);
+    expect(row.batchSize).toBe(2);
+    expect(row.flopsPerToken).toBe(flopsPerToken({ nLayer: 2, nHead: 2, nEmbd: 32, blockSize: 32, vocabSize: data.tokenizer.vocabSize, dropout: 0, bias: true }));
+    expect(row.modelGflops).toBeCloseTo((row.flopsPerToken * row.tokensPerSec) / 1e9, 9);
+    expect(row.mfu).toBeCloseTo(row.modelGflops / row.matmulGflops, 9);
+    expect(row.msPerStep).toBeCloseTo((row.batchSize * row.blockSize * 1000) / row.tokensPerSec, 6);
+    expect(row.matmulShape).toBe('64x32@32x128');
+    expect(row.genTokensCached).toBe(6);
+    for (const k of ['tokensPerSec', 'matmulGflops', 'firstStepMs', 'genTokensPerSecCached', 'genTokensPerSecRecompute'] as const) expect(row[k]).toBeGreaterThan(0);
+    expect(tf.memory().numTensors).toBe(before); // everything it made is disposed
+  });
+
+  it('falls back to a batch-1, block-8 run of the same model for the counts when the full run would be too long', async () => {
+    const row = await benchPreset({ preset: 'micro', dataset: data, batchSize: 2, countBudgetMs: 0, ...tiny });
+    expect(row.countRun).toBe('B1xT8');
+    expect(row.tensorsAtStep100).toBe(row.tensorsAtStep10);
+  });
+
+  it('adds a per-kernel profile when asked, with the matmul kernel in it', async () => {
+    const row = await benchPreset({ preset: 'nano', dataset: data, batchSize: 2, countBudgetMs: 0, profileSteps: 1, ...tiny });
+    const kernels = row.profile!.map((p) => p.kernel);
+    expect(kernels).toContain('BatchMatMul');
+    expect(kernels).not.toContain('forward'); // wrappers are left out: their kernels are listed
+    expect(row.profile!.every((p) => p.callsPerStep > 0)).toBe(true);
+  });
+});
+
+function tabgpt(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { ...process.env };
+  delete env.TABGPT_DEBUG;
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(ROOT, 'bin', 'tabgpt.js'), ...args], { cwd: ROOT, env, timeout: 110_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('tabgpt bench', () => {
+  it('--json prints one object per line with the named fields', async () => {
+    const r = await tabgpt('bench', '--backend', 'wasm', '--preset', 'nano', '--json', '--corpus', 'builtin', '--repeats', '1', '--budget-s', '0.05', '--gen-tokens', '4', '--batch-size', '2');
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const row = JSON.parse(lines[0]);
+    for (const k of REQUIRED) expect(row, k).toHaveProperty(k);
+    expect(row).toMatchObject({ backend: 'wasm', preset: 'nano', batchSize: 2 });
+    expect(row.env).toMatchObject({ simd: true, threads: 1 });
+  });
+
+  it('names the problem and the fix in one line for bad flags', async () => {
+    const gpu = await tabgpt('bench', '--backend', 'webgpu');
+    expect(gpu.code).toBe(2);
+    expect(gpu.stderr.trim()).toBe("tabgpt: error: --backend must be one of wasm, cpu (got 'webgpu') (webgpu runs in the browser: add --browser)");
+    const preset = await tabgpt('bench', '--preset', 'huge');
+    expect(preset.code).toBe(2);
+    expect(preset.stderr.trim().split('\n')).toHaveLength(1);
+    expect(preset.stderr).toMatch(/--preset must be one of nano, micro, baby, mini, small \(got 'huge'\)/);
+  });
+});

@@ -1,0 +1,107 @@
+// The scaling page in real headless Chromium on WebGPU (SwiftShader): a tiny
+// sweep (3 sizes + a repeat seed, 20 steps each) runs to the end, every run is
+// in IndexedDB, a reload mid-sweep offers to resume and the resumed sweep does
+// not redo finished runs; the results export and import in the CLI's format.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { collectPageErrors, launchBrowser, readState, startServer, waitForState, type TestServer } from './harness';
+import { parseResults, resultsToCSV } from '../../src/core/sweep-results';
+import type { ScalingState } from '../../src/ui/scaling';
+
+// 3 tiny sizes (test-only ladder) plus a second seed at the smallest: 4 runs of 20 steps of 4 x 16 tokens.
+const SWEEP = '?corpus=builtin&sizes=3&minParams=1000&maxParams=5000&testOnlySmallLadder=1&headSize=8&widthPerLayer=8'
+  + '&blockSize=16&batchSize=4&tokens=1280&evalIters=2&evalsPerRun=1&repeatSeeds=2&repeatSizes=0&backend=webgpu';
+
+type State = ScalingState & Record<string, unknown>;
+
+let server: TestServer;
+let browser: Browser;
+let page: Page;
+let errors: string[] = [];
+const dir = mkdtempSync(join(tmpdir(), 'tabgpt-scaling-e2e-'));
+
+beforeAll(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  page = await browser.newPage({ acceptDownloads: true });
+  errors = collectPageErrors(page);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('scaling page (Chromium, WebGPU)', () => {
+  it('runs a tiny sweep, survives a reload mid-sweep, resumes without redoing finished runs', async () => {
+    await page.goto(server.url(`/scaling.html${SWEEP}&autostart=1`));
+    const running = await waitForState<State>(page, (s) => s.status === 'running' && s.saved >= 1, { timeoutMs: 240_000, what: 'the first saved run' });
+    expect(running.backend).toBe('webgpu');
+    expect(running.runsTotal).toBe(4);
+    const stored = await page.evaluate(() => new Promise<{ id: string; finishedAt: string }[]>((resolve, reject) => {
+      const req = indexedDB.open('tabgpt-scaling');
+      req.onsuccess = () => {
+        const get = req.result.transaction('sweeps').objectStore('sweeps').get('current');
+        get.onsuccess = () => resolve(get.result.results.runs.map((r: { id: string; finishedAt: string }) => ({ id: r.id, finishedAt: r.finishedAt })));
+        get.onerror = () => reject(get.error);
+      };
+      req.onerror = () => reject(req.error);
+    }));
+    expect(stored.length).toBeGreaterThanOrEqual(1);
+
+    // Close the tab's work mid-sweep: reload without autostart. The page offers to resume.
+    await page.goto(server.url(`/scaling.html${SWEEP}`));
+    const reloaded = await waitForState<State>(page, (s) => s.status === 'idle' && s.backend !== null && s.corpus !== null, { what: 'the reloaded page' });
+    expect(reloaded.runsDone).toBeGreaterThanOrEqual(stored.length);
+    expect(reloaded.runsDone).toBeLessThan(4);
+    expect(await page.isVisible('#resume-offer')).toBe(true);
+    const doneBefore = reloaded.runsDone;
+
+    await page.click('#resume-sweep');
+    const done = await waitForState<State>(page, (s) => s.status === 'done', { timeoutMs: 300_000, what: 'the resumed sweep to finish' });
+    expect(done.runsDone).toBe(4);
+    expect(done.runsTotal).toBe(4);
+    expect(done.saved).toBe(4);
+    expect(done.startedThisSession).toHaveLength(4 - doneBefore); // finished runs were not started again
+    for (const s of stored) expect(done.startedThisSession).not.toContain(s.id);
+    // 4 runs at 3 sizes: enough for E + (Nc/N)^alpha.
+    expect(done.fit).not.toBeNull();
+    expect(done.fit!.paramKind).toBe('nonEmbedding');
+    expect(done.fit!.points).toBe(4);
+    expect(Number.isFinite(done.fit!.alpha)).toBe(true);
+    // Each run after the first fitted ones was placed against a prediction before it landed.
+    expect(Object.keys(done.predictions).length).toBeGreaterThanOrEqual(0);
+    // The plots are drawn (uPlot canvases) and the tables filled.
+    expect(await page.locator('#plot-loss-n canvas').count()).toBeGreaterThan(0);
+    expect(await page.locator('#plot-compute canvas').count()).toBeGreaterThan(0);
+    expect(await page.locator('#runs tbody tr').count()).toBe(4);
+    expect(await page.locator('#constants').textContent()).toContain('Chinchilla');
+    expect(errors.filter((e) => !e.includes('favicon'))).toEqual([]);
+  }, 600_000);
+
+  it('exports JSON the CLI reads, and imports CSV back', async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
+    const path = join(dir, 'export.json');
+    await download.saveAs(path);
+    const exported = parseResults(readFileSync(path, 'utf8'), path);
+    expect(exported.runs).toHaveLength(4);
+    expect(exported.runs.every((r) => r.backend === 'webgpu')).toBe(true);
+    expect(exported.spec.testOnlySmallLadder).toBe(true);
+
+    await page.click('#clear');
+    await waitForState<State>(page, (s) => s.runsDone === 0 && s.fit === null, { what: 'the cleared page' });
+    const csvPath = join(dir, 'import.csv');
+    writeFileSync(csvPath, resultsToCSV(exported));
+    await page.setInputFiles('#import', csvPath);
+    const imported = await waitForState<State>(page, (s) => s.runsDone === 4, { what: 'the imported results' });
+    expect(imported.fit).not.toBeNull();
+    expect((await readState<State>(page)).saved).toBe(4);
+    // The URL carries the sweep's settings.
+    expect(page.url()).toContain('sizes=3');
+  }, 120_000);
+});

@@ -1,0 +1,101 @@
+// The page's URL state and CLI line (src/ui/url.ts) and chart history
+// (src/ui/history.ts): pure functions, tested in Node. The CLI line is checked
+// by feeding it to the CLI's own flag parser and comparing configs.
+
+import { describe, expect, it } from 'vitest';
+import { makeConfig, NUMERIC_KEYS, setField, toKebab, type Config, type PresetName } from '../src/core/config';
+import { configFlags, parse } from '../src/cli/args';
+import { cliCommand, configOf, defaultSettings, essentialOverrides, parseSearch, shellQuote, toSearch } from '../src/ui/url';
+import { addPoints, addVal, emptyHistory } from '../src/ui/history';
+
+describe('URL state', () => {
+  it('is empty for the defaults and round-trips non-defaults by config field name', () => {
+    expect(toSearch(defaultSettings())).toBe('');
+    const { settings, problems } = parseSearch('?preset=nano&nLayer=3&lr=0.001&maxIters=40&corpus=builtin&backend=webgpu&autostart=1');
+    expect(problems).toEqual([]);
+    expect(settings).toMatchObject({ preset: 'nano', corpus: 'builtin', backend: 'webgpu', autostart: true });
+    expect(settings.overrides).toEqual({ nLayer: 3, lr: 0.001, maxIters: 40 });
+    const cfg = configOf(settings);
+    expect(cfg).toMatchObject({ nLayer: 3, nHead: 2, nEmbd: 32, lr: 0.001, maxIters: 40 });
+    expect(toSearch(settings)).toBe('?preset=nano&nLayer=3&maxIters=40&lr=0.001&corpus=builtin&backend=webgpu&autostart=1');
+    expect(parseSearch(toSearch(settings)).settings).toEqual(settings);
+  });
+
+  it('drops values equal to what the preset or the derived defaults give', () => {
+    // nano has nLayer 2; warmupIters is derived as 10% of maxIters; seed 1337 is the default.
+    const { settings } = parseSearch('?preset=nano&nLayer=2&maxIters=200&warmupIters=20&seed=1337');
+    expect(settings.overrides).toEqual({ maxIters: 200 });
+    expect(toSearch(settings)).toBe('?preset=nano&maxIters=200');
+    expect(essentialOverrides('micro', { nEmbd: 64, dropout: 0.1 })).toEqual({ dropout: 0.1 });
+  });
+
+  it('reports bad or unknown parameters instead of failing', () => {
+    const { settings, problems } = parseSearch('?nLayer=two&preset=huge&corpus=wiki&backend=metal&foo=1&lr=0.01');
+    expect(settings.overrides).toEqual({ lr: 0.01 });
+    expect(settings.preset).toBe('micro');
+    expect(problems).toHaveLength(5);
+    expect(problems[0]).toMatch(/^nLayer=two ignored: n-layer must be a number/);
+    expect(problems.join('\n')).toMatch(/preset=huge ignored: choose one of nano, micro/);
+    expect(problems.join('\n')).toMatch(/unknown parameter 'foo'/);
+  });
+
+  it('accepts every numeric config field and bias', () => {
+    for (const k of NUMERIC_KEYS) {
+      const { settings, problems } = parseSearch(`?${k}=7`);
+      expect(problems, k).toEqual([]);
+      expect(configOf(settings)[k], k).toBe(7);
+    }
+    expect(configOf(parseSearch('?bias=false').settings).bias).toBe(false);
+  });
+});
+
+describe('copy as CLI command', () => {
+  /** Configure the way `tabgpt train` does from its flags (src/cli/train.ts). */
+  function cliConfig(command: string): { cfg: Config; values: Record<string, unknown> } {
+    const argv = command.split(' ').slice(3).map((w) => w.replace(/^'|'$/g, ''));
+    const { values } = parse(argv, { ...configFlags(), text: { type: 'string' }, corpus: { type: 'string' }, preset: { type: 'string' }, backend: { type: 'string' } }, 'train');
+    const overrides: Partial<Config> = {};
+    const scratch = makeConfig();
+    for (const k of [...NUMERIC_KEYS, 'bias'] as (keyof Config)[]) {
+      const raw = values[toKebab(k)];
+      if (raw === undefined) continue;
+      setField(scratch, k, raw as string);
+      (overrides as Record<string, unknown>)[k] = scratch[k];
+    }
+    return { cfg: makeConfig({ ...overrides, preset: values.preset as PresetName | undefined }), values };
+  }
+
+  it('gives a tabgpt train line that the CLI parses into the same config', () => {
+    const { settings } = parseSearch('?preset=nano&nEmbd=48&nHead=3&dropout=0.1&lr=0.003&maxIters=300&batchSize=8&seed=7&bias=false&corpus=builtin');
+    const line = cliCommand(settings, { kind: 'builtin' });
+    expect(line).toBe('npx tabgpt train --corpus builtin --preset nano --n-head 3 --n-embd 48 --dropout 0.1 --batch-size 8 --max-iters 300 --lr 0.003 --seed 7 --bias false');
+    const { cfg, values } = cliConfig(line);
+    expect(values.corpus).toBe('builtin');
+    expect(cfg).toEqual(configOf(settings));
+  });
+
+  it('names the text file, and only Node backends', () => {
+    const s = { ...defaultSettings(), backend: 'webgpu' as const };
+    expect(cliCommand(s, { kind: 'file', name: "my notes.txt" })).toBe("npx tabgpt train --text 'my notes.txt'");
+    expect(cliCommand({ ...s, backend: 'cpu' }, { kind: 'shakespeare' })).toBe('npx tabgpt train --corpus shakespeare --backend cpu');
+    expect(cliCommand(s, { kind: 'paste' })).toBe('npx tabgpt train --text pasted.txt');
+    expect(shellQuote("it's")).toBe(`'it'\\''s'`);
+  });
+});
+
+describe('chart history', () => {
+  it('keeps one row per step in order, with val losses at evaluation steps', () => {
+    const h = emptyHistory();
+    addPoints(h, [
+      { step: 10, trainLoss: 3, lr: 1e-3, tokensPerSec: 100, msPerStep: 5 },
+      { step: 20, trainLoss: 2.5, lr: 2e-3, tokensPerSec: 0, msPerStep: 5 },
+    ]);
+    addVal(h, 20, 2.6);
+    addVal(h, 15, 2.8); // an evaluation between logs gets its own row
+    addPoints(h, [{ step: 30, trainLoss: 2, lr: 1e-3, tokensPerSec: 120, msPerStep: 5 }]);
+    expect(h.steps).toEqual([10, 15, 20, 30]);
+    expect(h.train).toEqual([3, null, 2.5, 2]);
+    expect(h.val).toEqual([null, 2.8, 2.6, null]);
+    expect(h.tokensPerSec).toEqual([100, null, null, 120]);
+  });
+});
