@@ -1,3 +1,4 @@
+/// <reference types="vitest/config" />
 // Vite serves and builds the two pages (training, scaling lab) plus the
 // browser benchmark. Cross-origin isolation headers (COOP/COEP) everywhere so
 // the WASM backend may use threads (SharedArrayBuffer); the git-ignored corpus

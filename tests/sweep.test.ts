@@ -202,8 +202,17 @@ describe('analysis', () => {
     const truth = { E: 1.2, Nc: 3e3, alpha: 0.4 };
     const results = syntheticResults({ ...DEFAULT_SPEC, sizes: 6, minParams: 12_000, maxParams: 320_000, repeatSeeds: [2], repeatSizes: [0, 2] },
       (N) => truth.E + Math.pow(truth.Nc / N, truth.alpha));
-    const a = analyse(results, { bootstrap: 50 });
+    const bandN = [1e4, 3e4, 1e5, 3e5];
+    const a = analyse(results, { bootstrap: 50, bandN });
     expect(a.paramKind).toBe('nonEmbedding');
+    // The 95% band of the curve brackets the true law at every N (noise is 0.2%).
+    expect(a.band!.N).toEqual(bandN);
+    bandN.forEach((N, i) => {
+      const truthAt = truth.E + Math.pow(truth.Nc / N, truth.alpha);
+      expect(a.band!.lo[i]).toBeLessThanOrEqual(truthAt * 1.002);
+      expect(a.band!.hi[i]).toBeGreaterThanOrEqual(truthAt * 0.998);
+      expect(a.band!.hi[i] - a.band!.lo[i]).toBeLessThan(0.05 * truthAt);
+    });
     expect(a.points).toHaveLength(8);
     expect(a.fit).not.toBeNull();
     expect(a.fit!.E).toBeCloseTo(truth.E, 1);

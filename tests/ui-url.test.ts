@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { makeConfig, NUMERIC_KEYS, setField, toKebab, type Config, type PresetName } from '../src/core/config';
 import { configFlags, parse } from '../src/cli/args';
-import { cliCommand, configOf, defaultSettings, essentialOverrides, parseSearch, shellQuote, toSearch } from '../src/ui/url';
+import { BROWSER_ORDER } from '../src/core/backend';
+import { cliCommand, configOf, URL_BACKENDS, defaultSettings, essentialOverrides, parseSearch, shellQuote, toSearch } from '../src/ui/url';
 import { addPoints, addVal, emptyHistory } from '../src/ui/history';
 
 describe('URL state', () => {
@@ -37,6 +38,12 @@ describe('URL state', () => {
     expect(problems[0]).toMatch(/^nLayer=two ignored: n-layer must be a number/);
     expect(problems.join('\n')).toMatch(/preset=huge ignored: choose one of nano, micro/);
     expect(problems.join('\n')).toMatch(/unknown parameter 'foo'/);
+  });
+
+  it('accepts the browser backends, in the same order as the core', () => {
+    expect(URL_BACKENDS).toEqual(BROWSER_ORDER);
+    for (const b of BROWSER_ORDER) expect(parseSearch(`?backend=${b}`).settings.backend).toBe(b);
+    expect(parseSearch('?backend=auto')).toMatchObject({ settings: { backend: null }, problems: [] });
   });
 
   it('accepts every numeric config field and bias', () => {

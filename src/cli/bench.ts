@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { BROWSER_ORDER, NODE_BACKENDS, type BackendName } from '../core/backend';
 import { benchPreset } from '../core/bench';
-import { formatProfile, formatTable, type BenchRow } from '../core/benchreport';
+import { defaultBenchBatchSize, formatProfile, formatTable, type BenchRow } from '../core/benchreport';
 import { PRESET_NAMES, type PresetName } from '../core/config';
 import { Dataset } from '../core/data';
 import { isPosInt, num, parse } from './args';
@@ -28,6 +28,7 @@ const HELP = `usage: tabgpt bench [flags]
   --repeats N         timed repeats, median reported (default 3)
   --budget-s S        seconds of timed training per row (default 4)
   --gen-tokens N      new characters per generation measurement (default 256)
+  --wasm-threads N    with --browser: threads for the wasm backend (default: tfjs' choice)
   --out FILE          also append the JSON lines to FILE (e.g. bench/node-2core.jsonl)
   --text FILE | --corpus shakespeare|builtin   the text (only its vocabulary size matters)`;
 
@@ -40,12 +41,8 @@ export interface BenchFlags {
   repeats?: number;
   budgetMs?: number;
   genTokens?: number;
+  wasmThreads?: number;
   out?: string;
-}
-
-/** Batch size for a backend unless --batch-size says otherwise: cpu gets 4 to keep a step under ~20 s. */
-export function defaultBatchSize(backend: string): number | undefined {
-  return backend === 'cpu' ? 4 : undefined;
 }
 
 function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; text?: string; corpus?: string }) | null {
@@ -59,6 +56,7 @@ function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; text?: st
     repeats: { type: 'string' },
     'budget-s': { type: 'string' },
     'gen-tokens': { type: 'string' },
+    'wasm-threads': { type: 'string' },
     out: { type: 'string' },
     text: { type: 'string' },
     corpus: { type: 'string' },
@@ -87,6 +85,7 @@ function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; text?: st
     repeats: num(values, 'repeats', isPosInt, 'a positive integer'),
     budgetMs: budgetS !== undefined ? budgetS * 1000 : undefined,
     genTokens: num(values, 'gen-tokens', isPosInt, 'a positive integer'),
+    wasmThreads: num(values, 'wasm-threads', isPosInt, 'a positive integer'),
     out: values.out as string | undefined,
     text: values.text as string | undefined,
     corpus: values.corpus as string | undefined,
@@ -114,6 +113,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const flags = parseFlags(argv);
   if (!flags) return;
   const progress = (line: string) => console.error(`bench: ${line}`);
+  if (flags.wasmThreads !== undefined && !flags.browser) throw new CliError('--wasm-threads applies to the browser benchmark: add --browser (Node runs tfjs wasm single-threaded)');
   if (flags.browser) {
     const { benchInBrowser } = await import('./benchbrowser');
     const rows = await benchInBrowser(flags, progress);
@@ -135,7 +135,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
       const row = await benchPreset({
         preset,
         dataset,
-        batchSize: flags.batchSize ?? defaultBatchSize(backend),
+        batchSize: flags.batchSize ?? defaultBenchBatchSize(backend),
         repeats: flags.repeats,
         trainBudgetMs: flags.budgetMs,
         warmupSteps: backend === 'cpu' ? 1 : 2,

@@ -59,6 +59,15 @@ export interface ProfileEntry {
   callsPerStep: number;
 }
 
+/**
+ * Default batch size on a backend: the training default (16, left to the
+ * config) everywhere except cpu, whose plain-JS matmul (~0.5 GFLOP/s) would
+ * make one `mini` step take a minute; 4 keeps it near 15 s.
+ */
+export function defaultBenchBatchSize(backend: string): number | undefined {
+  return backend === 'cpu' ? 4 : undefined;
+}
+
 /** Median of a non-empty list (mean of the middle two for even lengths). */
 export function median(xs: number[]): number {
   if (xs.length === 0) throw new Error('median of an empty list');

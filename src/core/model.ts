@@ -53,7 +53,7 @@ export function paramShapes(cfg: ModelConfig): [string, number[]][] {
 // Counting lives in counts.ts (pure arithmetic, importable by the pages).
 export { paramCount, flopsPerToken, type ParamCount } from './counts';
 
-/** Key/value cache for one sequence, grown one position per token: per layer k^T [nH, hs, t], v [nH, t, hs]. */
+/** Key/value cache for one sequence: per layer k^T [nH, hs, blockSize] and v [nH, blockSize, hs], filled up to `length`. */
 export interface KVCache {
   k: tf.Tensor3D[];
   v: tf.Tensor3D[];
@@ -185,44 +185,56 @@ export class GPT {
 
   /**
    * Incremental forward for generation: feed `tokens` (positions cache.length ..
-   * cache.length + t - 1), append their keys and values to the cache, and return
-   * the logits of the last position [V]. Each new token costs one position.
-   * Keys are cached transposed, [nH, hs, t], so q @ k^T is a plain batched
-   * matmul and the new keys append along the last axis; a single new token
-   * sees every cached position, so it needs no mask.
+   * cache.length + t - 1), write their keys and values into the cache, and
+   * return the logits of the last position [V]. Each new token costs one position.
+   *
+   * The cache has a fixed size (blockSize positions; keys stored transposed,
+   * so q @ k^T is a plain batched matmul), and attention always spans all of
+   * it with the causal mask hiding positions not yet written: every token of
+   * a generation then runs the same shapes, which GPU backends compile once
+   * instead of once per position. Masked positions get exactly 0 weight, so
+   * the result equals attention over the filled part only.
    */
   forwardCached(tokens: number[], cache: KVCache): tf.Tensor1D {
     installWasmKernels();
-    const { nLayer, nEmbd: C, nHead: nH, blockSize } = this.config;
+    const { nLayer, nEmbd: C, nHead: nH, blockSize: S } = this.config;
     const t = tokens.length;
     const start = cache.length;
-    if (start + t > blockSize) throw new Error(`KV cache overflow: ${start + t} > blockSize ${blockSize}`);
+    if (start + t > S) throw new Error(`KV cache overflow: ${start + t} > blockSize ${S}`);
     const hs = C / nH;
     const scale = 1 / Math.sqrt(hs);
     const out = tf.tidy(() => {
       const wte = this.p('transformer.wte.weight') as tf.Tensor2D;
       const tok = tf.gather(wte, tf.tensor1d(tokens, 'int32')); // [t, C]: no gradient here, so a plain gather
       let x = tok.add(this.p('transformer.wpe.weight').slice([start, 0], [t, C])) as tf.Tensor2D;
-      // new query i (absolute position start+i) sees cached keys 0..start+i
-      const mask = t > 1 ? this.causalMask.slice([start, 0], [t, start + t]) : null; // [t, start+t]
+      // Row i (absolute position start+i) sees cache slots 0..start+i: rows of the causal mask.
+      const mask = this.causalMask.slice([start, 0], [t, S]); // [t, S]
+      // 1 at the slots this call writes, 0 elsewhere; `keep` is its complement.
+      const slots = new Float32Array(S);
+      slots.fill(1, start, start + t);
+      const write = tf.tensor1d(slots);
+      const keep = tf.tensor1d(slots.map((v) => 1 - v));
+      // Place new values [nH, a, b] (t positions on `axis`) at their slots of an [nH, ., .] cache of S positions.
+      const place = (fresh: tf.Tensor3D, old: tf.Tensor3D | undefined, axis: 1 | 2): tf.Tensor3D => {
+        const slotShape = axis === 2 ? [1, 1, S] : [1, S, 1];
+        const placed = (t === 1 ? fresh.mul(write.reshape(slotShape)) : tf.pad(fresh, axis === 2 ? [[0, 0], [0, 0], [start, S - start - t]] : [[0, 0], [start, S - start - t], [0, 0]])) as tf.Tensor3D;
+        return old ? (old.mul(keep.reshape(slotShape)).add(placed) as tf.Tensor3D) : placed;
+      };
       for (let l = 0; l < nLayer; l++) {
         const h = `transformer.h.${l}`;
         // One [C, 3C] matmul here (a few rows: per-kernel overhead, not FLOPs, is the cost), then column blocks.
         const [q, k, v] = tf.split(this.lin(this.ln(x, `${h}.ln_1`), `${h}.attn.c_attn`), 3, 1); // [t, C] each
         // [t, C] -> [t, nH, hs] -> heads first: q, v [nH, t, hs]; k as k^T [nH, hs, t]
         const qh = q.reshape([t, nH, hs]).transpose([1, 0, 2]).mul(scale);
-        const kT = k.reshape([t, nH, hs]).transpose([1, 2, 0]);
-        const vh = v.reshape([t, nH, hs]).transpose([1, 0, 2]);
-        const kAll = (start === 0 ? kT : tf.concat([cache.k[l], kT], 2)) as tf.Tensor3D; // [nH, hs, start+t]
-        const vAll = (start === 0 ? vh : tf.concat([cache.v[l], vh], 1)) as tf.Tensor3D; // [nH, start+t, hs]
+        const kAll = place(k.reshape([t, nH, hs]).transpose([1, 2, 0]) as tf.Tensor3D, cache.k[l], 2); // [nH, hs, S]
+        const vAll = place(v.reshape([t, nH, hs]).transpose([1, 0, 2]) as tf.Tensor3D, cache.v[l], 1); // [nH, S, hs]
         tf.keep(kAll);
         tf.keep(vAll);
         cache.k[l]?.dispose();
         cache.v[l]?.dispose();
         cache.k[l] = kAll;
         cache.v[l] = vAll;
-        const scores = tf.matMul(qh, kAll); // [nH, t, start+t]
-        const att = tf.softmax(mask ? scores.add(mask) : scores);
+        const att = tf.softmax(tf.matMul(qh, kAll).add(mask)); // [nH, t, S]
         const y = tf.matMul(att, vAll); // [nH, t, hs]
         // [nH, t, hs] -> [t, nH, hs] -> [t, C]
         const merged = y.transpose([1, 0, 2]).reshape([t, C]) as tf.Tensor2D;

@@ -295,9 +295,10 @@ function predictionBand(samples: { E: number; Nc: number; alpha: number }[], Ns:
   return { N: [...Ns], lo, hi };
 }
 
-/** The E + power-law fit's prediction at N, or NaN without a fit. */
-export function predictAt(analysis: Pick<Analysis, 'fit'>, N: number): number {
-  return analysis.fit ? predictPowerLaw(analysis.fit, N) : NaN;
+/** The prediction at N of the E + power-law fit, else of the pure power law (fewer runs needed), else NaN. */
+export function predictAt(analysis: Pick<Analysis, 'fit' | 'power'>, N: number): number {
+  const f = analysis.fit ?? analysis.power;
+  return f ? predictPowerLaw(f, N) : NaN;
 }
 
 /**

@@ -108,6 +108,8 @@ function validateSettings(): boolean {
   const cfg = configOf(settings);
   const short = corpus ? checkLength(corpus, cfg.blockSize) : null;
   const problem = form.check(corpus?.vocabSize ?? 1, undefined, short ? { blockSize: short } : {});
+  if (corpus) $('corpus-error').textContent = short ?? ''; // a text too short for this blockSize
+  if (short) state.error = short;
   settingsValid = problem === null && corpus !== null;
   updateButtons();
   return settingsValid;

@@ -55,12 +55,44 @@ class Plot {
   }
 }
 
+/** Tick values on a log axis: 1-2-5 per decade, or every mantissa when the range is narrow. */
+function logSplits(min: number, max: number): number[] {
+  const pick = (mantissas: number[]) => {
+    const out: number[] = [];
+    for (let k = Math.floor(Math.log10(min)); k <= Math.ceil(Math.log10(max)); k++) {
+      for (const m of mantissas) { const v = m * 10 ** k; if (v >= min && v <= max) out.push(v); }
+    }
+    return out;
+  };
+  const coarse = pick([1, 2, 5]);
+  return coarse.length >= 3 ? coarse : pick([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+}
+
+/** About five evenly spaced round values (for a loss axis that spans much less than a decade). */
+function linearSplits(min: number, max: number): number[] {
+  const raw = (max - min) / 5;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const out: number[] = [];
+  for (let v = Math.ceil(min / step) * step; v <= max + 1e-12; v += step) out.push(+v.toPrecision(12));
+  return out;
+}
+
 function logAxes(xLabel: string, yLabel: string): Pick<uPlot.Options, 'scales' | 'axes'> {
   return {
-    scales: { x: { time: false, distr: 3 }, y: { distr: 3 } },
+    // Ranges hug the data (a log scale would otherwise snap to whole decades and flatten the curve).
+    scales: {
+      x: { time: false, distr: 3, range: (_u, min, max) => [min / 1.15, max * 1.15] },
+      y: { distr: 3, range: (_u, min, max) => [min / 1.02, max * 1.02] },
+    },
     axes: [
-      { label: xLabel, values: (_u, vals) => vals.map((v) => (v == null ? '' : fmtSI(v))) },
-      { label: yLabel, size: 60, values: (_u, vals) => vals.map((v) => (v == null ? '' : (+v.toPrecision(3)).toString())) },
+      { label: xLabel, splits: (_u, _i, min, max) => logSplits(min, max), filter: (_u, splits) => splits, values: (_u, vals) => vals.map((v) => (v == null ? '' : fmtSI(v))) },
+      {
+        label: yLabel, size: 60,
+        splits: (_u, _i, min, max) => (max / min > 3 ? logSplits(min, max) : linearSplits(min, max)),
+        filter: (_u, splits) => splits, // uPlot labels only whole decades on log axes by default
+        values: (_u, vals) => vals.map((v) => (v == null ? '' : (+v.toPrecision(3)).toString())),
+      },
     ],
   };
 }

@@ -64,6 +64,7 @@ let iso: IsoFlopAnalysis | null = null;
 let predictions: Record<ParamKind, Record<string, number>> = { nonEmbedding: {}, total: {} };
 let pending: PlannedRun | null = null;
 let saving: Promise<void> = Promise.resolve();
+let sweepEvents: Promise<void> = Promise.resolve();
 
 const plots = new ScalingPlots({ lossN: $('plot-loss-n'), compute: $('plot-compute'), iso: $('plot-iso'), nopt: $('plot-nopt') });
 
@@ -211,9 +212,12 @@ worker.onmessage = (ev: MessageEvent<FromScalingWorker>) => {
       if (results) { results = { ...results, calibration }; }
       renderPlan();
       break;
-    case 'sweep':
-      void onSweepEvent(msg.event);
+    case 'sweep': {
+      // One at a time: a run's save and refit finish before the next run is placed against the new fit.
+      const event = msg.event;
+      sweepEvents = sweepEvents.then(() => onSweepEvent(event)).catch((e) => fail(errorMessage(e)));
       break;
+    }
     case 'error':
       fail(msg.message);
       break;
@@ -221,8 +225,7 @@ worker.onmessage = (ev: MessageEvent<FromScalingWorker>) => {
 };
 
 function currentPrediction(run: PlannedRun): number {
-  if (!analysis?.fit) return NaN;
-  return predictAt(analysis, settings.paramKind === 'total' ? run.params : run.nonEmbeddingParams);
+  return analysis ? predictAt(analysis, settings.paramKind === 'total' ? run.params : run.nonEmbeddingParams) : NaN;
 }
 
 async function onSweepEvent(ev: SweepEvent): Promise<void> {
@@ -241,7 +244,8 @@ async function onSweepEvent(ev: SweepEvent): Promise<void> {
       // Place the run against the curve before it lands: both parameter counts, from fits on the runs so far.
       for (const kind of ['nonEmbedding', 'total'] as ParamKind[]) {
         const a = kind === settings.paramKind ? analysis : results && results.runs.length ? analyse(results, { paramKind: kind, bootstrap: 0 }) : null;
-        if (a?.fit) predictions[kind][ev.run.id] = predictAt(a, kind === 'total' ? ev.run.params : ev.run.nonEmbeddingParams);
+        const predicted = a ? predictAt(a, kind === 'total' ? ev.run.params : ev.run.nonEmbeddingParams) : NaN;
+        if (Number.isFinite(predicted)) predictions[kind][ev.run.id] = predicted;
       }
       state.predictions = predictions[settings.paramKind];
       drawLossVsN();
@@ -260,8 +264,12 @@ async function onSweepEvent(ev: SweepEvent): Promise<void> {
       state.currentRun = null;
       state.runsDone++;
       if (ev.warning) notice(ev.warning);
-      await persist('running');
-      refresh();
+      {
+        const saved = persist('running'); // the transaction starts now
+        refresh();
+        await saved;
+      }
+      showResultsInfo();
       break;
     case 'done':
       pending = null;
@@ -319,13 +327,17 @@ function refresh(): void {
     : a.fit ? `L(N) = ${sci(a.fit.E, 4)} + (${sci(a.fit.Nc)} / N)^${sci(a.fit.alpha)} on ${PARAM_KIND_LABEL[settings.paramKind]} (${a.points.length} runs; band: 95% bootstrap over runs)`
       + (a.heldOut ? `; largest size held out: predicted ${a.heldOut.predicted.toFixed(4)}, measured ${a.heldOut.measured.toFixed(4)} (${(100 * a.heldOut.error).toFixed(2)}%)` : '')
       : `no E + power-law fit yet: ${a.fitError ?? ''}`;
-  $('results-info').textContent = results
-    ? `${results.runs.length} run(s) on ${results.corpus.source}; saved in this browser: ${state.saved}${results.spec.testOnlySmallLadder ? ' (test-only ladder: not a measurement)' : ''}`
-    : 'no results';
+  showResultsInfo();
   $<HTMLProgressElement>('progress-runs').max = Math.max(1, state.runsTotal);
   $<HTMLProgressElement>('progress-runs').value = state.runsDone;
   if (state.status !== 'running') $('progress-text').textContent = `${state.status}: ${state.runsDone}/${state.runsTotal} runs`;
   renderPlan();
+}
+
+function showResultsInfo(): void {
+  $('results-info').textContent = results
+    ? `${results.runs.length} run(s) on ${results.corpus.source}; saved in this browser: ${state.saved}${results.spec.testOnlySmallLadder ? ' (test-only ladder: not a measurement)' : ''}`
+    : 'no results';
 }
 
 function drawLossVsN(): void {
@@ -354,6 +366,7 @@ async function startSweep(resumeStored = false): Promise<void> {
   const info = corpusInfo(corpus);
   // Same sweep on the same text: continue it. Anything else starts fresh results.
   if (!results || specDiff(results.spec, spec).length > 0 || results.corpus.sha256 !== info.sha256) {
+    if (results && results.runs.length > 0) notice(`Started a new sweep: the previous ${results.runs.length} run(s) on ${results.corpus.source} are replaced in this browser (export them first to keep them).`);
     results = emptyResults(spec, info);
     predictions = { nonEmbedding: {}, total: {} };
   }
@@ -430,9 +443,10 @@ $('import').addEventListener('change', async () => {
   state.runsDone = results.runs.length;
   state.runsTotal = planRuns(results.spec, { vocabSize: results.corpus.vocabSize, trainChars: results.corpus.trainChars }).length;
   state.status = 'stopped';
-  await persist(state.runsDone >= state.runsTotal ? 'done' : 'stopped');
   onSpecChange();
   refresh();
+  await persist(state.runsDone >= state.runsTotal ? 'done' : 'stopped');
+  showResultsInfo();
 });
 $('clear').addEventListener('click', async () => {
   results = null;

@@ -4,8 +4,11 @@
 // and the other settings would give are written. Also the equivalent CLI line.
 // No DOM here: tests run it in Node.
 
-import { BROWSER_ORDER, type BackendName } from '../core/backend';
+import type { BackendName } from '../core/backend';
 import { makeConfig, NUMERIC_KEYS, PRESET_NAMES, setField, toKebab, type Config, type PresetName } from '../core/config';
+
+/** core/backend.ts' BROWSER_ORDER, restated: importing that module would pull tfjs into the page. */
+export const URL_BACKENDS: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
 export type CorpusChoice = 'shakespeare' | 'builtin';
 export const DEFAULT_PRESET: PresetName = 'micro';
@@ -53,8 +56,8 @@ export function parseSearch(search: string): ParsedUrl {
       if (value === 'shakespeare' || value === 'builtin') settings.corpus = value;
       else problems.push(`corpus=${value} ignored: choose shakespeare or builtin`);
     } else if (key === 'backend') {
-      if ((BROWSER_ORDER as string[]).includes(value)) settings.backend = value as BackendName;
-      else if (value !== 'auto') problems.push(`backend=${value} ignored: choose one of ${BROWSER_ORDER.join(', ')}`);
+      if ((URL_BACKENDS as string[]).includes(value)) settings.backend = value as BackendName;
+      else if (value !== 'auto') problems.push(`backend=${value} ignored: choose one of ${URL_BACKENDS.join(', ')}`);
     } else if (key === 'autostart') {
       settings.autostart = value === '1' || value === 'true';
     } else if ((URL_CONFIG_KEYS as string[]).includes(key)) {

@@ -144,7 +144,8 @@ export interface BenchRunOptions {
 }
 
 export type ToBenchWorker =
-  | { type: 'init'; backend: BackendName }
+  /** `wasmThreads`: the wasm backend's thread count (tfjs' setThreadsCount), before it starts. */
+  | { type: 'init'; backend: BackendName; wasmThreads?: number }
   | { type: 'run'; options: BenchRunOptions };
 
 export type FromBenchWorker =

@@ -25,6 +25,11 @@ import { CONTROL, type CorpusRef, type FromWorker, type GenerateOptions, type Me
 
 declare const self: DedicatedWorkerGlobalScope;
 
+// No wasm threads: tfjs starts each pthread worker from its factory function's
+// source text (Function.toString), which a minified build breaks ("e is not
+// defined"). Single-threaded SIMD runs the same everywhere; WebGPU is the fast path.
+tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+
 // Vite serves (and the build emits) the three wasm binaries; tell tfjs where.
 setWasmPaths({
   'tfjs-backend-wasm.wasm': wasmPlainUrl,

@@ -1,0 +1,92 @@
+// `tabgpt bench --browser`: serve the project with Vite on 127.0.0.1, open
+// bench.html in headless Chromium (WebGPU enabled: SwiftShader where there is
+// no GPU), let the page run core/bench.ts per backend in its workers, and
+// collect the same rows as the Node benchmark.
+
+import { existsSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
+import { join } from 'node:path';
+import type { BenchRow } from '../core/benchreport';
+import type { BenchFlags } from './bench';
+import { emitRow } from './bench';
+import { CliError, PROJECT_ROOT } from './common';
+
+const CHROMIUM_ARGS = ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** A free TCP port on 127.0.0.1. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createNetServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+interface PageState {
+  rows: BenchRow[];
+  errors: string[];
+  log: string[];
+  done: boolean;
+}
+
+export async function benchInBrowser(flags: BenchFlags, progress: (line: string) => void): Promise<BenchRow[]> {
+  const executablePath = process.env.TABGPT_CHROMIUM ?? '/usr/bin/chromium';
+  if (!existsSync(executablePath)) throw new CliError(`no Chromium at ${executablePath}: install chromium, or set TABGPT_CHROMIUM to its path`);
+  const { createServer } = await import('vite');
+  const { chromium } = await import('playwright-core');
+
+  const port = await freePort();
+  const server = await createServer({
+    root: PROJECT_ROOT,
+    configFile: join(PROJECT_ROOT, 'vite.config.ts'),
+    logLevel: 'error',
+    server: { host: '127.0.0.1', port, strictPort: true },
+  });
+  await server.listen();
+  const browser = await chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage();
+    page.on('pageerror', (e) => progress(`page error: ${e.message}`));
+    const query = new URLSearchParams({ auto: '1', backends: flags.backends.join(','), presets: flags.presets.join(',') });
+    if (flags.budgetMs !== undefined) query.set('budget', String(flags.budgetMs / 1000));
+    if (flags.repeats !== undefined) query.set('repeats', String(flags.repeats));
+    if (flags.genTokens !== undefined) query.set('gen', String(flags.genTokens));
+    if (flags.batchSize !== undefined) query.set('batch', String(flags.batchSize));
+    if (flags.profile) query.set('profile', '1');
+    if (flags.wasmThreads !== undefined) query.set('threads', String(flags.wasmThreads));
+    const url = `http://127.0.0.1:${port}/bench.html?${query}`;
+    progress(`opening ${url}`);
+    await page.goto(url);
+
+    // Poll the page's state: pass on log lines, rows and errors as they come.
+    let seenLog = 0;
+    let seenRows = 0;
+    let seenErrors = 0;
+    const rows: BenchRow[] = [];
+    for (;;) {
+      const s = (await page.evaluate(() => (window as unknown as { __bench?: PageState }).__bench ?? null)) as PageState | null;
+      if (s) {
+        for (const line of s.log.slice(seenLog)) progress(line);
+        for (const e of s.errors.slice(seenErrors)) progress(`error: ${e}`);
+        for (const row of s.rows.slice(seenRows)) {
+          rows.push(row);
+          await emitRow(row, flags);
+        }
+        seenLog = s.log.length;
+        seenErrors = s.errors.length;
+        seenRows = s.rows.length;
+        if (s.done) {
+          if (rows.length === 0) throw new CliError(`the browser benchmark produced no results${s.errors.length ? `: ${s.errors[0]}` : ''}`);
+          return rows;
+        }
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}

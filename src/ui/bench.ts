@@ -1,0 +1,170 @@
+// The benchmark page: pick backends and presets, run core/bench.ts in a
+// worker per backend (src/worker/bench.worker.ts), show the same table and
+// JSON lines as `tabgpt bench`. DOM only (no tfjs here).
+//
+// URL parameters (all optional), so `npm run bench -- --browser` can drive it:
+//   backends=webgpu,webgl,wasm,cpu  presets=nano,micro  budget=4 (s)  repeats=3
+//   gen=256 (chars)  batch=16  profile=1  threads=N (wasm)  auto=1 (start on load)
+// Progress and results are also on window.__bench for the headless driver.
+
+import { defaultBenchBatchSize, formatProfile, formatTable, type BenchRow } from '../core/benchreport';
+import { PRESET_NAMES, type PresetName } from '../core/config';
+import type { BenchRunOptions, FromBenchWorker, ToBenchWorker } from '../worker/protocol';
+
+const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
+type Backend = (typeof BACKENDS)[number];
+const DEFAULT_PRESETS: PresetName[] = ['nano', 'micro', 'baby', 'mini'];
+
+interface BenchState {
+  rows: BenchRow[];
+  errors: string[];
+  log: string[];
+  running: boolean;
+  done: boolean;
+}
+const state: BenchState = { rows: [], errors: [], log: [], running: false, done: false };
+(window as unknown as { __bench: BenchState }).__bench = state;
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const params = new URLSearchParams(location.search);
+
+function listParam<T extends string>(name: string, allowed: readonly T[], fallback: readonly T[]): T[] {
+  const raw = params.get(name);
+  if (!raw) return [...fallback];
+  const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = items.filter((s) => !allowed.includes(s as T));
+  if (bad.length > 0) showError(`?${name}= has ${bad.join(', ')}: choose from ${allowed.join(', ')}`);
+  return items.filter((s): s is T => allowed.includes(s as T));
+}
+
+function checkboxes(container: HTMLElement, names: readonly string[], checked: string[]): void {
+  for (const name of names) {
+    const label = document.createElement('label');
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.value = name;
+    box.checked = checked.includes(name);
+    label.append(box, ' ' + name);
+    container.append(label);
+  }
+}
+
+function checked(container: HTMLElement): string[] {
+  return [...container.querySelectorAll<HTMLInputElement>('input[type=checkbox]')].filter((b) => b.checked).map((b) => b.value);
+}
+
+function showError(message: string): void {
+  state.errors.push(message);
+  const p = document.createElement('p');
+  p.textContent = message;
+  $('errors').append(p);
+}
+
+function logLine(line: string): void {
+  state.log.push(line);
+  $('log').textContent = state.log.join('\n');
+}
+
+const envs: Record<string, Record<string, string | number | boolean>> = {};
+function render(): void {
+  $('table').textContent = state.rows.length ? formatTable(state.rows) : '(no results yet)';
+  $('json').textContent = state.rows.map((r) => JSON.stringify(r)).join('\n');
+  const profiles = state.rows.filter((r) => r.profile).map((r) => formatProfile(r));
+  $('profiles').hidden = profiles.length === 0;
+  $('profiles').textContent = profiles.join('\n\n');
+  $('env').textContent = Object.entries(envs).map(([b, e]) => `${b}: ${Object.entries(e).map(([k, v]) => `${k}=${v}`).join(', ')}`).join('\n') || '(backends not started yet)';
+}
+
+/** Talk to one worker: send a message, resolve on the reply that ends it (ready, row or error). */
+function request(worker: Worker, msg: ToBenchWorker): Promise<FromBenchWorker> {
+  return new Promise((resolve) => {
+    const onMessage = (e: MessageEvent<FromBenchWorker>) => {
+      const reply = e.data;
+      if (reply.type === 'log') return logLine(reply.line);
+      worker.removeEventListener('message', onMessage);
+      worker.removeEventListener('error', onError);
+      resolve(reply);
+    };
+    const onError = (e: ErrorEvent) => {
+      worker.removeEventListener('message', onMessage);
+      worker.removeEventListener('error', onError);
+      resolve({ type: 'error', message: `worker failed: ${e.message || 'unknown error'}` });
+    };
+    worker.addEventListener('message', onMessage);
+    worker.addEventListener('error', onError);
+    worker.postMessage(msg);
+  });
+}
+
+async function runBackend(backend: Backend, presets: PresetName[], base: Omit<BenchRunOptions, 'preset'>): Promise<void> {
+  $('status').textContent = `starting ${backend}…`;
+  const worker = new Worker(new URL('../worker/bench.worker.ts', import.meta.url), { type: 'module' });
+  try {
+    const threads = Number(params.get('threads'));
+    const ready = await request(worker, { type: 'init', backend, ...(threads > 0 ? { wasmThreads: threads } : {}) });
+    if (ready.type !== 'ready') return showError(ready.type === 'error' ? `${backend}: ${ready.message}` : `${backend}: unexpected reply`);
+    envs[backend] = ready.env;
+    render();
+    for (const preset of presets) {
+      $('status').textContent = `${backend} ${preset}…`;
+      const reply = await request(worker, { type: 'run', options: { ...base, preset, batchSize: base.batchSize ?? defaultBenchBatchSize(backend) } });
+      if (reply.type === 'row') {
+        state.rows.push(reply.row);
+        render();
+      } else if (reply.type === 'error') {
+        showError(`${backend} ${preset}: ${reply.message}`);
+      }
+    }
+  } finally {
+    worker.terminate();
+  }
+}
+
+function numberInput(id: string): number | undefined {
+  const v = ($(id) as HTMLInputElement).value.trim();
+  if (v === '') return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+async function runAll(): Promise<void> {
+  if (state.running) return;
+  state.running = true;
+  state.done = false;
+  ($('run') as HTMLButtonElement).disabled = true;
+  const backends = checked($('backends')) as Backend[];
+  const presets = checked($('presets')) as PresetName[];
+  const budgetS = numberInput('budget') ?? 4;
+  const base: Omit<BenchRunOptions, 'preset'> = {
+    trainBudgetMs: budgetS * 1000,
+    repeats: numberInput('repeats'),
+    genTokens: numberInput('gen'),
+    batchSize: numberInput('batch'),
+    profileSteps: ($('profile') as HTMLInputElement).checked ? 3 : 0,
+  };
+  try {
+    if (backends.length === 0 || presets.length === 0) showError('pick at least one backend and one preset');
+    for (const backend of backends) await runBackend(backend, presets, base);
+    $('status').textContent = `done: ${state.rows.length} rows${state.errors.length ? `, ${state.errors.length} errors` : ''}`;
+  } catch (e) {
+    showError((e as Error).message);
+  } finally {
+    state.running = false;
+    state.done = true;
+    ($('run') as HTMLButtonElement).disabled = false;
+  }
+}
+
+checkboxes($('backends'), BACKENDS, listParam('backends', BACKENDS, BACKENDS));
+checkboxes($('presets'), PRESET_NAMES, listParam('presets', PRESET_NAMES, DEFAULT_PRESETS));
+for (const [param, id] of [['budget', 'budget'], ['repeats', 'repeats'], ['gen', 'gen'], ['batch', 'batch']] as const) {
+  const v = params.get(param);
+  if (v !== null) ($(id) as HTMLInputElement).value = v;
+}
+($('profile') as HTMLInputElement).checked = params.get('profile') === '1';
+$('form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  void runAll();
+});
+if (!crossOriginIsolated) logLine('note: this page is not cross-origin isolated, so browser WASM runs single-threaded');
+if (params.get('auto') === '1') void runAll();

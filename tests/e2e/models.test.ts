@@ -1,0 +1,123 @@
+// Keeping models on the training page, in real Chromium: a checkpoint the CLI
+// wrote loads in the page and samples the same text; a run autosaved in
+// IndexedDB resumes after a reload and ends exactly where an uninterrupted
+// run ends.
+
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PageState } from '../../src/ui/main';
+import { collectPageErrors, launchBrowser, ROOT, startServer, waitForState, type TestServer } from './harness';
+
+const run = promisify(execFile);
+
+let server: TestServer;
+let browser: Browser;
+let tmp: string;
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'tabgpt-e2e-'));
+  [server, browser] = await Promise.all([startServer(), launchBrowser()]);
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const until = (page: Page, what: string, pred: (s: PageState) => boolean, timeoutMs = 180_000) =>
+  waitForState<PageState & Record<string, unknown>>(page, pred, { timeoutMs, what });
+
+async function generate(page: Page, opts: { prompt: string; length: number; temperature: number; seed: number }): Promise<string> {
+  await page.fill('#gen-prompt', opts.prompt);
+  await page.fill('#gen-length', String(opts.length));
+  await page.fill('#gen-temperature', String(opts.temperature));
+  await page.fill('#gen-seed', String(opts.seed));
+  await page.click('#generate');
+  const s = await until(page, 'generation to finish', (x) => !x.generating && [...x.generated].length === opts.length, 120_000);
+  return s.generated;
+}
+
+async function cliSample(ckpt: string, args: string[]): Promise<string> {
+  const { stdout } = await run('node', ['bin/tabgpt.js', 'sample', '--ckpt', ckpt, '--json', ...args], { cwd: ROOT });
+  return (JSON.parse(stdout) as { text: string }).text;
+}
+
+describe('saved models', () => {
+  it('loads a checkpoint written by the CLI and samples what the CLI samples (greedy and seeded), on WebGPU', async () => {
+    const ckpt = join(tmp, 'ckpt.safetensors');
+    // lr 0.01 for 60 steps: far enough from uniform that greedy text is not one repeated character.
+    await run('node', ['bin/tabgpt.js', 'train', '--corpus', 'builtin', '--preset', 'nano', '--max-iters', '60', '--lr', '0.01', '--out', ckpt, '--json'], { cwd: ROOT });
+    const greedy = await cliSample(ckpt, ['--temperature', '0', '--prompt', 'the ', '--max-new-tokens', '60']);
+    const seeded = await cliSample(ckpt, ['--temperature', '0.8', '--top-k', '10', '--seed', '5', '--max-new-tokens', '60']);
+    expect(new Set(greedy).size).toBeGreaterThan(3);
+
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const errors = collectPageErrors(page);
+    try {
+      await page.goto(server.url('/?corpus=builtin'));
+      await until(page, 'WebGPU', (s) => s.backend === 'webgpu');
+      await page.setInputFiles('#model-file', ckpt);
+      const loaded = await until(page, 'the uploaded model', (s) => s.model?.source === 'ckpt.safetensors');
+      expect(loaded.model!.step).toBe(60);
+      await page.waitForSelector('#models-body tr:has-text("uploaded")');
+      expect(await generate(page, { prompt: 'the ', length: 60, temperature: 0, seed: 1337 })).toBe(greedy);
+      await page.fill('#gen-topk', '10');
+      expect(await generate(page, { prompt: '', length: 60, temperature: 0.8, seed: 5 })).toBe(seeded);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\npage errors:\n${errors.join('\n')}`);
+    } finally {
+      await context.close();
+    }
+  }, 240_000);
+
+  it('offers to resume after a reload and continues the run exactly from its IndexedDB autosave', async () => {
+    const query = 'preset=nano&nLayer=1&nEmbd=16&blockSize=16&batchSize=4&corpus=builtin&maxIters=40&evalInterval=10&logInterval=5&lr=0.01&backend=wasm';
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const errors = collectPageErrors(page);
+    try {
+      // The reference: the same run, uninterrupted.
+      await page.goto(server.url(`/?${query}&autostart=1`));
+      const reference = await until(page, 'the uninterrupted run', (s) => s.status === 'done');
+      expect(reference.step).toBe(40);
+
+      // The same run again, paused after an autosave and the tab reloaded.
+      await page.goto(server.url(`/?${query}&autostart=1`));
+      await until(page, 'an autosave', (s) => (s.savedStep ?? 0) >= 20 && s.status !== 'done');
+      await page.click('#pause');
+      await until(page, 'the pause', (s) => s.status === 'paused');
+      await page.waitForTimeout(500); // let the last checkpoint reach IndexedDB
+      const before = await until(page, 'the saved step', (s) => s.savedStep !== null);
+      const saved = before.savedStep!;
+      expect(saved % 10).toBe(0);
+      expect(saved).toBeLessThan(40);
+      await page.reload();
+      expect(page.url()).not.toContain('autostart'); // a reload does not start over
+      await page.waitForSelector('#resume-offer:not([hidden])');
+      expect(await page.textContent('#resume-text')).toContain(`saved at step ${saved} of 40`);
+      expect((await until(page, 'the reloaded page', (s) => s.status === 'idle')).step).toBe(0);
+      await page.click('#resume-run');
+      const resumed = await until(page, 'the resumed run', (s) => s.resumedFrom !== null && s.step > saved);
+      expect(resumed.resumedFrom).toBe(saved);
+      const done = await until(page, 'the resumed run to finish', (s) => s.status === 'done');
+      expect(done.step).toBe(40);
+      // Same weights, AdamW moments, step and batch order: the curve continues as if never interrupted.
+      expect(done.valLoss).toBeCloseTo(reference.valLoss!, 5);
+      // The finished run replaced its unfinished save; nothing is offered any more.
+      await page.reload();
+      await page.waitForSelector('#models-body tr');
+      await page.waitForTimeout(500);
+      expect(await page.isHidden('#resume-offer')).toBe(true);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\npage errors:\n${errors.join('\n')}`);
+    } finally {
+      await context.close();
+    }
+  }, 240_000);
+});
