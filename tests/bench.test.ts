@@ -57,7 +57,7 @@ describe('table', () => {
     const lines = formatTable([row({}), row({ backend: 'cpu', preset: 'micro', countRun: 'B1xT8' })]).split('\n');
     expect(lines[0]).toMatch(/^backend\s+preset\s+params/);
     expect(lines[1]).toMatch(/^-+\s+-+/);
-    expect(lines[2]).toMatch(/^wasm\s+nano\s+28,576\s+16\s+32\s+12,346\s+41\.5\s+2\.35\s+28\.40\s+0\.08\s+173\s+197\s+197\s+300\.0\s+100\.0\s+3\.0$/);
+    expect(lines[2]).toMatch(/^wasm\s+nano\s+28,576\s+16\s+32\s+12,346\s+41\.5\s+2\.35\s+28\.40\s+0\.08\s+-\s+173\s+197\s+197\s+300\.0\s+100\.0\s+3\.0$/);
     expect(lines[3]).toMatch(/197\*/); // stand-in count run is marked ...
     expect(lines[4]).toMatch(/^\* tensor counts from a B1xT8 run/); // ... and explained
     expect(new Set(lines.slice(0, 4).map((l) => l.length)).size).toBe(1); // columns aligned
@@ -91,7 +91,19 @@ describe('benchPreset on wasm (tiny budgets; no time is asserted)', () => {
     expect(row.matmulShape).toBe('64x32@32x128');
     expect(row.genTokensCached).toBe(6);
     for (const k of ['tokensPerSec', 'matmulGflops', 'firstStepMs', 'genTokensPerSecCached', 'genTokensPerSecRecompute'] as const) expect(row[k]).toBeGreaterThan(0);
+    expect(row.cpuMfu).toBeUndefined(); // no CPU clock given
     expect(tf.memory().numTensors).toBe(before); // everything it made is disposed
+  });
+
+  it('adds CPU-time figures when the shell passes a CPU clock', async () => {
+    const cpuClock = () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1000;
+    };
+    const row = await benchPreset({ preset: 'nano', dataset: data, batchSize: 2, countBudgetMs: 0, cpuClock, ...tiny });
+    expect(row.cpuTokensPerSec).toBeGreaterThan(0);
+    expect(row.cpuMatmulGflops).toBeGreaterThan(0);
+    expect(row.cpuMfu).toBeCloseTo((row.flopsPerToken * row.cpuTokensPerSec!) / 1e9 / row.cpuMatmulGflops!, 9);
   });
 
   it('falls back to a batch-1, block-8 run of the same model for the counts when the full run would be too long', async () => {

@@ -25,11 +25,12 @@ function freePort(): Promise<number> {
   });
 }
 
+/** The parts of the page's window.tabgpt.state (src/ui/bench.ts) read here. */
 interface PageState {
+  status: string;
   rows: BenchRow[];
   errors: string[];
   log: string[];
-  done: boolean;
 }
 
 export async function benchInBrowser(flags: BenchFlags, progress: (line: string) => void): Promise<BenchRow[]> {
@@ -67,7 +68,7 @@ export async function benchInBrowser(flags: BenchFlags, progress: (line: string)
     let seenErrors = 0;
     const rows: BenchRow[] = [];
     for (;;) {
-      const s = (await page.evaluate(() => (window as unknown as { __bench?: PageState }).__bench ?? null)) as PageState | null;
+      const s = (await page.evaluate(() => (window as unknown as { tabgpt?: { state: unknown } }).tabgpt?.state ?? null)) as PageState | null;
       if (s) {
         for (const line of s.log.slice(seenLog)) progress(line);
         for (const e of s.errors.slice(seenErrors)) progress(`error: ${e}`);
@@ -78,7 +79,7 @@ export async function benchInBrowser(flags: BenchFlags, progress: (line: string)
         seenLog = s.log.length;
         seenErrors = s.errors.length;
         seenRows = s.rows.length;
-        if (s.done) {
+        if (s.status === 'done') {
           if (rows.length === 0) throw new CliError(`the browser benchmark produced no results${s.errors.length ? `: ${s.errors[0]}` : ''}`);
           return rows;
         }

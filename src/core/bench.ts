@@ -49,6 +49,13 @@ export interface BenchOptions {
   countBudgetMs?: number;
   /** Profile this many training steps per kernel (tf.profile); 0 = off. */
   profileSteps?: number;
+  /**
+   * This process's CPU time in ms (Node: process.cpuUsage), if the shell has
+   * one: training and the matmul are then also timed in CPU time, which other
+   * processes on a shared machine do not inflate (the wasm backend in Node
+   * runs on one thread, so CPU time is its compute time).
+   */
+  cpuClock?: () => number;
   /** Runtime details to attach to the row (threads, user agent, ...). */
   env?: Record<string, string | number | boolean>;
   /** Progress lines ("baby: first step 812 ms"). */
@@ -66,40 +73,59 @@ async function sync(trainer: Trainer): Promise<void> {
   await trainer.model.p('transformer.ln_f.weight').data();
 }
 
-async function timeSteps(trainer: Trainer, steps: number): Promise<number> {
+/** Wall-clock and (where there is a CPU clock) CPU milliseconds of some work. */
+interface Timing {
+  wallMs: number;
+  cpuMs: number;
+}
+
+async function timed(work: () => Promise<void>, cpuClock?: () => number): Promise<Timing> {
+  const c0 = cpuClock?.() ?? 0;
   const t0 = performance.now();
-  for (let i = 0; i < steps; i++) await trainer.trainStep();
-  await sync(trainer);
-  return performance.now() - t0;
+  await work();
+  const wallMs = performance.now() - t0;
+  return { wallMs, cpuMs: cpuClock ? cpuClock() - c0 : NaN };
+}
+
+function timeSteps(trainer: Trainer, steps: number, cpuClock?: () => number): Promise<Timing> {
+  return timed(async () => {
+    for (let i = 0; i < steps; i++) await trainer.trainStep();
+    await sync(trainer);
+  }, cpuClock);
 }
 
 /**
  * Dense 2-D matmul throughput [M, K] @ [K, N] in GFLOP/s: median of 3 timed
- * batches of calls after 2 warm-up calls, each batch ended by a scalar readback.
+ * batches of calls after 2 warm-up calls, each batch ended by a scalar
+ * readback. `cpu` is the same from CPU time (NaN without a CPU clock).
  */
-export async function measureMatmul(M: number, K: number, N: number, budgetMs = 1500): Promise<number> {
+export async function measureMatmul(M: number, K: number, N: number, budgetMs = 1500, cpuClock?: () => number): Promise<{ wall: number; cpu: number }> {
   const a = tf.randomNormal([M, K]);
   const b = tf.randomNormal([K, N]);
-  const run = async (calls: number) => {
-    const t0 = performance.now();
-    let last: tf.Tensor | null = null;
-    for (let i = 0; i < calls; i++) {
-      last?.dispose();
-      last = tf.matMul(a, b);
-    }
-    const s = tf.sum(last!);
-    await s.data();
-    s.dispose();
-    last!.dispose();
-    return performance.now() - t0;
-  };
+  const run = (calls: number) =>
+    timed(async () => {
+      let last: tf.Tensor | null = null;
+      for (let i = 0; i < calls; i++) {
+        last?.dispose();
+        last = tf.matMul(a, b);
+      }
+      const s = tf.sum(last!);
+      await s.data();
+      s.dispose();
+      last!.dispose();
+    }, cpuClock);
   try {
     await run(1);
-    const oneMs = await run(1);
-    const calls = Math.max(1, Math.min(50, Math.floor(budgetMs / 3 / Math.max(oneMs, 0.01))));
-    const rates: number[] = [];
-    for (let r = 0; r < 3; r++) rates.push(matmulGflopsOf(M, K, N, (await run(calls)) / calls));
-    return median(rates);
+    const one = await run(1);
+    const calls = Math.max(1, Math.min(50, Math.floor(budgetMs / 3 / Math.max(one.wallMs, 0.01))));
+    const wall: number[] = [];
+    const cpu: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      const t = await run(calls);
+      wall.push(matmulGflopsOf(M, K, N, t.wallMs / calls));
+      cpu.push(matmulGflopsOf(M, K, N, t.cpuMs / calls));
+    }
+    return { wall: median(wall), cpu: median(cpu) };
   } finally {
     a.dispose();
     b.dispose();
@@ -166,22 +192,25 @@ export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
   let live: Trainer[] = [trainer]; // disposed at the end, whatever happens
   try {
     // The backend's own matmul throughput at the model's largest GEMM shape.
-    const matmulGflops = await measureMatmul(B * T, C, 4 * C);
+    const matmul = await measureMatmul(B * T, C, 4 * C, 1500, opts.cpuClock);
+    const matmulGflops = matmul.wall;
     log(`${name}: matmul [${B * T}x${C}]@[${C}x${4 * C}] ${matmulGflops.toFixed(2)} GFLOP/s`);
     check();
 
-    const firstStepMs = await timeSteps(trainer, 1);
+    const firstStepMs = (await timeSteps(trainer, 1)).wallMs;
     log(`${name}: first step ${firstStepMs.toFixed(0)} ms`);
     const warmup = opts.warmupSteps ?? 2;
-    const warmMs = warmup > 0 ? (await timeSteps(trainer, warmup)) / warmup : firstStepMs;
+    const warmMs = warmup > 0 ? (await timeSteps(trainer, warmup)).wallMs / warmup : firstStepMs;
     // The same run goes on to step 10 now (untimed) and, if cheap, to 100 after the timing.
     const at10 = await memoryAt(trainer, 10);
     const steps = stepsPerRepeat(warmMs, repeats, opts.trainBudgetMs ?? 4000);
     const rates: number[] = [];
+    const cpuRates: number[] = [];
     for (let r = 0; r < repeats; r++) {
       check();
-      const ms = await timeSteps(trainer, steps);
-      rates.push((steps * B * T * 1000) / ms);
+      const t = await timeSteps(trainer, steps, opts.cpuClock);
+      rates.push((steps * B * T * 1000) / t.wallMs);
+      cpuRates.push((steps * B * T * 1000) / t.cpuMs);
     }
     const tokensPerSec = median(rates);
     const msPerStep = (B * T * 1000) / tokensPerSec;
@@ -245,6 +274,9 @@ export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
       genTokensPerSecRecompute: recompute.tokensPerSec,
       genTokensCached: cached.tokens,
       genTokensRecompute: recompute.tokens,
+      ...(opts.cpuClock
+        ? { cpuTokensPerSec: median(cpuRates), cpuMatmulGflops: matmul.cpu, cpuMfu: mfuOf(modelGflopsOf(fpt, median(cpuRates)), matmul.cpu) }
+        : {}),
       repeats,
       stepsPerRepeat: steps,
       tokensPerSecRepeats: rates,

@@ -39,6 +39,13 @@ export interface BenchRow {
   genTokensPerSecRecompute: number;
   genTokensCached: number;
   genTokensRecompute: number;
+  /**
+   * The same three figures from this process's CPU time instead of the wall
+   * clock (Node only): robust to other processes competing for the cores.
+   */
+  cpuTokensPerSec?: number;
+  cpuMatmulGflops?: number;
+  cpuMfu?: number;
   /** Timing detail: repeats x stepsPerRepeat timed steps, all individual repeat figures. */
   repeats: number;
   stepsPerRepeat: number;
@@ -113,6 +120,7 @@ const COLUMNS: [string, (r: BenchRow) => string][] = [
   ['model GF/s', (r) => num(r.modelGflops, 2)],
   ['matmul GF/s', (r) => num(r.matmulGflops, 2)],
   ['MFU', (r) => num(r.mfu, 2)],
+  ['MFU cpu', (r) => (r.cpuMfu !== undefined ? num(r.cpuMfu, 2) : '-')],
   ['1st step ms', (r) => num(r.firstStepMs)],
   ['tensors@10', (r) => String(r.tensorsAtStep10)],
   ['tensors@100', (r) => String(r.tensorsAtStep100) + (r.countRun === 'full' ? '' : '*')],

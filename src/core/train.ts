@@ -220,17 +220,20 @@ export class Trainer {
 
 /** Mean loss of a model over batches, read back once. */
 export async function evaluateLoss(model: GPT, batches: Batch[]): Promise<number> {
-  const total = tf.tidy(() => {
-    const losses = batches.map((b) => {
+  // One tidy per batch, so activations of one batch are freed before the next
+  // (a single tidy around all of them would hold every batch's activations).
+  const losses = batches.map((b) =>
+    tf.tidy(() => {
       const x = tf.tensor2d(b.x, [b.batchSize, b.blockSize], 'int32');
       const y = tf.tensor2d(b.y, [b.batchSize, b.blockSize], 'int32');
       return model.loss(x, y);
-    });
-    return tf.stack(losses).mean(); // not tf.addN: see the gradient norm above
-  });
-  const value = (await total.data())[0];
-  total.dispose();
-  return value;
+    }),
+  );
+  const stacked = tf.stack(losses);
+  const values = await stacked.data(); // one readback for all batches
+  stacked.dispose();
+  for (const l of losses) l.dispose();
+  return values.reduce((a, v) => a + v, 0) / values.length;
 }
 
 export type TrainEvent =

@@ -5,7 +5,8 @@
 // URL parameters (all optional), so `npm run bench -- --browser` can drive it:
 //   backends=webgpu,webgl,wasm,cpu  presets=nano,micro  budget=4 (s)  repeats=3
 //   gen=256 (chars)  batch=16  profile=1  threads=N (wasm)  auto=1 (start on load)
-// Progress and results are also on window.__bench for the headless driver.
+// Progress and results are also on window.tabgpt.state (as on the other
+// pages) for the headless driver and the browser tests.
 
 import { defaultBenchBatchSize, formatProfile, formatTable, type BenchRow } from '../core/benchreport';
 import { PRESET_NAMES, type PresetName } from '../core/config';
@@ -15,15 +16,17 @@ const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 type Backend = (typeof BACKENDS)[number];
 const DEFAULT_PRESETS: PresetName[] = ['nano', 'micro', 'baby', 'mini'];
 
-interface BenchState {
+export interface BenchPageState {
+  status: 'idle' | 'running' | 'done';
   rows: BenchRow[];
+  /** One line per backend or preset that failed (the others still run). */
   errors: string[];
   log: string[];
-  running: boolean;
-  done: boolean;
+  /** Per backend: what the worker reported about it (threads, SIMD, adapter, ...). */
+  envs: Record<string, Record<string, string | number | boolean>>;
 }
-const state: BenchState = { rows: [], errors: [], log: [], running: false, done: false };
-(window as unknown as { __bench: BenchState }).__bench = state;
+const state: BenchPageState = { status: 'idle', rows: [], errors: [], log: [], envs: {} };
+(window as unknown as { tabgpt: { state: BenchPageState } }).tabgpt = { state };
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const params = new URLSearchParams(location.search);
@@ -65,7 +68,7 @@ function logLine(line: string): void {
   $('log').textContent = state.log.join('\n');
 }
 
-const envs: Record<string, Record<string, string | number | boolean>> = {};
+const envs = state.envs;
 function render(): void {
   $('table').textContent = state.rows.length ? formatTable(state.rows) : '(no results yet)';
   $('json').textContent = state.rows.map((r) => JSON.stringify(r)).join('\n');
@@ -128,9 +131,8 @@ function numberInput(id: string): number | undefined {
 }
 
 async function runAll(): Promise<void> {
-  if (state.running) return;
-  state.running = true;
-  state.done = false;
+  if (state.status === 'running') return;
+  state.status = 'running';
   ($('run') as HTMLButtonElement).disabled = true;
   const backends = checked($('backends')) as Backend[];
   const presets = checked($('presets')) as PresetName[];
@@ -149,8 +151,7 @@ async function runAll(): Promise<void> {
   } catch (e) {
     showError((e as Error).message);
   } finally {
-    state.running = false;
-    state.done = true;
+    state.status = 'done';
     ($('run') as HTMLButtonElement).disabled = false;
   }
 }

@@ -5,11 +5,12 @@
 import './style.css';
 import type { BackendName } from '../core/backend';
 import type { Config } from '../core/config';
-import { CONTROL, CONTROL_WORDS, type CorpusRef, type FromWorker, type GenerateOptions, type RunStatus, type ToWorker } from '../worker/protocol';
+import { CONTROL_WORDS, EVAL_SAMPLE, type CorpusRef, type FromWorker, type RunStatus, type ToWorker } from '../worker/protocol';
 import { RunCharts } from './charts';
 import { ConfigForm } from './controls';
 import { checkLength, errorMessage, loadBuiltin, loadFile, loadPasted, loadShakespeare, rememberText, textFor, type LoadedCorpus } from './corpus';
 import { formatCount, formatDuration, formatLoss, formatParams, type LossUnits } from './format';
+import { GeneratePanel } from './generate';
 import { ModelList } from './models';
 import { emptyHistory } from './history';
 import { isQuotaError, lastUnfinishedRun, loadModelBytes, saveModel, StorageError, type SavedModel } from './storage';
@@ -53,12 +54,14 @@ export interface PageState {
   model: { source: string; step: number; params: number } | null;
   runId: string | null;
   notices: string[];
+  /** tf.memory().numTensors in the worker at the last logged step (constant unless something leaks). */
+  numTensors: number | null;
 }
 
 const state: PageState = {
   backend: null, backendReason: null, status: 'idle', statusMessage: null, step: 0, maxIters: 0, trainLoss: null, valLoss: null,
   tokensPerSec: null, msPerStep: null, error: null, sample: null, sampleStep: null, generated: '', generating: false,
-  savedStep: null, resumedFrom: null, corpus: null, model: null, runId: null, notices: [],
+  savedStep: null, resumedFrom: null, corpus: null, model: null, runId: null, notices: [], numTensors: null,
 };
 
 const worker = new Worker(new URL('../worker/train.worker.ts', import.meta.url), { type: 'module' });
@@ -93,6 +96,7 @@ let corpusKind: CorpusRef['kind'] = settings.corpus;
 let units: LossUnits = 'nats';
 let runActive = false;
 const charts = new RunCharts({ loss: $('chart-loss'), lr: $('chart-lr'), tps: $('chart-tps') });
+const models = new ModelList($('models-body'), $('models-error'), $('storage-usage'));
 
 function settingsChanged(): void {
   history.replaceState(null, '', location.pathname + toSearch(settings) + location.hash);
@@ -132,6 +136,7 @@ async function useCorpus(load: () => Promise<LoadedCorpus>, label: string): Prom
   try {
     const c = await load();
     corpus = c;
+    state.error = null;
     state.corpus = { kind: c.ref.kind, chars: c.chars, vocabSize: c.vocabSize };
     $('corpus-stats').textContent = `${c.ref.name}: ${formatCount(c.chars)} characters, vocabulary ${c.vocabSize}, split ${formatCount(c.trainChars)} train / ${formatCount(c.valChars)} val`;
     if (c.notice) notice(c.notice);
@@ -203,6 +208,7 @@ function updateButtons(): void {
   ($('step') as HTMLButtonElement).disabled = runActive ? s === 'compiling' : !valid;
   ($('stop') as HTMLButtonElement).disabled = !runActive;
   form.setDisabled(runActive);
+  models.setBusy(runActive);
   ($('corpus-fields') as HTMLFieldSetElement).disabled = runActive;
 }
 
@@ -279,6 +285,7 @@ for (const r of document.querySelectorAll<HTMLInputElement>('input[name=units]')
   r.addEventListener('change', () => {
     units = r.value as LossUnits;
     charts.setUnits(units);
+    $('loss-units').textContent = units === 'bpc' ? 'bits/char' : 'nats/char';
     renderProgress();
   });
 }
@@ -315,48 +322,10 @@ function showBackend(name: BackendName, fallbacks: string[], forced: boolean): v
 
 // ------------------------------------------------------------------ generate
 
-let generateId = 0;
-let genStarted = 0;
-let genChars = 0;
-const genOut = $('gen-output');
-
-function numberInput(id: string, fallback: number): number {
-  const v = Number($<HTMLInputElement>(id).value);
-  return Number.isFinite(v) ? v : fallback;
-}
-
-$('generate').addEventListener('click', () => {
-  if (state.generating) return;
-  const options: GenerateOptions = {
-    prompt: $<HTMLTextAreaElement>('gen-prompt').value,
-    maxNewTokens: Math.round(numberInput('gen-length', 300)),
-    temperature: numberInput('gen-temperature', 0.8),
-    topK: Math.round(numberInput('gen-topk', 0)),
-    topP: numberInput('gen-topp', 1),
-    seed: Math.round(numberInput('gen-seed', 1337)),
-  };
-  generateId++;
-  genOut.textContent = '';
-  const prompt = document.createElement('span');
-  prompt.className = 'prompt';
-  prompt.textContent = options.prompt; // text, never HTML
-  genOut.append(prompt);
-  state.generated = '';
-  state.generating = true;
-  $('gen-error').textContent = '';
-  genStarted = performance.now();
-  genChars = 0;
-  if (controlWords) Atomics.store(controlWords, CONTROL.stopGenerate, 0);
-  send({ type: 'generate', id: generateId, options });
-});
-$('gen-stop').addEventListener('click', () => {
-  if (controlWords) Atomics.store(controlWords, CONTROL.stopGenerate, 1);
-  send({ type: 'stopGenerate' });
-});
+const generatePanel = new GeneratePanel(state, send, controlWords);
 
 // ------------------------------------------------------------------ saved models
 
-const models = new ModelList($('models-body'), $('models-error'), $('storage-usage'));
 models.onResume = (record, bytes) => void resumeFrom(record, bytes);
 models.fail = (message) => void (state.error = message);
 models.onFineTune = (record, bytes) => {
@@ -380,6 +349,7 @@ async function resumeFrom(record: SavedModel, bytes: ArrayBuffer): Promise<void>
   if (runActive) return void ($('models-error').textContent = 'stop the run before resuming another');
   $('resume-offer').hidden = true;
   showCorpusKind(record.corpus.kind);
+  if (record.corpus.kind === 'shakespeare' || record.corpus.kind === 'builtin') settings.corpus = record.corpus.kind;
   const c = await useCorpus(() => textFor(record.corpus), record.corpus.name);
   if (!c) return;
   settings.preset = presetOf(record.config);
@@ -455,6 +425,7 @@ let evalSampleText = '';
 
 worker.onmessage = (ev: MessageEvent<FromWorker>) => {
   const msg = ev.data;
+  if (generatePanel.handle(msg)) return;
   switch (msg.type) {
     case 'backend':
       showBackend(msg.name, msg.fallbacks, msg.forced);
@@ -473,6 +444,7 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
       state.maxIters = msg.maxIters;
       if (msg.msPerStep > 0) state.msPerStep = msg.msPerStep;
       if (msg.tokensPerSec > 0) state.tokensPerSec = msg.tokensPerSec;
+      state.numTensors = msg.numTensors;
       if (msg.points.length) state.trainLoss = msg.points[msg.points.length - 1].trainLoss;
       if (state.model && state.model.source === state.runId) {
         state.model.step = msg.step;
@@ -495,27 +467,14 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
         if (msg.reset) {
           out.textContent = '';
           evalSampleText = '';
-          $('sample-step').textContent = `at step ${msg.id} (temperature 0.8)`;
+          $('sample-step').textContent = `at step ${msg.id} (temperature ${EVAL_SAMPLE.temperature})`;
         }
         out.append(msg.text); // text node: never parsed as HTML
         evalSampleText += msg.text;
-        if (!msg.reset && evalSampleText.length >= 100) {
+        if (msg.done) {
           state.sample = evalSampleText;
           state.sampleStep = msg.id;
         }
-      } else if (msg.id === generateId) {
-        genOut.append(msg.text);
-        state.generated += msg.text;
-        genChars += [...msg.text].length;
-        const sec = (performance.now() - genStarted) / 1000;
-        $('gen-stats').textContent = `${genChars} chars · ${sec > 0 ? (genChars / sec).toFixed(1) : '–'} chars/s`;
-      }
-      break;
-    case 'generated':
-      if (msg.id === generateId) {
-        state.generating = false;
-        state.generated = msg.text;
-        $('gen-stats').textContent = `${[...msg.text].length} chars · ${msg.tokensPerSec.toFixed(1)} tokens/s${msg.stopped ? ' · stopped' : ''}`;
       }
       break;
     case 'model':
@@ -544,9 +503,6 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
       } else if (msg.scope === 'load') {
         pendingUpload = null;
         $('models-error').textContent = msg.message;
-      } else {
-        state.generating = false;
-        $('gen-error').textContent = msg.message;
       }
       break;
   }

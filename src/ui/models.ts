@@ -13,6 +13,8 @@ export class ModelList {
   onUse: Action = () => {};
   onUpload: (name: string, bytes: ArrayBuffer) => void = () => {};
   records: SavedModel[] = [];
+  /** While a run is going, the actions that would start or load another model are disabled. */
+  private busy = false;
 
   constructor(private readonly body: HTMLElement, private readonly errorEl: HTMLElement, private readonly usageEl: HTMLElement) {
     const input = document.getElementById('model-file') as HTMLInputElement;
@@ -39,6 +41,18 @@ export class ModelList {
       this.errorEl.textContent = (e as Error).message;
       return;
     }
+    this.render();
+    const u = await usage().catch(() => null);
+    this.usageEl.textContent = u && u.quota ? `browser storage: ${formatBytes(u.usage)} used of ${formatBytes(u.quota)}` : '';
+  }
+
+  setBusy(busy: boolean): void {
+    if (busy === this.busy) return;
+    this.busy = busy;
+    this.render();
+  }
+
+  private render(): void {
     this.body.replaceChildren(...this.records.map((r) => this.row(r)));
     if (this.records.length === 0) {
       const tr = document.createElement('tr');
@@ -49,8 +63,6 @@ export class ModelList {
       tr.append(td);
       this.body.append(tr);
     }
-    const u = await usage().catch(() => null);
-    this.usageEl.textContent = u && u.quota ? `browser storage: ${formatBytes(u.usage)} used of ${formatBytes(u.quota)}` : '';
   }
 
   private row(r: SavedModel): HTMLTableRowElement {
@@ -74,9 +86,10 @@ export class ModelList {
     cell(formatDate(r.savedAt));
     const actions = document.createElement('td');
     actions.className = 'actions';
-    const button = (label: string, title: string, fn: () => void | Promise<void>) => {
+    const button = (label: string, title: string, fn: () => void | Promise<void>, startsSomething = false) => {
       const b = document.createElement('button');
       b.type = 'button';
+      b.disabled = startsSomething && this.busy;
       b.textContent = label;
       b.title = title;
       b.dataset.action = label.toLowerCase();
@@ -91,9 +104,9 @@ export class ModelList {
       actions.append(b);
     };
     const bytes = () => loadModelBytes(r.id);
-    if (r.source === 'run' && !r.finished) button('Resume', 'continue this run where it stopped', async () => this.onResume(r, await bytes()));
-    button('Use', 'generate text with this model', async () => this.onUse(r, await bytes()));
-    button('Fine-tune', 'start a new run from this model on the current corpus', async () => this.onFineTune(r, await bytes()));
+    if (r.source === 'run' && !r.finished) button('Resume', 'continue this run where it stopped', async () => this.onResume(r, await bytes()), true);
+    button('Use', 'generate text with this model', async () => this.onUse(r, await bytes()), true);
+    button('Fine-tune', 'start a new run from this model on the current corpus', async () => this.onFineTune(r, await bytes()), true);
     button('Download', 'download as a safetensors file (the CLI reads it)', async () => {
       const a = document.createElement('a');
       a.href = URL.createObjectURL(new Blob([await bytes()], { type: 'application/octet-stream' }));

@@ -76,13 +76,16 @@ export interface ModelInfo {
 export type FromWorker =
   | { type: 'backend'; name: BackendName; fallbacks: string[]; forced: boolean }
   | { type: 'status'; status: RunStatus; message?: string }
-  /** Batched about every 100 ms: the current step plus the logged points since the last batch. */
-  | { type: 'progress'; step: number; maxIters: number; points: MetricPoint[]; msPerStep: number; tokensPerSec: number }
+  /**
+   * Batched about every 100 ms: the current step plus the logged points since the last batch.
+   * `numTensors`: tf.memory().numTensors at the last logged step (no losses pending), for leak checks.
+   */
+  | { type: 'progress'; step: number; maxIters: number; points: MetricPoint[]; msPerStep: number; tokensPerSec: number; numTensors: number | null }
   | { type: 'eval'; step: number; trainLoss: number; valLoss: number }
   /** A checkpoint of the run: at each evaluation ('eval'), on Stop ('stop'), at the end ('done') or for a download ('export'). */
   | { type: 'checkpoint'; runId: string; reason: 'eval' | 'stop' | 'done' | 'export'; bytes: ArrayBuffer; step: number; maxIters: number; valLoss: number | null; trainLoss: number | null; config: Config; corpus: CorpusRef }
   /** Streamed characters: `stream` 'eval' for samples at evaluations, 'generate' for the Generate panel. */
-  | { type: 'tokens'; stream: 'eval' | 'generate'; id: number; text: string; reset?: boolean }
+  | { type: 'tokens'; stream: 'eval' | 'generate'; id: number; text: string; reset?: boolean; done?: boolean }
   | { type: 'generated'; id: number; text: string; tokensPerSec: number; stopped: boolean }
   | { type: 'model'; info: ModelInfo }
   /** Something the user should know that is not an error (device lost and recovered, ...). */
@@ -96,6 +99,8 @@ export type FromWorker =
  * the worker's message loop, so Stop is signalled through shared memory.
  */
 export const CONTROL = { stopGenerate: 0 } as const;
+/** The short sample streamed under the chart at each evaluation (id = the step). */
+export const EVAL_SAMPLE = { chars: 100, temperature: 0.8 } as const;
 export const CONTROL_WORDS = 1;
 
 // ================================================================ scaling lab

@@ -21,14 +21,15 @@ import type { GPT } from '../core/model';
 import { generate } from '../core/sample';
 import type { Tokenizer } from '../core/tokenizer';
 import { newTrainer, runRngs, Trainer } from '../core/train';
-import { CONTROL, type CorpusRef, type FromWorker, type GenerateOptions, type MetricPoint, type RunStatus, type ToWorker } from './protocol';
+import { CONTROL, EVAL_SAMPLE, type CorpusRef, type FromWorker, type GenerateOptions, type MetricPoint, type RunStatus, type ToWorker } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
 
 // No wasm threads: tfjs starts each pthread worker from its factory function's
 // source text (Function.toString), which a minified build breaks ("e is not
 // defined"). Single-threaded SIMD runs the same everywhere; WebGPU is the fast path.
-tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+const singleThreadedWasm = () => tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+singleThreadedWasm();
 
 // Vite serves (and the build emits) the three wasm binaries; tell tfjs where.
 setWasmPaths({
@@ -37,8 +38,6 @@ setWasmPaths({
   'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedUrl,
 });
 
-/** Characters streamed under the chart at each evaluation. */
-const EVAL_SAMPLE_CHARS = 100;
 const PROGRESS_EVERY_MS = 100;
 
 function post(msg: FromWorker, transfer: Transferable[] = []): void {
@@ -131,6 +130,7 @@ async function fallBack(reason: string): Promise<void> {
   } catch {
     /* the lost device may throw while disposing; nothing on it is usable anyway */
   }
+  singleThreadedWasm(); // reset() cleared the environment's flags
   order = BROWSER_ORDER.slice(BROWSER_ORDER.indexOf(from) + 1);
   await initBackend(null, [`${from}: ${reason}`]);
   if (reload) await load(reload.bytes, reload.name);
@@ -199,8 +199,15 @@ async function makeTrainer(msg: Extract<ToWorker, { type: 'start' }>): Promise<T
   }
 }
 
+/** End a generation in progress (its model is about to be replaced). */
+async function stopGenerating(): Promise<void> {
+  generateAbort = true;
+  while (generating) await yieldToEvents();
+}
+
 async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   if (run?.active) return post({ type: 'error', scope: 'run', message: 'a run is already going: stop it before starting another' });
+  await stopGenerating();
   disposeRun();
   disposeLoaded();
   setStatus('compiling', 'preparing the model');
@@ -273,11 +280,12 @@ async function loop(r: Run): Promise<void> {
   let points: MetricPoint[] = [];
   let lastPost = 0;
   let lastStepMs = 0;
+  let numTensors: number | null = null;
   const flush = (force = false) => {
     const now = performance.now();
     if (!force && now - lastPost < PROGRESS_EVERY_MS) return;
     lastPost = now;
-    post({ type: 'progress', step: trainer.step, maxIters: cfg.maxIters, points, msPerStep: lastStepMs, tokensPerSec: trainer.tokensPerSec });
+    post({ type: 'progress', step: trainer.step, maxIters: cfg.maxIters, points, msPerStep: lastStepMs, tokensPerSec: trainer.tokensPerSec, numTensors });
     points = [];
   };
   let warm = false;
@@ -311,6 +319,7 @@ async function loop(r: Run): Promise<void> {
     if (log) {
       r.lastTrain = log.trainLoss;
       points.push({ step: log.step, trainLoss: log.trainLoss, lr: log.lr, tokensPerSec: log.tokensPerSec, msPerStep: log.msPerStep });
+      numTensors = tf.memory().numTensors; // the loss readback just drained the queue: a fixed count unless something leaks
     }
     flush(r.paused);
     if (trainer.step % cfg.evalInterval === 0 || trainer.step === cfg.maxIters) {
@@ -348,7 +357,7 @@ async function evalSample(r: Run): Promise<void> {
   let buf = '';
   let last = performance.now();
   await generate(r.trainer.model, r.trainer.data.tokenizer, {
-    maxNewTokens: EVAL_SAMPLE_CHARS, temperature: 0.8, seed: id,
+    maxNewTokens: EVAL_SAMPLE.chars, temperature: EVAL_SAMPLE.temperature, seed: id,
     onToken: (ch) => {
       buf += ch;
       if (performance.now() - last > 30) {
@@ -358,7 +367,7 @@ async function evalSample(r: Run): Promise<void> {
       }
     },
   });
-  if (buf) post({ type: 'tokens', stream: 'eval', id, text: buf });
+  post({ type: 'tokens', stream: 'eval', id, text: buf, done: true });
 }
 
 // ------------------------------------------------------------------ models and generation
@@ -376,6 +385,7 @@ async function load(bytes: Uint8Array, name: string): Promise<void> {
   } catch (e) {
     return post({ type: 'error', scope: 'load', message: errorLine(e) });
   }
+  await stopGenerating();
   disposeRun();
   disposeLoaded();
   try {

@@ -76,8 +76,8 @@ describe('saved models', () => {
     }
   }, 240_000);
 
-  it('offers to resume after a reload and continues the run exactly from its IndexedDB autosave', async () => {
-    const query = 'preset=nano&nLayer=1&nEmbd=16&blockSize=16&batchSize=4&corpus=builtin&maxIters=40&evalInterval=10&logInterval=5&lr=0.01&backend=wasm';
+  it('offers to resume a stopped run after a reload and continues it exactly from its IndexedDB save', async () => {
+    const query = 'preset=nano&nLayer=1&nEmbd=16&blockSize=16&batchSize=4&corpus=builtin&maxIters=150&evalInterval=10&logInterval=5&lr=0.01&backend=wasm';
     const context = await browser.newContext();
     const page = await context.newPage();
     const errors = collectPageErrors(page);
@@ -85,35 +85,38 @@ describe('saved models', () => {
       // The reference: the same run, uninterrupted.
       await page.goto(server.url(`/?${query}&autostart=1`));
       const reference = await until(page, 'the uninterrupted run', (s) => s.status === 'done');
-      expect(reference.step).toBe(40);
+      expect(reference.step).toBe(150);
 
-      // The same run again, paused after an autosave and the tab reloaded.
+      // The same run again, stopped mid-way (between evaluations) and the tab reloaded.
       await page.goto(server.url(`/?${query}&autostart=1`));
       await until(page, 'an autosave', (s) => (s.savedStep ?? 0) >= 20 && s.status !== 'done');
-      await page.click('#pause');
-      await until(page, 'the pause', (s) => s.status === 'paused');
-      await page.waitForTimeout(500); // let the last checkpoint reach IndexedDB
-      const before = await until(page, 'the saved step', (s) => s.savedStep !== null);
-      const saved = before.savedStep!;
-      expect(saved % 10).toBe(0);
-      expect(saved).toBeLessThan(40);
+      await page.click('#stop');
+      const stopped = await until(page, 'the stop to be saved', (s) => s.status === 'done' && s.savedStep === s.step);
+      expect(stopped.statusMessage).toBe(`stopped at step ${stopped.step}`);
+      expect(stopped.step).toBeLessThan(150);
       await page.reload();
       expect(page.url()).not.toContain('autostart'); // a reload does not start over
       await page.waitForSelector('#resume-offer:not([hidden])');
-      expect(await page.textContent('#resume-text')).toContain(`saved at step ${saved} of 40`);
+      expect(await page.textContent('#resume-text')).toContain(`saved at step ${stopped.step} of 150`);
       expect((await until(page, 'the reloaded page', (s) => s.status === 'idle')).step).toBe(0);
       await page.click('#resume-run');
-      const resumed = await until(page, 'the resumed run', (s) => s.resumedFrom !== null && s.step > saved);
-      expect(resumed.resumedFrom).toBe(saved);
+      const resumed = await until(page, 'the resumed run', (s) => s.resumedFrom !== null && s.step > stopped.step);
+      expect(resumed.resumedFrom).toBe(stopped.step);
       const done = await until(page, 'the resumed run to finish', (s) => s.status === 'done');
-      expect(done.step).toBe(40);
+      expect(done.step).toBe(150);
       // Same weights, AdamW moments, step and batch order: the curve continues as if never interrupted.
       expect(done.valLoss).toBeCloseTo(reference.valLoss!, 5);
-      // The finished run replaced its unfinished save; nothing is offered any more.
+
+      // The finished run replaced its unfinished save, so nothing is offered any more; Delete empties the list.
       await page.reload();
-      await page.waitForSelector('#models-body tr');
-      await page.waitForTimeout(500);
+      await page.waitForSelector('#models-body tr[data-id]');
+      expect(await page.locator('#models-body tr[data-id]').count()).toBe(2); // the reference run and the resumed one
       expect(await page.isHidden('#resume-offer')).toBe(true);
+      for (let n = 2; n > 0; n--) {
+        await page.click('#models-body tr[data-id] button[data-action="delete"]');
+        await expect.poll(() => page.locator('#models-body tr[data-id]').count()).toBe(n - 1);
+      }
+      expect(await page.textContent('#models-body')).toContain('Nothing saved yet');
     } catch (e) {
       throw new Error(`${(e as Error).message}\npage errors:\n${errors.join('\n')}`);
     } finally {

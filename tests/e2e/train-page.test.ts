@@ -77,6 +77,7 @@ describe('training page on WebGPU', () => {
 
     await page.click('#pause');
     const paused = await until(page, 'the run to pause', (s) => s.status === 'paused');
+    expect(paused.numTensors).toBeGreaterThan(0);
     await page.waitForTimeout(1500);
     expect((await state(page)).step).toBe(paused.step); // no step runs while paused
     await page.click('#step');
@@ -90,10 +91,20 @@ describe('training page on WebGPU', () => {
 
     const done = await until(page, 'the run to finish', (s) => s.status === 'done');
     expect(done.step).toBe(60);
+    // Evaluations, samples and checkpoints in between, and the worker holds exactly as many tensors.
+    expect(done.numTensors).toBe(paused.numTensors);
     expect(done.trainLoss!).toBeLessThan(first.trainLoss! - 0.3);
     expect(done.valLoss!).toBeLessThan(LN_V_BUILTIN - 0.4);
     expect(done.savedStep).toBe(60);
     expect(await page.textContent('#kpi-step')).toBe('60 / 60');
+    // Units: nats or bits per character, in the figures and on the chart's axis; log-y redraws the chart.
+    expect(await page.textContent('#kpi-val')).toBe(`${done.valLoss!.toFixed(3)} nats`);
+    await page.check('input[name=units][value=bpc]');
+    expect(await page.textContent('#kpi-val')).toBe(`${(done.valLoss! / Math.LN2).toFixed(3)} bpc`);
+    expect(await page.textContent('#loss-units')).toBe('bits/char');
+    await page.check('#log-y');
+    expect(await page.locator('#chart-loss canvas').count()).toBe(1);
+    expect(await page.textContent('#chart-loss')).toContain('uniform ln V');
   }, 300_000);
 
   it('downloads the model as a safetensors file that the CLI samples identically (greedy)', async () => {
@@ -143,6 +154,26 @@ describe('training page, other paths', () => {
       expect(done.valLoss!).toBeLessThan(LN_V_BUILTIN - 0.2);
       // autostart is one-shot: the URL no longer carries it, so a reload does not start over
       expect(page.url()).not.toContain('autostart');
+
+      // Fine-tune the saved model on another text: refused with the unknown characters listed...
+      const fineTune = async (text: string) => {
+        await page.check('input[name=corpus][value=paste]');
+        await page.fill('#paste-text', text);
+        await page.click('#paste-use');
+        await until(page, 'the pasted text', (s) => s.corpus?.kind === 'paste' && s.corpus.chars === text.length);
+        await page.click('#models-body tr:first-child button[data-action="fine-tune"]');
+      };
+      await fineTune('Hello World; the cat sat on the mat. '.repeat(40));
+      await page.waitForFunction(() => document.querySelector('#run-error')!.textContent !== '');
+      expect(await page.textContent('#run-error')).toMatch(/^the text has 3 characters the model does not know: 'H' \(U\+0048\), 'W' \(U\+0057\), ';' \(U\+003B\); fine-tune needs a text within the model's vocabulary$/);
+      // ...and run on a text within its vocabulary, as a new run from its weights.
+      await fineTune('the cat sat on the mat, the dog sat on the log. '.repeat(40));
+      // (the refused start left the status at 'error' until this run starts)
+      const tuned = await waitForState<PageState & Record<string, unknown>>(page, (s) => s.status === 'done' && s.runId !== done.runId, { timeoutMs: 120_000, allowError: true, what: 'the fine-tune run' });
+      expect(tuned.step).toBe(30);
+      expect(tuned.error).toBeNull();
+      // It learns the new (repetitive) text.
+      expect(tuned.valLoss!).toBeLessThan(LN_V_BUILTIN - 1);
     } finally {
       await context.close();
     }
@@ -228,6 +259,15 @@ describe('training page, other paths', () => {
       expect(await page.locator('#eval-sample *').count()).toBe(0);
       expect(await page.textContent('#gen-output')).toBe('<img src=x ' + text);
       expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+
+      // Stop works mid-generation (on the CPU backend the worker never yields: shared memory carries it).
+      await page.fill('#gen-length', '5000');
+      await page.click('#generate');
+      await until(page, 'the first characters', (s) => s.generating && s.generated.length > 0);
+      await page.click('#gen-stop');
+      const stopped = await until(page, 'the generation to stop', (s) => !s.generating);
+      expect([...stopped.generated].length).toBeLessThan(5000);
+      expect(await page.textContent('#gen-stats')).toMatch(/ · stopped$/);
     } finally {
       await context.close();
     }
