@@ -15,7 +15,7 @@ const isolation = {
 
 /** Serve data/cache/* (dev and preview) so the page finds Tiny Shakespeare locally. */
 function dataCache(): Plugin {
-  const dir = resolve(__dirname, 'data/cache');
+  const dir = resolve(import.meta.dirname, 'data/cache');
   const handler = (req: { url?: string }, res: import('node:http').ServerResponse, next: () => void) => {
     const url = (req.url ?? '').split('?')[0];
     if (!url.startsWith('/data/cache/')) return next();
@@ -44,9 +44,9 @@ export default defineConfig({
     target: 'es2022',
     rollupOptions: {
       input: {
-        main: resolve(__dirname, 'index.html'),
-        scaling: resolve(__dirname, 'scaling.html'),
-        bench: resolve(__dirname, 'bench.html'),
+        main: resolve(import.meta.dirname, 'index.html'),
+        scaling: resolve(import.meta.dirname, 'scaling.html'),
+        bench: resolve(import.meta.dirname, 'bench.html'),
       },
     },
   },

@@ -44,7 +44,8 @@ export async function benchInBrowser(flags: BenchFlags, progress: (line: string)
     root: PROJECT_ROOT,
     configFile: join(PROJECT_ROOT, 'vite.config.ts'),
     logLevel: 'error',
-    server: { host: '127.0.0.1', port, strictPort: true },
+    // No file watching: an edit under the root must not reload the page mid-benchmark.
+    server: { host: '127.0.0.1', port, strictPort: true, hmr: false, watch: null },
   });
   await server.listen();
   const browser = await chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });

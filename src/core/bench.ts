@@ -42,9 +42,9 @@ export interface BenchOptions {
   /** Longest a generation measurement may take (fewer tokens on slow backends), ms; default 20000. */
   genBudgetMs?: number;
   /**
-   * Most ms to spend continuing the full-size run to step 100 for the tensor
-   * counts; beyond it a batch-1, block-8 run of the same model code stands in.
-   * Default 20000.
+   * Most ms to spend on ~100 full-size steps for the tensor counts (judged
+   * from the warm-up steps); beyond it a batch-1, block-8 run of the same
+   * model code stands in. Default 20000.
    */
   countBudgetMs?: number;
   /** Profile this many training steps per kernel (tf.profile); 0 = off. */
@@ -201,8 +201,10 @@ export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
     log(`${name}: first step ${firstStepMs.toFixed(0)} ms`);
     const warmup = opts.warmupSteps ?? 2;
     const warmMs = warmup > 0 ? (await timeSteps(trainer, warmup)).wallMs / warmup : firstStepMs;
-    // The same run goes on to step 10 now (untimed) and, if cheap, to 100 after the timing.
-    const at10 = await memoryAt(trainer, 10);
+    // Tensor counts: this run's steps 10 (now, untimed) and 100 (after the timing) if
+    // the ~100 steps fit the count budget; else a tiny stand-in run after the rest.
+    const fullCount = (100 - trainer.step) * warmMs <= (opts.countBudgetMs ?? 20000);
+    const at10 = fullCount ? await memoryAt(trainer, 10) : null;
     const steps = stepsPerRepeat(warmMs, repeats, opts.trainBudgetMs ?? 4000);
     const rates: number[] = [];
     const cpuRates: number[] = [];
@@ -230,12 +232,11 @@ export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
     const recompute = await measureGeneration(trainer, false, genTokens, genBudget);
     log(`${name}: generation ${cached.tokensPerSec.toFixed(1)} tok/s with KV cache, ${recompute.tokensPerSec.toFixed(1)} recomputing`);
 
-    // Tensor counts at step 100 of the same run if that is cheap, else a tiny stand-in run.
     check();
-    let counts = { at10, at100: at10 };
+    let counts: { at10: { numTensors: number; numBytes: number }; at100: { numTensors: number; numBytes: number } };
     let countRun = 'full';
-    if (trainer.step <= 100 && (100 - trainer.step) * msPerStep <= (opts.countBudgetMs ?? 20000)) {
-      counts.at100 = await memoryAt(trainer, 100);
+    if (at10 && trainer.step <= 100) {
+      counts = { at10, at100: await memoryAt(trainer, 100) };
     } else {
       countRun = 'B1xT8';
       disposeTrainer(trainer);

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { collectPageErrors, launchBrowser, readState, startServer, waitForState, type TestServer } from './harness';
+import { collectPageErrors, launchBrowser, startServer, waitForState, type TestServer } from './harness';
 import { parseResults, resultsToCSV } from '../../src/core/sweep-results';
 import type { ScalingState } from '../../src/ui/scaling';
 
@@ -103,7 +103,8 @@ describe('scaling page (Chromium, WebGPU)', () => {
     await page.setInputFiles('#import', csvPath);
     const imported = await waitForState<State>(page, (s) => s.runsDone === 4, { what: 'the imported results' });
     expect(imported.fit).not.toBeNull();
-    expect((await readState<State>(page)).saved).toBe(4);
+    // The imported sweep is written to IndexedDB too (the transaction may still be committing here).
+    await waitForState<State>(page, (s) => s.saved === 4, { what: 'the imported results to be saved' });
     // The URL carries the sweep's settings.
     expect(page.url()).toContain('sizes=3');
   }, 120_000);
