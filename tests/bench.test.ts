@@ -88,7 +88,7 @@ describe('benchPreset on wasm (tiny budgets; no time is asserted)', () => {
     expect(row.modelGflops).toBeCloseTo((row.flopsPerToken * row.tokensPerSec) / 1e9, 9);
     expect(row.mfu).toBeCloseTo(row.modelGflops / row.matmulGflops, 9);
     expect(row.msPerStep).toBeCloseTo((row.batchSize * row.blockSize * 1000) / row.tokensPerSec, 6);
-    expect(row.matmulShape).toBe('64x32@32x128');
+    expect(['64x32@32x128', '64x128@128x32', '64x32@32x32']).toContain(row.matmulShape); // the best of the model's three GEMM shapes
     expect(row.genTokensCached).toBe(6);
     for (const k of ['tokensPerSec', 'matmulGflops', 'firstStepMs', 'genTokensPerSecCached', 'genTokensPerSecRecompute'] as const) expect(row[k]).toBeGreaterThan(0);
     expect(row.cpuMfu).toBeUndefined(); // no CPU clock given

@@ -19,9 +19,9 @@ export interface BenchRow {
   msPerStep: number;
   /** flopsPerToken x tokensPerSec / 1e9. */
   modelGflops: number;
-  /** The backend's dense 2-D matmul throughput at the model's largest GEMM shape, this run. */
+  /** The backend's dense 2-D matmul throughput at the model's GEMM shapes (best of c_fc, mlp c_proj, attn c_proj), this run. */
   matmulGflops: number;
-  /** That shape, "MxK@KxN" (the MLP's c_fc: [B*T, C] @ [C, 4C]). */
+  /** The shape that gave it, "MxK@KxN". */
   matmulShape: string;
   /** Model FLOP utilisation: modelGflops / matmulGflops. */
   mfu: number;

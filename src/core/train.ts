@@ -233,7 +233,7 @@ export async function evaluateLoss(model: GPT, batches: Batch[]): Promise<number
   const values = await stacked.data(); // one readback for all batches
   stacked.dispose();
   for (const l of losses) l.dispose();
-  return values.reduce((a, v) => a + v, 0) / values.length;
+  return Array.from(values).reduce((a, v) => a + v, 0) / values.length;
 }
 
 export type TrainEvent =

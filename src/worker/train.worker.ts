@@ -307,7 +307,6 @@ async function loop(r: Run): Promise<void> {
     }
     if (r.paused) r.stepsAllowed--;
     else if (status !== 'training' && warm) setStatus('training');
-    const t0 = performance.now();
     const log = await trainer.trainStep();
     if (!warm) {
       // Wait for the first step to really finish (shaders compiled), then say we train.
@@ -315,8 +314,9 @@ async function loop(r: Run): Promise<void> {
       warm = true;
       if (!r.paused) setStatus('training');
     }
-    lastStepMs = log ? log.msPerStep : performance.now() - t0;
     if (log) {
+      // The trainer's average: a step between readbacks only queues GPU work, so timing it alone would flatter.
+      lastStepMs = log.msPerStep;
       r.lastTrain = log.trainLoss;
       points.push({ step: log.step, trainLoss: log.trainLoss, lr: log.lr, tokensPerSec: log.tokensPerSec, msPerStep: log.msPerStep });
       numTensors = tf.memory().numTensors; // the loss readback just drained the queue: a fixed count unless something leaks
