@@ -64,5 +64,6 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     pool: 'forks',
+    setupFiles: ['tests/setup.ts'],
   },
 });
