@@ -53,12 +53,22 @@ export function paramShapes(cfg: ModelConfig): [string, number[]][] {
 // Counting lives in counts.ts (pure arithmetic, importable by the pages).
 export { paramCount, flopsPerToken, type ParamCount } from './counts';
 
-/** Key/value cache for one sequence: per layer k^T [nH, hs, blockSize] and v [nH, blockSize, hs], filled up to `length`. */
+/**
+ * Key/value cache for one sequence: per layer k and v [nH, n, hs], filled up
+ * to `length`. n = length (grown per token) or blockSize (fixed).
+ */
 export interface KVCache {
   k: tf.Tensor3D[];
   v: tf.Tensor3D[];
   /** Positions already in the cache. */
   length: number;
+  /**
+   * Fixed size: every token then runs the same shapes, which WebGL compiles
+   * once instead of once per position (it keys shaders on shapes); on CPU
+   * backends growing is cheaper (attention over the filled part only, no
+   * masked writes). newCache() picks by backend.
+   */
+  fixed: boolean;
 }
 
 export interface ForwardOptions {
@@ -188,12 +198,11 @@ export class GPT {
    * cache.length + t - 1), write their keys and values into the cache, and
    * return the logits of the last position [V]. Each new token costs one position.
    *
-   * The cache has a fixed size (blockSize positions; keys stored transposed,
-   * so q @ k^T is a plain batched matmul), and attention always spans all of
-   * it with the causal mask hiding positions not yet written: every token of
-   * a generation then runs the same shapes, which GPU backends compile once
-   * instead of once per position. Masked positions get exactly 0 weight, so
-   * the result equals attention over the filled part only.
+   * A fixed cache (KVCache.fixed) holds blockSize positions and attention
+   * spans all of them, the causal mask hiding those not yet written (they get
+   * exactly 0 weight, so the result equals attention over the filled part); a
+   * growing cache appends along the position axis (contiguous per head) and
+   * needs no mask for one token.
    */
   forwardCached(tokens: number[], cache: KVCache): tf.Tensor1D {
     installWasmKernels();
@@ -207,34 +216,37 @@ export class GPT {
       const wte = this.p('transformer.wte.weight') as tf.Tensor2D;
       const tok = tf.gather(wte, tf.tensor1d(tokens, 'int32')); // [t, C]: no gradient here, so a plain gather
       let x = tok.add(this.p('transformer.wpe.weight').slice([start, 0], [t, C])) as tf.Tensor2D;
-      // Row i (absolute position start+i) sees cache slots 0..start+i: rows of the causal mask.
-      const mask = this.causalMask.slice([start, 0], [t, S]); // [t, S]
-      // 1 at the slots this call writes, 0 elsewhere; `keep` is its complement.
-      const slots = new Float32Array(S);
-      slots.fill(1, start, start + t);
-      const write = tf.tensor1d(slots);
-      const keep = tf.tensor1d(slots.map((v) => 1 - v));
-      // Place new values [nH, a, b] (t positions on `axis`) at their slots of an [nH, ., .] cache of S positions.
-      const place = (fresh: tf.Tensor3D, old: tf.Tensor3D | undefined, axis: 1 | 2): tf.Tensor3D => {
-        const slotShape = axis === 2 ? [1, 1, S] : [1, S, 1];
-        const placed = (t === 1 ? fresh.mul(write.reshape(slotShape)) : tf.pad(fresh, axis === 2 ? [[0, 0], [0, 0], [start, S - start - t]] : [[0, 0], [start, S - start - t], [0, 0]])) as tf.Tensor3D;
-        return old ? (old.mul(keep.reshape(slotShape)).add(placed) as tf.Tensor3D) : placed;
+      const n = cache.fixed ? S : start + t; // positions attention spans
+      // Row i (absolute position start+i) sees positions 0..start+i: rows of the causal mask
+      // (not needed for one new token in a growing cache: it sees all of it).
+      const mask = cache.fixed || t > 1 ? this.causalMask.slice([start, 0], [t, n]) : null; // [t, n]
+      // Fixed cache: 1 at the slots this call writes, 0 elsewhere; `keep` is its complement.
+      const slots = cache.fixed ? new Float32Array(S).fill(1, start, start + t) : null;
+      const write = slots && t === 1 ? tf.tensor1d(slots) : null;
+      const keep = slots && start > 0 ? tf.tensor1d(slots.map((v) => 1 - v)) : null;
+      // New keys or values [nH, t, hs] into the cache [nH, ., hs]: appended, or written at their slots.
+      const place = (fresh: tf.Tensor3D, old: tf.Tensor3D | undefined): tf.Tensor3D => {
+        if (!cache.fixed) return old ? tf.concat([old, fresh], 1) : fresh;
+        const placed = (write ? fresh.mul(write.reshape([1, S, 1])) : tf.pad(fresh, [[0, 0], [start, S - start - t], [0, 0]])) as tf.Tensor3D;
+        return old && keep ? (old.mul(keep.reshape([1, S, 1])).add(placed) as tf.Tensor3D) : placed;
       };
       for (let l = 0; l < nLayer; l++) {
         const h = `transformer.h.${l}`;
         // One [C, 3C] matmul here (a few rows: per-kernel overhead, not FLOPs, is the cost), then column blocks.
         const [q, k, v] = tf.split(this.lin(this.ln(x, `${h}.ln_1`), `${h}.attn.c_attn`), 3, 1); // [t, C] each
-        // [t, C] -> [t, nH, hs] -> heads first: q, v [nH, t, hs]; k as k^T [nH, hs, t]
-        const qh = q.reshape([t, nH, hs]).transpose([1, 0, 2]).mul(scale);
-        const kAll = place(k.reshape([t, nH, hs]).transpose([1, 2, 0]) as tf.Tensor3D, cache.k[l], 2); // [nH, hs, S]
-        const vAll = place(v.reshape([t, nH, hs]).transpose([1, 0, 2]) as tf.Tensor3D, cache.v[l], 1); // [nH, S, hs]
+        // [t, C] -> [t, nH, hs] -> heads first [nH, t, hs]
+        const heads = (z: tf.Tensor) => z.reshape([t, nH, hs]).transpose([1, 0, 2]) as tf.Tensor3D;
+        const qh = heads(q).mul(scale);
+        const kAll = place(heads(k), cache.k[l]); // [nH, n, hs]
+        const vAll = place(heads(v), cache.v[l]);
         tf.keep(kAll);
         tf.keep(vAll);
         cache.k[l]?.dispose();
         cache.v[l]?.dispose();
         cache.k[l] = kAll;
         cache.v[l] = vAll;
-        const att = tf.softmax(tf.matMul(qh, kAll).add(mask)); // [nH, t, S]
+        const scores = tf.matMul(qh, kAll, false, true); // [nH, t, n]
+        const att = tf.softmax(mask ? scores.add(mask) : scores);
         const y = tf.matMul(att, vAll); // [nH, t, hs]
         // [nH, t, hs] -> [t, nH, hs] -> [t, C]
         const merged = y.transpose([1, 0, 2]).reshape([t, C]) as tf.Tensor2D;
@@ -248,8 +260,9 @@ export class GPT {
     return out;
   }
 
-  newCache(): KVCache {
-    return { k: [], v: [], length: 0 };
+  /** An empty KV cache; fixed-size on webgl (see KVCache.fixed) unless told otherwise. */
+  newCache(fixed = tf.getBackend() === 'webgl'): KVCache {
+    return { k: [], v: [], length: 0, fixed };
   }
 
   disposeCache(cache: KVCache): void {

@@ -7,11 +7,22 @@
 //    backward takes a handful.
 //  - gelu: sigmoid form, closed-form backward (no tanh, no pow).
 //  - crossEntropy: softmax minus one-hot, without a dense log-softmax backward.
+// Outside a gradient recording each computes its value directly (no wrapper).
 // PERFORMANCE.md has the measured effect of each.
 //
 // Shape legend: N rows (B*T), C features, V vocabulary.
 
 import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Whether tfjs is recording for a gradient (inside tf.grad, variableGrads).
+ * When it is not (evaluation, generation), each op below computes its value
+ * directly: a customGrad wrapper costs engine bookkeeping per call, which is
+ * most of the time of a one-token forward.
+ */
+function recording(): boolean {
+  return tf.engine().state.gradientDepth > 0;
+}
 
 /**
  * x @ W (+ b): [N, in] @ [in, out] -> [N, out], with the backward written out:
@@ -21,6 +32,7 @@ import * as tf from '@tensorflow/tfjs';
  * fused matmul+bias kernel where the backend has one (all four do).
  */
 export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor | null): tf.Tensor2D {
+  if (!recording()) return b ? tf.fused.matMul({ a: x, b: w, bias: b }) : tf.matMul(x, w);
   const f = tf.customGrad((...args) => {
     const [input, weight] = args as tf.Tensor2D[];
     const save = args[args.length - 1] as tf.GradSaveFunc;
@@ -53,6 +65,7 @@ export function sumRows(x: tf.Tensor2D): tf.Tensor1D {
  */
 export function embeddingLookup(w: tf.Tensor2D, idx: tf.Tensor1D): tf.Tensor2D {
   const V = w.shape[0];
+  if (!recording()) return tf.matMul(oneHotFloat(idx, V), w);
   const f = tf.customGrad((...args) => {
     const weight = args[0] as tf.Tensor2D;
     const save = args[1] as tf.GradSaveFunc;
@@ -68,15 +81,24 @@ export function embeddingLookup(w: tf.Tensor2D, idx: tf.Tensor1D): tf.Tensor2D {
 
 const LN_EPS = 1e-5; // PyTorch's default, so weights move between the two unchanged
 
+/** (x - mean) / std per row, and 1/std: [N, C] -> [N, C], [N, 1]. */
+function normalize(x: tf.Tensor2D): { xhat: tf.Tensor2D; rstd: tf.Tensor2D } {
+  const mean = x.mean(-1, true); // [N, 1]
+  const xc = x.sub(mean);
+  const rstd = xc.square().mean(-1, true).add(LN_EPS).rsqrt() as tf.Tensor2D; // [N, 1]
+  return { xhat: xc.mul(rstd) as tf.Tensor2D, rstd };
+}
+
 /** LayerNorm over the last axis: [N, C] -> [N, C], gain w [C], optional bias b [C]. */
 export function layerNorm(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor | null): tf.Tensor2D {
+  if (!recording()) {
+    const scaled = normalize(x).xhat.mul(w);
+    return (b ? scaled.add(b) : scaled) as tf.Tensor2D;
+  }
   const f = tf.customGrad((...args) => {
     const [input, gain] = args as tf.Tensor2D[];
     const save = args[args.length - 1] as tf.GradSaveFunc;
-    const mean = input.mean(-1, true); // [N, 1]
-    const xc = input.sub(mean);
-    const rstd = xc.square().mean(-1, true).add(LN_EPS).rsqrt(); // [N, 1]
-    const xhat = xc.mul(rstd); // [N, C]
+    const { xhat, rstd } = normalize(input);
     save([xhat, rstd, gain]);
     const scaled = xhat.mul(gain);
     return {
@@ -105,11 +127,14 @@ const GELU_C = Math.sqrt(2 / Math.PI);
  *   d/dx = s + x s (1 - s) 2u',  s = sigmoid(2u),  2u' = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2)
  */
 export function gelu(x: tf.Tensor2D): tf.Tensor2D {
+  // sigmoid(2u) = sigmoid(x (2 sqrt(2/pi) + 2 sqrt(2/pi) 0.044715 x^2))
+  const sig2u = (input: tf.Tensor, x2: tf.Tensor) => tf.sigmoid(input.mul(x2.mul(2 * GELU_C * 0.044715).add(2 * GELU_C)));
+  if (!recording()) return x.mul(sig2u(x, x.square()));
   const f = tf.customGrad((...args) => {
     const input = args[0] as tf.Tensor2D;
     const save = args[1] as tf.GradSaveFunc;
     const x2 = input.square();
-    const s = tf.sigmoid(input.mul(x2.mul(2 * GELU_C * 0.044715).add(2 * GELU_C))); // sigmoid(2u)
+    const s = sig2u(input, x2);
     save([input, x2, s]);
     return {
       value: input.mul(s) as tf.Tensor2D,
@@ -126,6 +151,7 @@ export function gelu(x: tf.Tensor2D): tf.Tensor2D {
 /** Mean cross-entropy in nats: logits [N, V], integer targets [N] -> scalar. */
 export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
   const [N, V] = logits.shape;
+  if (!recording()) return tf.logSoftmax(logits).mul(oneHotFloat(targets, V)).sum().div(-N);
   const f = tf.customGrad((...args) => {
     const input = args[0] as tf.Tensor2D;
     const save = args[1] as tf.GradSaveFunc;
