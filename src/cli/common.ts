@@ -130,11 +130,4 @@ export async function writeAtomic(path: string, data: Uint8Array | string): Prom
 
 export { writeFile };
 
-/** "1m05s" style durations for progress lines. */
-export function formatDuration(sec: number): string {
-  if (!Number.isFinite(sec) || sec < 0) return '?';
-  if (sec < 60) return `${sec.toFixed(0)}s`;
-  const m = Math.floor(sec / 60);
-  if (m < 60) return `${m}m${String(Math.round(sec - 60 * m)).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
-}
+export { formatDuration } from '../core/format';

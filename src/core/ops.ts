@@ -32,7 +32,7 @@ function recording(): boolean {
  * fused matmul+bias kernel where the backend has one (all four do).
  */
 export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor | null): tf.Tensor2D {
-  if (!recording()) return b ? tf.fused.matMul({ a: x, b: w, bias: b }) : tf.matMul(x, w);
+  if (!recording()) return (b ? tf.fused.matMul({ a: x, b: w, bias: b }) : tf.matMul(x, w)) as tf.Tensor2D;
   const f = tf.customGrad((...args) => {
     const [input, weight] = args as tf.Tensor2D[];
     const save = args[args.length - 1] as tf.GradSaveFunc;

@@ -9,7 +9,7 @@ import { CONTROL_WORDS, EVAL_SAMPLE, type CorpusRef, type FromWorker, type RunSt
 import { RunCharts } from './charts';
 import { ConfigForm } from './controls';
 import { checkLength, errorMessage, loadBuiltin, loadFile, loadPasted, loadShakespeare, rememberText, textFor, type LoadedCorpus } from './corpus';
-import { formatCount, formatDuration, formatLoss, formatParams, type LossUnits } from './format';
+import { formatCount, formatDuration, formatLoss, formatParams, type LossUnits } from '../core/format';
 import { GeneratePanel } from './generate';
 import { ModelList } from './models';
 import { emptyHistory } from './history';

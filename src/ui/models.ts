@@ -2,7 +2,7 @@
 // safetensors files, with size, step, val loss and date, and the actions
 // resume / generate with / fine-tune / download / delete. Plus the upload.
 
-import { formatBytes, formatDate } from './format';
+import { formatBytes, formatDate } from '../core/format';
 import { deleteModels, listModels, loadModelBytes, usage, type SavedModel } from './storage';
 
 type Action = (record: SavedModel, bytes: ArrayBuffer) => void;

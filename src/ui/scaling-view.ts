@@ -5,7 +5,7 @@
 import { computeOptimal, type Interval } from '../core/fit';
 import { epochWarning, estimateRunSeconds, type Calibration, type PlannedRun, type RunResult } from '../core/sweep';
 import { PUBLISHED, type Analysis, type IsoFlopAnalysis } from '../core/sweep-results';
-import { formatDuration, formatParams } from './format';
+import { formatDuration, formatParams } from '../core/format';
 
 export type Units = 'nats' | 'bpc';
 

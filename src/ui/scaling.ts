@@ -14,7 +14,7 @@ import {
 import type { SweepEvent } from '../core/sweep-run';
 import type { FromScalingWorker, ToScalingWorker } from '../worker/protocol';
 import { errorMessage, loadBuiltin, loadFile, loadShakespeare, rememberText, textFor, type LoadedCorpus } from './corpus';
-import { formatDuration } from './format';
+import { formatDuration } from '../core/format';
 import { ScalingPlots } from './scaling-plots';
 import { clearSweep, loadSweep, saveSweep, type StoredStatus } from './scaling-store';
 import { parseScalingSearch, scalingSearch, type ScalingSettings } from './scaling-url';

@@ -1,4 +1,4 @@
-// Number formatting for the page: durations, sizes, losses, counts.
+// Number formatting shared by the pages and the CLI: durations, sizes, losses, counts.
 
 export function formatDuration(sec: number): string {
   if (!Number.isFinite(sec) || sec < 0) return '–';
