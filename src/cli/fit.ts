@@ -68,6 +68,11 @@ export async function fitCommand(argv: string[]): Promise<void> {
     console.log(`  Nc     ${fmt(f.Nc, 4).padEnd(12)} ${iv(f.intervals.Nc)}`);
     console.log(`  alpha  ${fmt(f.alpha, 4).padEnd(12)} ${iv(f.intervals.alpha)}`);
   } else console.log(`L(N) = E + (Nc/N)^alpha: not fitted (${a.fitError})`);
+  const H = results.corpus.entropyPerChar;
+  if (H !== undefined) {
+    const covered = a.fit ? a.fit.intervals.E.lo <= H && H <= a.fit.intervals.E.hi : false;
+    console.log(`  ground truth: this corpus was generated with entropy rate ${H.toFixed(4)} nats/char, the true irreducible loss${a.fit ? ` (${covered ? 'inside' : 'outside'} E's interval)` : ''}`);
+  }
   if (a.power) console.log(`L(N) = (Nc/N)^alpha:  Nc ${fmt(a.power.Nc, 4)} ${iv(a.power.intervals.Nc)}, alpha ${fmt(a.power.alpha, 4)} ${iv(a.power.intervals.alpha)}`);
   if (a.heldOut) {
     const h = a.heldOut;
