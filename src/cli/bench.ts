@@ -24,13 +24,14 @@ const HELP = `usage: tabgpt bench [flags]
   --backend NAME      one backend (Node: ${NODE_BACKENDS.join(', ')}; --browser: ${BROWSER_ORDER.join(', ')}); default all
   --preset NAME       one preset (${PRESET_NAMES.join(', ')}); default ${DEFAULT_PRESETS.join(', ')} (cpu: not mini)
   --json              one JSON object per line per backend and preset (progress goes to stderr)
-  --browser           run in headless Chromium through the bench page (npm run bench -- --browser)
+  --browser           run in headless Chromium through the bench page (npm run bench -- --browser);
+                      without a GPU, WebGPU/WebGL run on SwiftShader: minutes per preset
   --profile           add a per-kernel time breakdown (tf.profile) of a few training steps
   --batch-size N      sequences per step (default 16; 4 on cpu, which is ~50x slower)
   --repeats N         timed repeats, median reported (default 3)
   --budget-s S        seconds of timed training per row (default 3)
   --gen-tokens N      new characters per generation measurement (default 256)
-  --wasm-threads N    with --browser: threads for the wasm backend (default: tfjs' choice)
+  --wasm-threads N    with --browser: threads for the wasm backend (tfjs caps it at half the logical cores)
   --out FILE          also append the JSON lines to FILE (e.g. bench/node-2core.jsonl)
   --text FILE | --corpus shakespeare|builtin   the text (only its vocabulary size matters)`;
 
