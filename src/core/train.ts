@@ -182,19 +182,24 @@ export class Trainer {
       }
       const bc1 = 1 - Math.pow(cfg.beta1, t);
       const bc2 = 1 - Math.pow(cfg.beta2, t);
+      // One tidy per parameter, and each gradient freed once used: the update's
+      // temporaries never coexist for all parameters (peak memory ~ weights + moments).
       for (const [name, p] of model.params) {
-        let g = grads[p.name];
-        if (scale) g = g.mul(scale);
-        const m = optimizer.m.get(name)!;
-        const v = optimizer.v.get(name)!;
-        const mNew = m.mul(cfg.beta1).add(g.mul(1 - cfg.beta1));
-        const vNew = v.mul(cfg.beta2).add(g.square().mul(1 - cfg.beta2));
-        // update = mhat / (sqrt(vhat) + eps), with the bias corrections folded in
-        let update = mNew.div(bc1).div(vNew.div(bc2).sqrt().add(cfg.eps));
-        if (cfg.weightDecay > 0 && decays(name, p.shape)) update = update.add(p.mul(cfg.weightDecay));
-        m.assign(mNew);
-        v.assign(vNew);
-        p.assign(p.sub(update.mul(lr)));
+        const grad = grads[p.name];
+        tf.tidy(() => {
+          const g = scale ? grad.mul(scale) : grad;
+          const m = optimizer.m.get(name)!;
+          const v = optimizer.v.get(name)!;
+          const mNew = m.mul(cfg.beta1).add(g.mul(1 - cfg.beta1));
+          const vNew = v.mul(cfg.beta2).add(g.square().mul(1 - cfg.beta2));
+          // update = mhat / (sqrt(vhat) + eps), with the bias corrections folded in
+          let update = mNew.div(bc1).div(vNew.div(bc2).sqrt().add(cfg.eps));
+          if (cfg.weightDecay > 0 && decays(name, p.shape)) update = update.add(p.mul(cfg.weightDecay));
+          m.assign(mNew);
+          v.assign(vNew);
+          p.assign(p.sub(update.mul(lr)));
+        });
+        grad.dispose();
       }
       return tf.keep(value as tf.Scalar);
     });
