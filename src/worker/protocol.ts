@@ -133,20 +133,10 @@ export type FromScalingWorker =
 // The page starts one worker per backend: 'init' once, then one 'run' per preset.
 
 import type { BenchRow } from '../core/benchreport';
-import type { PresetName } from '../core/config';
+import type { BenchOptions } from '../core/bench';
 
-/** What one preset's measurement may spend (core/bench.ts' BenchOptions, minus the data). */
-export interface BenchRunOptions {
-  preset: PresetName;
-  batchSize?: number;
-  repeats?: number;
-  trainBudgetMs?: number;
-  warmupSteps?: number;
-  genTokens?: number;
-  genBudgetMs?: number;
-  countBudgetMs?: number;
-  profileSteps?: number;
-}
+/** What one preset's measurement may spend: core/bench.ts' BenchOptions without what only the worker has (data, clocks, callbacks). */
+export type BenchRunOptions = Omit<BenchOptions, 'dataset' | 'cpuClock' | 'env' | 'log' | 'signal'>;
 
 export type ToBenchWorker =
   /** `wasmThreads`: the wasm backend's thread count (tfjs' setThreadsCount), before it starts. */
