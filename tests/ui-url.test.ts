@@ -3,8 +3,8 @@
 // by feeding it to the CLI's own flag parser and comparing configs.
 
 import { describe, expect, it } from 'vitest';
-import { makeConfig, NUMERIC_KEYS, setField, toKebab, type Config, type PresetName } from '../src/core/config';
-import { configFlags, parse } from '../src/cli/args';
+import { makeConfig, NUMERIC_KEYS, type Config, type PresetName } from '../src/core/config';
+import { configFlags, configOverrides, parse } from '../src/cli/args';
 import { BROWSER_ORDER } from '../src/core/backend';
 import { cliCommand, configOf, URL_BACKENDS, defaultSettings, essentialOverrides, parseSearch, shellQuote, toSearch } from '../src/ui/url';
 import { addPoints, addVal, emptyHistory } from '../src/ui/history';
@@ -61,14 +61,7 @@ describe('copy as CLI command', () => {
   function cliConfig(command: string): { cfg: Config; values: Record<string, unknown> } {
     const argv = command.split(' ').slice(3).map((w) => w.replace(/^'|'$/g, ''));
     const { values } = parse(argv, { ...configFlags(), text: { type: 'string' }, corpus: { type: 'string' }, preset: { type: 'string' }, backend: { type: 'string' } }, 'train');
-    const overrides: Partial<Config> = {};
-    const scratch = makeConfig();
-    for (const k of [...NUMERIC_KEYS, 'bias'] as (keyof Config)[]) {
-      const raw = values[toKebab(k)];
-      if (raw === undefined) continue;
-      setField(scratch, k, raw as string);
-      (overrides as Record<string, unknown>)[k] = scratch[k];
-    }
+    const overrides = configOverrides(values);
     return { cfg: makeConfig({ ...overrides, preset: values.preset as PresetName | undefined }), values };
   }
 

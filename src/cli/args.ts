@@ -3,7 +3,7 @@
 // the CLI, the page's URL and nanoGPT's config share one vocabulary.
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { NUMERIC_KEYS, toKebab } from '../core/config';
+import { makeConfig, NUMERIC_KEYS, setField, toKebab, type Config } from '../core/config';
 import { CliError } from './common';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
@@ -43,3 +43,16 @@ export function num(values: Record<string, unknown>, flag: string, check: (n: nu
 
 export const isPosInt = (n: number) => Number.isInteger(n) && n > 0;
 export const isNonNegInt = (n: number) => Number.isInteger(n) && n >= 0;
+
+/** The config fields set by --n-layer, --lr, ... (only those given), parsed and checked like the page's URL. */
+export function configOverrides(values: Parsed['values']): Partial<Config> {
+  const overrides: Partial<Config> = {};
+  const scratch = makeConfig();
+  for (const k of [...NUMERIC_KEYS, 'bias'] as (keyof Config)[]) {
+    const raw = values[toKebab(k)];
+    if (raw === undefined) continue;
+    setField(scratch, k, raw as string);
+    (overrides as Record<string, unknown>)[k] = scratch[k];
+  }
+  return overrides;
+}

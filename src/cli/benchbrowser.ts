@@ -4,26 +4,11 @@
 // collect the same rows as the Node benchmark.
 
 import { existsSync } from 'node:fs';
-import { createServer as createNetServer } from 'node:net';
-import { join } from 'node:path';
 import type { BenchRow } from '../core/benchreport';
 import type { BenchFlags } from './bench';
 import { emitRow } from './bench';
-import { CliError, PROJECT_ROOT } from './common';
-
-const CHROMIUM_ARGS = ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-/** A free TCP port on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createNetServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { CHROMIUM, launchChromium, startViteServer } from './chromium';
+import { CliError } from './common';
 
 /** The parts of the page's window.tabgpt.state (src/ui/bench.ts) read here. */
 interface PageState {
@@ -34,21 +19,9 @@ interface PageState {
 }
 
 export async function benchInBrowser(flags: BenchFlags, progress: (line: string) => void): Promise<BenchRow[]> {
-  const executablePath = process.env.TABGPT_CHROMIUM ?? '/usr/bin/chromium';
-  if (!existsSync(executablePath)) throw new CliError(`no Chromium at ${executablePath}: install chromium, or set TABGPT_CHROMIUM to its path`);
-  const { createServer } = await import('vite');
-  const { chromium } = await import('playwright-core');
-
-  const port = await freePort();
-  const server = await createServer({
-    root: PROJECT_ROOT,
-    configFile: join(PROJECT_ROOT, 'vite.config.ts'),
-    logLevel: 'error',
-    // No file watching: an edit under the root must not reload the page mid-benchmark.
-    server: { host: '127.0.0.1', port, strictPort: true, hmr: false, watch: null },
-  });
-  await server.listen();
-  const browser = await chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
+  if (!existsSync(CHROMIUM)) throw new CliError(`no Chromium at ${CHROMIUM}: install chromium, or set TABGPT_CHROMIUM to its path`);
+  const { vite: server, origin } = await startViteServer('error');
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     page.on('pageerror', (e) => progress(`page error: ${e.message}`));
@@ -59,7 +32,7 @@ export async function benchInBrowser(flags: BenchFlags, progress: (line: string)
     if (flags.batchSize !== undefined) query.set('batch', String(flags.batchSize));
     if (flags.profile) query.set('profile', '1');
     if (flags.wasmThreads !== undefined) query.set('threads', String(flags.wasmThreads));
-    const url = `http://127.0.0.1:${port}/bench.html?${query}`;
+    const url = `${origin}/bench.html?${query}`;
     progress(`opening ${url}`);
     await page.goto(url);
 

@@ -3,13 +3,13 @@
 
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { makeConfig, setField, PRESET_NAMES, NUMERIC_KEYS, toKebab, type Config, type PresetName } from '../core/config';
+import { makeConfig, PRESET_NAMES, NUMERIC_KEYS, toKebab, type PresetName } from '../core/config';
 import { decodeCheckpoint, resumeTrainer, saveTrainer } from '../core/checkpoint';
 import { Dataset } from '../core/data';
 import { CORPUS_NAMES } from '../core/corpus';
 import { generate } from '../core/sample';
 import { newTrainer, trainLoop, type Trainer } from '../core/train';
-import { configFlags, parse } from './args';
+import { configFlags, configOverrides, parse } from './args';
 import { CliError, formatDuration, loadCorpus, setupBackend, writeAtomic } from './common';
 
 const HELP = `usage: tabgpt train [flags]
@@ -37,14 +37,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
 
   const preset = values.preset as string | undefined;
   if (preset !== undefined && !PRESET_NAMES.includes(preset as PresetName)) throw new CliError(`--preset must be one of ${PRESET_NAMES.join(', ')} (got '${preset}')`);
-  const overrides: Partial<Config> = {};
-  const scratch = makeConfig();
-  for (const k of [...NUMERIC_KEYS, 'bias'] as (keyof Config)[]) {
-    const raw = values[toKebab(k)];
-    if (raw === undefined) continue;
-    setField(scratch, k, raw as string);
-    (overrides as Record<string, unknown>)[k] = scratch[k];
-  }
+  const overrides = configOverrides(values);
   const backend = await setupBackend(values.backend as string);
 
   let trainer: Trainer;

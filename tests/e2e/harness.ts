@@ -8,23 +8,14 @@
 //   await page.goto(server.url('/?preset=nano&autostart=1'));
 //   await waitForState(page, (s) => s.step >= 10);
 
-import { createServer as createNetServer } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
+import type { Browser, Page } from 'playwright-core';
+import type { ViteDevServer } from 'vite';
+import { launchChromium, startViteServer } from '../../src/cli/chromium';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-export const CHROMIUM = process.env.TABGPT_CHROMIUM ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+export { CHROMIUM, CHROMIUM_ARGS } from '../../src/cli/chromium';
 
 export interface TestServer {
   vite: ViteDevServer;
@@ -34,40 +25,15 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createNetServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
-
 /** Start the project's Vite dev server (its own vite.config.ts) on a free local port. */
 export async function startServer(): Promise<TestServer> {
-  const port = await freePort();
-  const vite = await createServer({
-    root: ROOT,
-    configFile: resolve(ROOT, 'vite.config.ts'),
-    logLevel: 'warn',
-    clearScreen: false,
-    server: { host: '127.0.0.1', port, strictPort: true, hmr: false, watch: null },
-  });
-  await vite.listen();
-  const origin = `http://127.0.0.1:${port}`;
-  return {
-    vite,
-    origin,
-    url: (path = '/') => origin + path,
-    close: () => vite.close(),
-  };
+  const { vite, origin } = await startViteServer('warn');
+  return { vite, origin, url: (path = '/') => origin + path, close: () => vite.close() };
 }
 
 /** Headless Chromium with WebGPU (SwiftShader's adapter on machines without a GPU). */
 export async function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  return launchChromium();
 }
 
 /** The page's window.tabgpt.state (any page that exposes one). */
