@@ -33,7 +33,12 @@ main().then(
   (e: unknown) => {
     const err = e instanceof Error ? e : new Error(String(e));
     if (process.env.TABGPT_DEBUG) console.error(err.stack);
-    const msg = err.message.split('\n')[0];
+    let msg = err.message.split('\n')[0];
+    // The wasm backend aborts (emscripten's "Aborted()") when its 4 GB heap is exhausted.
+    if (/^Aborted\(/.test(msg) || /out of memory|Array buffer allocation failed/i.test(msg)) {
+      msg = 'the backend ran out of memory (wasm has a 4 GB heap): use a smaller --batch-size, --block-size or model';
+      err.name = 'CliError';
+    }
     console.error(`tabgpt: error: ${msg}`);
     if (!USER_ERRORS.has(err.name) && !process.env.TABGPT_DEBUG) console.error('tabgpt: (an internal error; set TABGPT_DEBUG=1 for a stack trace and report it)');
     process.exit(err.name === 'CliError' ? 2 : 1);
