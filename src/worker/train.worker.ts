@@ -25,11 +25,10 @@ import { CONTROL, EVAL_SAMPLE, type CorpusRef, type FromWorker, type GenerateOpt
 
 declare const self: DedicatedWorkerGlobalScope;
 
-// No wasm threads: tfjs starts each pthread worker from its factory function's
-// source text (Function.toString), which a minified build breaks ("e is not
-// defined"). Single-threaded SIMD runs the same everywhere; WebGPU is the fast path.
-const singleThreadedWasm = () => tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-singleThreadedWasm();
+// WASM uses threads where the page is cross-origin isolated (COOP/COEP headers
+// in dev, preview and the build; tfjs picks half the logical cores) and SIMD.
+// The build is not minified because tfjs starts its pthreads from the source
+// text of its module factory, which a minifier's renames break (vite.config.ts).
 
 // Vite serves (and the build emits) the three wasm binaries; tell tfjs where.
 setWasmPaths({
@@ -130,7 +129,6 @@ async function fallBack(reason: string): Promise<void> {
   } catch {
     /* the lost device may throw while disposing; nothing on it is usable anyway */
   }
-  singleThreadedWasm(); // reset() cleared the environment's flags
   order = BROWSER_ORDER.slice(BROWSER_ORDER.indexOf(from) + 1);
   await initBackend(null, [`${from}: ${reason}`]);
   if (reload) await load(reload.bytes, reload.name);
