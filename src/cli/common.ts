@@ -1,7 +1,7 @@
 // Shared pieces of the Node shell: one-line errors, backend setup, corpus
 // loading (file, cached Tiny Shakespeare, built-in), atomic file writes.
 
-import { mkdir, readFile, rename, writeFile, open } from 'node:fs/promises';
+import { mkdir, readFile, rename, open } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -128,6 +128,5 @@ export async function writeAtomic(path: string, data: Uint8Array | string): Prom
   await rename(tmp, path);
 }
 
-export { writeFile };
 
 export { formatDuration } from '../core/format';
