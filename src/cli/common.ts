@@ -10,6 +10,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { NODE_BACKENDS, type BackendName } from '../core/backend';
 import { builtinCorpus, SHAKESPEARE, type CorpusName } from '../core/corpus';
 import { decodeText, sha256Hex } from '../core/data';
+import { installNodeWebGPU } from './webgpu';
 
 /** A user mistake: printed as one line, exit code 2, no stack trace. */
 export class CliError extends Error {
@@ -19,10 +20,13 @@ export class CliError extends Error {
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CACHE_DIR = process.env.TABGPT_CACHE_DIR ?? join(PROJECT_ROOT, 'data', 'cache');
 
-/** Start a Node backend (wasm or cpu), silencing tfjs' advert for tfjs-node. */
+/** Start a Node backend (wasm, cpu, or webgpu through Dawn), silencing tfjs' advert for tfjs-node. */
 export async function setupBackend(name: string): Promise<BackendName> {
-  if (!NODE_BACKENDS.includes(name as BackendName)) {
-    throw new CliError(`--backend must be one of ${NODE_BACKENDS.join(', ')} in Node (got '${name}'); webgpu and webgl run in the browser page`);
+  if (name === 'webgpu') {
+    const found = await installNodeWebGPU();
+    if (typeof found === 'string') throw new CliError(found);
+  } else if (!NODE_BACKENDS.includes(name as BackendName)) {
+    throw new CliError(`--backend must be one of ${[...NODE_BACKENDS, 'webgpu'].join(', ')} in Node (got '${name}'); webgl runs in the browser page`);
   }
   const warn = console.warn;
   const log = console.log;

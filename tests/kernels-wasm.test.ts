@@ -1,11 +1,11 @@
-// kernels.ts' BatchMatMul for wasm against the cpu backend's reference matmul:
+// src/core/kernels/wasm/batchmatmul.ts' BatchMatMul for wasm against the cpu backend's reference matmul:
 // every transpose combination, batched and broadcast shapes, and gradients,
 // with no tensors or backend buffers left behind.
 
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { installWasmKernels } from '../src/core/kernels.ts';
+import { installWasmKernels } from '../src/core/kernels/wasm/batchmatmul.ts';
 import { Rng } from '../src/core/rng.ts';
 
 function values(shape: number[], seed: number): Float32Array {

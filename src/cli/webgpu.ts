@@ -1,0 +1,83 @@
+// WebGPU in Node: the `webgpu` npm package (Dawn) provides navigator.gpu, so
+// tfjs' webgpu backend, and with it the same core the page runs, trains on a
+// server's GPU through Vulkan (Linux), D3D12 (Windows) or Metal (macOS).
+//
+// Where the system's Vulkan drivers offer no adapter (a machine without a GPU),
+// Dawn is asked again with SwiftShader's Vulkan driver, which Debian's chromium
+// package ships: a CPU implementation of the real API, slow but exact, which is
+// what the tests and CI run on. VK_ICD_FILENAMES set by the user is respected.
+// tfjs' webgpu backend registers itself only if navigator.gpu exists when its
+// module loads, so it is imported here, after navigator.gpu is in place.
+
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** SwiftShader's Vulkan ICD from Debian's chromium package. */
+export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+export interface NodeWebGPU {
+  /** Adapter vendor / architecture / description as Dawn reports them. */
+  adapter: { vendor: string; architecture: string; description: string };
+  /** True on SwiftShader (a CPU): speeds are not a GPU's. */
+  software: boolean;
+}
+
+let installed: NodeWebGPU | null = null;
+
+/**
+ * Put a Dawn-backed navigator.gpu on globalThis and register tfjs' webgpu
+ * backend. Returns what was found, or a one-line problem naming what is missing.
+ */
+export async function installNodeWebGPU(): Promise<NodeWebGPU | string> {
+  if (installed) return installed;
+  let dawn: typeof import('webgpu');
+  try {
+    dawn = await import('webgpu');
+  } catch (e) {
+    return `the webgpu npm package (Dawn) did not load (${(e as Error).message.split('\n')[0]}); run npm install`;
+  }
+  Object.assign(globalThis, dawn.globals); // GPUBufferUsage, GPUMapMode, ... as in a browser
+  ensureRuntimeDir();
+  let gpu: GPU;
+  let adapter: GPUAdapter | null;
+  try {
+    gpu = dawn.create([]);
+    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter && !process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) {
+      process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD; // read by the Vulkan loader at each new instance
+      gpu = dawn.create([]);
+      adapter = await gpu.requestAdapter();
+    }
+  } catch (e) {
+    return `WebGPU (Dawn) failed to start: ${(e as Error).message.split('\n')[0]}; wasm and cpu run here`;
+  }
+  if (!adapter) {
+    const hint = existsSync(SWIFTSHADER_ICD)
+      ? 'no Vulkan/D3D12/Metal GPU driver, and SwiftShader gave no adapter either'
+      : `no Vulkan/D3D12/Metal GPU driver (without a GPU: apt-get install chromium libvulkan1 provides SwiftShader at ${SWIFTSHADER_ICD})`;
+    return `WebGPU found no adapter: ${hint}; wasm and cpu run here`;
+  }
+  const nav = (globalThis as { navigator?: object }).navigator;
+  if (nav) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
+  else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true });
+  await import('@tensorflow/tfjs-backend-webgpu');
+  const info = adapter.info;
+  installed = {
+    adapter: { vendor: info.vendor, architecture: info.architecture, description: info.description },
+    software: info.architecture === 'swiftshader' || /swiftshader|llvmpipe|lavapipe/i.test(info.description),
+  };
+  return installed;
+}
+
+/**
+ * Mesa's Vulkan loader layers complain on stderr (from native code, so it
+ * cannot be filtered here) when XDG_RUNTIME_DIR is unset, as in containers and
+ * CI: give them a private one, as a login session would.
+ */
+function ensureRuntimeDir(): void {
+  if (process.env.XDG_RUNTIME_DIR) return;
+  const dir = join(tmpdir(), `tabgpt-xdg-${process.getuid?.() ?? 0}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  process.env.XDG_RUNTIME_DIR = dir;
+}
