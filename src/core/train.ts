@@ -10,6 +10,8 @@ import { modelConfigOf, validate, type Config } from './config';
 import { getBatch, type Batch, type Dataset } from './data';
 import { GPT, flopsPerToken, paramCount } from './model';
 import { Rng } from './rng';
+import { useFused } from './kernels/mode';
+import { FusedAdamW } from './kernels/webgpu/adamw';
 
 /** lr at step `it` (0-based): linear warmup to lr, cosine decay to minLr at maxIters (nanoGPT's get_lr). */
 export function learningRate(cfg: Pick<Config, 'lr' | 'minLr' | 'warmupIters' | 'maxIters'>, it: number): number {
@@ -35,6 +37,49 @@ export interface OptimizerState {
 export function runRngs(seed: number): { init: Rng; batches: Rng } {
   const root = new Rng(seed);
   return { init: root.fork(), batches: root.fork() };
+}
+
+/**
+ * The generic AdamW step (every backend; the reference for the fused WebGPU
+ * one): global-norm clipping, moments, bias-corrected update, decoupled weight
+ * decay. Call inside a tidy; frees each gradient once used.
+ */
+export function adamwStep(
+  params: ReadonlyMap<string, tf.Variable>,
+  grads: Record<string, tf.Tensor>,
+  optimizer: OptimizerState,
+  cfg: Pick<Config, 'beta1' | 'beta2' | 'eps' | 'weightDecay' | 'gradClip'>,
+  lr: number,
+): void {
+  const t = optimizer.t;
+  // Global-norm clipping without a readback: scale = clip / max(norm, clip).
+  let scale: tf.Scalar | null = null;
+  if (cfg.gradClip > 0) {
+    const sq = [...params.values()].map((p) => grads[p.name].square().sum());
+    const norm = tf.stack(sq).sum().sqrt(); // not tf.addN: WebGPU's AddN binds every input at once (limit 8 on SwiftShader)
+    scale = tf.scalar(cfg.gradClip).div(tf.maximum(norm, cfg.gradClip));
+  }
+  const bc1 = 1 - Math.pow(cfg.beta1, t);
+  const bc2 = 1 - Math.pow(cfg.beta2, t);
+  // One tidy per parameter, and each gradient freed once used: the update's
+  // temporaries never coexist for all parameters (peak memory ~ weights + moments).
+  for (const [name, p] of params) {
+    const grad = grads[p.name];
+    tf.tidy(() => {
+      const g = scale ? grad.mul(scale) : grad;
+      const m = optimizer.m.get(name)!;
+      const v = optimizer.v.get(name)!;
+      const mNew = m.mul(cfg.beta1).add(g.mul(1 - cfg.beta1));
+      const vNew = v.mul(cfg.beta2).add(g.square().mul(1 - cfg.beta2));
+      // update = mhat / (sqrt(vhat) + eps), with the bias corrections folded in
+      let update = mNew.div(bc1).div(vNew.div(bc2).sqrt().add(cfg.eps));
+      if (cfg.weightDecay > 0 && decays(name, p.shape)) update = update.add(p.mul(cfg.weightDecay));
+      m.assign(mNew);
+      v.assign(vNew);
+      p.assign(p.sub(update.mul(lr)));
+    });
+    grad.dispose();
+  }
 }
 
 export class DivergedError extends Error {
@@ -168,41 +213,30 @@ export class Trainer {
     const { cfg, model, optimizer } = this;
     optimizer.t++;
     const t = optimizer.t;
+    const fused = this.fusedOptimizer(); // webgpu + fused kernels: the whole update in a few dispatches (kernels/webgpu/adamw.ts)
+    fused?.ensureExclusive();
     return tf.tidy(() => {
       const x = tf.tensor2d(batch.x, [batch.batchSize, batch.blockSize], 'int32');
       const y = tf.tensor2d(batch.y, [batch.batchSize, batch.blockSize], 'int32');
       // Only this model's variables (another model may be alive); grads are keyed by tfjs' unique variable name.
       const { value, grads } = tf.variableGrads(() => model.loss(x, y, { training: true, dropoutSeed }), [...model.params.values()]);
-      // Global-norm clipping without a readback: scale = clip / max(norm, clip).
-      let scale: tf.Scalar | null = null;
-      if (cfg.gradClip > 0) {
-        const sq = Object.values(grads).map((g) => g.square().sum());
-        const norm = tf.stack(sq).sum().sqrt(); // not tf.addN: WebGPU's AddN binds every input at once (limit 8 on SwiftShader)
-        scale = tf.scalar(cfg.gradClip).div(tf.maximum(norm, cfg.gradClip));
-      }
-      const bc1 = 1 - Math.pow(cfg.beta1, t);
-      const bc2 = 1 - Math.pow(cfg.beta2, t);
-      // One tidy per parameter, and each gradient freed once used: the update's
-      // temporaries never coexist for all parameters (peak memory ~ weights + moments).
-      for (const [name, p] of model.params) {
-        const grad = grads[p.name];
-        tf.tidy(() => {
-          const g = scale ? grad.mul(scale) : grad;
-          const m = optimizer.m.get(name)!;
-          const v = optimizer.v.get(name)!;
-          const mNew = m.mul(cfg.beta1).add(g.mul(1 - cfg.beta1));
-          const vNew = v.mul(cfg.beta2).add(g.square().mul(1 - cfg.beta2));
-          // update = mhat / (sqrt(vhat) + eps), with the bias corrections folded in
-          let update = mNew.div(bc1).div(vNew.div(bc2).sqrt().add(cfg.eps));
-          if (cfg.weightDecay > 0 && decays(name, p.shape)) update = update.add(p.mul(cfg.weightDecay));
-          m.assign(mNew);
-          v.assign(vNew);
-          p.assign(p.sub(update.mul(lr)));
-        });
-        grad.dispose();
-      }
+      if (fused) fused.step([...model.params.values()].map((p) => grads[p.name]), lr, t);
+      else adamwStep(model.params, grads, optimizer, cfg, lr);
       return tf.keep(value as tf.Scalar);
     });
+  }
+
+  private fused: FusedAdamW | null = null;
+
+  /** The fused WebGPU optimizer when the fused kernels are on (built once, on the first such step). */
+  private fusedOptimizer(): FusedAdamW | null {
+    if (!useFused()) return null;
+    if (!this.fused) {
+      const { cfg, model, optimizer } = this;
+      const slots = [...model.params].map(([name, p]) => ({ name, p, m: optimizer.m.get(name)!, v: optimizer.v.get(name)!, decay: cfg.weightDecay > 0 && decays(name, p.shape) }));
+      this.fused = new FusedAdamW(slots, cfg);
+    }
+    return this.fused;
   }
 
   /** Mean loss over the fixed evaluation batches of a split (nats). */
@@ -217,6 +251,8 @@ export class Trainer {
   }
 
   dispose(): void {
+    this.fused?.dispose();
+    this.fused = null;
     for (const l of this.pending) l.dispose();
     this.pending = [];
     for (const v of [...this.optimizer.m.values(), ...this.optimizer.v.values()]) v.dispose();

@@ -1,0 +1,105 @@
+// Exact counts of the GPU work a piece of code issues on tfjs' webgpu backend:
+// what a real GPU pays per training step regardless of its speed (launches,
+// submits, bytes moved, CPU<->GPU syncs). Counted where the work happens, by
+// wrapping the WebGPU API objects themselves, not estimated from tfjs' kernels:
+//
+//   dispatches     GPUComputePassEncoder.dispatchWorkgroups(+Indirect): every
+//                  compute launch, tfjs' and our own kernels alike
+//   submits        GPUQueue.submit
+//   uniformWrites  GPUQueue.writeBuffer calls and bytes: tfjs writes a small
+//                  uniform buffer (shapes, constants) for every dispatch
+//   uploads        tensor data copied from the CPU to the GPU (tfjs'
+//                  uploadToGPU of a tensor whose values still live on the CPU:
+//                  the batch, constants made with tf.scalar / tf.tensor)
+//   readbacks      GPUBuffer.mapAsync(READ): each one is a GPU->CPU sync
+//
+// Pure TypeScript over the WebGPU API: the same file counts in Node (Dawn) and
+// in the browser's worker. The wrappers cost one integer increment per call.
+
+import * as tf from '@tensorflow/tfjs';
+import type { WebGPUBackendInternals } from './stream';
+
+export interface GpuCounts {
+  dispatches: number;
+  submits: number;
+  uploads: number;
+  uploadBytes: number;
+  uniformWrites: number;
+  uniformBytes: number;
+  readbacks: number;
+}
+
+const zero = (): GpuCounts => ({ dispatches: 0, submits: 0, uploads: 0, uploadBytes: 0, uniformWrites: 0, uniformBytes: 0, readbacks: 0 });
+const counts: GpuCounts = zero();
+const WRAPPED = Symbol.for('tabgpt.gpuCounters');
+const MAP_READ = 0x0001; // GPUMapMode.READ
+
+type Fn = (...args: never[]) => unknown;
+
+/** Wrap obj[key] once so that each call first runs `count(args)`. */
+function wrap(obj: object, key: string, count: (args: unknown[]) => void): void {
+  const o = obj as Record<string | symbol, unknown>;
+  const orig = o[key] as Fn | undefined;
+  if (typeof orig !== 'function' || (orig as unknown as Record<symbol, boolean>)[WRAPPED]) return;
+  const wrapped = function (this: unknown, ...args: unknown[]) {
+    count(args);
+    return (orig as unknown as (...a: unknown[]) => unknown).apply(this, args);
+  };
+  (wrapped as unknown as Record<symbol, boolean>)[WRAPPED] = true;
+  o[key] = wrapped;
+}
+
+/**
+ * Start counting on the current webgpu backend (idempotent). Returns false
+ * (and counts nothing) on any other backend.
+ */
+export function installGpuCounters(): boolean {
+  if (tf.getBackend() !== 'webgpu') return false;
+  const b = tf.backend() as unknown as WebGPUBackendInternals;
+  const device = b.device;
+  // Prototypes taken from live objects: no reliance on global class names.
+  const enc = device.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  const passProto = Object.getPrototypeOf(pass) as object;
+  pass.end();
+  enc.finish(); // never submitted
+  const probe = device.createBuffer({ size: 4, usage: MAP_READ | 0x0008 /* COPY_DST */ });
+  const bufferProto = Object.getPrototypeOf(probe) as object;
+  probe.destroy();
+  wrap(passProto, 'dispatchWorkgroups', () => counts.dispatches++);
+  wrap(passProto, 'dispatchWorkgroupsIndirect', () => counts.dispatches++);
+  const queueProto = Object.getPrototypeOf(device.queue) as object;
+  wrap(queueProto, 'submit', () => counts.submits++);
+  wrap(queueProto, 'writeBuffer', (args) => {
+    counts.uniformWrites++;
+    const data = args[2] as ArrayBufferView | ArrayBuffer;
+    const size = args[4] as number | undefined;
+    // size counts elements of a typed array, bytes of an ArrayBuffer
+    const elem = ArrayBuffer.isView(data) ? ((data as unknown as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1) : 1;
+    counts.uniformBytes += size !== undefined ? size * elem : data.byteLength - ((args[3] as number | undefined) ?? 0) * elem;
+  });
+  wrap(bufferProto, 'mapAsync', (args) => {
+    if (((args[0] as number) & MAP_READ) !== 0) counts.readbacks++;
+  });
+  // Tensor uploads: per backend instance (tfjs' own method).
+  wrap(b, 'uploadToGPU', (args) => {
+    const d = b.tensorMap.get(args[0] as object);
+    if (d && d.resource == null && d.values != null) {
+      counts.uploads++;
+      counts.uploadBytes += 4 * tf.util.sizeFromShape(d.shape); // float32, int32 and bool are 4 bytes on the GPU
+    }
+  });
+  return true;
+}
+
+/** The counts so far (a copy). */
+export function gpuCounts(): GpuCounts {
+  return { ...counts };
+}
+
+/** after - before, field by field. */
+export function countsBetween(before: GpuCounts, after: GpuCounts): GpuCounts {
+  const d = zero();
+  for (const k of Object.keys(d) as (keyof GpuCounts)[]) d[k] = after[k] - before[k];
+  return d;
+}

@@ -1,0 +1,107 @@
+// Recording our own compute pipelines into tfjs' WebGPU command stream.
+//
+// tfjs' WebGPUProgram API binds exactly one writable buffer (the output) per
+// dispatch. A kernel that updates several buffers in place (the fused AdamW
+// writes parameter, first and second moment at once) needs its own pipeline
+// and bind group, recorded into the *same* command encoder and compute pass
+// tfjs is filling, so that GPU order equals program order: the dispatch runs
+// after every tfjs kernel issued before it (the gradients it reads) and before
+// every one issued after it (the next step's forward pass reading the weights).
+//
+// This file is the one place that touches tfjs' private backend members; the
+// interface below lists exactly which (tfjs-backend-webgpu 4.22.0,
+// dist/backend_webgpu.js). Buffers bound here are marked as owned by the
+// pending command queue, as tfjs does for its own dispatches, so disposing a
+// tensor (a gradient) right after recording defers freeing its buffer until
+// the work is submitted.
+
+import * as tf from '@tensorflow/tfjs';
+
+type DataId = object;
+
+/** The members of tfjs' WebGPUBackend this file relies on. */
+export interface WebGPUBackendInternals {
+  device: GPUDevice;
+  queue: GPUQueue;
+  commandEncoder: GPUCommandEncoder | null;
+  computePassEncoder: GPUComputePassEncoder | null;
+  dispatchCountInPass: number;
+  commandQueueOwnedIds: WeakSet<DataId>;
+  uniformPendingDisposal: GPUBuffer[];
+  supportTimestampQuery: boolean;
+  activeTimers?: { name: string; query: Promise<number> }[] | null;
+  querySet: GPUQuerySet | null;
+  querySetCount: number;
+  tensorMap: { get(id: DataId): { resource: unknown; values: unknown; refCount: number; dtype: string; shape: number[] } | undefined };
+  bufferManager: { acquireBuffer(size: number, usage: number, mappedAtCreation?: boolean, reuse?: boolean): GPUBuffer };
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+  uploadToGPU(id: DataId): void;
+  getQueryTime(): Promise<number>;
+  refCount(id: DataId): number;
+}
+
+/** The current tfjs backend's internals; throws unless it is webgpu. */
+export function webgpuBackend(): WebGPUBackendInternals {
+  if (tf.getBackend() !== 'webgpu') throw new Error(`the webgpu backend is not active (it is ${tf.getBackend()})`);
+  return tf.backend() as unknown as WebGPUBackendInternals;
+}
+
+/** The GPU buffer holding a tensor's data (uploading it first if it still lives on the CPU). */
+export function bufferOf(b: WebGPUBackendInternals, t: tf.Tensor): GPUBuffer {
+  b.uploadToGPU(t.dataId);
+  const res = b.tensorMap.get(t.dataId)?.resource;
+  if (!res || typeof (res as GPUBuffer).size !== 'number') throw new Error('tensor has no GPU buffer (disposed, or a texture)');
+  return res as GPUBuffer;
+}
+
+/** A uniform buffer for this dispatch's constants, released by tfjs after the next submit (as its own uniforms are). */
+export function transientUniform(b: WebGPUBackendInternals, data: ArrayBuffer): GPUBuffer {
+  const buf = b.bufferManager.acquireBuffer(data.byteLength, GPUBufferUsage.COPY_DST | GPUBufferUsage.UNIFORM);
+  b.queue.writeBuffer(buf, 0, data);
+  b.uniformPendingDisposal.push(buf);
+  return buf;
+}
+
+/** WebGPU's per-dimension workgroup limit (65535 by default): larger 1-D grids fold into 2-D. */
+export function grid(workgroups: number, maxPerDim = 65535): [number, number] {
+  return workgroups <= maxPerDim ? [Math.max(1, workgroups), 1] : [maxPerDim, Math.ceil(workgroups / maxPerDim)];
+}
+
+/** Submits after this many dispatches, as tfjs does (WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE). */
+function submitBatch(): number {
+  return tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number;
+}
+
+/**
+ * Record one dispatch of `pipeline` with `bindGroup` into tfjs' stream.
+ * `tensors` are the tensors whose buffers the bind group uses (kept alive
+ * until submission). Under tf.time / tf.profile with timestamp queries the
+ * dispatch gets its own timed pass, as tfjs' own kernels do, so GPU kernel
+ * time includes ours.
+ */
+export function recordDispatch(b: WebGPUBackendInternals, name: string, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, workgroups: [number, number], tensors: tf.Tensor[]): void {
+  for (const t of tensors) b.commandQueueOwnedIds.add(t.dataId);
+  b.ensureCommandEncoderReady();
+  const timed = b.activeTimers != null && b.supportTimestampQuery;
+  if (timed) {
+    b.endComputePassEncoder();
+    b.querySet ??= b.device.createQuerySet({ type: 'timestamp', count: b.querySetCount });
+    b.computePassEncoder = b.commandEncoder!.beginComputePass({ timestampWrites: { querySet: b.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
+  } else if (!b.computePassEncoder) {
+    b.computePassEncoder = b.commandEncoder!.beginComputePass({});
+  }
+  const pass = b.computePassEncoder!;
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, bindGroup);
+  pass.dispatchWorkgroups(workgroups[0], workgroups[1]);
+  b.dispatchCountInPass++;
+  if (timed) {
+    b.endComputePassEncoder();
+    b.activeTimers!.push({ name, query: b.getQueryTime() });
+  } else if (b.dispatchCountInPass >= submitBatch()) {
+    b.endComputePassEncoder();
+    b.submitQueue();
+  }
+}
