@@ -10,22 +10,29 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { BROWSER_ORDER, NODE_BACKENDS, type BackendName } from '../core/backend';
 import { benchPreset } from '../core/bench';
-import { defaultBenchBatchSize, formatProfile, formatTable, type BenchRow } from '../core/benchreport';
+import { defaultBenchBatchSize, formatGpuTable, formatProfile, formatTable, type BenchRow } from '../core/benchreport';
+import { KERNEL_MODES, type KernelMode } from '../core/kernels/mode';
 import { PRESET_NAMES, type PresetName } from '../core/config';
 import { Dataset } from '../core/data';
 import { isPosInt, num, parse } from './args';
 import { CliError, loadCorpus, setupBackend } from './common';
+import { installNodeWebGPU } from './webgpu';
 
 const DEFAULT_PRESETS: PresetName[] = ['nano', 'micro', 'baby', 'mini'];
 /** Left out of a run without --preset: a cpu step of `mini` takes ~10-30 s here (ask for it by name). */
 const SLOW_BY_DEFAULT: Record<string, PresetName[]> = { cpu: ['mini'] };
+/** Node backends bench accepts: webgpu (Dawn, src/cli/webgpu.ts) too, though not in the default list. */
+const NODE_BENCH_BACKENDS: BackendName[] = [...NODE_BACKENDS, 'webgpu'];
 
 const HELP = `usage: tabgpt bench [flags]
-  --backend NAME      one backend (Node: ${NODE_BACKENDS.join(', ')}; --browser: ${BROWSER_ORDER.join(', ')}); default all
+  --backend NAME      one backend (Node: ${NODE_BENCH_BACKENDS.join(', ')}; --browser: ${BROWSER_ORDER.join(', ')}); default all
+                      (Node: ${NODE_BACKENDS.join(', ')}; webgpu only when named, as it is minutes per preset on SwiftShader)
+  --kernels LIST      webgpu rows: generic, fused or generic,fused (both, side by side, with ratios); default fused
   --preset NAME       one preset (${PRESET_NAMES.join(', ')}); default ${DEFAULT_PRESETS.join(', ')} (cpu: not mini)
   --json              one JSON object per line per backend and preset (progress goes to stderr)
   --browser           run in headless Chromium through the bench page (npm run bench -- --browser);
                       without a GPU, WebGPU/WebGL run on SwiftShader: minutes per preset
+  --training-only     training figures only: no generation, no 100-step tensor-count run (software GPUs)
   --profile           add a per-kernel time breakdown (tf.profile) of a few training steps
   --batch-size N      sequences per step (default 16; 4 on cpu, which is ~50x slower)
   --repeats N         timed repeats, median reported (default 3)
@@ -37,9 +44,12 @@ const HELP = `usage: tabgpt bench [flags]
 
 export interface BenchFlags {
   backends: BackendName[];
+  /** Kernel modes for webgpu rows, in order (one row each). */
+  kernels: KernelMode[];
   presets: PresetName[];
   json: boolean;
   profile: boolean;
+  trainingOnly: boolean;
   batchSize?: number;
   repeats?: number;
   budgetMs?: number;
@@ -51,10 +61,12 @@ export interface BenchFlags {
 function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; presetGiven: boolean; text?: string; corpus?: string }) | null {
   const { values } = parse(argv, {
     backend: { type: 'string' },
+    kernels: { type: 'string' },
     preset: { type: 'string' },
     json: { type: 'boolean', default: false },
     browser: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    'training-only': { type: 'boolean', default: false },
     'batch-size': { type: 'string' },
     repeats: { type: 'string' },
     'budget-s': { type: 'string' },
@@ -70,20 +82,25 @@ function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; presetGiv
   }
   const browser = values.browser as boolean;
   const allowed = browser ? BROWSER_ORDER : NODE_BACKENDS;
+  const accepted = browser ? BROWSER_ORDER : NODE_BENCH_BACKENDS;
   const backend = values.backend as string | undefined;
-  if (backend !== undefined && !allowed.includes(backend as BackendName)) {
+  if (backend !== undefined && !accepted.includes(backend as BackendName)) {
     const hint = !browser && BROWSER_ORDER.includes(backend as BackendName) ? ` (${backend} runs in the browser: add --browser)` : '';
-    throw new CliError(`--backend must be one of ${allowed.join(', ')} (got '${backend}')${hint}`);
+    throw new CliError(`--backend must be one of ${accepted.join(', ')} (got '${backend}')${hint}`);
   }
+  const kernels = ((values.kernels as string | undefined) ?? 'fused').split(',').map((k) => k.trim());
+  for (const k of kernels) if (!KERNEL_MODES.includes(k as KernelMode)) throw new CliError(`--kernels must be generic, fused or generic,fused (got '${values.kernels}')`);
   const preset = values.preset as string | undefined;
   if (preset !== undefined && !PRESET_NAMES.includes(preset as PresetName)) throw new CliError(`--preset must be one of ${PRESET_NAMES.join(', ')} (got '${preset}')`);
   const budgetS = num(values, 'budget-s', (n) => n > 0 && Number.isFinite(n), 'a positive number of seconds');
   return {
     backends: backend ? [backend as BackendName] : allowed,
+    kernels: [...new Set(kernels)] as KernelMode[],
     presets: preset ? [preset as PresetName] : DEFAULT_PRESETS,
     presetGiven: preset !== undefined,
     json: values.json as boolean,
     profile: values.profile as boolean,
+    trainingOnly: values['training-only'] as boolean,
     browser,
     batchSize: num(values, 'batch-size', isPosInt, 'a positive integer'),
     repeats: num(values, 'repeats', isPosInt, 'a positive integer'),
@@ -110,6 +127,8 @@ export async function emitRow(row: BenchRow, flags: Pick<BenchFlags, 'json' | 'o
 export function printSummary(rows: BenchRow[], flags: Pick<BenchFlags, 'json'>): void {
   if (flags.json || rows.length === 0) return;
   console.log(formatTable(rows));
+  const gpu = formatGpuTable(rows);
+  if (gpu) console.log('\n' + gpu);
   for (const r of rows) if (r.profile) console.log('\n' + formatProfile(r));
 }
 
@@ -141,28 +160,36 @@ export async function benchCommand(argv: string[]): Promise<void> {
       env.simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
       env.threads = getThreadsCount();
     }
+    if (backend === 'webgpu') {
+      const found = await installNodeWebGPU(); // already installed by setupBackend: the adapter it found
+      if (typeof found !== 'string') env.adapter = `dawn ${found.adapter.vendor} ${found.adapter.architecture} ${found.adapter.description}`.trim();
+    }
     for (const preset of flags.presets) {
       if (!flags.presetGiven && SLOW_BY_DEFAULT[backend]?.includes(preset)) {
         progress(`${backend} ${preset}: skipped by default (slow); run it with --backend ${backend} --preset ${preset}`);
         continue;
       }
-      const row = await benchPreset({
-        preset,
-        dataset,
-        batchSize: flags.batchSize ?? defaultBenchBatchSize(backend),
-        repeats: flags.repeats,
-        trainBudgetMs: flags.budgetMs ?? 3000,
-        warmupSteps: backend === 'cpu' ? 1 : 2,
-        genTokens: flags.genTokens,
-        genBudgetMs: 5000,
-        countBudgetMs: 10000,
-        profileSteps: flags.profile ? 3 : 0,
-        env,
-        cpuClock,
-        log: progress,
-      });
-      rows.push(row);
-      await emitRow(row, flags);
+      for (const kernels of backend === 'webgpu' ? flags.kernels : [undefined]) {
+        const row = await benchPreset({
+          preset,
+          kernels,
+          dataset,
+          batchSize: flags.batchSize ?? defaultBenchBatchSize(backend),
+          repeats: flags.repeats,
+          trainBudgetMs: flags.budgetMs ?? 3000,
+          warmupSteps: backend === 'cpu' ? 1 : 2,
+          genTokens: flags.genTokens,
+          genBudgetMs: 5000,
+          countBudgetMs: 10000,
+          profileSteps: flags.profile ? 3 : 0,
+          trainingOnly: flags.trainingOnly,
+          env,
+          cpuClock,
+          log: progress,
+        });
+        rows.push(row);
+        await emitRow(row, flags);
+      }
     }
   }
   printSummary(rows, flags);

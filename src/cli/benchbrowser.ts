@@ -31,6 +31,8 @@ export async function benchInBrowser(flags: BenchFlags, progress: (line: string)
     if (flags.genTokens !== undefined) query.set('gen', String(flags.genTokens));
     if (flags.batchSize !== undefined) query.set('batch', String(flags.batchSize));
     if (flags.profile) query.set('profile', '1');
+    if (flags.trainingOnly) query.set('trainingonly', '1');
+    query.set('kernels', flags.kernels.join(','));
     if (flags.wasmThreads !== undefined) query.set('threads', String(flags.wasmThreads));
     const url = `${origin}/bench.html?${query}`;
     progress(`opening ${url}`);

@@ -17,6 +17,14 @@
 //  - Tensor counts are tf.memory() after steps 10 and 100 of one run.
 //  - Generation is sample.ts' generate() from a blockSize-long prompt, with
 //    the KV cache and with full recompute, timed end to end.
+//  - webgpu rows also carry what a real GPU pays per step whatever its speed
+//    (kernels/webgpu/counters.ts counts at the WebGPU API): dispatchesPerStep,
+//    uploadBytesPerStep, readbacksPerStep over a few non-logging steps;
+//    encodeMsPerStep, the JavaScript time to issue one step with submission
+//    held back to the step's end (so a software GPU does not share the CPU
+//    meanwhile): the launch-overhead floor no GPU can beat; gpuMsPerStep, the
+//    kernels' GPU time from timestamp queries (tf.time), null without them.
+//    `kernels` says which ops ran: generic tfjs ops or the fused kernels.
 
 import * as tf from '@tensorflow/tfjs';
 import { makeConfig, type PresetName } from './config';
@@ -24,6 +32,9 @@ import type { Dataset } from './data';
 import { flopsPerToken, paramCount } from './counts';
 import { generate } from './sample';
 import { newTrainer, type Trainer } from './train';
+import { kernelMode, setKernelMode, type KernelMode } from './kernels/mode';
+import { countsBetween, gpuCounts, installGpuCounters, type GpuCounts } from './kernels/webgpu/counters';
+export type { GpuStepFigures as BenchGpuFigures };
 import { matmulGflopsOf, median, mfuOf, modelGflopsOf, stepsPerRepeat, type BenchRow, type ProfileEntry } from './benchreport';
 
 export interface BenchOptions {
@@ -48,6 +59,14 @@ export interface BenchOptions {
    * model code stands in. Default 20000.
    */
   countBudgetMs?: number;
+  /** generic tfjs ops or fused kernels (webgpu only; the mode in force when absent). */
+  kernels?: KernelMode;
+  /**
+   * Training figures only: no generation, no 100-step tensor-count run (the
+   * counts are taken at step 10, if reached, and at the end). For software
+   * GPUs, where those take minutes.
+   */
+  trainingOnly?: boolean;
   /** Profile this many training steps per kernel (tf.profile); 0 = off. */
   profileSteps?: number;
   /**
@@ -177,8 +196,85 @@ async function profileSteps(trainer: Trainer, steps: number): Promise<ProfileEnt
     .sort((a, b) => b.msPerStep - a.msPerStep || b.callsPerStep - a.callsPerStep);
 }
 
+/** Whether the trainer's next step reads its losses back (a log step): the per-step GPU figures skip those. */
+function nextStepLogs(trainer: Trainer): boolean {
+  const s = trainer.step + 1;
+  const { logInterval, evalInterval, maxIters } = trainer.cfg;
+  return s % logInterval === 0 || s % evalInterval === 0 || s === maxIters;
+}
+
+/** The webgpu-only figures of a row (see the header). */
+export interface GpuStepFigures {
+  dispatchesPerStep: number;
+  encodeMsPerStep: number;
+  uploadsPerStep: number;
+  uploadBytesPerStep: number;
+  uniformWritesPerStep: number;
+  readbacksPerStep: number;
+  gpuMsPerStep: number | null;
+}
+
+/** Count and time `steps` non-logging training steps on webgpu (null elsewhere). */
+async function measureGpuSteps(trainer: Trainer, steps = 3): Promise<GpuStepFigures | null> {
+  if (!installGpuCounters()) return null;
+  const SUBMIT = 'WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE';
+  const batchSize = tf.env().get(SUBMIT) as number;
+  const total: GpuCounts = countsBetween(gpuCounts(), gpuCounts());
+  const encode: number[] = [];
+  while (encode.length < steps) {
+    if (nextStepLogs(trainer)) {
+      await trainer.trainStep();
+      continue;
+    }
+    await sync(trainer); // start from an idle device
+    tf.env().set(SUBMIT, 1e9); // hold submission to the step's end: pure JS encode time
+    const c0 = gpuCounts();
+    const t0 = performance.now();
+    let done: Promise<unknown>;
+    try {
+      done = trainer.trainStep(); // a non-logging step runs synchronously to its end
+      encode.push(performance.now() - t0);
+    } finally {
+      tf.env().set(SUBMIT, batchSize);
+    }
+    await done;
+    const d = countsBetween(c0, gpuCounts());
+    for (const k of Object.keys(total) as (keyof GpuCounts)[]) total[k] += d[k];
+    await sync(trainer);
+  }
+  let gpuMs: number | null = null;
+  if ((tf.backend() as unknown as { supportTimestampQuery?: boolean }).supportTimestampQuery) {
+    while (nextStepLogs(trainer)) await trainer.trainStep();
+    let done: Promise<unknown> = Promise.resolve();
+    const info = await tf.time(() => {
+      done = trainer.trainStep();
+    });
+    await done;
+    gpuMs = typeof info.kernelMs === 'number' ? info.kernelMs : null;
+  }
+  return {
+    dispatchesPerStep: total.dispatches / steps,
+    encodeMsPerStep: median(encode),
+    uploadsPerStep: total.uploads / steps,
+    uploadBytesPerStep: total.uploadBytes / steps,
+    uniformWritesPerStep: total.uniformWrites / steps,
+    readbacksPerStep: total.readbacks / steps,
+    gpuMsPerStep: gpuMs,
+  };
+}
+
 /** Benchmark one preset on the current backend (tf.getBackend()). */
 export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
+  const previousMode = kernelMode();
+  if (opts.kernels) setKernelMode(opts.kernels);
+  try {
+    return await benchPresetIn(opts);
+  } finally {
+    setKernelMode(previousMode);
+  }
+}
+
+async function benchPresetIn(opts: BenchOptions): Promise<BenchRow> {
   const log = opts.log ?? (() => {});
   const check = () => {
     if (opts.signal?.aborted) throw new BenchAborted('benchmark stopped');
@@ -189,7 +285,8 @@ export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
   const mcfg = trainer.model.config;
   const { batchSize: B, blockSize: T } = trainer.cfg;
   const C = mcfg.nEmbd;
-  const name = `${tf.getBackend()} ${opts.preset}`;
+  const webgpu = tf.getBackend() === 'webgpu';
+  const name = `${tf.getBackend()} ${opts.preset}${webgpu ? ` ${kernelMode()}` : ''}`;
   let live: Trainer[] = [trainer]; // disposed at the end, whatever happens
   try {
     // The backend's own dense matmul throughput at the model's GEMM shapes (the
@@ -211,8 +308,10 @@ export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
     const warmMs = warmup > 0 ? (await timeSteps(trainer, warmup)).wallMs / warmup : firstStepMs;
     // Tensor counts: this run's steps 10 (now, untimed) and 100 (after the timing) if
     // the ~100 steps fit the count budget; else a tiny stand-in run after the rest.
-    const fullCount = (100 - trainer.step) * warmMs <= (opts.countBudgetMs ?? 20000);
+    const fullCount = !opts.trainingOnly && (100 - trainer.step) * warmMs <= (opts.countBudgetMs ?? 20000);
     const at10 = fullCount ? await memoryAt(trainer, 10) : null;
+    const gpu = await measureGpuSteps(trainer);
+    if (gpu) log(`${name}: ${gpu.dispatchesPerStep} dispatches, ${gpu.encodeMsPerStep.toFixed(1)} ms encode, ${gpu.uploadBytesPerStep} upload bytes, ${gpu.readbacksPerStep} readbacks per step; gpu ${gpu.gpuMsPerStep === null ? '-' : gpu.gpuMsPerStep.toFixed(1)} ms`);
     const steps = stepsPerRepeat(warmMs, repeats, opts.trainBudgetMs ?? 4000);
     const rates: number[] = [];
     const cpuRates: number[] = [];
@@ -233,17 +332,26 @@ export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
     }
 
     check();
-    const genTokens = opts.genTokens ?? 256;
-    const genBudget = opts.genBudgetMs ?? 20000;
-    const cached = await measureGeneration(trainer, true, genTokens, genBudget);
-    check();
-    const recompute = await measureGeneration(trainer, false, genTokens, genBudget);
-    log(`${name}: generation ${cached.tokensPerSec.toFixed(1)} tok/s with KV cache, ${recompute.tokensPerSec.toFixed(1)} recomputing`);
+    const skipped = { tokensPerSec: NaN, tokens: 0 };
+    let cached = skipped;
+    let recompute = skipped;
+    if (!opts.trainingOnly) {
+      const genTokens = opts.genTokens ?? 256;
+      const genBudget = opts.genBudgetMs ?? 20000;
+      cached = await measureGeneration(trainer, true, genTokens, genBudget);
+      check();
+      recompute = await measureGeneration(trainer, false, genTokens, genBudget);
+      log(`${name}: generation ${cached.tokensPerSec.toFixed(1)} tok/s with KV cache, ${recompute.tokensPerSec.toFixed(1)} recomputing`);
+    }
 
     check();
     let counts: { at10: { numTensors: number; numBytes: number }; at100: { numTensors: number; numBytes: number } };
     let countRun = 'full';
-    if (at10 && trainer.step <= 100) {
+    if (opts.trainingOnly) {
+      countRun = 'skipped';
+      const now = tf.memory();
+      counts = { at10: at10 ?? now, at100: now };
+    } else if (at10 && trainer.step <= 100) {
       counts = { at10, at100: await memoryAt(trainer, 100) };
     } else {
       countRun = 'B1xT8';
@@ -261,6 +369,8 @@ export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
     return {
       backend: tf.getBackend(),
       preset: opts.preset,
+      ...(webgpu ? { kernels: kernelMode() } : {}),
+      ...(gpu ?? {}),
       params: params.total,
       nonEmbeddingParams: params.nonEmbedding,
       vocabSize: mcfg.vocabSize,

@@ -50,6 +50,21 @@ export interface BenchRow {
   repeats: number;
   stepsPerRepeat: number;
   tokensPerSecRepeats: number[];
+  /** webgpu rows: which ops ran, 'generic' tfjs ops or the 'fused' kernels (core/kernels/). */
+  kernels?: 'generic' | 'fused';
+  /** webgpu rows (core/bench.ts' measureGpuSteps): compute dispatches one step issues, counted at the WebGPU API. */
+  dispatchesPerStep?: number;
+  /** JavaScript ms to issue one step, submission held to its end: the launch-overhead floor. */
+  encodeMsPerStep?: number;
+  /** Tensor data uploaded CPU->GPU per step (target: the batch's token ids only), bytes and count. */
+  uploadBytesPerStep?: number;
+  uploadsPerStep?: number;
+  /** Small uniform-buffer writes per step (tfjs writes one per dispatch: shapes and constants). */
+  uniformWritesPerStep?: number;
+  /** GPU->CPU reads inside a step (target 0; the loss is read every logInterval steps, outside). */
+  readbacksPerStep?: number;
+  /** Kernels' GPU time per step from timestamp queries; null where the adapter has none. */
+  gpuMsPerStep?: number | null;
   /** Per-kernel time over profiled steps (with --profile), heaviest first. */
   profile?: ProfileEntry[];
   /** Where it ran: runtime, threads, SIMD, user agent ... (set by the shell). */
@@ -110,7 +125,7 @@ export function stepsPerRepeat(estimateMsPerStep: number, repeats: number, budge
 const num = (x: number, digits = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
 
 const COLUMNS: [string, (r: BenchRow) => string][] = [
-  ['backend', (r) => r.backend],
+  ['backend', (r) => r.backend + (r.kernels ? ` ${r.kernels}` : '')],
   ['preset', (r) => r.preset],
   ['params', (r) => num(r.params)],
   ['B', (r) => String(r.batchSize)],
@@ -136,7 +151,54 @@ export function formatTable(rows: BenchRow[]): string {
   const line = (c: string[]) => c.map((s, i) => (i < 2 ? s.padEnd(widths[i]) : s.padStart(widths[i]))).join('  ');
   const out = [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)];
   const standIns = rows.filter((r) => r.countRun !== 'full');
-  if (standIns.length > 0) out.push(`* tensor counts from a ${standIns[0].countRun} run of the same model code (a full-size 100-step run would take too long)`);
+  if (standIns.some((r) => r.countRun === 'skipped')) out.push('* --training-only: tensor counts at step 10 (if reached) and at the end of the timed run, not at step 100');
+  const standIn = standIns.find((r) => r.countRun !== 'skipped');
+  if (standIn) out.push(`* tensor counts from a ${standIn.countRun} run of the same model code (a full-size 100-step run would take too long)`);
+  return out.join('\n');
+}
+
+const GPU_COLUMNS: [string, (r: BenchRow) => string][] = [
+  ['backend', (r) => r.backend],
+  ['preset', (r) => r.preset],
+  ['kernels', (r) => r.kernels ?? '-'],
+  ['tok/s', (r) => num(r.tokensPerSec)],
+  ['dispatches/step', (r) => num(r.dispatchesPerStep ?? NaN)],
+  ['encode ms/step', (r) => num(r.encodeMsPerStep ?? NaN, 1)],
+  ['upload B/step', (r) => num(r.uploadBytesPerStep ?? NaN)],
+  ['uploads/step', (r) => num(r.uploadsPerStep ?? NaN)],
+  ['uniform writes/step', (r) => num(r.uniformWritesPerStep ?? NaN)],
+  ['readbacks/step', (r) => num(r.readbacksPerStep ?? NaN)],
+  ['gpu ms/step', (r) => (r.gpuMsPerStep == null ? '-' : num(r.gpuMsPerStep, 1))],
+];
+
+/** fused / generic for each backend x preset measured both ways: tokens/s, dispatches and encode time as ratios. */
+export function kernelRatios(rows: BenchRow[]): { backend: string; preset: string; tokensPerSec: number; dispatches: number; encodeMs: number }[] {
+  const out = [];
+  for (const f of rows.filter((r) => r.kernels === 'fused')) {
+    const g = rows.find((r) => r.kernels === 'generic' && r.backend === f.backend && r.preset === f.preset && r.batchSize === f.batchSize);
+    if (!g) continue;
+    out.push({
+      backend: f.backend,
+      preset: f.preset,
+      tokensPerSec: f.tokensPerSec / g.tokensPerSec,
+      dispatches: (f.dispatchesPerStep ?? NaN) / (g.dispatchesPerStep ?? NaN),
+      encodeMs: (f.encodeMsPerStep ?? NaN) / (g.encodeMsPerStep ?? NaN),
+    });
+  }
+  return out;
+}
+
+/** The per-step GPU work of the webgpu rows, and fused/generic ratios where both ran; '' without webgpu rows. */
+export function formatGpuTable(rows: BenchRow[]): string {
+  const gpuRows = rows.filter((r) => r.dispatchesPerStep !== undefined);
+  if (gpuRows.length === 0) return '';
+  const cells = [GPU_COLUMNS.map(([h]) => h), ...gpuRows.map((r) => GPU_COLUMNS.map(([, f]) => f(r)))];
+  const widths = GPU_COLUMNS.map((_, i) => Math.max(...cells.map((c) => c[i].length)));
+  const line = (c: string[]) => c.map((s, i) => (i < 3 ? s.padEnd(widths[i]) : s.padStart(widths[i]))).join('  ');
+  const out = ['GPU work per training step (webgpu):', line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)];
+  for (const r of kernelRatios(rows)) {
+    out.push(`fused / generic, ${r.backend} ${r.preset}: tokens/s x${num(r.tokensPerSec, 2)}, dispatches x${num(r.dispatches, 3)}, encode ms x${num(r.encodeMs, 3)}`);
+  }
   return out.join('\n');
 }
 

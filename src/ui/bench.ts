@@ -5,16 +5,18 @@
 // URL parameters (all optional), so `npm run bench -- --browser` can drive it:
 //   backends=webgpu,webgl,wasm,cpu  presets=nano,micro  budget=4 (s)  repeats=3
 //   gen=256 (chars)  batch=16  profile=1  threads=N (wasm)  auto=1 (start on load)
+//   kernels=generic,fused (webgpu rows: one per mode, side by side)  trainingonly=1
 // Progress and results are also on window.tabgpt.state (as on the other
 // pages) for the headless driver and the browser tests.
 
-import { defaultBenchBatchSize, formatProfile, formatTable, type BenchRow } from '../core/benchreport';
+import { defaultBenchBatchSize, formatGpuTable, formatProfile, formatTable, type BenchRow } from '../core/benchreport';
 import { PRESET_NAMES, type PresetName } from '../core/config';
 import type { BenchRunOptions, FromBenchWorker, ToBenchWorker } from '../worker/protocol';
 
 const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 type Backend = (typeof BACKENDS)[number];
 const DEFAULT_PRESETS: PresetName[] = ['nano', 'micro', 'baby', 'mini'];
+const KERNEL_MODES = ['generic', 'fused'] as const;
 
 export interface BenchPageState {
   status: 'idle' | 'running' | 'done';
@@ -70,7 +72,8 @@ function logLine(line: string): void {
 
 const envs = state.envs;
 function render(): void {
-  $('table').textContent = state.rows.length ? formatTable(state.rows) : '(no results yet)';
+  const gpu = formatGpuTable(state.rows);
+  $('table').textContent = state.rows.length ? formatTable(state.rows) + (gpu ? `\n\n${gpu}` : '') : '(no results yet)';
   $('json').textContent = state.rows.map((r) => JSON.stringify(r)).join('\n');
   const profiles = state.rows.filter((r) => r.profile).map((r) => formatProfile(r));
   $('profiles').hidden = profiles.length === 0;
@@ -109,13 +112,15 @@ async function runBackend(backend: Backend, presets: PresetName[], base: Omit<Be
     envs[backend] = ready.env;
     render();
     for (const preset of presets) {
-      $('status').textContent = `${backend} ${preset}…`;
-      const reply = await request(worker, { type: 'run', options: { ...base, preset, batchSize: base.batchSize ?? defaultBenchBatchSize(backend) } });
-      if (reply.type === 'row') {
-        state.rows.push(reply.row);
-        render();
-      } else if (reply.type === 'error') {
-        showError(`${backend} ${preset}: ${reply.message}`);
+      for (const kernels of backend === 'webgpu' ? kernelModes : [undefined]) {
+        $('status').textContent = `${backend} ${preset}${kernels ? ` ${kernels}` : ''}…`;
+        const reply = await request(worker, { type: 'run', options: { ...base, preset, kernels, batchSize: base.batchSize ?? defaultBenchBatchSize(backend) } });
+        if (reply.type === 'row') {
+          state.rows.push(reply.row);
+          render();
+        } else if (reply.type === 'error') {
+          showError(`${backend} ${preset}: ${reply.message}`);
+        }
       }
     }
   } finally {
@@ -143,6 +148,7 @@ async function runAll(): Promise<void> {
     genTokens: numberInput('gen'),
     batchSize: numberInput('batch'),
     profileSteps: ($('profile') as HTMLInputElement).checked ? 3 : 0,
+    trainingOnly: params.get('trainingonly') === '1',
   };
   try {
     if (backends.length === 0 || presets.length === 0) showError('pick at least one backend and one preset');
@@ -156,6 +162,7 @@ async function runAll(): Promise<void> {
   }
 }
 
+const kernelModes = listParam('kernels', KERNEL_MODES, ['fused']);
 checkboxes($('backends'), BACKENDS, listParam('backends', BACKENDS, BACKENDS));
 checkboxes($('presets'), PRESET_NAMES, listParam('presets', PRESET_NAMES, DEFAULT_PRESETS));
 for (const [param, id] of [['budget', 'budget'], ['repeats', 'repeats'], ['gen', 'gen'], ['batch', 'batch']] as const) {
