@@ -3,15 +3,19 @@
 // server's GPU through Vulkan (Linux), D3D12 (Windows) or Metal (macOS).
 //
 // Where the system's Vulkan drivers offer no adapter (a machine without a GPU),
-// Dawn is asked again with SwiftShader's Vulkan driver, which Debian's chromium
+// Dawn is asked (in a child process, to keep native driver warnings out of
+// the user's terminal) with SwiftShader's Vulkan driver, which Debian's chromium
 // package ships: a CPU implementation of the real API, slow but exact, which is
 // what the tests and CI run on. VK_ICD_FILENAMES set by the user is respected.
 // tfjs' webgpu backend registers itself only if navigator.gpu exists when its
 // module loads, so it is imported here, after navigator.gpu is in place.
 
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 /** SwiftShader's Vulkan ICD from Debian's chromium package. */
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -39,25 +43,25 @@ export async function installNodeWebGPU(): Promise<NodeWebGPU | string> {
   }
   Object.assign(globalThis, dawn.globals); // GPUBufferUsage, GPUMapMode, ... as in a browser
   ensureRuntimeDir();
+  // Which drivers give an adapter is asked in a child process first: the Vulkan
+  // loader and Dawn print their complaints about unusable drivers from native
+  // code, which would otherwise reach the user's terminal before our one line.
+  const userIcd = process.env.VK_ICD_FILENAMES;
+  if (!probeAdapter()) {
+    if (userIcd) return `WebGPU found no adapter with VK_ICD_FILENAMES=${userIcd}: point it at a working Vulkan driver's ICD JSON, or unset it; wasm and cpu run here`;
+    if (!existsSync(SWIFTSHADER_ICD)) return `WebGPU found no adapter: no Vulkan/D3D12/Metal GPU driver (without a GPU: apt-get install chromium libvulkan1 provides SwiftShader at ${SWIFTSHADER_ICD}); wasm and cpu run here`;
+    if (!probeAdapter(SWIFTSHADER_ICD)) return `WebGPU found no adapter: no Vulkan/D3D12/Metal GPU driver, and SwiftShader (${SWIFTSHADER_ICD}) gave none either (is libvulkan1 installed?); wasm and cpu run here`;
+    process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD; // read by the Vulkan loader at each new instance
+  }
   let gpu: GPU;
   let adapter: GPUAdapter | null;
   try {
     gpu = dawn.create([]);
     adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-    if (!adapter && !process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) {
-      process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD; // read by the Vulkan loader at each new instance
-      gpu = dawn.create([]);
-      adapter = await gpu.requestAdapter();
-    }
   } catch (e) {
     return `WebGPU (Dawn) failed to start: ${(e as Error).message.split('\n')[0]}; wasm and cpu run here`;
   }
-  if (!adapter) {
-    const hint = existsSync(SWIFTSHADER_ICD)
-      ? 'no Vulkan/D3D12/Metal GPU driver, and SwiftShader gave no adapter either'
-      : `no Vulkan/D3D12/Metal GPU driver (without a GPU: apt-get install chromium libvulkan1 provides SwiftShader at ${SWIFTSHADER_ICD})`;
-    return `WebGPU found no adapter: ${hint}; wasm and cpu run here`;
-  }
+  if (!adapter) return 'WebGPU found no adapter in this process although a probe did; wasm and cpu run here';
   const nav = (globalThis as { navigator?: object }).navigator;
   if (nav) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
   else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true });
@@ -68,6 +72,19 @@ export async function installNodeWebGPU(): Promise<NodeWebGPU | string> {
     software: info.architecture === 'swiftshader' || /swiftshader|llvmpipe|lavapipe/i.test(info.description),
   };
   return installed;
+}
+
+/** Whether Dawn finds an adapter (with VK_ICD_FILENAMES=icd if given), asked in a child process whose stderr is dropped. */
+function probeAdapter(icd?: string): boolean {
+  const dawnUrl = pathToFileURL(createRequire(import.meta.url).resolve('webgpu')).href;
+  const script = `const { create } = await import(${JSON.stringify(dawnUrl)}); const a = await create([]).requestAdapter({ powerPreference: 'high-performance' }); process.stdout.write(a ? 'adapter' : 'none'); process.exit(0);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, ...(icd ? { VK_ICD_FILENAMES: icd } : {}) },
+    stdio: ['ignore', 'pipe', 'ignore'],
+    timeout: 60_000,
+    encoding: 'utf8',
+  });
+  return r.stdout === 'adapter';
 }
 
 /**

@@ -207,6 +207,8 @@ function nextStepLogs(trainer: Trainer): boolean {
 export interface GpuStepFigures {
   dispatchesPerStep: number;
   encodeMsPerStep: number;
+  /** The same from this process's CPU time (Node): the device is idle meanwhile, so it is the JS thread's; robust to a loaded machine. */
+  encodeCpuMsPerStep?: number;
   uploadsPerStep: number;
   uploadBytesPerStep: number;
   uniformWritesPerStep: number;
@@ -215,12 +217,13 @@ export interface GpuStepFigures {
 }
 
 /** Count and time `steps` non-logging training steps on webgpu (null elsewhere). */
-async function measureGpuSteps(trainer: Trainer, steps = 3): Promise<GpuStepFigures | null> {
+async function measureGpuSteps(trainer: Trainer, steps = 3, cpuClock?: () => number): Promise<GpuStepFigures | null> {
   if (!installGpuCounters()) return null;
   const SUBMIT = 'WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE';
   const batchSize = tf.env().get(SUBMIT) as number;
   const total: GpuCounts = countsBetween(gpuCounts(), gpuCounts());
   const encode: number[] = [];
+  const encodeCpu: number[] = [];
   while (encode.length < steps) {
     if (nextStepLogs(trainer)) {
       await trainer.trainStep();
@@ -229,11 +232,13 @@ async function measureGpuSteps(trainer: Trainer, steps = 3): Promise<GpuStepFigu
     await sync(trainer); // start from an idle device
     tf.env().set(SUBMIT, 1e9); // hold submission to the step's end: pure JS encode time
     const c0 = gpuCounts();
+    const cpu0 = cpuClock?.() ?? 0;
     const t0 = performance.now();
     let done: Promise<unknown>;
     try {
       done = trainer.trainStep(); // a non-logging step runs synchronously to its end
       encode.push(performance.now() - t0);
+      if (cpuClock) encodeCpu.push(cpuClock() - cpu0);
     } finally {
       tf.env().set(SUBMIT, batchSize);
     }
@@ -255,6 +260,7 @@ async function measureGpuSteps(trainer: Trainer, steps = 3): Promise<GpuStepFigu
   return {
     dispatchesPerStep: total.dispatches / steps,
     encodeMsPerStep: median(encode),
+    ...(encodeCpu.length ? { encodeCpuMsPerStep: median(encodeCpu) } : {}),
     uploadsPerStep: total.uploads / steps,
     uploadBytesPerStep: total.uploadBytes / steps,
     uniformWritesPerStep: total.uniformWrites / steps,
@@ -310,8 +316,8 @@ async function benchPresetIn(opts: BenchOptions): Promise<BenchRow> {
     // the ~100 steps fit the count budget; else a tiny stand-in run after the rest.
     const fullCount = !opts.trainingOnly && (100 - trainer.step) * warmMs <= (opts.countBudgetMs ?? 20000);
     const at10 = fullCount ? await memoryAt(trainer, 10) : null;
-    const gpu = await measureGpuSteps(trainer);
-    if (gpu) log(`${name}: ${gpu.dispatchesPerStep} dispatches, ${gpu.encodeMsPerStep.toFixed(1)} ms encode, ${gpu.uploadBytesPerStep} upload bytes, ${gpu.readbacksPerStep} readbacks per step; gpu ${gpu.gpuMsPerStep === null ? '-' : gpu.gpuMsPerStep.toFixed(1)} ms`);
+    const gpu = await measureGpuSteps(trainer, 3, opts.cpuClock);
+    if (gpu) log(`${name}: ${gpu.dispatchesPerStep} dispatches, ${gpu.encodeMsPerStep.toFixed(1)} ms encode (${gpu.encodeCpuMsPerStep?.toFixed(1) ?? '-'} ms cpu), ${gpu.uploadBytesPerStep} upload bytes, ${gpu.readbacksPerStep} readbacks per step; gpu ${gpu.gpuMsPerStep === null ? '-' : gpu.gpuMsPerStep.toFixed(1)} ms`);
     const steps = stepsPerRepeat(warmMs, repeats, opts.trainBudgetMs ?? 4000);
     const rates: number[] = [];
     const cpuRates: number[] = [];

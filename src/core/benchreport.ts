@@ -56,6 +56,8 @@ export interface BenchRow {
   dispatchesPerStep?: number;
   /** JavaScript ms to issue one step, submission held to its end: the launch-overhead floor. */
   encodeMsPerStep?: number;
+  /** The same in this process's CPU time (Node only; the device idles meanwhile): robust to other processes. */
+  encodeCpuMsPerStep?: number;
   /** Tensor data uploaded CPU->GPU per step (target: the batch's token ids only), bytes and count. */
   uploadBytesPerStep?: number;
   uploadsPerStep?: number;
@@ -164,6 +166,7 @@ const GPU_COLUMNS: [string, (r: BenchRow) => string][] = [
   ['tok/s', (r) => num(r.tokensPerSec)],
   ['dispatches/step', (r) => num(r.dispatchesPerStep ?? NaN)],
   ['encode ms/step', (r) => num(r.encodeMsPerStep ?? NaN, 1)],
+  ['encode cpu ms', (r) => num(r.encodeCpuMsPerStep ?? NaN, 1)],
   ['upload B/step', (r) => num(r.uploadBytesPerStep ?? NaN)],
   ['uploads/step', (r) => num(r.uploadsPerStep ?? NaN)],
   ['uniform writes/step', (r) => num(r.uniformWritesPerStep ?? NaN)],
@@ -172,7 +175,7 @@ const GPU_COLUMNS: [string, (r: BenchRow) => string][] = [
 ];
 
 /** fused / generic for each backend x preset measured both ways: tokens/s, dispatches and encode time as ratios. */
-export function kernelRatios(rows: BenchRow[]): { backend: string; preset: string; tokensPerSec: number; dispatches: number; encodeMs: number }[] {
+export function kernelRatios(rows: BenchRow[]): { backend: string; preset: string; tokensPerSec: number; dispatches: number; encodeMs: number; encodeCpuMs: number }[] {
   const out = [];
   for (const f of rows.filter((r) => r.kernels === 'fused')) {
     const g = rows.find((r) => r.kernels === 'generic' && r.backend === f.backend && r.preset === f.preset && r.batchSize === f.batchSize);
@@ -183,6 +186,7 @@ export function kernelRatios(rows: BenchRow[]): { backend: string; preset: strin
       tokensPerSec: f.tokensPerSec / g.tokensPerSec,
       dispatches: (f.dispatchesPerStep ?? NaN) / (g.dispatchesPerStep ?? NaN),
       encodeMs: (f.encodeMsPerStep ?? NaN) / (g.encodeMsPerStep ?? NaN),
+      encodeCpuMs: (f.encodeCpuMsPerStep ?? NaN) / (g.encodeCpuMsPerStep ?? NaN),
     });
   }
   return out;
@@ -197,7 +201,7 @@ export function formatGpuTable(rows: BenchRow[]): string {
   const line = (c: string[]) => c.map((s, i) => (i < 3 ? s.padEnd(widths[i]) : s.padStart(widths[i]))).join('  ');
   const out = ['GPU work per training step (webgpu):', line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)];
   for (const r of kernelRatios(rows)) {
-    out.push(`fused / generic, ${r.backend} ${r.preset}: tokens/s x${num(r.tokensPerSec, 2)}, dispatches x${num(r.dispatches, 3)}, encode ms x${num(r.encodeMs, 3)}`);
+    out.push(`fused / generic, ${r.backend} ${r.preset}: tokens/s x${num(r.tokensPerSec, 2)}, dispatches x${num(r.dispatches, 3)}, encode ms x${num(r.encodeMs, 3)} (cpu x${num(r.encodeCpuMs, 3)})`);
   }
   return out.join('\n');
 }
