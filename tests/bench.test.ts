@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { benchPreset } from '../src/core/bench.ts';
-import { formatTable, matmulGflopsOf, median, mfuOf, modelGflopsOf, stepsPerRepeat, type BenchRow } from '../src/core/benchreport.ts';
+import { formatGpuTable, formatTable, kernelRatios, matmulGflopsOf, median, mfuOf, modelGflopsOf, stepsPerRepeat, type BenchRow } from '../src/core/benchreport.ts';
 import { builtinCorpus } from '../src/core/corpus.ts';
 import { flopsPerToken } from '../src/core/counts.ts';
 import { Dataset } from '../src/core/data.ts';
@@ -61,6 +61,22 @@ describe('table', () => {
     expect(lines[3]).toMatch(/197\*/); // stand-in count run is marked ...
     expect(lines[4]).toMatch(/^\* tensor counts from a B1xT8 run/); // ... and explained
     expect(new Set(lines.slice(0, 4).map((l) => l.length)).size).toBe(1); // columns aligned
+  });
+
+  it('shows the webgpu rows\' per-step GPU work and fused/generic ratios measured in the same run', () => {
+    const gpu = { backend: 'webgpu', preset: 'baby', readbacksPerStep: 0, uploadsPerStep: 2, uploadBytesPerStep: 8192, uniformWritesPerStep: 10, gpuMsPerStep: null };
+    const rows = [
+      row({}),
+      row({ ...gpu, kernels: 'generic', tokensPerSec: 100, dispatchesPerStep: 1000, encodeMsPerStep: 50, encodeCpuMsPerStep: 40 }),
+      row({ ...gpu, kernels: 'fused', tokensPerSec: 150, dispatchesPerStep: 200, encodeMsPerStep: 10, encodeCpuMsPerStep: 5 }),
+    ];
+    expect(kernelRatios(rows)).toEqual([{ backend: 'webgpu', preset: 'baby', tokensPerSec: 1.5, dispatches: 0.2, encodeMs: 0.2, encodeCpuMs: 0.125 }]);
+    const text = formatGpuTable(rows).split('\n');
+    expect(text).toHaveLength(6); // title, header, rule, the two webgpu rows (not the wasm one), the ratio line
+    expect(text[1]).toMatch(/^backend\s+preset\s+kernels\s+tok\/s\s+dispatches\/step/);
+    expect(text[3]).toMatch(/^webgpu\s+baby\s+generic\s+100\s+1,000\s+50\.0\s+40\.0\s+8,192\s+2\s+10\s+0\s+-$/);
+    expect(text[5]).toBe('fused / generic, webgpu baby: tokens/s x1.50, dispatches x0.200, encode ms x0.200 (cpu x0.125)');
+    expect(formatGpuTable([row({})])).toBe('');
   });
 });
 
@@ -145,9 +161,12 @@ describe('tabgpt bench', () => {
   });
 
   it('names the problem and the fix in one line for bad flags', async () => {
-    const gpu = await tabgpt('bench', '--backend', 'webgpu');
-    expect(gpu.code).toBe(2);
-    expect(gpu.stderr.trim()).toBe("tabgpt: error: --backend must be one of wasm, cpu (got 'webgpu') (webgpu runs in the browser: add --browser)");
+    const gl = await tabgpt('bench', '--backend', 'webgl');
+    expect(gl.code).toBe(2);
+    expect(gl.stderr.trim()).toBe("tabgpt: error: --backend must be one of wasm, cpu, webgpu (got 'webgl') (webgl runs in the browser: add --browser)");
+    const kernels = await tabgpt('bench', '--backend', 'webgpu', '--kernels', 'fast');
+    expect(kernels.code).toBe(2);
+    expect(kernels.stderr.trim()).toBe("tabgpt: error: --kernels must be generic, fused or generic,fused (got 'fast')");
     const preset = await tabgpt('bench', '--preset', 'huge');
     expect(preset.code).toBe(2);
     expect(preset.stderr.trim().split('\n')).toHaveLength(1);
