@@ -13,6 +13,8 @@
 // Shape legend: N rows (B*T), C features, V vocabulary.
 
 import * as tf from '@tensorflow/tfjs';
+import { useFused } from './kernels/mode';
+import { layerNormFused } from './kernels/webgpu/layernorm';
 
 /**
  * Whether tfjs is recording for a gradient (inside tf.grad, variableGrads).
@@ -91,6 +93,7 @@ function normalize(x: tf.Tensor2D): { xhat: tf.Tensor2D; rstd: tf.Tensor2D } {
 
 /** LayerNorm over the last axis: [N, C] -> [N, C], gain w [C], optional bias b [C]. */
 export function layerNorm(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor | null): tf.Tensor2D {
+  if (useFused()) return layerNormFused(x, w, b, LN_EPS); // one WGSL kernel each way (kernels/webgpu/layernorm.ts)
   if (!recording()) {
     const scaled = normalize(x).xhat.mul(w);
     return (b ? scaled.add(b) : scaled) as tf.Tensor2D;
