@@ -90,3 +90,13 @@ describe('fused LayerNorm', () => {
     });
   }
 });
+
+describe('fused bias + GELU (after the c_fc matmul)', () => {
+  for (const [N, F, bias] of [[1, 3, true], [5, 67, true], [9, 130, false]] as [number, number, boolean][]) {
+    it(`N=${N} F=${F} bias=${bias}`, async () => {
+      const inputs = [{ shape: [N, 4] }, { shape: [4, F] }, ...(bias ? [{ shape: [F] }] : [])];
+      const r = await check(inputs, (x, w, b) => ops.linearGelu(x as tf.Tensor2D, w as tf.Tensor2D, b ?? null));
+      console.log(`linearGelu [${N},${F}] err ${r.err.toExponential(1)} dispatches fused ${r.fused} generic ${r.generic}`);
+    });
+  }
+});

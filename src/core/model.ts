@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
 import { Rng } from './rng';
-import { crossEntropy, embeddingLookup, gelu, layerNorm, linear } from './ops';
+import { crossEntropy, embeddingLookup, layerNorm, linear, linearGelu } from './ops';
 import { installWasmKernels } from './kernels';
 
 export type Params = Map<string, tf.Variable>;
@@ -120,6 +120,11 @@ export class GPT {
     return linear(x, this.p(`${name}.weight`) as tf.Tensor2D, this.optBias(name));
   }
 
+  /** gelu(x @ W + b) for the MLP's c_fc (ops.ts: bias and GELU fused on webgpu). */
+  private linGelu(x: tf.Tensor2D, name: string): tf.Tensor2D {
+    return linearGelu(x, this.p(`${name}.weight`) as tf.Tensor2D, this.optBias(name));
+  }
+
   private drop(x: tf.Tensor2D, opts: ForwardOptions, salt: number): tf.Tensor2D {
     const rate = this.config.dropout;
     if (!opts.training || rate === 0) return x;
@@ -143,7 +148,7 @@ export class GPT {
       const h = `transformer.h.${l}`;
       const y = this.attention(this.ln(x, `${h}.ln_1`), B, T, `${h}.attn.c_attn`, mask, opts, l); // [N, C]
       x = x.add(this.drop(this.lin(y, `${h}.attn.c_proj`), opts, 100 + l));
-      const hidden = gelu(this.lin(this.ln(x, `${h}.ln_2`), `${h}.mlp.c_fc`)); // [N, 4C]
+      const hidden = this.linGelu(this.ln(x, `${h}.ln_2`), `${h}.mlp.c_fc`); // [N, 4C]
       x = x.add(this.drop(this.lin(hidden, `${h}.mlp.c_proj`), opts, 200 + l));
     }
     x = this.ln(x, 'transformer.ln_f');
@@ -251,7 +256,7 @@ export class GPT {
         // [nH, t, hs] -> [t, nH, hs] -> [t, C]
         const merged = y.transpose([1, 0, 2]).reshape([t, C]) as tf.Tensor2D;
         x = x.add(this.lin(merged, `${h}.attn.c_proj`));
-        x = x.add(this.lin(gelu(this.lin(this.ln(x, `${h}.ln_2`), `${h}.mlp.c_fc`)), `${h}.mlp.c_proj`));
+        x = x.add(this.lin(this.linGelu(this.ln(x, `${h}.ln_2`), `${h}.mlp.c_fc`), `${h}.mlp.c_proj`));
       }
       const last = this.ln(t > 1 ? x.slice([t - 1, 0], [1, C]) : x, 'transformer.ln_f'); // [1, C]
       return tf.matMul(last, wte, false, true).reshape([-1]) as tf.Tensor1D; // [V]

@@ -15,6 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { useFused } from './kernels/mode';
 import { layerNormFused } from './kernels/webgpu/layernorm';
+import { biasGeluFused } from './kernels/webgpu/gelu';
 
 /**
  * Whether tfjs is recording for a gradient (inside tf.grad, variableGrads).
@@ -130,6 +131,7 @@ const GELU_C = Math.sqrt(2 / Math.PI);
  *   d/dx = s + x s (1 - s) 2u',  s = sigmoid(2u),  2u' = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2)
  */
 export function gelu(x: tf.Tensor2D): tf.Tensor2D {
+  if (useFused()) return biasGeluFused(x, null); // one WGSL kernel each way (kernels/webgpu/gelu.ts)
   // sigmoid(2u) = sigmoid(x (2 sqrt(2/pi) + 2 sqrt(2/pi) 0.044715 x^2))
   const sig2u = (input: tf.Tensor, x2: tf.Tensor) => tf.sigmoid(input.mul(x2.mul(2 * GELU_C * 0.044715).add(2 * GELU_C)));
   if (!recording()) return x.mul(sig2u(x, x.square()));
@@ -149,6 +151,17 @@ export function gelu(x: tf.Tensor2D): tf.Tensor2D {
     };
   });
   return f(x) as tf.Tensor2D;
+}
+
+/**
+ * The MLP's first half, gelu(x @ W + b): [N, in] -> [N, out]. Generic: the
+ * fused matmul+bias, then gelu. Fused (webgpu): the matmul without bias, then
+ * one kernel for the bias add and GELU, whose backward also sums the bias
+ * gradient (kernels/webgpu/gelu.ts).
+ */
+export function linearGelu(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor | null): tf.Tensor2D {
+  if (useFused()) return biasGeluFused(linear(x, w, null), b);
+  return gelu(linear(x, w, b));
 }
 
 /** Mean cross-entropy in nats: logits [N, V], integer targets [N] -> scalar. */

@@ -12,10 +12,13 @@
 //   program.ts     the runner: WGSL assembly, one pipeline per variant and device,
 //                  a dispatch recorded into tfjs' own compute pass; several outputs
 //   layernorm.ts   LayerNorm, forward and backward            (generic 9 + 11 dispatches -> 1 + 1)
+//   gelu.ts        c_fc's bias add + GELU after its matmul    (matmul+bias, GELU, bias-grad GEMV:
+//                  7 + 11 dispatches for the c_fc linear + GELU -> 2 + 3, the matmuls' 1 + 2 included)
 //
 // Dispatches per op are counted in tests/kernels-webgpu.test.ts (fused vs
 // generic on the same webgpu backend), where every kernel is also checked
 // against the generic op on the cpu backend, values and gradients.
 
 export { layerNormFused } from './layernorm';
+export { biasGeluFused } from './gelu';
 export { compiledVariants } from './program';
