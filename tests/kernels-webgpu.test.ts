@@ -11,14 +11,14 @@ import { setKernelMode } from '../src/core/kernels/mode.ts';
 import * as ops from '../src/core/ops.ts';
 import { Rng } from '../src/core/rng.ts';
 
-type Input = { shape: number[]; int?: number }; // int: integer values in [0, int)
+type Input = { shape: number[]; int?: number; std?: number }; // int: integer values in [0, int); std: of the normal values (1)
 
 function make(inputs: Input[], seed: number): tf.Tensor[] {
   const rng = new Rng(seed);
-  return inputs.map(({ shape, int }) => {
+  return inputs.map(({ shape, int, std }) => {
     const n = shape.reduce((a, b) => a * b, 1);
     if (int) return tf.tensor(Int32Array.from({ length: n }, () => rng.int(int)), shape, 'int32');
-    return tf.tensor(Float32Array.from({ length: n }, () => rng.normal()), shape);
+    return tf.tensor(Float32Array.from({ length: n }, () => rng.normal() * (std ?? 1)), shape);
   });
 }
 
@@ -64,9 +64,11 @@ async function check(inputs: Input[], f: (...xs: tf.Tensor[]) => tf.Tensor, tol 
   const fused = await run('webgpu', 'fused', inputs, f);
   const generic = await run('webgpu', 'generic', inputs, f);
   let err = 0;
+  let genericErr = 0; // the generic ops on webgpu vs cpu: float rounding's share
   ref.out.forEach((r, i) => (err = Math.max(err, maxErr(fused.out[i], r))));
+  ref.out.forEach((r, i) => (genericErr = Math.max(genericErr, maxErr(generic.out[i], r))));
   expect(err).toBeLessThan(tol);
-  return { err, fused: `${fused.fwd}+${fused.bwd}`, generic: `${generic.fwd}+${generic.bwd}` };
+  return { err: `${err.toExponential(1)} (generic ${genericErr.toExponential(1)})`, fused: `${fused.fwd}+${fused.bwd}`, generic: `${generic.fwd}+${generic.bwd}` };
 }
 
 beforeAll(async () => {
@@ -86,7 +88,7 @@ describe('fused LayerNorm', () => {
     it(`N=${N} C=${C} bias=${bias}`, async () => {
       const inputs = [{ shape: [N, C] }, { shape: [C] }, ...(bias ? [{ shape: [C] }] : [])];
       const r = await check(inputs, (x, w, b) => ops.layerNorm(x as tf.Tensor2D, w, b ?? null));
-      console.log(`layerNorm [${N},${C}] err ${r.err.toExponential(1)} dispatches fused ${r.fused} generic ${r.generic}`);
+      console.log(`layerNorm [${N},${C}] err ${r.err} dispatches fused ${r.fused} generic ${r.generic}`);
     });
   }
 });
@@ -96,7 +98,23 @@ describe('fused bias + GELU (after the c_fc matmul)', () => {
     it(`N=${N} F=${F} bias=${bias}`, async () => {
       const inputs = [{ shape: [N, 4] }, { shape: [4, F] }, ...(bias ? [{ shape: [F] }] : [])];
       const r = await check(inputs, (x, w, b) => ops.linearGelu(x as tf.Tensor2D, w as tf.Tensor2D, b ?? null));
-      console.log(`linearGelu [${N},${F}] err ${r.err.toExponential(1)} dispatches fused ${r.fused} generic ${r.generic}`);
+      console.log(`linearGelu [${N},${F}] err ${r.err} dispatches fused ${r.fused} generic ${r.generic}`);
+    });
+  }
+});
+
+describe('fused causal self-attention (c_attn linear + attention)', () => {
+  const S = 140;
+  const maskValues = new Float32Array(S * S);
+  for (let i = 0; i < S; i++) for (let j = i + 1; j < S; j++) maskValues[i * S + j] = -1e9;
+  // [B, T, nH, C, bias]: T = 1; T not a multiple of the 64-wide workgroup; one head with hs > 64; T past 128 (the 256 variant)
+  const cases: [number, number, number, number, boolean][] = [[2, 1, 1, 6, true], [1, 67, 3, 12, true], [2, 5, 1, 72, false], [1, 130, 2, 10, true]];
+  for (const [B, T, nH, C, bias] of cases) {
+    it(`B=${B} T=${T} nH=${nH} C=${C} bias=${bias}`, async () => {
+      const inputs = [{ shape: [B * T, C] }, { shape: [C, 3 * C], std: 1 / Math.sqrt(C) }, ...(bias ? [{ shape: [3 * C], std: 0.1 }] : [])];
+      const mask = () => tf.tensor2d(maskValues, [S, S]).slice([0, 0], [T, T]);
+      const r = await check(inputs, (x, w, b) => ops.causalSelfAttention(x as tf.Tensor2D, w, b ?? null, B, T, nH, mask, null));
+      console.log(`causalSelfAttention B=${B} T=${T} nH=${nH} C=${C} err ${r.err} dispatches fused ${r.fused} generic ${r.generic}`);
     });
   }
 });

@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { useFused } from './kernels/mode';
 import { layerNormFused } from './kernels/webgpu/layernorm';
 import { biasGeluFused } from './kernels/webgpu/gelu';
+import { ATTENTION_MAX_T, causalAttentionFused } from './kernels/webgpu/attention';
 
 /**
  * Whether tfjs is recording for a gradient (inside tf.grad, variableGrads).
@@ -162,6 +163,61 @@ export function gelu(x: tf.Tensor2D): tf.Tensor2D {
 export function linearGelu(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor | null): tf.Tensor2D {
   if (useFused()) return biasGeluFused(linear(x, w, null), b);
   return gelu(linear(x, w, b));
+}
+
+/**
+ * Causal multi-head self-attention up to c_proj: x [N, C] (ln_1's output),
+ * c_attn's weight w [C, 3C] and bias b [3C] -> [N, C], N = B*T, nH heads of
+ * hs = C/nH columns (the heads side by side, ready for c_proj).
+ * Generic: q, k, v projections (qkvProjections), heads to a batch dim,
+ * q k^T + mask, softmax, (dropout,) @ v, heads back. Fused (webgpu, no
+ * attention dropout, T <= ATTENTION_MAX_T): one [N, C] @ [C, 3C] linear and
+ * one kernel each way on its [N, 3C] output, no mask tensor
+ * (kernels/webgpu/attention.ts).
+ * `mask` gives the [T, T] additive causal mask, only asked for by the generic path.
+ */
+export function causalSelfAttention(
+  x: tf.Tensor2D,
+  w: tf.Tensor,
+  b: tf.Tensor | null,
+  B: number,
+  T: number,
+  nH: number,
+  mask: () => tf.Tensor,
+  dropout: ((att: tf.Tensor) => tf.Tensor) | null,
+): tf.Tensor2D {
+  if (useFused() && !dropout && T <= ATTENTION_MAX_T) return causalAttentionFused(linear(x, w as tf.Tensor2D, b), B, T, nH);
+  const C = x.shape[1];
+  const hs = C / nH;
+  const [q, k, v] = qkvProjections(x, w, b, hs);
+  // [N, C] -> [B, T, nH, hs] -> heads as a batch dim: q, v [B, nH, T, hs], k as k^T [B, nH, hs, T]
+  const qh = q.reshape([B, T, nH, hs]).transpose([0, 2, 1, 3]);
+  const kT = k.reshape([B, T, nH, hs]).transpose([0, 2, 3, 1]);
+  const vh = v.reshape([B, T, nH, hs]).transpose([0, 2, 1, 3]);
+  let att = tf.softmax(tf.matMul(qh, kT).add(mask())); // [B, nH, T, T], q pre-scaled
+  if (dropout) att = dropout(att);
+  const y = tf.matMul(att, vh); // [B, nH, T, hs]
+  // [B, nH, T, hs] -> [B, T, nH, hs] -> [N, C]: the heads side by side again
+  return y.transpose([0, 2, 1, 3]).reshape([B * T, C]) as tf.Tensor2D;
+}
+
+/**
+ * q, k, v projections of c_attn for `x` [n, C], each [n, C]: three column
+ * blocks of the one [C, 3C] weight (the same parameters and products as one
+ * wide matmul), so each output can go straight to its head-major layout
+ * with a 4-D transpose, with no 5-D transpose (wasm's generic N-d transpose
+ * costs ~50 ns/element) and no column slices of activations. q comes scaled
+ * by 1/sqrt(hs), folded into its weight and bias ([C, C], not [B, nH, T, T]).
+ */
+function qkvProjections(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor | null, hs: number): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] {
+  const C = x.shape[1];
+  const scale = 1 / Math.sqrt(hs);
+  const proj = (i: number, s: number) => {
+    const wi = w.slice([0, i * C], [C, C]) as tf.Tensor2D;
+    const bi = b ? b.slice([i * C], [C]) : null;
+    return s === 1 ? linear(x, wi, bi) : linear(x, wi.mul(s) as tf.Tensor2D, bi ? bi.mul(s) : null);
+  };
+  return [proj(0, scale), proj(1, 1), proj(2, 1)];
 }
 
 /** Mean cross-entropy in nats: logits [N, V], integer targets [N] -> scalar. */

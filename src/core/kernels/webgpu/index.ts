@@ -14,6 +14,9 @@
 //   layernorm.ts   LayerNorm, forward and backward            (generic 9 + 11 dispatches -> 1 + 1)
 //   gelu.ts        c_fc's bias add + GELU after its matmul    (matmul+bias, GELU, bias-grad GEMV:
 //                  7 + 11 dispatches for the c_fc linear + GELU -> 2 + 3, the matmuls' 1 + 2 included)
+//   attention.ts   c_attn as one [C, 3C] linear, then scores, scale, causal mask, softmax and
+//                  the weighted sum in one kernel; dq, dk, dv in one   (12 + 34 -> 2 + 4 per layer,
+//                  c_attn's matmul, its two gradient matmuls and its bias-gradient GEMV included)
 //
 // Dispatches per op are counted in tests/kernels-webgpu.test.ts (fused vs
 // generic on the same webgpu backend), where every kernel is also checked
@@ -21,4 +24,5 @@
 
 export { layerNormFused } from './layernorm';
 export { biasGeluFused } from './gelu';
+export { causalAttentionFused, ATTENTION_MAX_T } from './attention';
 export { compiledVariants } from './program';
