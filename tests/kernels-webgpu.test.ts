@@ -118,3 +118,25 @@ describe('fused causal self-attention (c_attn linear + attention)', () => {
     });
   }
 });
+
+describe('fused softmax cross-entropy', () => {
+  // N = 1; N past the 256-wide workgroup; V not a power of two
+  for (const [N, V] of [[1, 5], [300, 65]]) {
+    it(`N=${N} V=${V}`, async () => {
+      const inputs = [{ shape: [N, V], std: 3 }, { shape: [N], int: V }];
+      const r = await check(inputs, (l, t) => ops.crossEntropy(l as tf.Tensor2D, t as tf.Tensor1D));
+      console.log(`crossEntropy [${N},${V}] err ${r.err} dispatches fused ${r.fused} generic ${r.generic}`);
+    });
+  }
+});
+
+describe('fused token + position embedding (scatter-add gradient)', () => {
+  // [B, T, V, P = blockSize, C]: T = 1 (P = 2: the generic one-hot needs depth >= 2); T < P (wpe rows past T get 0); repeated tokens; C not a power of two
+  for (const [B, T, V, P, C] of [[1, 1, 3, 2, 5], [3, 7, 11, 9, 67]]) {
+    it(`B=${B} T=${T} V=${V} P=${P} C=${C}`, async () => {
+      const inputs = [{ shape: [V, C] }, { shape: [P, C] }, { shape: [B, T], int: V }];
+      const r = await check(inputs, (wte, wpe, idx) => ops.embed(wte as tf.Tensor2D, wpe as tf.Tensor2D, idx as tf.Tensor2D));
+      console.log(`embed B=${B} T=${T} V=${V} C=${C} err ${r.err} dispatches fused ${r.fused} generic ${r.generic}`);
+    });
+  }
+});

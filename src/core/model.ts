@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
 import { Rng } from './rng';
-import { causalSelfAttention, crossEntropy, embeddingLookup, layerNorm, linear, linearGelu } from './ops';
+import { causalSelfAttention, crossEntropy, embed, layerNorm, linear, linearGelu } from './ops';
 import { installWasmKernels } from './kernels';
 
 export type Params = Map<string, tf.Variable>;
@@ -139,9 +139,7 @@ export class GPT {
     if (T > blockSize) throw new Error(`sequence length ${T} exceeds blockSize ${blockSize}`);
     const wte = this.p('transformer.wte.weight') as tf.Tensor2D;
     const wpe = this.p('transformer.wpe.weight') as tf.Tensor2D;
-    // Token and position embeddings, both one-hot matmuls (ops.ts): [N, C]. The
-    // positions as rows (not a broadcast add over B) make wpe's gradient one GEMM.
-    let x = embeddingLookup(wte, idx.reshape([B * T])).add(embeddingLookup(wpe, positions(B, T))) as tf.Tensor2D;
+    let x = embed(wte, wpe, idx); // token + position embeddings (ops.ts): [N, C]
     x = this.drop(x, opts, 0);
     let maskT: tf.Tensor | null = null;
     const mask = () => (maskT ??= this.causalMask.slice([0, 0], [T, T])); // [T, T], sliced once, only if the generic attention asks
@@ -253,13 +251,6 @@ export class GPT {
     for (const v of this.params.values()) v.dispose();
     this.causalMask.dispose();
   }
-}
-
-/** Position of each row of a [B, T] batch flattened to N = B*T rows: [N] int32, 0..T-1 repeated B times. */
-function positions(B: number, T: number): tf.Tensor1D {
-  const pos = new Int32Array(B * T);
-  for (let i = 0; i < B * T; i++) pos[i] = i % T;
-  return tf.tensor1d(pos, 'int32');
 }
 
 /**

@@ -17,6 +17,8 @@ import { useFused } from './kernels/mode';
 import { layerNormFused } from './kernels/webgpu/layernorm';
 import { biasGeluFused } from './kernels/webgpu/gelu';
 import { ATTENTION_MAX_T, causalAttentionFused } from './kernels/webgpu/attention';
+import { crossEntropyFused } from './kernels/webgpu/crossentropy';
+import { embeddingFused } from './kernels/webgpu/embedding';
 
 /**
  * Whether tfjs is recording for a gradient (inside tf.grad, variableGrads).
@@ -81,6 +83,26 @@ export function embeddingLookup(w: tf.Tensor2D, idx: tf.Tensor1D): tf.Tensor2D {
     };
   });
   return f(w) as tf.Tensor2D;
+}
+
+/**
+ * Token plus position embeddings: wte [V, C], wpe [blockSize, C], idx [B, T]
+ * int32 -> [B*T, C]. Generic: two one-hot matmuls (embeddingLookup), the
+ * positions as rows (not a broadcast add over B) so wpe's gradient is one
+ * GEMM. Fused (webgpu): one gather kernel forward, one scatter-add kernel
+ * back, positions computed in the kernel (kernels/webgpu/embedding.ts).
+ */
+export function embed(wte: tf.Tensor2D, wpe: tf.Tensor2D, idx: tf.Tensor2D): tf.Tensor2D {
+  if (useFused()) return embeddingFused(wte, wpe, idx);
+  const [B, T] = idx.shape;
+  return embeddingLookup(wte, idx.reshape([B * T])).add(embeddingLookup(wpe, positions(B, T))) as tf.Tensor2D;
+}
+
+/** Position of each row of a [B, T] batch flattened to N = B*T rows: [N] int32, 0..T-1 repeated B times. */
+function positions(B: number, T: number): tf.Tensor1D {
+  const pos = new Int32Array(B * T);
+  for (let i = 0; i < B * T; i++) pos[i] = i % T;
+  return tf.tensor1d(pos, 'int32');
 }
 
 const LN_EPS = 1e-5; // PyTorch's default, so weights move between the two unchanged
@@ -222,6 +244,7 @@ function qkvProjections(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor | null, hs: n
 
 /** Mean cross-entropy in nats: logits [N, V], integer targets [N] -> scalar. */
 export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
+  if (useFused()) return crossEntropyFused(logits, targets); // one WGSL kernel each way (kernels/webgpu/crossentropy.ts)
   const [N, V] = logits.shape;
   if (!recording()) return tf.logSoftmax(logits).mul(oneHotFloat(targets, V)).sum().div(-N);
   const f = tf.customGrad((...args) => {

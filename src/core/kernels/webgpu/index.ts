@@ -17,6 +17,9 @@
 //   attention.ts   c_attn as one [C, 3C] linear, then scores, scale, causal mask, softmax and
 //                  the weighted sum in one kernel; dq, dk, dv in one   (12 + 34 -> 2 + 4 per layer,
 //                  c_attn's matmul, its two gradient matmuls and its bias-gradient GEMV included)
+//   crossentropy.ts  softmax cross-entropy to the mean loss, integer targets (7-10 + 4 -> 1 + 1)
+//   embedding.ts   token + position embedding: gather forward, scatter-add back,
+//                  positions computed, not uploaded                 (5 + 2 -> 1 + 1)
 //
 // Dispatches per op are counted in tests/kernels-webgpu.test.ts (fused vs
 // generic on the same webgpu backend), where every kernel is also checked
@@ -25,4 +28,6 @@
 export { layerNormFused } from './layernorm';
 export { biasGeluFused } from './gelu';
 export { causalAttentionFused, ATTENTION_MAX_T } from './attention';
+export { crossEntropyFused } from './crossentropy';
+export { embeddingFused } from './embedding';
 export { compiledVariants } from './program';
