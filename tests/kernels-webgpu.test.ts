@@ -10,6 +10,11 @@ import { installNodeWebGPU } from '../src/cli/webgpu.ts';
 import { setKernelMode } from '../src/core/kernels/mode.ts';
 import * as ops from '../src/core/ops.ts';
 import { Rng } from '../src/core/rng.ts';
+import { makeConfig, modelConfigOf } from '../src/core/config.ts';
+import { Dataset } from '../src/core/data.ts';
+import { GPT } from '../src/core/model.ts';
+import { newTrainer, runRngs } from '../src/core/train.ts';
+import { compiledVariants } from '../src/core/kernels/webgpu/program.ts';
 
 type Input = { shape: number[]; int?: number; std?: number }; // int: integer values in [0, int); std: of the normal values (1)
 
@@ -139,4 +144,71 @@ describe('fused token + position embedding (scatter-add gradient)', () => {
       console.log(`embed B=${B} T=${T} V=${V} C=${C} err ${r.err} dispatches fused ${r.fused} generic ${r.generic}`);
     });
   }
+});
+
+describe('whole nano model, fused vs generic on webgpu', () => {
+  const TEXT = 'Sing, O goddess, the anger of Achilles son of Peleus, that brought countless ills upon the Achaeans.\n'.repeat(10);
+  const data = new Dataset(TEXT);
+  // SwiftShader runs a nano step in seconds: a small batch, and 5 steps (bench runs longer ones)
+  const cfg = makeConfig({ preset: 'nano', batchSize: 2, maxIters: 5, logInterval: 1, evalInterval: 1000, seed: 5, vocabSize: data.tokenizer.vocabSize });
+
+  it('same loss and gradients at init (1e-4)', async () => {
+    await tf.setBackend('webgpu');
+    const batch = data.evalBatches('train', 1, cfg.batchSize, cfg.blockSize)[0];
+    const lossAndGrads = async (mode: 'generic' | 'fused') => {
+      setKernelMode(mode);
+      const model = new GPT(modelConfigOf(cfg), runRngs(cfg.seed).init);
+      const x = tf.tensor2d(batch.x, [cfg.batchSize, cfg.blockSize], 'int32');
+      const y = tf.tensor2d(batch.y, [cfg.batchSize, cfg.blockSize], 'int32');
+      const { value, grads } = tf.variableGrads(() => model.loss(x, y), [...model.params.values()]);
+      const names = [...model.params].map(([n, p]) => [n, p.name]);
+      const out = { loss: (await value.data())[0], grads: await Promise.all(names.map(async ([n, id]) => [n, await grads[id].data()] as const)) };
+      tf.dispose([x, y, value, ...Object.values(grads)]);
+      model.dispose();
+      return out;
+    };
+    const g = await lossAndGrads('generic');
+    const f = await lossAndGrads('fused');
+    expect(Math.abs(f.loss - g.loss)).toBeLessThan(1e-4);
+    let worst = 0;
+    for (let i = 0; i < g.grads.length; i++) {
+      const [name, a] = g.grads[i];
+      const b = f.grads[i][1];
+      let e = 0;
+      for (let j = 0; j < a.length; j++) e = Math.max(e, Math.abs(a[j] - b[j]));
+      expect(e, name).toBeLessThan(1e-4);
+      worst = Math.max(worst, e);
+    }
+    console.log(`nano at init: loss generic ${g.loss} fused ${f.loss}; max |grad diff| ${worst.toExponential(1)}`);
+  });
+
+  it('same training losses over 5 steps (1e-4), a constant dispatch count, no per-step compiles', { timeout: 400_000 }, async () => {
+    await tf.setBackend('webgpu');
+    const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+    const train = async (mode: 'generic' | 'fused') => {
+      setKernelMode(mode);
+      const trainer = newTrainer(cfg, data);
+      const losses: number[] = [];
+      const perStep: number[] = [];
+      const variants: number[] = [];
+      for (let i = 0; i < cfg.maxIters; i++) {
+        const before = dispatches;
+        const log = await trainer.trainStep();
+        perStep.push(dispatches - before);
+        variants.push(compiledVariants(device));
+        losses.push(log!.trainLoss);
+      }
+      trainer.model.dispose();
+      trainer.dispose();
+      return { losses, perStep, variants };
+    };
+    const g = await train('generic');
+    const f = await train('fused');
+    for (let i = 0; i < g.losses.length; i++) expect(Math.abs(f.losses[i] - g.losses[i]), `step ${i + 1}`).toBeLessThan(1e-4);
+    expect(f.losses[cfg.maxIters - 1]).toBeLessThan(f.losses[0]); // it learns
+    expect(new Set(f.perStep.slice(1)).size).toBe(1);
+    expect(f.perStep[1]).toBeLessThan(g.perStep[1]);
+    expect(f.variants[1]).toBe(f.variants[cfg.maxIters - 1]); // every fused variant compiled by step 2
+    console.log(`nano training: losses generic ${g.losses[0].toFixed(4)}..${g.losses.at(-1)!.toFixed(4)} fused ${f.losses[0].toFixed(4)}..${f.losses.at(-1)!.toFixed(4)}, max diff ${Math.max(...g.losses.map((l, i) => Math.abs(l - f.losses[i]))).toExponential(1)}; dispatches per step (incl. optimizer and loss readback) generic ${g.perStep[1]} fused ${f.perStep[1]}`);
+  });
 });
