@@ -7,18 +7,24 @@
 //    backward takes a handful.
 //  - gelu: sigmoid form, closed-form backward (no tanh, no pow).
 //  - crossEntropy: softmax minus one-hot, without a dense log-softmax backward.
+//  - embed, linearGelu, causalSelfAttention: the model's token + position
+//    embedding, c_fc + GELU, and c_attn + attention, as ops so that each can
+//    take its fused form.
 // Outside a gradient recording each computes its value directly (no wrapper).
 // PERFORMANCE.md has the measured effect of each.
 //
-// Shape legend: N rows (B*T), C features, V vocabulary.
+// Generic or fused: on the webgpu backend in `fused` mode (kernels/mode.ts,
+// useFused()) layerNorm, gelu, linearGelu, causalSelfAttention, crossEntropy
+// and embed run one WGSL kernel per direction (kernels/webgpu/index.ts);
+// everywhere else, and in `generic` mode, the tf-op compositions below, the
+// reference the fused kernels are tested against.
+//
+// Shape legend: B batch, T positions, N rows (B*T), C features, V vocabulary, nH heads.
 
 import * as tf from '@tensorflow/tfjs';
 import { useFused } from './kernels/mode';
-import { layerNormFused } from './kernels/webgpu/layernorm';
-import { biasGeluFused } from './kernels/webgpu/gelu';
-import { ATTENTION_MAX_T, causalAttentionFused } from './kernels/webgpu/attention';
-import { crossEntropyFused } from './kernels/webgpu/crossentropy';
-import { embeddingFused } from './kernels/webgpu/embedding';
+// The fused WGSL kernels (registered for the webgpu backend on import): kernels/webgpu/index.ts
+import { ATTENTION_MAX_T, biasGeluFused, causalAttentionFused, crossEntropyFused, embeddingFused, layerNormFused } from './kernels/webgpu';
 
 /**
  * Whether tfjs is recording for a gradient (inside tf.grad, variableGrads).

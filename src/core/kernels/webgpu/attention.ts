@@ -30,7 +30,7 @@
 // one per T. Longer contexts take the generic path (ATTENTION_MAX_T).
 
 import * as tf from '@tensorflow/tfjs';
-import { reduceSnippet, registerOnce, runKernel, type KernelSource, type WebGPUBackendLike } from './program';
+import { reduceSnippet, runKernel, type KernelSource, type WebGPUBackendLike } from './program';
 
 const WG = 64;
 const FWD = 'TabgptCausalAttention';
@@ -168,38 +168,46 @@ fn main(g: u32, lid: u32) {${common}
 
 interface Attrs { B: number; T: number; nH: number }
 
-function install(): void {
-  registerOnce(FWD, ({ inputs, backend, attrs }) => {
-    const { qkv } = inputs as Record<string, tf.TensorInfo>;
-    const { B, T, nH } = attrs as unknown as Attrs;
-    const C = qkv.shape[1] / 3;
-    return runKernel(backend as unknown as WebGPUBackendLike, forwardSource(rowLength(T)), {
-      inputs: [qkv],
-      outputShapes: [[B * T, C], [B * nH * T]],
-      uniforms: [T, nH, C / nH, C, 1 / Math.sqrt(C / nH)],
-      groups: B * nH * T,
-    });
-  });
-  registerOnce(BWD, ({ inputs, backend, attrs }) => {
-    const { dy, qkv, y, lse } = inputs as Record<string, tf.TensorInfo>;
-    const { B, T, nH } = attrs as unknown as Attrs;
-    const C = qkv.shape[1] / 3;
-    const R = B * nH * T;
-    return runKernel(backend as unknown as WebGPUBackendLike, backwardSource(rowLength(T)), {
-      inputs: [dy, qkv, y, lse],
-      outputShapes: [[B * T, 3 * C]],
-      uniforms: [T, nH, C / nH, C, 1 / Math.sqrt(C / nH), R],
-      groups: 2 * R,
-    });
-  });
-}
+/** The forward and backward kernels, registered for the webgpu backend by index.ts. */
+export const kernels: tf.KernelConfig[] = [
+  {
+    kernelName: FWD,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { qkv } = inputs as Record<string, tf.TensorInfo>;
+      const { B, T, nH } = attrs as unknown as Attrs;
+      const C = qkv.shape[1] / 3;
+      return runKernel(backend as unknown as WebGPUBackendLike, forwardSource(rowLength(T)), {
+        inputs: [qkv],
+        outputShapes: [[B * T, C], [B * nH * T]],
+        uniforms: [T, nH, C / nH, C, 1 / Math.sqrt(C / nH)],
+        groups: B * nH * T,
+      });
+    },
+  },
+  {
+    kernelName: BWD,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { dy, qkv, y, lse } = inputs as Record<string, tf.TensorInfo>;
+      const { B, T, nH } = attrs as unknown as Attrs;
+      const C = qkv.shape[1] / 3;
+      const R = B * nH * T;
+      return runKernel(backend as unknown as WebGPUBackendLike, backwardSource(rowLength(T)), {
+        inputs: [dy, qkv, y, lse],
+        outputShapes: [[B * T, 3 * C]],
+        uniforms: [T, nH, C / nH, C, 1 / Math.sqrt(C / nH), R],
+        groups: 2 * R,
+      });
+    },
+  },
+];
 
 /**
  * Fused causal attention on c_attn's output: qkv [B T, 3C] = [q | k | v] (q not
  * yet scaled), nH heads -> y [B T, C]. T <= ATTENTION_MAX_T.
  */
 export function causalAttentionFused(qkv: tf.Tensor2D, B: number, T: number, nH: number): tf.Tensor2D {
-  install();
   const attrs = { B, T, nH } as unknown as tf.NamedAttrMap;
   const run = (x: tf.Tensor) => tf.engine().runKernel(FWD, { qkv: x }, attrs) as tf.Tensor[];
   if (tf.engine().state.gradientDepth === 0) {

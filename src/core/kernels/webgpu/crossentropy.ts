@@ -12,7 +12,7 @@
 //   backward  dy [], logits, targets, lse -> dlogits [N, V] = (exp(l - lse) - onehot) dy / N
 
 import * as tf from '@tensorflow/tfjs';
-import { reduceSnippet, registerOnce, runKernel, type KernelSource, type WebGPUBackendLike } from './program';
+import { reduceSnippet, runKernel, type KernelSource, type WebGPUBackendLike } from './program';
 
 const WG_FWD = 256; // WebGPU's guaranteed maximum invocations per workgroup
 const WG = 64;
@@ -64,32 +64,40 @@ fn main(g: u32, lid: u32) {
 }`,
 };
 
-function install(): void {
-  registerOnce(FWD, ({ inputs, backend }) => {
-    const { logits, targets } = inputs as Record<string, tf.TensorInfo>;
-    const [N, V] = logits.shape;
-    return runKernel(backend as unknown as WebGPUBackendLike, forward, {
-      inputs: [logits, targets],
-      outputShapes: [[], [N]],
-      uniforms: [N, V],
-      groups: 1,
-    });
-  });
-  registerOnce(BWD, ({ inputs, backend }) => {
-    const { dy, logits, targets, lse } = inputs as Record<string, tf.TensorInfo>;
-    const [N, V] = logits.shape;
-    return runKernel(backend as unknown as WebGPUBackendLike, backward, {
-      inputs: [dy, logits, targets, lse],
-      outputShapes: [[N, V]],
-      uniforms: [N, V],
-      groups: Math.ceil((N * V) / WG),
-    });
-  });
-}
+/** The forward and backward kernels, registered for the webgpu backend by index.ts. */
+export const kernels: tf.KernelConfig[] = [
+  {
+    kernelName: FWD,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend }) => {
+      const { logits, targets } = inputs as Record<string, tf.TensorInfo>;
+      const [N, V] = logits.shape;
+      return runKernel(backend as unknown as WebGPUBackendLike, forward, {
+        inputs: [logits, targets],
+        outputShapes: [[], [N]],
+        uniforms: [N, V],
+        groups: 1,
+      });
+    },
+  },
+  {
+    kernelName: BWD,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend }) => {
+      const { dy, logits, targets, lse } = inputs as Record<string, tf.TensorInfo>;
+      const [N, V] = logits.shape;
+      return runKernel(backend as unknown as WebGPUBackendLike, backward, {
+        inputs: [dy, logits, targets, lse],
+        outputShapes: [[N, V]],
+        uniforms: [N, V],
+        groups: Math.ceil((N * V) / WG),
+      });
+    },
+  },
+];
 
 /** Fused mean cross-entropy in nats: logits [N, V], int32 targets [N] -> scalar. */
 export function crossEntropyFused(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
-  install();
   const run = (l: tf.Tensor) => tf.engine().runKernel(FWD, { logits: l, targets }, {}) as tf.Tensor[];
   if (tf.engine().state.gradientDepth === 0) {
     const [loss, lse] = run(logits);

@@ -19,7 +19,7 @@
 // would want the indices sorted first.
 
 import * as tf from '@tensorflow/tfjs';
-import { registerOnce, runKernel, type KernelSource, type WebGPUBackendLike } from './program';
+import { runKernel, type KernelSource, type WebGPUBackendLike } from './program';
 
 const WG = 64;
 const FWD = 'TabgptEmbedding';
@@ -81,35 +81,43 @@ fn main(g: u32, lid: u32) {
 }`,
 };
 
-function install(): void {
-  registerOnce(FWD, ({ inputs, backend, attrs }) => {
-    const { wte, wpe, idx } = inputs as Record<string, tf.TensorInfo>;
-    const { T } = attrs as unknown as { T: number };
-    const [V, C] = wte.shape;
-    const N = idx.shape[0];
-    return runKernel(backend as unknown as WebGPUBackendLike, forward, {
-      inputs: [wte, wpe, idx],
-      outputShapes: [[N, C]],
-      uniforms: [N, T, C, V],
-      groups: Math.ceil((N * C) / WG),
-    });
-  });
-  registerOnce(BWD, ({ inputs, backend, attrs }) => {
-    const { dy, idx } = inputs as Record<string, tf.TensorInfo>;
-    const { T, V, P } = attrs as unknown as { T: number; V: number; P: number };
-    const [N, C] = dy.shape;
-    return runKernel(backend as unknown as WebGPUBackendLike, backward, {
-      inputs: [dy, idx],
-      outputShapes: [[V, C], [P, C]],
-      uniforms: [N, T, C, V, P],
-      groups: Math.ceil((V * C) / WG) + Math.ceil((P * C) / WG),
-    });
-  });
-}
+/** The forward and backward kernels, registered for the webgpu backend by index.ts. */
+export const kernels: tf.KernelConfig[] = [
+  {
+    kernelName: FWD,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { wte, wpe, idx } = inputs as Record<string, tf.TensorInfo>;
+      const { T } = attrs as unknown as { T: number };
+      const [V, C] = wte.shape;
+      const N = idx.shape[0];
+      return runKernel(backend as unknown as WebGPUBackendLike, forward, {
+        inputs: [wte, wpe, idx],
+        outputShapes: [[N, C]],
+        uniforms: [N, T, C, V],
+        groups: Math.ceil((N * C) / WG),
+      });
+    },
+  },
+  {
+    kernelName: BWD,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { dy, idx } = inputs as Record<string, tf.TensorInfo>;
+      const { T, V, P } = attrs as unknown as { T: number; V: number; P: number };
+      const [N, C] = dy.shape;
+      return runKernel(backend as unknown as WebGPUBackendLike, backward, {
+        inputs: [dy, idx],
+        outputShapes: [[V, C], [P, C]],
+        uniforms: [N, T, C, V, P],
+        groups: Math.ceil((V * C) / WG) + Math.ceil((P * C) / WG),
+      });
+    },
+  },
+];
 
 /** Fused wte[idx] + wpe[position]: wte [V, C], wpe [P, C], idx [B, T] int32 -> [B T, C]. */
 export function embeddingFused(wte: tf.Tensor2D, wpe: tf.Tensor2D, idx: tf.Tensor2D): tf.Tensor2D {
-  install();
   const [B, T] = idx.shape;
   const flat = idx.reshape([B * T]); // [N]
   const run = (te: tf.Tensor, pe: tf.Tensor) =>

@@ -14,7 +14,7 @@
 //   gelu'(z) = s + z s (1 - s) (2k + 6k 0.044715 z^2)
 
 import * as tf from '@tensorflow/tfjs';
-import { registerOnce, runKernel, type KernelSource, type WebGPUBackendLike } from './program';
+import { runKernel, type KernelSource, type WebGPUBackendLike } from './program';
 
 const WG = 64;
 const FWD = 'TabgptBiasGelu';
@@ -73,32 +73,40 @@ fn main(g: u32, lid: u32) {
   };
 }
 
-function install(): void {
-  registerOnce(FWD, ({ inputs, backend }) => {
-    const { h, b } = inputs as { h: tf.TensorInfo; b?: tf.TensorInfo };
-    const [N, F] = h.shape;
-    return runKernel(backend as unknown as WebGPUBackendLike, forwardSource(!!b), {
-      inputs: b ? [h, b] : [h],
-      outputShapes: [[N, F]],
-      uniforms: [N * F, F],
-      groups: Math.ceil((N * F) / WG),
-    });
-  });
-  registerOnce(BWD, ({ inputs, backend }) => {
-    const { dy, h, b } = inputs as { dy: tf.TensorInfo; h: tf.TensorInfo; b?: tf.TensorInfo };
-    const [N, F] = h.shape;
-    return runKernel(backend as unknown as WebGPUBackendLike, backwardSource(!!b), {
-      inputs: b ? [dy, h, b] : [dy, h],
-      outputShapes: b ? [[N, F], [F]] : [[N, F]],
-      uniforms: [N, F],
-      groups: Math.ceil((N * F) / WG) + (b ? Math.ceil(F / WG) : 0),
-    });
-  });
-}
+/** The forward and backward kernels, registered for the webgpu backend by index.ts. */
+export const kernels: tf.KernelConfig[] = [
+  {
+    kernelName: FWD,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend }) => {
+      const { h, b } = inputs as { h: tf.TensorInfo; b?: tf.TensorInfo };
+      const [N, F] = h.shape;
+      return runKernel(backend as unknown as WebGPUBackendLike, forwardSource(!!b), {
+        inputs: b ? [h, b] : [h],
+        outputShapes: [[N, F]],
+        uniforms: [N * F, F],
+        groups: Math.ceil((N * F) / WG),
+      });
+    },
+  },
+  {
+    kernelName: BWD,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend }) => {
+      const { dy, h, b } = inputs as { dy: tf.TensorInfo; h: tf.TensorInfo; b?: tf.TensorInfo };
+      const [N, F] = h.shape;
+      return runKernel(backend as unknown as WebGPUBackendLike, backwardSource(!!b), {
+        inputs: b ? [dy, h, b] : [dy, h],
+        outputShapes: b ? [[N, F], [F]] : [[N, F]],
+        uniforms: [N, F],
+        groups: Math.ceil((N * F) / WG) + (b ? Math.ceil(F / WG) : 0),
+      });
+    },
+  },
+];
 
 /** Fused gelu(h + b): h [N, F], b [F] or null -> [N, F]. */
 export function biasGeluFused(h: tf.Tensor2D, b: tf.Tensor | null): tf.Tensor2D {
-  install();
   const run = (hs: tf.Tensor, bs: tf.Tensor | null) =>
     (tf.engine().runKernel(FWD, bs ? { h: hs, b: bs } : { h: hs }, {}) as tf.Tensor[])[0] as tf.Tensor2D;
   if (tf.engine().state.gradientDepth === 0) return run(h, b);

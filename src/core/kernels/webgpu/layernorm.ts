@@ -12,7 +12,7 @@
 // rounding; dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dxhat = dy w.
 
 import * as tf from '@tensorflow/tfjs';
-import { reduceSnippet, registerOnce, runKernel, type KernelSource, type WebGPUBackendLike } from './program';
+import { reduceSnippet, runKernel, type KernelSource, type WebGPUBackendLike } from './program';
 
 const WG = 64;
 const FWD = 'TabgptLayerNorm';
@@ -91,33 +91,41 @@ fn main(g: u32, lid: u32) {
   };
 }
 
-function install(): void {
-  registerOnce(FWD, ({ inputs, backend, attrs }) => {
-    const { x, w, b } = inputs as { x: tf.TensorInfo; w: tf.TensorInfo; b?: tf.TensorInfo };
-    const [N, C] = x.shape;
-    return runKernel(backend as unknown as WebGPUBackendLike, forwardSource(!!b), {
-      inputs: b ? [x, w, b] : [x, w],
-      outputShapes: [[N, C], [N, 2]],
-      uniforms: [C, (attrs as { eps: number }).eps],
-      groups: N,
-    });
-  });
-  registerOnce(BWD, ({ inputs, backend, attrs }) => {
-    const { dy, x, w, stats } = inputs as Record<string, tf.TensorInfo>;
-    const [N, C] = x.shape;
-    const bias = (attrs as { bias: boolean }).bias;
-    return runKernel(backend as unknown as WebGPUBackendLike, backwardSource(bias), {
-      inputs: [dy, x, w, stats],
-      outputShapes: bias ? [[N, C], [C], [C]] : [[N, C], [C]],
-      uniforms: [N, C],
-      groups: N + Math.ceil(C / WG),
-    });
-  });
-}
+/** The forward and backward kernels, registered for the webgpu backend by index.ts. */
+export const kernels: tf.KernelConfig[] = [
+  {
+    kernelName: FWD,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, w, b } = inputs as { x: tf.TensorInfo; w: tf.TensorInfo; b?: tf.TensorInfo };
+      const [N, C] = x.shape;
+      return runKernel(backend as unknown as WebGPUBackendLike, forwardSource(!!b), {
+        inputs: b ? [x, w, b] : [x, w],
+        outputShapes: [[N, C], [N, 2]],
+        uniforms: [C, (attrs as { eps: number }).eps],
+        groups: N,
+      });
+    },
+  },
+  {
+    kernelName: BWD,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { dy, x, w, stats } = inputs as Record<string, tf.TensorInfo>;
+      const [N, C] = x.shape;
+      const bias = (attrs as { bias: boolean }).bias;
+      return runKernel(backend as unknown as WebGPUBackendLike, backwardSource(bias), {
+        inputs: [dy, x, w, stats],
+        outputShapes: bias ? [[N, C], [C], [C]] : [[N, C], [C]],
+        uniforms: [N, C],
+        groups: N + Math.ceil(C / WG),
+      });
+    },
+  },
+];
 
 /** Fused LayerNorm over the last axis: x [N, C], gain w [C], bias b [C] or null -> [N, C]. */
 export function layerNormFused(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor | null, eps: number): tf.Tensor2D {
-  install();
   const run = (xs: tf.Tensor, ws: tf.Tensor, bs: tf.Tensor | null) =>
     tf.engine().runKernel(FWD, bs ? { x: xs, w: ws, b: bs } : { x: xs, w: ws }, { eps }) as tf.Tensor[];
   if (tf.engine().state.gradientDepth === 0) {

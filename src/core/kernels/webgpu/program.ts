@@ -173,7 +173,7 @@ export function runKernel(backend: WebGPUBackendLike, src: KernelSource, launch:
   return outputs;
 }
 
-/** Register a kernel for the webgpu backend once (tfjs' registry is global; re-registering throws). */
-export function registerOnce(kernelName: string, kernelFunc: tf.KernelFunc): void {
-  if (!tf.getKernel(kernelName, 'webgpu')) tf.registerKernel({ kernelName, backendName: 'webgpu', kernelFunc });
+/** Register kernels for the webgpu backend once (tfjs' registry is global; registering a name twice throws). */
+export function registerOnce(configs: tf.KernelConfig[]): void {
+  for (const k of configs) if (!tf.getKernel(k.kernelName, k.backendName)) tf.registerKernel(k);
 }
