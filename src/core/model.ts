@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
 import { Rng } from './rng';
-import { crossEntropy, embeddingLookup, gelu, layerNorm, linear } from './ops';
+import { causalSelfAttention, crossEntropy, embed, layerNorm, linear, linearGelu } from './ops';
 import { installWasmKernels } from './kernels';
 
 export type Params = Map<string, tf.Variable>;
@@ -120,6 +120,11 @@ export class GPT {
     return linear(x, this.p(`${name}.weight`) as tf.Tensor2D, this.optBias(name));
   }
 
+  /** gelu(x @ W + b) for the MLP's c_fc (ops.ts: bias and GELU fused on webgpu). */
+  private linGelu(x: tf.Tensor2D, name: string): tf.Tensor2D {
+    return linearGelu(x, this.p(`${name}.weight`) as tf.Tensor2D, this.optBias(name));
+  }
+
   private drop(x: tf.Tensor2D, opts: ForwardOptions, salt: number): tf.Tensor2D {
     const rate = this.config.dropout;
     if (!opts.training || rate === 0) return x;
@@ -134,57 +139,27 @@ export class GPT {
     if (T > blockSize) throw new Error(`sequence length ${T} exceeds blockSize ${blockSize}`);
     const wte = this.p('transformer.wte.weight') as tf.Tensor2D;
     const wpe = this.p('transformer.wpe.weight') as tf.Tensor2D;
-    // Token and position embeddings, both one-hot matmuls (ops.ts): [N, C]. The
-    // positions as rows (not a broadcast add over B) make wpe's gradient one GEMM.
-    let x = embeddingLookup(wte, idx.reshape([B * T])).add(embeddingLookup(wpe, positions(B, T))) as tf.Tensor2D;
+    let x = embed(wte, wpe, idx); // token + position embeddings (ops.ts): [N, C]
     x = this.drop(x, opts, 0);
-    const mask = this.causalMask.slice([0, 0], [T, T]); // [T, T]
+    let maskT: tf.Tensor | null = null;
+    const mask = () => (maskT ??= this.causalMask.slice([0, 0], [T, T])); // [T, T], sliced once, only if the generic attention asks
     for (let l = 0; l < nLayer; l++) {
       const h = `transformer.h.${l}`;
       const y = this.attention(this.ln(x, `${h}.ln_1`), B, T, `${h}.attn.c_attn`, mask, opts, l); // [N, C]
       x = x.add(this.drop(this.lin(y, `${h}.attn.c_proj`), opts, 100 + l));
-      const hidden = gelu(this.lin(this.ln(x, `${h}.ln_2`), `${h}.mlp.c_fc`)); // [N, 4C]
+      const hidden = this.linGelu(this.ln(x, `${h}.ln_2`), `${h}.mlp.c_fc`); // [N, 4C]
       x = x.add(this.drop(this.lin(hidden, `${h}.mlp.c_proj`), opts, 200 + l));
     }
     x = this.ln(x, 'transformer.ln_f');
     return tf.matMul(x, wte, false, true); // tied head: [N, C] @ [C, V] -> [N, V]
   }
 
-  /**
-   * q, k, v projections of c_attn for `x` [n, C], each [n, C]: three column
-   * blocks of the one [C, 3C] weight (the same parameters and products as one
-   * wide matmul), so each output can go straight to its head-major layout
-   * with a 4-D transpose, with no 5-D transpose (wasm's generic N-d transpose
-   * costs ~50 ns/element) and no column slices of activations. q comes scaled
-   * by 1/sqrt(hs), folded into its weight and bias ([C, C], not [B, nH, T, T]).
-   */
-  private qkv(x: tf.Tensor2D, name: string): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] {
-    const C = this.config.nEmbd;
-    const scale = 1 / Math.sqrt(C / this.config.nHead);
-    const w = this.p(`${name}.weight`); // [C, 3C]
-    const b = this.optBias(name); // [3C]
-    const proj = (i: number, s: number) => {
-      const wi = w.slice([0, i * C], [C, C]) as tf.Tensor2D;
-      const bi = b ? b.slice([i * C], [C]) : null;
-      return s === 1 ? linear(x, wi, bi) : linear(x, wi.mul(s) as tf.Tensor2D, bi ? bi.mul(s) : null);
-    };
-    return [proj(0, scale), proj(1, 1), proj(2, 1)];
-  }
-
   /** Causal multi-head self-attention before c_proj: [N, C] (ln_1's output) -> [N, C]. */
-  private attention(x: tf.Tensor2D, B: number, T: number, name: string, mask: tf.Tensor, opts: ForwardOptions, layer: number): tf.Tensor2D {
-    const { nEmbd: C, nHead: nH } = this.config;
-    const hs = C / nH;
-    const [q, k, v] = this.qkv(x, name);
-    // [N, C] -> [B, T, nH, hs] -> heads as a batch dim: q, v [B, nH, T, hs], k as k^T [B, nH, hs, T]
-    const qh = q.reshape([B, T, nH, hs]).transpose([0, 2, 1, 3]);
-    const kT = k.reshape([B, T, nH, hs]).transpose([0, 2, 3, 1]);
-    const vh = v.reshape([B, T, nH, hs]).transpose([0, 2, 1, 3]);
-    let att = tf.softmax(tf.matMul(qh, kT).add(mask)); // [B, nH, T, T], q pre-scaled
-    if (opts.training && this.config.dropout > 0) att = tf.dropout(att, this.config.dropout, undefined, (opts.dropoutSeed ?? 0) * 1009 + 300 + layer);
-    const y = tf.matMul(att, vh); // [B, nH, T, hs]
-    // [B, nH, T, hs] -> [B, T, nH, hs] -> [N, C]: the heads side by side again
-    return y.transpose([0, 2, 1, 3]).reshape([B * T, C]) as tf.Tensor2D;
+  private attention(x: tf.Tensor2D, B: number, T: number, name: string, mask: () => tf.Tensor, opts: ForwardOptions, layer: number): tf.Tensor2D {
+    const rate = this.config.dropout;
+    const dropout = opts.training && rate > 0 ? (att: tf.Tensor) => tf.dropout(att, rate, undefined, (opts.dropoutSeed ?? 0) * 1009 + 300 + layer) : null;
+    // ops.ts: c_attn's projections and attention, fused on webgpu
+    return causalSelfAttention(x, this.p(`${name}.weight`), this.optBias(name), B, T, this.config.nHead, mask, dropout);
   }
 
   /** Mean next-character cross-entropy (nats): idx, targets [B, T] int32 -> scalar. */
@@ -251,7 +226,7 @@ export class GPT {
         // [nH, t, hs] -> [t, nH, hs] -> [t, C]
         const merged = y.transpose([1, 0, 2]).reshape([t, C]) as tf.Tensor2D;
         x = x.add(this.lin(merged, `${h}.attn.c_proj`));
-        x = x.add(this.lin(gelu(this.lin(this.ln(x, `${h}.ln_2`), `${h}.mlp.c_fc`)), `${h}.mlp.c_proj`));
+        x = x.add(this.lin(this.linGelu(this.ln(x, `${h}.ln_2`), `${h}.mlp.c_fc`), `${h}.mlp.c_proj`));
       }
       const last = this.ln(t > 1 ? x.slice([t - 1, 0], [1, C]) : x, 'transformer.ln_f'); // [1, C]
       return tf.matMul(last, wte, false, true).reshape([-1]) as tf.Tensor1D; // [V]
@@ -276,13 +251,6 @@ export class GPT {
     for (const v of this.params.values()) v.dispose();
     this.causalMask.dispose();
   }
-}
-
-/** Position of each row of a [B, T] batch flattened to N = B*T rows: [N] int32, 0..T-1 repeated B times. */
-function positions(B: number, T: number): tf.Tensor1D {
-  const pos = new Int32Array(B * T);
-  for (let i = 0; i < B * T; i++) pos[i] = i % T;
-  return tf.tensor1d(pos, 'int32');
 }
 
 /**

@@ -7,12 +7,24 @@
 //    backward takes a handful.
 //  - gelu: sigmoid form, closed-form backward (no tanh, no pow).
 //  - crossEntropy: softmax minus one-hot, without a dense log-softmax backward.
+//  - embed, linearGelu, causalSelfAttention: the model's token + position
+//    embedding, c_fc + GELU, and c_attn + attention, as ops so that each can
+//    take its fused form.
 // Outside a gradient recording each computes its value directly (no wrapper).
 // PERFORMANCE.md has the measured effect of each.
 //
-// Shape legend: N rows (B*T), C features, V vocabulary.
+// Generic or fused: on the webgpu backend in `fused` mode (kernels/mode.ts,
+// useFused()) layerNorm, gelu, linearGelu, causalSelfAttention, crossEntropy
+// and embed run one WGSL kernel per direction (kernels/webgpu/index.ts);
+// everywhere else, and in `generic` mode, the tf-op compositions below, the
+// reference the fused kernels are tested against.
+//
+// Shape legend: B batch, T positions, N rows (B*T), C features, V vocabulary, nH heads.
 
 import * as tf from '@tensorflow/tfjs';
+import { useFused } from './kernels/mode';
+// The fused WGSL kernels (registered for the webgpu backend on import): kernels/webgpu/index.ts
+import { ATTENTION_MAX_T, biasGeluFused, causalAttentionFused, crossEntropyFused, embeddingFused, layerNormFused } from './kernels/webgpu';
 
 /**
  * Whether tfjs is recording for a gradient (inside tf.grad, variableGrads).
@@ -79,6 +91,26 @@ export function embeddingLookup(w: tf.Tensor2D, idx: tf.Tensor1D): tf.Tensor2D {
   return f(w) as tf.Tensor2D;
 }
 
+/**
+ * Token plus position embeddings: wte [V, C], wpe [blockSize, C], idx [B, T]
+ * int32 -> [B*T, C]. Generic: two one-hot matmuls (embeddingLookup), the
+ * positions as rows (not a broadcast add over B) so wpe's gradient is one
+ * GEMM. Fused (webgpu): one gather kernel forward, one scatter-add kernel
+ * back, positions computed in the kernel (kernels/webgpu/embedding.ts).
+ */
+export function embed(wte: tf.Tensor2D, wpe: tf.Tensor2D, idx: tf.Tensor2D): tf.Tensor2D {
+  if (useFused()) return embeddingFused(wte, wpe, idx);
+  const [B, T] = idx.shape;
+  return embeddingLookup(wte, idx.reshape([B * T])).add(embeddingLookup(wpe, positions(B, T))) as tf.Tensor2D;
+}
+
+/** Position of each row of a [B, T] batch flattened to N = B*T rows: [N] int32, 0..T-1 repeated B times. */
+function positions(B: number, T: number): tf.Tensor1D {
+  const pos = new Int32Array(B * T);
+  for (let i = 0; i < B * T; i++) pos[i] = i % T;
+  return tf.tensor1d(pos, 'int32');
+}
+
 const LN_EPS = 1e-5; // PyTorch's default, so weights move between the two unchanged
 
 /** (x - mean) / std per row, and 1/std: [N, C] -> [N, C], [N, 1]. */
@@ -91,6 +123,7 @@ function normalize(x: tf.Tensor2D): { xhat: tf.Tensor2D; rstd: tf.Tensor2D } {
 
 /** LayerNorm over the last axis: [N, C] -> [N, C], gain w [C], optional bias b [C]. */
 export function layerNorm(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor | null): tf.Tensor2D {
+  if (useFused()) return layerNormFused(x, w, b, LN_EPS); // one WGSL kernel each way (kernels/webgpu/layernorm.ts)
   if (!recording()) {
     const scaled = normalize(x).xhat.mul(w);
     return (b ? scaled.add(b) : scaled) as tf.Tensor2D;
@@ -127,6 +160,7 @@ const GELU_C = Math.sqrt(2 / Math.PI);
  *   d/dx = s + x s (1 - s) 2u',  s = sigmoid(2u),  2u' = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2)
  */
 export function gelu(x: tf.Tensor2D): tf.Tensor2D {
+  if (useFused()) return biasGeluFused(x, null); // one WGSL kernel each way (kernels/webgpu/gelu.ts)
   // sigmoid(2u) = sigmoid(x (2 sqrt(2/pi) + 2 sqrt(2/pi) 0.044715 x^2))
   const sig2u = (input: tf.Tensor, x2: tf.Tensor) => tf.sigmoid(input.mul(x2.mul(2 * GELU_C * 0.044715).add(2 * GELU_C)));
   if (!recording()) return x.mul(sig2u(x, x.square()));
@@ -148,8 +182,75 @@ export function gelu(x: tf.Tensor2D): tf.Tensor2D {
   return f(x) as tf.Tensor2D;
 }
 
+/**
+ * The MLP's first half, gelu(x @ W + b): [N, in] -> [N, out]. Generic: the
+ * fused matmul+bias, then gelu. Fused (webgpu): the matmul without bias, then
+ * one kernel for the bias add and GELU, whose backward also sums the bias
+ * gradient (kernels/webgpu/gelu.ts).
+ */
+export function linearGelu(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor | null): tf.Tensor2D {
+  if (useFused()) return biasGeluFused(linear(x, w, null), b);
+  return gelu(linear(x, w, b));
+}
+
+/**
+ * Causal multi-head self-attention up to c_proj: x [N, C] (ln_1's output),
+ * c_attn's weight w [C, 3C] and bias b [3C] -> [N, C], N = B*T, nH heads of
+ * hs = C/nH columns (the heads side by side, ready for c_proj).
+ * Generic: q, k, v projections (qkvProjections), heads to a batch dim,
+ * q k^T + mask, softmax, (dropout,) @ v, heads back. Fused (webgpu, no
+ * attention dropout, T <= ATTENTION_MAX_T): one [N, C] @ [C, 3C] linear and
+ * one kernel each way on its [N, 3C] output, no mask tensor
+ * (kernels/webgpu/attention.ts).
+ * `mask` gives the [T, T] additive causal mask, only asked for by the generic path.
+ */
+export function causalSelfAttention(
+  x: tf.Tensor2D,
+  w: tf.Tensor,
+  b: tf.Tensor | null,
+  B: number,
+  T: number,
+  nH: number,
+  mask: () => tf.Tensor,
+  dropout: ((att: tf.Tensor) => tf.Tensor) | null,
+): tf.Tensor2D {
+  if (useFused() && !dropout && T <= ATTENTION_MAX_T) return causalAttentionFused(linear(x, w as tf.Tensor2D, b), B, T, nH);
+  const C = x.shape[1];
+  const hs = C / nH;
+  const [q, k, v] = qkvProjections(x, w, b, hs);
+  // [N, C] -> [B, T, nH, hs] -> heads as a batch dim: q, v [B, nH, T, hs], k as k^T [B, nH, hs, T]
+  const qh = q.reshape([B, T, nH, hs]).transpose([0, 2, 1, 3]);
+  const kT = k.reshape([B, T, nH, hs]).transpose([0, 2, 3, 1]);
+  const vh = v.reshape([B, T, nH, hs]).transpose([0, 2, 1, 3]);
+  let att = tf.softmax(tf.matMul(qh, kT).add(mask())); // [B, nH, T, T], q pre-scaled
+  if (dropout) att = dropout(att);
+  const y = tf.matMul(att, vh); // [B, nH, T, hs]
+  // [B, nH, T, hs] -> [B, T, nH, hs] -> [N, C]: the heads side by side again
+  return y.transpose([0, 2, 1, 3]).reshape([B * T, C]) as tf.Tensor2D;
+}
+
+/**
+ * q, k, v projections of c_attn for `x` [n, C], each [n, C]: three column
+ * blocks of the one [C, 3C] weight (the same parameters and products as one
+ * wide matmul), so each output can go straight to its head-major layout
+ * with a 4-D transpose, with no 5-D transpose (wasm's generic N-d transpose
+ * costs ~50 ns/element) and no column slices of activations. q comes scaled
+ * by 1/sqrt(hs), folded into its weight and bias ([C, C], not [B, nH, T, T]).
+ */
+function qkvProjections(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor | null, hs: number): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] {
+  const C = x.shape[1];
+  const scale = 1 / Math.sqrt(hs);
+  const proj = (i: number, s: number) => {
+    const wi = w.slice([0, i * C], [C, C]) as tf.Tensor2D;
+    const bi = b ? b.slice([i * C], [C]) : null;
+    return s === 1 ? linear(x, wi, bi) : linear(x, wi.mul(s) as tf.Tensor2D, bi ? bi.mul(s) : null);
+  };
+  return [proj(0, scale), proj(1, 1), proj(2, 1)];
+}
+
 /** Mean cross-entropy in nats: logits [N, V], integer targets [N] -> scalar. */
 export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
+  if (useFused()) return crossEntropyFused(logits, targets); // one WGSL kernel each way (kernels/webgpu/crossentropy.ts)
   const [N, V] = logits.shape;
   if (!recording()) return tf.logSoftmax(logits).mul(oneHotFloat(targets, V)).sum().div(-N);
   const f = tf.customGrad((...args) => {

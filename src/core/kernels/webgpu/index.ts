@@ -1,0 +1,57 @@
+// The WebGPU story, from this one comment.
+//
+// tabgpt trains on tfjs' webgpu backend (in the browser's training worker,
+// and in Node through Dawn: src/cli/webgpu.ts). In `generic` mode
+// (kernels/mode.ts) the model is stock tfjs ops, the reference every other
+// path is tested against. In `fused` mode (the default; it applies on webgpu
+// only) ops.ts swaps each op whose generic form is a chain of small kernels
+// for one WGSL kernel per direction. The kernels are registered below in
+// tfjs' kernel registry for the webgpu backend, so the model and the training
+// loop still call tf ops, tf.grads still differentiates them (tf.customGrad in
+// each op calls its backward kernel), and tensors, buffer pooling, command
+// batching and profiling stay tfjs'. Why fuse: a small model's step on a real
+// GPU is bound by launches and tfjs' per-op JavaScript (tens of microseconds
+// each), not FLOPs; PERFORMANCE.md has the per-op profile that ordered this work.
+//
+//   program.ts       the runner: WGSL assembly, one pipeline per variant and device
+//                    (shapes are uniforms: no per-step compiles), a dispatch recorded
+//                    into tfjs' own compute pass with any number of outputs
+//   layernorm.ts     LayerNorm                                           9 + 11 -> 1 + 1
+//   gelu.ts          c_fc's bias add + GELU after its matmul (ops.linearGelu);
+//                    the bias gradient is summed in the same backward dispatch
+//                    (c_fc linear + GELU:                                 7 + 11 -> 2 + 3)
+//   attention.ts     c_attn as one [C, 3C] linear, then scores, scale, causal mask,
+//                    softmax and weighted sum in one kernel; dq, dk, dv in one; no
+//                    [T, T] mask, no transposes (ops.causalSelfAttention, c_attn's
+//                    matmuls and bias GEMV included:                    12 + 34 -> 2 + 4)
+//   crossentropy.ts  softmax cross-entropy to the mean loss, integer targets  7-10 + 4 -> 1 + 1
+//   embedding.ts     token + position embedding: gather forward, scatter-add back,
+//                    positions computed in the kernel, not uploaded      5 + 2 -> 1 + 1
+//
+// (dispatches forward + backward per call, generic -> fused, as counted by
+// tests/kernels-webgpu.test.ts, which also checks every kernel against the
+// generic op on the cpu backend, values and gradients, on odd shapes, and a
+// whole nano model's loss, gradients and training losses fused vs generic.)
+// Per `baby` training step (B 16, T 64, forward + backward, optimizer not
+// included) the generic model issues 559 dispatches, the fused one 200.
+//
+// Not fused here: the matmuls (tfjs' tiled MatMul is already one dispatch),
+// residual adds, dropout (attention with dropout > 0 takes the generic path),
+// and the optimizer (AdamW: kernels/webgpu/adamw.ts). Only f32; no
+// `shader-f16` or `subgroups` features are used, so any WebGPU adapter runs them.
+
+import { registerOnce } from './program';
+import { kernels as layerNorm } from './layernorm';
+import { kernels as biasGelu } from './gelu';
+import { kernels as attention } from './attention';
+import { kernels as crossEntropy } from './crossentropy';
+import { kernels as embedding } from './embedding';
+
+registerOnce([...layerNorm, ...biasGelu, ...attention, ...crossEntropy, ...embedding]);
+
+export { layerNormFused } from './layernorm';
+export { biasGeluFused } from './gelu';
+export { causalAttentionFused, ATTENTION_MAX_T } from './attention';
+export { crossEntropyFused } from './crossentropy';
+export { embeddingFused } from './embedding';
+export { compiledVariants } from './program';

@@ -1,0 +1,214 @@
+// The fused WebGPU kernels (src/core/kernels/webgpu/) on real WebGPU (Dawn in
+// Node, on SwiftShader here) against the generic ops on the cpu backend:
+// values and gradients, with odd shapes (one row, T = 1, T not a multiple of
+// the workgroup, one head, C not a power of two), and the dispatch count of
+// each op, fused vs generic (a fused op is one dispatch each way).
+
+import { describe, it, expect, beforeAll } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { installNodeWebGPU } from '../src/cli/webgpu.ts';
+import { setKernelMode } from '../src/core/kernels/mode.ts';
+import * as ops from '../src/core/ops.ts';
+import { Rng } from '../src/core/rng.ts';
+import { makeConfig, modelConfigOf } from '../src/core/config.ts';
+import { Dataset } from '../src/core/data.ts';
+import { GPT } from '../src/core/model.ts';
+import { newTrainer, runRngs } from '../src/core/train.ts';
+import { compiledVariants } from '../src/core/kernels/webgpu/program.ts';
+
+type Input = { shape: number[]; int?: number; std?: number }; // int: integer values in [0, int); std: of the normal values (1)
+
+function make(inputs: Input[], seed: number): tf.Tensor[] {
+  const rng = new Rng(seed);
+  return inputs.map(({ shape, int, std }) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (int) return tf.tensor(Int32Array.from({ length: n }, () => rng.int(int)), shape, 'int32');
+    return tf.tensor(Float32Array.from({ length: n }, () => rng.normal() * (std ?? 1)), shape);
+  });
+}
+
+let dispatches = 0;
+
+/**
+ * f's value and its input gradients for a fixed random cotangent dy, on `backend` in `mode`,
+ * with the GPU dispatches of f's forward and backward passes (webgpu only).
+ */
+async function run(backend: string, mode: 'generic' | 'fused', inputs: Input[], f: (...xs: tf.Tensor[]) => tf.Tensor) {
+  await tf.setBackend(backend);
+  setKernelMode(mode);
+  const xs = make(inputs, 7);
+  const wrt = xs.filter((_, i) => !inputs[i].int);
+  const all = (ws: tf.Tensor[]) => { let k = 0; return xs.map((x, i) => (inputs[i].int ? x : ws[k++])); };
+  const value = f(...xs);
+  const dy = make([{ shape: value.shape }], 11)[0];
+  await value.data(); // everything before the gradient pass is done
+  let fwd = 0;
+  const start = dispatches;
+  const grads = tf.grads((...ws: tf.Tensor[]) => {
+    const a = dispatches;
+    const y = f(...all(ws));
+    fwd = dispatches - a;
+    return y;
+  })(wrt, dy);
+  const bwd = dispatches - start - fwd; // tfjs records synchronously: every dispatch is issued by now
+  const out = (await Promise.all([value, ...grads].map((t) => t.data()))) as Float32Array[];
+  tf.dispose([...xs, dy, value, ...grads]);
+  return { out, fwd, bwd };
+}
+
+function maxErr(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / (1 + Math.abs(b[i])));
+  return m;
+}
+
+/** Fused on webgpu vs generic on cpu: values and grads; returns the max error and dispatches fused/generic. */
+async function check(inputs: Input[], f: (...xs: tf.Tensor[]) => tf.Tensor, tol = 2e-5) {
+  const ref = await run('cpu', 'generic', inputs, f);
+  const fused = await run('webgpu', 'fused', inputs, f);
+  const generic = await run('webgpu', 'generic', inputs, f);
+  let err = 0;
+  let genericErr = 0; // the generic ops on webgpu vs cpu: float rounding's share
+  ref.out.forEach((r, i) => (err = Math.max(err, maxErr(fused.out[i], r))));
+  ref.out.forEach((r, i) => (genericErr = Math.max(genericErr, maxErr(generic.out[i], r))));
+  expect(err).toBeLessThan(tol);
+  return { err: `${err.toExponential(1)} (generic ${genericErr.toExponential(1)})`, fused: `${fused.fwd}+${fused.bwd}`, generic: `${generic.fwd}+${generic.bwd}` };
+}
+
+beforeAll(async () => {
+  const gpu = await installNodeWebGPU();
+  if (typeof gpu === 'string') throw new Error(gpu);
+  await tf.setBackend('webgpu');
+  const proto = (globalThis as unknown as { GPUComputePassEncoder: { prototype: { dispatchWorkgroups: (...a: number[]) => void } } }).GPUComputePassEncoder.prototype;
+  const orig = proto.dispatchWorkgroups;
+  proto.dispatchWorkgroups = function (this: unknown, ...a: number[]) {
+    dispatches++;
+    return orig.apply(this, a);
+  };
+});
+
+describe('fused LayerNorm', () => {
+  for (const [N, C, bias] of [[1, 5, true], [7, 96, true], [130, 200, false]] as [number, number, boolean][]) {
+    it(`N=${N} C=${C} bias=${bias}`, async () => {
+      const inputs = [{ shape: [N, C] }, { shape: [C] }, ...(bias ? [{ shape: [C] }] : [])];
+      const r = await check(inputs, (x, w, b) => ops.layerNorm(x as tf.Tensor2D, w, b ?? null));
+      console.log(`layerNorm [${N},${C}] err ${r.err} dispatches fused ${r.fused} generic ${r.generic}`);
+    });
+  }
+});
+
+describe('fused bias + GELU (after the c_fc matmul)', () => {
+  for (const [N, F, bias] of [[1, 3, true], [5, 67, true], [9, 130, false]] as [number, number, boolean][]) {
+    it(`N=${N} F=${F} bias=${bias}`, async () => {
+      const inputs = [{ shape: [N, 4] }, { shape: [4, F] }, ...(bias ? [{ shape: [F] }] : [])];
+      const r = await check(inputs, (x, w, b) => ops.linearGelu(x as tf.Tensor2D, w as tf.Tensor2D, b ?? null));
+      console.log(`linearGelu [${N},${F}] err ${r.err} dispatches fused ${r.fused} generic ${r.generic}`);
+    });
+  }
+});
+
+describe('fused causal self-attention (c_attn linear + attention)', () => {
+  const S = 140;
+  const maskValues = new Float32Array(S * S);
+  for (let i = 0; i < S; i++) for (let j = i + 1; j < S; j++) maskValues[i * S + j] = -1e9;
+  // [B, T, nH, C, bias]: T = 1; T not a multiple of the 64-wide workgroup; one head with hs > 64; T past 128 (the 256 variant)
+  const cases: [number, number, number, number, boolean][] = [[2, 1, 1, 6, true], [1, 67, 3, 12, true], [2, 5, 1, 72, false], [1, 130, 2, 10, true]];
+  for (const [B, T, nH, C, bias] of cases) {
+    it(`B=${B} T=${T} nH=${nH} C=${C} bias=${bias}`, async () => {
+      const inputs = [{ shape: [B * T, C] }, { shape: [C, 3 * C], std: 1 / Math.sqrt(C) }, ...(bias ? [{ shape: [3 * C], std: 0.1 }] : [])];
+      const mask = () => tf.tensor2d(maskValues, [S, S]).slice([0, 0], [T, T]);
+      const r = await check(inputs, (x, w, b) => ops.causalSelfAttention(x as tf.Tensor2D, w, b ?? null, B, T, nH, mask, null));
+      console.log(`causalSelfAttention B=${B} T=${T} nH=${nH} C=${C} err ${r.err} dispatches fused ${r.fused} generic ${r.generic}`);
+    });
+  }
+});
+
+describe('fused softmax cross-entropy', () => {
+  // N = 1; N past the 256-wide workgroup; V not a power of two
+  for (const [N, V] of [[1, 5], [300, 65]]) {
+    it(`N=${N} V=${V}`, async () => {
+      const inputs = [{ shape: [N, V], std: 3 }, { shape: [N], int: V }];
+      const r = await check(inputs, (l, t) => ops.crossEntropy(l as tf.Tensor2D, t as tf.Tensor1D));
+      console.log(`crossEntropy [${N},${V}] err ${r.err} dispatches fused ${r.fused} generic ${r.generic}`);
+    });
+  }
+});
+
+describe('fused token + position embedding (scatter-add gradient)', () => {
+  // [B, T, V, P = blockSize, C]: T = 1 (P = 2: the generic one-hot needs depth >= 2); T < P (wpe rows past T get 0); repeated tokens; C not a power of two
+  for (const [B, T, V, P, C] of [[1, 1, 3, 2, 5], [3, 7, 11, 9, 67]]) {
+    it(`B=${B} T=${T} V=${V} P=${P} C=${C}`, async () => {
+      const inputs = [{ shape: [V, C] }, { shape: [P, C] }, { shape: [B, T], int: V }];
+      const r = await check(inputs, (wte, wpe, idx) => ops.embed(wte as tf.Tensor2D, wpe as tf.Tensor2D, idx as tf.Tensor2D));
+      console.log(`embed B=${B} T=${T} V=${V} C=${C} err ${r.err} dispatches fused ${r.fused} generic ${r.generic}`);
+    });
+  }
+});
+
+describe('whole nano model, fused vs generic on webgpu', () => {
+  const TEXT = 'Sing, O goddess, the anger of Achilles son of Peleus, that brought countless ills upon the Achaeans.\n'.repeat(10);
+  const data = new Dataset(TEXT);
+  // SwiftShader runs a nano step in seconds: a small batch, and 5 steps (bench runs longer ones)
+  const cfg = makeConfig({ preset: 'nano', batchSize: 2, maxIters: 5, logInterval: 1, evalInterval: 1000, seed: 5, vocabSize: data.tokenizer.vocabSize });
+
+  it('same loss and gradients at init (1e-4)', async () => {
+    await tf.setBackend('webgpu');
+    const batch = data.evalBatches('train', 1, cfg.batchSize, cfg.blockSize)[0];
+    const lossAndGrads = async (mode: 'generic' | 'fused') => {
+      setKernelMode(mode);
+      const model = new GPT(modelConfigOf(cfg), runRngs(cfg.seed).init);
+      const x = tf.tensor2d(batch.x, [cfg.batchSize, cfg.blockSize], 'int32');
+      const y = tf.tensor2d(batch.y, [cfg.batchSize, cfg.blockSize], 'int32');
+      const { value, grads } = tf.variableGrads(() => model.loss(x, y), [...model.params.values()]);
+      const names = [...model.params].map(([n, p]) => [n, p.name]);
+      const out = { loss: (await value.data())[0], grads: await Promise.all(names.map(async ([n, id]) => [n, await grads[id].data()] as const)) };
+      tf.dispose([x, y, value, ...Object.values(grads)]);
+      model.dispose();
+      return out;
+    };
+    const g = await lossAndGrads('generic');
+    const f = await lossAndGrads('fused');
+    expect(Math.abs(f.loss - g.loss)).toBeLessThan(1e-4);
+    let worst = 0;
+    for (let i = 0; i < g.grads.length; i++) {
+      const [name, a] = g.grads[i];
+      const b = f.grads[i][1];
+      let e = 0;
+      for (let j = 0; j < a.length; j++) e = Math.max(e, Math.abs(a[j] - b[j]));
+      expect(e, name).toBeLessThan(1e-4);
+      worst = Math.max(worst, e);
+    }
+    console.log(`nano at init: loss generic ${g.loss} fused ${f.loss}; max |grad diff| ${worst.toExponential(1)}`);
+  });
+
+  it('same training losses over 5 steps (1e-4), a constant dispatch count, no per-step compiles', { timeout: 400_000 }, async () => {
+    await tf.setBackend('webgpu');
+    const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+    const train = async (mode: 'generic' | 'fused') => {
+      setKernelMode(mode);
+      const trainer = newTrainer(cfg, data);
+      const losses: number[] = [];
+      const perStep: number[] = [];
+      const variants: number[] = [];
+      for (let i = 0; i < cfg.maxIters; i++) {
+        const before = dispatches;
+        const log = await trainer.trainStep();
+        perStep.push(dispatches - before);
+        variants.push(compiledVariants(device));
+        losses.push(log!.trainLoss);
+      }
+      trainer.model.dispose();
+      trainer.dispose();
+      return { losses, perStep, variants };
+    };
+    const g = await train('generic');
+    const f = await train('fused');
+    for (let i = 0; i < g.losses.length; i++) expect(Math.abs(f.losses[i] - g.losses[i]), `step ${i + 1}`).toBeLessThan(1e-4);
+    expect(f.losses[cfg.maxIters - 1]).toBeLessThan(f.losses[0]); // it learns
+    expect(new Set(f.perStep.slice(1)).size).toBe(1);
+    expect(f.perStep[1]).toBeLessThan(g.perStep[1]);
+    expect(f.variants[1]).toBe(f.variants[cfg.maxIters - 1]); // every fused variant compiled by step 2
+    console.log(`nano training: losses generic ${g.losses[0].toFixed(4)}..${g.losses.at(-1)!.toFixed(4)} fused ${f.losses[0].toFixed(4)}..${f.losses.at(-1)!.toFixed(4)}, max diff ${Math.max(...g.losses.map((l, i) => Math.abs(l - f.losses[i]))).toExponential(1)}; dispatches per step (incl. optimizer and loss readback) generic ${g.perStep[1]} fused ${f.perStep[1]}`);
+  });
+});
