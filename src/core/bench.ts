@@ -216,8 +216,8 @@ export interface GpuStepFigures {
   gpuMsPerStep: number | null;
 }
 
-/** Count and time `steps` non-logging training steps on webgpu (null elsewhere). */
-async function measureGpuSteps(trainer: Trainer, steps = 3, cpuClock?: () => number): Promise<GpuStepFigures | null> {
+/** Count and time `steps` non-logging training steps on webgpu (null elsewhere); `timestamps` adds one timed step for gpuMsPerStep. */
+export async function measureGpuSteps(trainer: Trainer, steps = 3, cpuClock?: () => number, timestamps = true): Promise<GpuStepFigures | null> {
   if (!installGpuCounters()) return null;
   const SUBMIT = 'WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE';
   const batchSize = tf.env().get(SUBMIT) as number;
@@ -248,7 +248,7 @@ async function measureGpuSteps(trainer: Trainer, steps = 3, cpuClock?: () => num
     await sync(trainer);
   }
   let gpuMs: number | null = null;
-  if ((tf.backend() as unknown as { supportTimestampQuery?: boolean }).supportTimestampQuery) {
+  if (timestamps && (tf.backend() as unknown as { supportTimestampQuery?: boolean }).supportTimestampQuery) {
     while (nextStepLogs(trainer)) await trainer.trainStep();
     let done: Promise<unknown> = Promise.resolve();
     const info = await tf.time(() => {
