@@ -27,6 +27,13 @@
 //   crossentropy.ts  softmax cross-entropy to the mean loss, integer targets  7-10 + 4 -> 1 + 1
 //   embedding.ts     token + position embedding: gather forward, scatter-add back,
 //                    positions computed in the kernel, not uploaded      5 + 2 -> 1 + 1
+//   adamw.ts         the optimizer step: global-norm clip, moments, bias-corrected
+//                    update, weight decay, in place in the Trainer's variables;
+//                    ceil(P/6) + 1 + ceil(P/2) dispatches for P tensors (baby: 36,
+//                    generic 935), one 16-byte uniform per step, no uploads
+//   stream.ts        adamw.ts' runner: raw pipelines recorded into tfjs' compute pass
+//   counters.ts      exact per-step dispatches, uploads, uniform writes, readbacks at
+//                    the WebGPU API, for `npm run bench` (PERFORMANCE.md)
 //
 // (dispatches forward + backward per call, generic -> fused, as counted by
 // tests/kernels-webgpu.test.ts, which also checks every kernel against the
