@@ -182,7 +182,7 @@ describe('whole nano model, fused vs generic on webgpu', () => {
     console.log(`nano at init: loss generic ${g.loss} fused ${f.loss}; max |grad diff| ${worst.toExponential(1)}`);
   });
 
-  it('same training losses over 5 steps (1e-4), a constant dispatch count, no per-step compiles', { timeout: 400_000 }, async () => {
+  it('same training losses over 5 steps (1e-4), constant dispatch and tensor counts, no per-step compiles', { timeout: 400_000 }, async () => {
     await tf.setBackend('webgpu');
     const device = (tf.backend() as unknown as { device: GPUDevice }).device;
     const train = async (mode: 'generic' | 'fused') => {
@@ -191,16 +191,18 @@ describe('whole nano model, fused vs generic on webgpu', () => {
       const losses: number[] = [];
       const perStep: number[] = [];
       const variants: number[] = [];
+      const tensors: number[] = [];
       for (let i = 0; i < cfg.maxIters; i++) {
         const before = dispatches;
         const log = await trainer.trainStep();
         perStep.push(dispatches - before);
         variants.push(compiledVariants(device));
+        tensors.push(tf.memory().numTensors);
         losses.push(log!.trainLoss);
       }
       trainer.model.dispose();
       trainer.dispose();
-      return { losses, perStep, variants };
+      return { losses, perStep, variants, tensors };
     };
     const g = await train('generic');
     const f = await train('fused');
@@ -209,6 +211,7 @@ describe('whole nano model, fused vs generic on webgpu', () => {
     expect(new Set(f.perStep.slice(1)).size).toBe(1);
     expect(f.perStep[1]).toBeLessThan(g.perStep[1]);
     expect(f.variants[1]).toBe(f.variants[cfg.maxIters - 1]); // every fused variant compiled by step 2
+    expect(new Set(f.tensors).size).toBe(1); // nothing leaks per step
     console.log(`nano training: losses generic ${g.losses[0].toFixed(4)}..${g.losses.at(-1)!.toFixed(4)} fused ${f.losses[0].toFixed(4)}..${f.losses.at(-1)!.toFixed(4)}, max diff ${Math.max(...g.losses.map((l, i) => Math.abs(l - f.losses[i]))).toExponential(1)}; dispatches per step (incl. optimizer and loss readback) generic ${g.perStep[1]} fused ${f.perStep[1]}`);
   });
 });

@@ -41,7 +41,7 @@
 // whole nano model's loss, gradients and training losses fused vs generic.)
 // A whole `baby` forward + backward (4 layers, C 128, T 64; optimizer not
 // included) is 202 + 324 = 526 dispatches generic, 44 + 74 = 118 fused, the
-// same loss (.scratch-style count: dispatchWorkgroups wrapped, Dawn on SwiftShader).
+// same loss (counted by wrapping GPUComputePassEncoder.dispatchWorkgroups; Dawn on SwiftShader).
 // What remains per layer: the matmuls (c_attn, c_proj, c_fc, mlp c_proj and
 // their gradients), residual adds and the bias-gradient GEMVs.
 //
