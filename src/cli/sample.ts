@@ -8,7 +8,7 @@ import { isNonNegInt, num, parse } from './args';
 import { CliError, setupBackend } from './common';
 
 const HELP = `usage: tabgpt sample --ckpt FILE [--prompt TEXT] [--max-new-tokens 500] [--temperature 0.8]
-                     [--top-k 0] [--top-p 1] [--seed 1337] [--backend wasm|cpu] [--json]`;
+                     [--top-k 0] [--top-p 1] [--seed 1337] [--backend wasm|cpu|webgpu] [--json]`;
 
 export async function sampleCommand(argv: string[]): Promise<void> {
   const { values } = parse(argv, {
