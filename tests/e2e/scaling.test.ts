@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { collectPageErrors, launchBrowser, startServer, waitForState, type TestServer } from './harness';
-import { parseResults, resultsToCSV } from '../../src/core/sweep-results';
+import { parseResults, resultsToCSV } from '../../src/core/scaling/sweep-results';
 import type { ScalingState } from '../../src/ui/scaling';
 
 // 3 tiny sizes (test-only ladder) plus a second seed at the smallest: 4 runs of 20 steps of 4 x 16 tokens.
