@@ -296,7 +296,7 @@ function persist(status: StoredStatus): Promise<void> {
   if (!snapshot) return saving;
   const preds = structuredClone(predictions);
   saving = saving.then(() => saveSweep({ ...snapshot, ...(calibration ? { calibration } : {}) }, status, preds)).then(
-    () => { state.saved = snapshot.runs.length; },
+    () => { state.saved = allRuns(snapshot).length; },
     (e) => notice(errorMessage(e), 'error'),
   );
   return saving;
@@ -393,7 +393,7 @@ async function startSweep(resumeStored = false): Promise<void> {
   state.status = 'running';
   state.error = null;
   state.runsTotal = planned.length;
-  state.runsDone = results.runs.length;
+  state.runsDone = allRuns(results).length;
   $('resume-offer').hidden = true;
   await persist('running');
   refresh();
@@ -458,7 +458,7 @@ $('import').addEventListener('change', async () => {
   calibration = results.calibration ?? null;
   settings.spec = results.spec;
   fillForm(results.spec);
-  state.runsDone = results.runs.length;
+  state.runsDone = allRuns(results).length;
   state.runsTotal = planRuns(results.spec, { vocabSize: results.corpus.vocabSize, trainChars: results.corpus.trainChars }).length;
   state.status = 'stopped';
   onSpecChange();
@@ -515,8 +515,8 @@ async function boot(): Promise<void> {
     results = stored.results;
     calibration = stored.results.calibration ?? null;
     predictions = stored.predictions ?? { nonEmbedding: {}, total: {} };
-    state.saved = results.runs.length;
-    state.runsDone = results.runs.length;
+    state.saved = allRuns(results).length;
+    state.runsDone = allRuns(results).length;
     state.runsTotal = planRuns(results.spec, { vocabSize: results.corpus.vocabSize, trainChars: results.corpus.trainChars }).length;
     const unfinished = state.runsDone < state.runsTotal;
     if (unfinished && !location.search.includes('autostart=1')) {

@@ -105,6 +105,10 @@ describe('scaling page (Chromium, WebGPU)', () => {
     expect(imported.fit).not.toBeNull();
     // The imported sweep is written to IndexedDB too (the transaction may still be committing here).
     await waitForState<State>(page, (s) => s.saved === 4, { what: 'the imported results to be saved' });
+    // The parameter-count toggle refits on total parameters (with embeddings).
+    await page.selectOption('#paramKind', 'total');
+    const total = await waitForState<State>(page, (s) => s.fit?.paramKind === 'total', { what: 'the fit on total parameters' });
+    expect(total.fit!.Nc).not.toBe(imported.fit!.Nc);
     // The URL carries the sweep's settings.
     expect(page.url()).toContain('sizes=3');
   }, 120_000);
