@@ -11,7 +11,8 @@ import { analyse, isoFlops, parseResults, PARAM_KIND_LABEL, PUBLISHED, type Anal
 import { isNonNegInt, num, parse } from './args';
 import { CliError } from './common';
 
-const HELP = `usage: tabgpt fit RESULTS [--params non-embedding|total] [--bootstrap 200] [--json]
+const HELP = `usage: tabgpt fit RESULTS [--params non-embedding|total] [--bootstrap 200] [--json | --markdown]
+  --markdown  the README's tables (both parameter counts, lr scan, seed noise, approaches, ground truth)
   RESULTS   a results file from 'tabgpt sweep' or the scaling page's export (JSON or CSV)
   --params  which parameter count the --json top-level fields use (default non-embedding, Kaplan's N);
             every fit is printed for both counts side by side, and --json has both under byParams`;
@@ -21,6 +22,7 @@ export async function fitCommand(argv: string[]): Promise<void> {
     params: { type: 'string', default: 'non-embedding' },
     bootstrap: { type: 'string' },
     json: { type: 'boolean', default: false },
+    markdown: { type: 'boolean', default: false },
   }, 'fit', true);
   if (values.help) return void console.log(HELP);
   if (positionals.length !== 1) throw new CliError(`fit takes one results file (got ${positionals.length}): tabgpt fit results.json`);
@@ -81,6 +83,13 @@ export async function fitCommand(argv: string[]): Promise<void> {
       published: PUBLISHED,
     };
     console.log(JSON.stringify(out));
+    return;
+  }
+
+  if (values.markdown) {
+    const [ne, tot] = paramKind === 'total' ? [b, a] : [a, b];
+    const [apNe, apTot] = paramKind === 'total' ? [approachesOther, approaches] : [approaches, approachesOther];
+    console.log(markdown(ne, tot, apNe, apTot, lrScan, H));
     return;
   }
 
@@ -147,6 +156,58 @@ export async function fitCommand(argv: string[]): Promise<void> {
   if (results.spec.testOnlySmallLadder) console.log('warning: this sweep was a test fixture (testOnlySmallLadder): not a measurement');
   const k = PUBLISHED.kaplan, c = PUBLISHED.chinchilla;
   console.log(`for reference (BPE tokens, not comparable in scale): Kaplan alpha_N ${k.alphaN}, Nc ${k.Nc.toExponential(1)}; Chinchilla E ${c.E}, A ${c.A}, alpha ${c.alpha}, B ${c.B}, beta ${c.beta}, a ${c.a}`);
+}
+
+/** The README's tables, exactly as `npm run fit -- FILE --markdown` prints them. */
+function markdown(ne: Analysis, tot: Analysis, apNe: ApproachResult[], apTot: ApproachResult[], lrScan: ReturnType<typeof summariseLrScan>, H: number | undefined): string {
+  const iv = (i: Interval | null | undefined, d = 4) => (i && Number.isFinite(i.lo) ? `[${fmt(i.lo, d)}, ${fmt(i.hi, d)}]` : 'n/a');
+  const v = (x: number | null | undefined, d = 4) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : fmt(x, d));
+  const out: string[] = ['| | N = non-embedding | 95% interval | N = total | 95% interval |', '|---|---:|---:|---:|---:|'];
+  const row = (label: string, f: (x: Analysis) => [number | null | undefined, Interval | null | undefined], d = 4) => {
+    const [x1, i1] = f(ne), [x2, i2] = f(tot);
+    out.push(`| ${label} | ${v(x1, d)} | ${iv(i1, d)} | ${v(x2, d)} | ${iv(i2, d)} |`);
+  };
+  row('E (nats/char), L = E + (N_c/N)^α', (x) => [x.fit?.E, x.fit?.intervals.E]);
+  row('N_c', (x) => [x.fit?.Nc, x.fit?.intervals.Nc]);
+  row('α', (x) => [x.fit?.alpha, x.fit?.intervals.alpha]);
+  row('α, pure power law L = (N_c/N)^α', (x) => [x.power?.alpha, x.power?.intervals.alpha]);
+  const ho = (x: Analysis) => (x.heldOut ? `${x.heldOut.predicted.toFixed(4)} vs ${x.heldOut.measured.toFixed(4)} (${x.heldOut.error >= 0 ? '+' : ''}${(100 * x.heldOut.error).toFixed(2)}%${x.heldOut.sds !== null ? `, ${x.heldOut.sds.toFixed(2)} seed sd` : ''})` : 'n/a');
+  out.push(`| largest size held out: predicted vs measured | ${ho(ne)} | | ${ho(tot)} | |`);
+  if (ne.joint || tot.joint) {
+    row('L(N, D) = E + A/N^α + B/D^β: E', (x) => [x.joint?.E, x.joint?.intervals.E]);
+    row('L(N, D): α', (x) => [x.joint?.alpha, x.joint?.intervals.alpha], 3);
+    row('L(N, D): β', (x) => [x.joint?.beta, x.joint?.intervals.beta], 3);
+  }
+  if (H !== undefined) {
+    const g = groundTruth(H, ne), gt = groundTruth(H, tot);
+    out.push('', `Ground truth: entropy rate H = ${H.toFixed(4)} nats/char.`, '', '| | N = non-embedding | N = total | goal |', '|---|---:|---:|---|');
+    const s = (x: number | null) => (x === null || !Number.isFinite(x) ? 'n/a' : `${x >= 0 ? '+' : ''}${x.toFixed(4)}`);
+    out.push(`| L(N) fit: E − H | ${s(g.errorE)} | ${s(gt.errorE)} | within ±0.05 |`);
+    out.push(`| L(N) fit: E's interval contains H / its width | ${g.covered ? 'yes' : 'no'} / ${g.width.toFixed(3)} | ${gt.covered ? 'yes' : 'no'} / ${gt.width.toFixed(3)} | yes / < 0.2 |`);
+    out.push(`| L(N, D) fit: E − H | ${s(g.jointErrorE)} | ${s(gt.jointErrorE)} | within ±0.1 |`);
+    out.push(`| best run − H | ${s(g.bestLoss - H)} | | ~0.1 |`);
+  }
+  if (ne.seedNoise.length) {
+    out.push('', '| seed noise at N (non-embedding) | seeds | mean | sd |', '|---:|---:|---:|---:|');
+    for (const z of ne.seedNoise) out.push(`| ${z.N.toLocaleString('en-US')} | ${z.runs} | ${z.mean.toFixed(4)} | ${z.sd.toFixed(4)} (${(100 * z.relSd).toFixed(2)}%) |`);
+  }
+  if (lrScan.sizes.length) {
+    const ms = lrScan.sizes[0].points.map((p) => p.multiplier);
+    out.push('', `| N (non-emb) | rule lr | ${ms.map((m) => `× ${m}`).join(' | ')} | best |`, `|---:|---:|${ms.map(() => '---:|').join('')}---|`);
+    for (const z of lrScan.sizes) {
+      const cells = z.points.map((p) => {
+        const c = p.loss === null ? 'diverged' : p.loss.toFixed(4);
+        return p.multiplier === 1 ? `**${c}**` : p.multiplier === z.bestMultiplier ? `${c} ←` : c;
+      });
+      out.push(`| ${z.nonEmbeddingParams.toLocaleString('en-US')} | ${z.ruleLr.toPrecision(3)} | ${cells.join(' | ')} | × ${z.bestMultiplier}${z.bestAtEdge ? ' (edge)' : ''}, ${z.ruleWithin2x ? 'rule within 2×' : 'rule NOT within 2×'} |`);
+    }
+  }
+  if (apNe.length) {
+    const pub: Record<number, string> = { 1: '0.50', 2: '0.49', 3: '0.46 (0.51 refitted)' };
+    out.push('', '| N_opt ∝ C^a | a, N non-embedding | 95% interval | a, N total | 95% interval | Chinchilla 2022 |', '|---|---:|---:|---:|---:|---:|');
+    apNe.forEach((x, i) => out.push(`| ${x.approach}. ${x.name} | ${v(x.a, 3)} | ${iv(x.interval, 3)} | ${v(apTot[i]?.a, 3)} | ${iv(apTot[i]?.interval, 3)} | ${pub[x.approach]} |`));
+  }
+  return out.join('\n');
 }
 
 /** How the fitted E compares with a known entropy rate (the built-in corpora). */

@@ -31,6 +31,7 @@ const HELP = `usage: tabgpt sweep [flags]      (tabgpt sweep merge A.json B.json
   --lr-scan-sizes ends|all (ends: smallest and largest size)   --lr-scan-tokens F (${DEFAULT_LR_SCAN.tokenFraction} of a main run's tokens)
   --jobs N (default: the number of cores, ${availableParallelism()} here)   runs side by side in N processes; one writer, the parent
   --shard i/n                  run only share i (0-based) of n of the plan, e.g. one task of a Slurm or Kubernetes array job
+  --only lr-scan|main          run only the lr scan (check the rule before spending the ladder) or only the main runs
   --estimate                   calibrate, print the plan and its time estimate, and exit
   --time-budget SEC            calibrate, then shrink the ladder (then the tokens) to fit
   --backend wasm|cpu (default wasm)
@@ -51,6 +52,7 @@ export async function sweepCommand(argv: string[]): Promise<void> {
     'lr-scan': { type: 'boolean' },
     jobs: { type: 'string' },
     shard: { type: 'string' },
+    only: { type: 'string' },
     estimate: { type: 'boolean', default: false },
     backend: { type: 'string', default: 'wasm' },
     out: { type: 'string', default: 'results.json' },
@@ -121,7 +123,12 @@ export async function sweepCommand(argv: string[]): Promise<void> {
 
   say(`corpus ${corpus.source}: ${data.chars.toLocaleString('en-US')} chars, vocab ${data.tokenizer.vocabSize}, ${data.train.length.toLocaleString('en-US')} train / ${data.val.length.toLocaleString('en-US')} val; backend ${backend}; results ${out}`);
   if (spec.testOnlySmallLadder) console.error('tabgpt: warning: testOnlySmallLadder is set: this ladder is a test fixture, not a scaling measurement');
-  const select = shard ? (runs: PlannedRun[]) => shardRuns(runs, shard.index, shard.count) : undefined;
+  const only = values.only as string | undefined;
+  if (only !== undefined && only !== 'lr-scan' && only !== 'main') throw new CliError(`--only must be lr-scan or main (got '${only}')`);
+  const select = (runs: PlannedRun[]) => {
+    const part = only === undefined ? runs : runs.filter((r) => (r.lrMultiplier !== undefined) === (only === 'lr-scan'));
+    return shard ? shardRuns(part, shard.index, shard.count) : part;
+  };
   let saving = Promise.resolve();
   const save = async (result: RunResult) => {
     results = withRun(results, result);
@@ -149,7 +156,7 @@ export async function sweepCommand(argv: string[]): Promise<void> {
   };
 
   const planned = planRuns(spec, shape);
-  const mine = select ? select(planned) : planned;
+  const mine = select(planned);
   const doneIds = new Set(allRuns(results).map((r) => r.id));
   const pending = mine.filter((r) => !doneIds.has(r.id));
   if (jobs > 1 && pending.length > 1) {
