@@ -87,7 +87,8 @@ describe('planned runs', () => {
       const c = r.config;
       expect(c.maxIters * c.batchSize * c.blockSize).toBe(r.tokens);
       expect(c.warmupIters).toBe(Math.round(DEFAULT_SPEC.warmupFraction * c.maxIters));
-      expect(c.lr).toBeCloseTo(0.003239 - 0.0001395 * Math.log(r.nonEmbeddingParams), 12);
+      const scale = DEFAULT_SPEC.lr.kind === 'kaplan' ? DEFAULT_SPEC.lr.scale : NaN;
+      expect(c.lr).toBeCloseTo(scale * (0.003239 - 0.0001395 * Math.log(r.nonEmbeddingParams)), 12);
       expect(c.minLr).toBeCloseTo(c.lr * DEFAULT_SPEC.minLrRatio, 12);
       expect(c.vocabSize).toBe(65);
     }

@@ -113,7 +113,7 @@ export async function fitCommand(argv: string[]): Promise<void> {
   const w = Math.max(...rows.map((r) => r[0].length)) + 2;
   const colW = 34;
   console.log(`${''.padEnd(w)}${'N = non-embedding params'.padEnd(colW)}N = total params (with embeddings)`);
-  for (const [label, f] of rows) console.log(`${label.padEnd(w)}${f(ne).padEnd(colW)}${f(tot)}`);
+  for (const [label, f] of rows) console.log(`${label.padEnd(w)}${f(ne).padEnd(colW)}  ${f(tot)}`);
   if (!ne.fit && ne.fitError) console.log(`  (non-embedding L(N) not fitted: ${ne.fitError})`);
   if (!tot.fit && tot.fitError) console.log(`  (total L(N) not fitted: ${tot.fitError})`);
   if (H !== undefined) {

@@ -25,7 +25,7 @@ const HELP = `usage: tabgpt sweep [flags]      (tabgpt sweep merge A.json B.json
   --budgets 0.25,0.5,1         several token budgets per size (multipliers), for L(N, D)
   --seed S (1)   --repeat-seeds K   K extra seeds at ladder sizes --repeat-sizes 0,2 (seed noise)
   --head-size ${DEFAULT_SPEC.headSize}  --width-per-layer ${DEFAULT_SPEC.widthPerLayer}  --block-size ${DEFAULT_SPEC.blockSize}  --batch-size ${DEFAULT_SPEC.batchSize}
-  --lr X (fixed peak lr; default Kaplan's lr(N) = 0.003239 - 0.0001395 ln N)   --lr-scale F
+  --lr X (fixed peak lr)   --lr-scale F (default ${DEFAULT_SPEC.lr.kind === 'kaplan' ? DEFAULT_SPEC.lr.scale : 1}: F x Kaplan's lr(N) = 0.003239 - 0.0001395 ln N; see --lr-scan)
   --warmup-fraction F (${DEFAULT_SPEC.warmupFraction})   --eval-iters K (${DEFAULT_SPEC.evalIters})
   --lr-scan                    also train short runs at the rule's lr x ${DEFAULT_LR_SCAN.multipliers.join(', ')} (stored apart, in lrScan)
   --lr-scan-sizes ends|all (ends: smallest and largest size)   --lr-scan-tokens F (${DEFAULT_LR_SCAN.tokenFraction} of a main run's tokens)

@@ -95,7 +95,9 @@ export const DEFAULT_SPEC: SweepSpec = {
   tokens: 1_000_000,
   tokensPerParam: null,
   budgets: [1],
-  lr: { kind: 'kaplan', scale: 1 },
+  // Kaplan's rule was fitted on BPE models of 1e5..1e9 params with long runs; for these tiny
+  // char models the lr scan puts the best lr at 4x it or more at both ends of the ladder (README).
+  lr: { kind: 'kaplan', scale: 4 },
   minLrRatio: 0.1,
   warmupFraction: 0.05,
   seeds: [1],
