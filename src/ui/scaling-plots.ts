@@ -215,7 +215,7 @@ export class ScalingPlots {
       ...logAxes('peak learning rate', `final val loss (${units})`),
       series: [
         {},
-        ...scan.sizes.map((z, i) => ({ label: `N = ${fmtSI(z.nonEmbeddingParams)}`, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: false, points: { show: true, size: 5 } })),
+        ...scan.sizes.map((z, i) => ({ label: `N = ${fmtSI(z.nonEmbeddingParams)}`, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: true, points: { show: true, size: 5 } })),
         pointsOnly("the rule's lr", '#111827', 14, 'rgba(0,0,0,0)'),
         pointsOnly('best', '#dc2626', 7),
       ],
