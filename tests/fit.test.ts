@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import {
   FitError, computeOptimal, fitJoint, fitPowerLaw, heldOutPrediction, huber, predictJoint, predictPowerLaw,
   type JointFit, type ScalingPoint,
-} from '../src/core/fit.ts';
+} from '../src/core/scaling/fit.ts';
 
 // Seeded noise for the synthetic data (mulberry32 + Box–Muller), so every run sees the same points.
 function noiseRng(seed: number): () => number {

@@ -8,9 +8,9 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { builtinCorpus } from '../src/core/corpus';
 import { Dataset } from '../src/core/data';
-import { calibrate, runSweep, type SweepEvent } from '../src/core/sweep-run';
-import { estimateSeconds, planRuns, specFromJSON, type RunResult } from '../src/core/sweep';
-import { analyse, emptyResults, resultsFromJSON, resultsToJSON, withRun } from '../src/core/sweep-results';
+import { calibrate, runSweep, type SweepEvent } from '../src/core/scaling/sweep-run';
+import { estimateSeconds, planRuns, specFromJSON, type RunResult } from '../src/core/scaling/sweep';
+import { analyse, emptyResults, resultsFromJSON, resultsToJSON, withRun } from '../src/core/scaling/sweep-results';
 
 // 5 sizes from ~1.5k to ~40k non-embedding params, 40 steps of 8 x 32 tokens each.
 const SPEC = specFromJSON({

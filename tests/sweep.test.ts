@@ -7,12 +7,12 @@ import { paramCount, flopsPerToken } from '../src/core/counts';
 import {
   DEFAULT_SPEC, epochWarning, estimateSeconds, kaplanLr, ladder, planRuns, shrinkToBudget, specDiff, specFromJSON, SweepError,
   validateSpec, type Calibration, type RunResult, type SweepSpec,
-} from '../src/core/sweep';
+} from '../src/core/scaling/sweep';
 import {
   analyse, computeFrontier, emptyResults, isoFlops, parseResults, resultsFromCSV, resultsFromJSON, resultsToCSV, resultsToJSON, withRun,
   type CorpusInfo, type SweepResults,
-} from '../src/core/sweep-results';
-import { predictJoint } from '../src/core/fit';
+} from '../src/core/scaling/sweep-results';
+import { predictJoint } from '../src/core/scaling/fit';
 
 const SHAKESPEARE_SHAPE = { vocabSize: 65, trainChars: 1_003_854 };
 const CORPUS: CorpusInfo = { source: 'shakespeare', chars: 1_115_394, trainChars: 1_003_854, valChars: 111_540, vocabSize: 65, sha256: 'ab'.repeat(32) };
@@ -87,7 +87,8 @@ describe('planned runs', () => {
       const c = r.config;
       expect(c.maxIters * c.batchSize * c.blockSize).toBe(r.tokens);
       expect(c.warmupIters).toBe(Math.round(DEFAULT_SPEC.warmupFraction * c.maxIters));
-      expect(c.lr).toBeCloseTo(0.003239 - 0.0001395 * Math.log(r.nonEmbeddingParams), 12);
+      const scale = DEFAULT_SPEC.lr.kind === 'kaplan' ? DEFAULT_SPEC.lr.scale : NaN;
+      expect(c.lr).toBeCloseTo(scale * (0.003239 - 0.0001395 * Math.log(r.nonEmbeddingParams)), 12);
       expect(c.minLr).toBeCloseTo(c.lr * DEFAULT_SPEC.minLrRatio, 12);
       expect(c.vocabSize).toBe(65);
     }

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { NODE_BACKENDS, type BackendName } from '../core/backend';
-import { builtinCorpus, SHAKESPEARE, type CorpusName } from '../core/corpus';
+import { BUILTIN_SMALL, builtinCorpus, SHAKESPEARE, type CorpusName } from '../core/corpus';
 import { decodeText, sha256Hex } from '../core/data';
 import { installNodeWebGPU } from './webgpu';
 
@@ -103,7 +103,11 @@ export async function loadCorpus(opts: { text?: string; corpus?: string }): Prom
     const b = builtinCorpus();
     return { text: b.text, source: 'builtin', entropyPerChar: b.entropyPerChar };
   }
-  if (name !== 'shakespeare' && name !== 'default') throw new CliError(`--corpus must be shakespeare or builtin (got '${name}')`);
+  if ((name as string) === 'builtin-small') {
+    const b = builtinCorpus(BUILTIN_SMALL);
+    return { text: b.text, source: 'builtin-small', entropyPerChar: b.entropyPerChar };
+  }
+  if (name !== 'shakespeare' && name !== 'default') throw new CliError(`--corpus must be shakespeare, builtin or builtin-small (got '${name}')`);
   try {
     return { text: await loadShakespeare(name === 'default' ? 5000 : 15000), source: 'shakespeare' };
   } catch (e) {

@@ -4,20 +4,25 @@
 
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import type { Interval } from '../core/fit';
-import { analyse, isoFlops, parseResults, PARAM_KIND_LABEL, PUBLISHED, type ParamKind } from '../core/sweep-results';
+import type { Interval } from '../core/scaling/fit';
+import { chinchillaApproaches, type ApproachResult } from '../core/scaling/approaches';
+import { summariseLrScan } from '../core/scaling/lr-scan';
+import { analyse, isoFlops, parseResults, PARAM_KIND_LABEL, PUBLISHED, type Analysis, type ParamKind } from '../core/scaling/sweep-results';
 import { isNonNegInt, num, parse } from './args';
 import { CliError } from './common';
 
-const HELP = `usage: tabgpt fit RESULTS [--params non-embedding|total] [--bootstrap 200] [--json]
+const HELP = `usage: tabgpt fit RESULTS [--params non-embedding|total] [--bootstrap 200] [--json | --markdown]
+  --markdown  the README's tables (both parameter counts, lr scan, seed noise, approaches, ground truth)
   RESULTS   a results file from 'tabgpt sweep' or the scaling page's export (JSON or CSV)
-  --params  which parameter count N is (default non-embedding, Kaplan's N)`;
+  --params  which parameter count the --json top-level fields use (default non-embedding, Kaplan's N);
+            every fit is printed for both counts side by side, and --json has both under byParams`;
 
 export async function fitCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parse(argv, {
     params: { type: 'string', default: 'non-embedding' },
     bootstrap: { type: 'string' },
     json: { type: 'boolean', default: false },
+    markdown: { type: 'boolean', default: false },
   }, 'fit', true);
   if (values.help) return void console.log(HELP);
   if (positionals.length !== 1) throw new CliError(`fit takes one results file (got ${positionals.length}): tabgpt fit results.json`);
@@ -29,10 +34,28 @@ export async function fitCommand(argv: string[]): Promise<void> {
   const bootstrap = num(values, 'bootstrap', isNonNegInt, 'a non-negative integer') ?? 200;
   const results = parseResults(await readFile(path, 'utf8'), path);
   if (results.runs.length === 0) throw new CliError(`${path} has no finished runs yet: let the sweep run`);
+  // Every fit on both parameter counts (Pearce & Song 2024: the convention moves small-scale exponents).
+  const other: ParamKind = paramKind === 'total' ? 'nonEmbedding' : 'total';
   const a = analyse(results, { paramKind, bootstrap });
-  const iso = results.spec.budgets.length > 1 ? isoFlops(results.runs, paramKind) : null;
+  const b = analyse(results, { paramKind: other, bootstrap });
+  const multi = results.spec.budgets.length > 1;
+  const iso = multi ? isoFlops(results.runs, paramKind) : null;
+  const approaches = multi ? chinchillaApproaches(results.runs, paramKind, { bootstrap }) : [];
+  const approachesOther = multi ? chinchillaApproaches(results.runs, other, { bootstrap }) : [];
+  const lrScan = summariseLrScan(results.lrScan);
+  const H = results.corpus.entropyPerChar;
 
   if (values.json) {
+    const summary = (x: Analysis, ap: ApproachResult[]) => ({
+      params: x.paramKind,
+      E: x.fit?.E ?? null, Nc: x.fit?.Nc ?? null, alpha: x.fit?.alpha ?? null,
+      intervals: x.fit ? x.fit.intervals : null,
+      ...(x.fitError ? { fitError: x.fitError } : {}),
+      power: x.power ? { Nc: x.power.Nc, alpha: x.power.alpha, intervals: { Nc: x.power.intervals.Nc, alpha: x.power.intervals.alpha } } : null,
+      heldOut: x.heldOut,
+      joint: x.joint,
+      approaches: ap,
+    });
     const out = {
       results: path,
       params: paramKind,
@@ -51,6 +74,10 @@ export async function fitCommand(argv: string[]): Promise<void> {
       joint: a.joint,
       ...(a.jointError ? { jointError: a.jointError } : {}),
       isoFlop: iso,
+      approaches,
+      byParams: { [paramKind]: summary(a, approaches), [other]: summary(b, approachesOther) },
+      lrScan,
+      ...(H !== undefined ? { groundTruth: groundTruth(H, a) } : {}),
       dataLimitedRuns: a.dataLimitedRuns,
       corpus: results.corpus,
       published: PUBLISHED,
@@ -59,38 +86,145 @@ export async function fitCommand(argv: string[]): Promise<void> {
     return;
   }
 
-  const iv = (i: Interval | undefined, digits = 4) => (i && Number.isFinite(i.lo) ? `[${fmt(i.lo, digits)}, ${fmt(i.hi, digits)}]` : '[n/a]');
-  console.log(`${path}: ${results.runs.length} runs on ${results.corpus.source}; N = ${PARAM_KIND_LABEL[paramKind]}; loss = final validation loss (nats/char)`);
-  if (a.fit) {
-    const f = a.fit;
-    console.log(`L(N) = E + (Nc/N)^alpha   (summed Huber, delta 1e-3; 95% bootstrap intervals over ${f.bootstrapSamples} resamples of runs)`);
-    console.log(`  E      ${fmt(f.E, 4).padEnd(12)} ${iv(f.intervals.E)}   (${fmt(f.E / Math.LN2, 3)} bpc)`);
-    console.log(`  Nc     ${fmt(f.Nc, 4).padEnd(12)} ${iv(f.intervals.Nc)}`);
-    console.log(`  alpha  ${fmt(f.alpha, 4).padEnd(12)} ${iv(f.intervals.alpha)}`);
-  } else console.log(`L(N) = E + (Nc/N)^alpha: not fitted (${a.fitError})`);
-  const H = results.corpus.entropyPerChar;
-  if (H !== undefined) {
-    const covered = a.fit ? a.fit.intervals.E.lo <= H && H <= a.fit.intervals.E.hi : false;
-    console.log(`  ground truth: this corpus was generated with entropy rate ${H.toFixed(4)} nats/char, the true irreducible loss${a.fit ? ` (${covered ? 'inside' : 'outside'} E's interval)` : ''}`);
+  if (values.markdown) {
+    const [ne, tot] = paramKind === 'total' ? [b, a] : [a, b];
+    const [apNe, apTot] = paramKind === 'total' ? [approachesOther, approaches] : [approaches, approachesOther];
+    console.log(markdown(ne, tot, apNe, apTot, lrScan, H));
+    return;
   }
-  if (a.power) console.log(`L(N) = (Nc/N)^alpha:  Nc ${fmt(a.power.Nc, 4)} ${iv(a.power.intervals.Nc)}, alpha ${fmt(a.power.alpha, 4)} ${iv(a.power.intervals.alpha)}`);
-  if (a.heldOut) {
-    const h = a.heldOut;
-    console.log(`held out the largest size (N = ${h.params.toLocaleString('en-US')}): predicted ${h.predicted.toFixed(4)}, measured ${h.measured.toFixed(4)}, error ${(100 * h.error).toFixed(2)}%`);
-  } else console.log(`held-out check: not possible (${a.heldOutError})`);
-  for (const s of a.seedNoise) console.log(`seed noise at N = ${s.N.toLocaleString('en-US')}: ${s.runs} seeds, mean ${s.mean.toFixed(4)}, sd ${s.sd.toFixed(4)} (${(100 * s.relSd).toFixed(2)}%)`);
-  console.log('runs (N, D, val loss, residual ln measured - ln fitted):');
+
+  const iv = (i: Interval | null | undefined, digits = 4) => (i && Number.isFinite(i.lo) ? `[${fmt(i.lo, digits)}, ${fmt(i.hi, digits)}]` : '[n/a]');
+  const cell = (x: number | null | undefined, i: Interval | null | undefined, digits = 4) => (x === null || x === undefined ? 'n/a' : `${fmt(x, digits)} ${iv(i, digits)}`);
+  const [ne, tot] = paramKind === 'total' ? [b, a] : [a, b];
+  console.log(`${path}: ${results.runs.length} runs${results.lrScan?.length ? ` (+ ${results.lrScan.length} lr-scan runs)` : ''} on ${results.corpus.source}; loss = final validation loss (nats/char)`);
+  console.log(`fits: summed Huber (delta 1e-3) on ln L, grid of starts; 95% bootstrap intervals over ${a.fit?.bootstrapSamples ?? bootstrap} resamples of runs`);
+  const rows: [string, (x: Analysis) => string][] = [
+    ['L(N) = E + (Nc/N)^alpha:  E', (x) => cell(x.fit?.E, x.fit?.intervals.E)],
+    ['                          Nc', (x) => cell(x.fit?.Nc, x.fit?.intervals.Nc)],
+    ['                          alpha', (x) => cell(x.fit?.alpha, x.fit?.intervals.alpha)],
+    ['L(N) = (Nc/N)^alpha:      alpha', (x) => cell(x.power?.alpha, x.power?.intervals.alpha)],
+    ['held out the largest size: predicted', (x) => (x.heldOut ? `${x.heldOut.predicted.toFixed(4)} vs ${x.heldOut.measured.toFixed(4)} (${(100 * x.heldOut.error).toFixed(2)}%${x.heldOut.sds !== null ? `, ${x.heldOut.sds.toFixed(2)} seed sd` : ''})` : `n/a (${x.heldOutError ?? 'no fit'})`)],
+  ];
+  if (multi) {
+    rows.push(['L(N, D) = E + A/N^alpha + B/D^beta:  E', (x) => cell(x.joint?.E, x.joint?.intervals.E)]);
+    rows.push(['                          alpha', (x) => cell(x.joint?.alpha, x.joint?.intervals.alpha, 3)]);
+    rows.push(['                          beta', (x) => cell(x.joint?.beta, x.joint?.intervals.beta, 3)]);
+  }
+  const w = Math.max(...rows.map((r) => r[0].length)) + 2;
+  const colW = 34;
+  console.log(`${''.padEnd(w)}${'N = non-embedding params'.padEnd(colW)}N = total params (with embeddings)`);
+  for (const [label, f] of rows) console.log(`${label.padEnd(w)}${f(ne).padEnd(colW)}  ${f(tot)}`);
+  if (!ne.fit && ne.fitError) console.log(`  (non-embedding L(N) not fitted: ${ne.fitError})`);
+  if (!tot.fit && tot.fitError) console.log(`  (total L(N) not fitted: ${tot.fitError})`);
+  if (H !== undefined) {
+    const g = groundTruth(H, ne), gt = groundTruth(H, tot);
+    console.log(`ground truth: this corpus was generated with entropy rate ${H.toFixed(4)} nats/char, the true irreducible loss`);
+    for (const [name, x] of [['non-embedding', g], ['total', gt]] as const) {
+      if (x.E === null) continue;
+      console.log(`  ${name}: E - H = ${x.errorE >= 0 ? '+' : ''}${x.errorE.toFixed(4)} (goal |.| < 0.05), interval ${x.covered ? 'contains' : 'misses'} H, width ${x.width.toFixed(3)} (goal < 0.2)${x.jointErrorE !== null ? `; joint L(N, D): E - H = ${x.jointErrorE >= 0 ? '+' : ''}${x.jointErrorE.toFixed(4)} (goal |.| < 0.1)` : ''}; best run ${x.bestLoss.toFixed(4)}, ${(x.bestLoss - H).toFixed(4)} above H`);
+    }
+  }
+  for (const s of a.seedNoise) console.log(`seed noise at N = ${s.N.toLocaleString('en-US')} (${PARAM_KIND_LABEL[paramKind]}): ${s.runs} seeds, mean ${s.mean.toFixed(4)}, sd ${s.sd.toFixed(4)} (${(100 * s.relSd).toFixed(2)}%)`);
+  if (a.heldOut?.sd) console.log(`held-out miss in seed sd uses the ${a.heldOut.sdSource === 'pooled' ? 'pooled sd over the sizes with seeds' : 'sd of the held-out size'}: ${a.heldOut.sd.toFixed(4)} nats`);
+  console.log(`runs (N = ${PARAM_KIND_LABEL[paramKind]}; D, val loss, residual ln measured - ln fitted):`);
   for (const p of a.points) console.log(`  ${p.runId.padEnd(26)} N ${String(p.N).padStart(9)}  D ${String(p.D).padStart(9)}  ${p.loss.toFixed(4)}  ${p.residual === undefined ? '' : (p.residual >= 0 ? '+' : '') + p.residual.toFixed(4)}`);
   if (a.joint) {
     const j = a.joint;
-    console.log(`L(N, D) = E + A/N^alpha + B/D^beta:  E ${fmt(j.E, 4)} ${iv(j.intervals.E)}, A ${fmt(j.A, 4)} ${iv(j.intervals.A)}, B ${fmt(j.B, 4)} ${iv(j.intervals.B)}, alpha ${fmt(j.alpha, 3)} ${iv(j.intervals.alpha, 3)}, beta ${fmt(j.beta, 3)} ${iv(j.intervals.beta, 3)}`);
+    console.log(`L(N, D) (${PARAM_KIND_LABEL[paramKind]}):  E ${fmt(j.E, 4)} ${iv(j.intervals.E)}, A ${fmt(j.A, 4)} ${iv(j.intervals.A)}, B ${fmt(j.B, 4)} ${iv(j.intervals.B)}, alpha ${fmt(j.alpha, 3)} ${iv(j.intervals.alpha, 3)}, beta ${fmt(j.beta, 3)} ${iv(j.intervals.beta, 3)}`);
     console.log(`  compute-optimal: N_opt ∝ C^${fmt(j.a, 3)} ${iv(j.intervals.a, 3)}, D_opt ∝ C^${fmt(j.b, 3)} ${iv(j.intervals.b, 3)}, tokens per parameter at C = ${fmt(j.referenceCompute ?? NaN, 3)}: ${iv(j.intervals.tokensPerParam, 3)}`);
   } else if (a.jointError) console.log(`L(N, D): not fitted (${a.jointError})`);
-  if (iso && iso.a !== null) console.log(`IsoFLOP (Approach 2): N_opt ∝ C^${iso.a.toFixed(3)} over ${iso.curves.filter((c) => c.Nopt !== null).length} compute levels`);
+  if (multi) {
+    console.log(`Chinchilla's three approaches: N_opt ∝ C^a (95% bootstrap over runs)`);
+    console.log(`  ${'approach'.padEnd(36)}${'non-embedding N'.padEnd(28)}total N`);
+    const [apNe, apTot] = paramKind === 'total' ? [approachesOther, approaches] : [approaches, approachesOther];
+    apNe.forEach((x, i) => {
+      const y = apTot[i];
+      console.log(`  ${`${x.approach}. ${x.name}`.padEnd(36)}${cell(x.a, x.interval, 3).padEnd(28)}${cell(y.a, y.interval, 3)}`);
+    });
+    for (const x of apNe) console.log(`    ${x.approach}: ${x.note}`);
+  }
+  if (lrScan.sizes.length) {
+    console.log(`lr scan (final validation loss at the rule's lr x multiplier; * = the rule's choice, < = best):`);
+    for (const sz of lrScan.sizes) {
+      const pts = sz.points.map((p) => `x${p.multiplier} ${p.loss === null ? 'diverged' : p.loss.toFixed(4)}${p.multiplier === 1 ? '*' : ''}${p.multiplier === sz.bestMultiplier ? '<' : ''}`).join('  ');
+      console.log(`  N ${sz.nonEmbeddingParams.toLocaleString('en-US').padStart(9)} (rule lr ${sz.ruleLr.toPrecision(3)}): ${pts}`);
+      console.log(`    best lr ${sz.bestLr.toPrecision(3)} = rule x ${sz.bestMultiplier}${sz.bestAtEdge ? ' (at the edge of the scan)' : ''}; the rule costs ${sz.ruleExcess.toFixed(4)} nats here; ${sz.ruleWithin2x ? 'within 2x of the best' : 'NOT within 2x of the best'}`);
+    }
+    console.log(`  the rule is ${lrScan.ruleOk ? '' : 'NOT '}within 2x of the best lr at every scanned size`);
+  }
   if (a.dataLimitedRuns.length) console.log(`warning: ${a.dataLimitedRuns.length} runs repeat their text more than ~4 times (data-limited): ${a.dataLimitedRuns.join(', ')}`);
   if (results.spec.testOnlySmallLadder) console.log('warning: this sweep was a test fixture (testOnlySmallLadder): not a measurement');
   const k = PUBLISHED.kaplan, c = PUBLISHED.chinchilla;
-  console.log(`for reference (BPE tokens, not comparable in scale): Kaplan alpha_N ${k.alphaN}, Nc ${k.Nc.toExponential(1)}; Chinchilla E ${c.E}, A ${c.A}, alpha ${c.alpha}, B ${c.B}, beta ${c.beta}`);
+  console.log(`for reference (BPE tokens, not comparable in scale): Kaplan alpha_N ${k.alphaN}, Nc ${k.Nc.toExponential(1)}; Chinchilla E ${c.E}, A ${c.A}, alpha ${c.alpha}, B ${c.B}, beta ${c.beta}, a ${c.a}`);
+}
+
+/** The README's tables, exactly as `npm run fit -- FILE --markdown` prints them. */
+function markdown(ne: Analysis, tot: Analysis, apNe: ApproachResult[], apTot: ApproachResult[], lrScan: ReturnType<typeof summariseLrScan>, H: number | undefined): string {
+  const iv = (i: Interval | null | undefined, d = 4) => (i && Number.isFinite(i.lo) ? `[${fmt(i.lo, d)}, ${fmt(i.hi, d)}]` : 'n/a');
+  const v = (x: number | null | undefined, d = 4) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : fmt(x, d));
+  const out: string[] = ['| | N = non-embedding | 95% interval | N = total | 95% interval |', '|---|---:|---:|---:|---:|'];
+  const row = (label: string, f: (x: Analysis) => [number | null | undefined, Interval | null | undefined], d = 4) => {
+    const [x1, i1] = f(ne), [x2, i2] = f(tot);
+    out.push(`| ${label} | ${v(x1, d)} | ${iv(i1, d)} | ${v(x2, d)} | ${iv(i2, d)} |`);
+  };
+  row('E (nats/char), L = E + (N_c/N)^α', (x) => [x.fit?.E, x.fit?.intervals.E]);
+  row('N_c', (x) => [x.fit?.Nc, x.fit?.intervals.Nc]);
+  row('α', (x) => [x.fit?.alpha, x.fit?.intervals.alpha]);
+  row('α, pure power law L = (N_c/N)^α', (x) => [x.power?.alpha, x.power?.intervals.alpha]);
+  const ho = (x: Analysis) => (x.heldOut ? `${x.heldOut.predicted.toFixed(4)} vs ${x.heldOut.measured.toFixed(4)} (${x.heldOut.error >= 0 ? '+' : ''}${(100 * x.heldOut.error).toFixed(2)}%${x.heldOut.sds !== null ? `, ${x.heldOut.sds.toFixed(2)} seed sd` : ''})` : 'n/a');
+  out.push(`| largest size held out: predicted vs measured | ${ho(ne)} | | ${ho(tot)} | |`);
+  if (ne.joint || tot.joint) {
+    row('L(N, D) = E + A/N^α + B/D^β: E', (x) => [x.joint?.E, x.joint?.intervals.E]);
+    row('L(N, D): α', (x) => [x.joint?.alpha, x.joint?.intervals.alpha], 3);
+    row('L(N, D): β', (x) => [x.joint?.beta, x.joint?.intervals.beta], 3);
+  }
+  if (H !== undefined) {
+    const g = groundTruth(H, ne), gt = groundTruth(H, tot);
+    out.push('', `Ground truth: entropy rate H = ${H.toFixed(4)} nats/char.`, '', '| | N = non-embedding | N = total | goal |', '|---|---:|---:|---|');
+    const s = (x: number | null) => (x === null || !Number.isFinite(x) ? 'n/a' : `${x >= 0 ? '+' : ''}${x.toFixed(4)}`);
+    out.push(`| L(N) fit: E − H | ${s(g.errorE)} | ${s(gt.errorE)} | within ±0.05 |`);
+    out.push(`| L(N) fit: E's interval contains H / its width | ${g.covered ? 'yes' : 'no'} / ${g.width.toFixed(3)} | ${gt.covered ? 'yes' : 'no'} / ${gt.width.toFixed(3)} | yes / < 0.2 |`);
+    out.push(`| L(N, D) fit: E − H | ${s(g.jointErrorE)} | ${s(gt.jointErrorE)} | within ±0.1 |`);
+    out.push(`| best run − H | ${s(g.bestLoss - H)} | | ~0.1 |`);
+  }
+  if (ne.seedNoise.length) {
+    out.push('', '| seed noise at N (non-embedding) | seeds | mean | sd |', '|---:|---:|---:|---:|');
+    for (const z of ne.seedNoise) out.push(`| ${z.N.toLocaleString('en-US')} | ${z.runs} | ${z.mean.toFixed(4)} | ${z.sd.toFixed(4)} (${(100 * z.relSd).toFixed(2)}%) |`);
+  }
+  if (lrScan.sizes.length) {
+    const ms = lrScan.sizes[0].points.map((p) => p.multiplier);
+    out.push('', `| N (non-emb) | rule lr | ${ms.map((m) => `× ${m}`).join(' | ')} | best |`, `|---:|---:|${ms.map(() => '---:|').join('')}---|`);
+    for (const z of lrScan.sizes) {
+      const cells = z.points.map((p) => {
+        const c = p.loss === null ? 'diverged' : p.loss.toFixed(4);
+        return p.multiplier === 1 ? `**${c}**` : p.multiplier === z.bestMultiplier ? `${c} ←` : c;
+      });
+      out.push(`| ${z.nonEmbeddingParams.toLocaleString('en-US')} | ${z.ruleLr.toPrecision(3)} | ${cells.join(' | ')} | × ${z.bestMultiplier}${z.bestAtEdge ? ' (edge)' : ''}, ${z.ruleWithin2x ? 'rule within 2×' : 'rule NOT within 2×'} |`);
+    }
+  }
+  if (apNe.length) {
+    const pub: Record<number, string> = { 1: '0.50', 2: '0.49', 3: '0.46 (0.51 refitted)' };
+    out.push('', '| N_opt ∝ C^a | a, N non-embedding | 95% interval | a, N total | 95% interval | Chinchilla 2022 |', '|---|---:|---:|---:|---:|---:|');
+    apNe.forEach((x, i) => out.push(`| ${x.approach}. ${x.name} | ${v(x.a, 3)} | ${iv(x.interval, 3)} | ${v(apTot[i]?.a, 3)} | ${iv(apTot[i]?.interval, 3)} | ${pub[x.approach]} |`));
+  }
+  return out.join('\n');
+}
+
+/** How the fitted E compares with a known entropy rate (the built-in corpora). */
+function groundTruth(H: number, x: Analysis) {
+  const E = x.fit?.E ?? null;
+  const i = x.fit?.intervals.E;
+  const best = Math.min(...x.points.map((p) => p.loss));
+  return {
+    entropyPerChar: H,
+    E,
+    errorE: E === null ? NaN : E - H,
+    covered: !!i && i.lo <= H && H <= i.hi,
+    width: i ? i.hi - i.lo : NaN,
+    jointE: x.joint?.E ?? null,
+    jointErrorE: x.joint ? x.joint.E - H : null,
+    bestLoss: best,
+  };
 }
 
 function fmt(x: number, digits: number): string {

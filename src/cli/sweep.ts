@@ -4,26 +4,34 @@
 
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Dataset, sha256Hex } from '../core/data';
-import { calibrate, runSweep } from '../core/sweep-run';
-import { emptyResults, parseResults, resultsToJSON, withRun, type CorpusInfo, type SweepResults } from '../core/sweep-results';
+import { calibrate, runSweep } from '../core/scaling/sweep-run';
+import { allRuns, emptyResults, parseResults, resultsToJSON, withRun, type CorpusInfo, type SweepResults } from '../core/scaling/sweep-results';
 import {
-  DEFAULT_SPEC, estimateRunSeconds, estimateSeconds, planRuns, shrinkToBudget, specDiff, specFromJSON, SweepError,
-  type SweepSpec,
-} from '../core/sweep';
+  DEFAULT_LR_SCAN, DEFAULT_SPEC, epochWarning, estimateRunSeconds, estimateSeconds, planRuns, shardRuns, shrinkToBudget, specDiff, specFromJSON, SweepError,
+  type PlannedRun, type RunResult, type SweepSpec,
+} from '../core/scaling/sweep';
 import { isPosInt, num, parse } from './args';
 import { CliError, formatDuration, loadCorpus, setupBackend, writeAtomic } from './common';
+import { JOB_WORKER_FLAG, jobWorker, runJobs } from './sweep-jobs';
+import { mergeCommand } from './sweep-merge';
 
-const HELP = `usage: tabgpt sweep [flags]
+const HELP = `usage: tabgpt sweep [flags]      (tabgpt sweep merge A.json B.json ... --out all.json: join shards)
   --spec FILE                  the sweep as JSON (any flag below overrides its field)
-  --text FILE | --corpus shakespeare|builtin   training text (default shakespeare)
+  --text FILE | --corpus shakespeare|builtin|builtin-small   training text (default shakespeare; builtin-small: the ground truth the ladder can reach)
   --sizes K (${DEFAULT_SPEC.sizes})   --min-params N (${DEFAULT_SPEC.minParams})   --max-params N (${DEFAULT_SPEC.maxParams})   non-embedding params
   --tokens N (${DEFAULT_SPEC.tokens}, per run) | --tokens-per-param R
   --budgets 0.25,0.5,1         several token budgets per size (multipliers), for L(N, D)
   --seed S (1)   --repeat-seeds K   K extra seeds at ladder sizes --repeat-sizes 0,2 (seed noise)
   --head-size ${DEFAULT_SPEC.headSize}  --width-per-layer ${DEFAULT_SPEC.widthPerLayer}  --block-size ${DEFAULT_SPEC.blockSize}  --batch-size ${DEFAULT_SPEC.batchSize}
-  --lr X (fixed peak lr; default Kaplan's lr(N) = 0.003239 - 0.0001395 ln N)   --lr-scale F
+  --lr X (fixed peak lr)   --lr-scale F (default ${DEFAULT_SPEC.lr.kind === 'kaplan' ? DEFAULT_SPEC.lr.scale : 1}: F x Kaplan's lr(N) = 0.003239 - 0.0001395 ln N; see --lr-scan)
   --warmup-fraction F (${DEFAULT_SPEC.warmupFraction})   --eval-iters K (${DEFAULT_SPEC.evalIters})
+  --lr-scan                    also train short runs at the rule's lr x ${DEFAULT_LR_SCAN.multipliers.join(', ')} (stored apart, in lrScan)
+  --lr-scan-sizes ends|all (ends: smallest and largest size)   --lr-scan-tokens F (${DEFAULT_LR_SCAN.tokenFraction} of a main run's tokens)
+  --jobs N (default: the number of cores, ${availableParallelism()} here)   runs side by side in N processes; one writer, the parent
+  --shard i/n                  run only share i (0-based) of n of the plan, e.g. one task of a Slurm or Kubernetes array job
+  --only lr-scan|main          run only the lr scan (check the rule before spending the ladder) or only the main runs
   --estimate                   calibrate, print the plan and its time estimate, and exit
   --time-budget SEC            calibrate, then shrink the ladder (then the tokens) to fit
   --backend wasm|cpu (default wasm)
@@ -32,12 +40,19 @@ const HELP = `usage: tabgpt sweep [flags]
 
 /** Flags that define the sweep (as opposed to how to run it). */
 const SPEC_FLAGS = ['spec', 'text', 'corpus', 'sizes', 'min-params', 'max-params', 'tokens', 'tokens-per-param', 'budgets', 'seed', 'repeat-seeds',
-  'repeat-sizes', 'head-size', 'width-per-layer', 'block-size', 'batch-size', 'lr', 'lr-scale', 'warmup-fraction', 'eval-iters', 'time-budget'];
+  'repeat-sizes', 'head-size', 'width-per-layer', 'block-size', 'batch-size', 'lr', 'lr-scale', 'warmup-fraction', 'eval-iters', 'time-budget',
+  'lr-scan-sizes', 'lr-scan-tokens'];
 
 export async function sweepCommand(argv: string[]): Promise<void> {
+  if (argv[0] === 'merge') return mergeCommand(argv.slice(1));
+  if (argv[0] === JOB_WORKER_FLAG) return jobWorker();
   const options = Object.fromEntries(SPEC_FLAGS.map((f) => [f, { type: 'string' as const }]));
   const { values } = parse(argv, {
     ...options,
+    'lr-scan': { type: 'boolean' },
+    jobs: { type: 'string' },
+    shard: { type: 'string' },
+    only: { type: 'string' },
     estimate: { type: 'boolean', default: false },
     backend: { type: 'string', default: 'wasm' },
     out: { type: 'string', default: 'results.json' },
@@ -59,8 +74,13 @@ export async function sweepCommand(argv: string[]): Promise<void> {
       throw new CliError(`--out ${out} exists but cannot be resumed: ${(e as Error).message.replace(`${out}: `, '')}; move it away or choose another --out`);
     }
   }
+  const jobs = num(values, 'jobs', isPosInt, 'a positive integer (processes side by side)') ?? availableParallelism();
+  const shard = parseShard(values.shard as string | undefined);
   const specGiven = SPEC_FLAGS.some((f) => values[f] !== undefined);
   let spec = previous && !specGiven ? previous.spec : await specFromFlags(values);
+  // --lr-scan adds the scan to a sweep (also to one already in the file); without it a resumed file keeps its own.
+  if (values['lr-scan'] === true && !spec.lrScan) spec = { ...spec, lrScan: { ...DEFAULT_LR_SCAN } };
+  if (previous?.spec.lrScan && !spec.lrScan) spec = { ...spec, lrScan: previous.spec.lrScan };
 
   const corpusName = spec.corpus.startsWith('text:') ? undefined : spec.corpus;
   const textPath = spec.corpus.startsWith('text:') ? spec.corpus.slice(5) : undefined;
@@ -92,40 +112,89 @@ export async function sweepCommand(argv: string[]): Promise<void> {
 
   let results: SweepResults;
   if (previous) {
-    const diff = specDiff(previous.spec, spec);
+    // The lr scan may be added to a finished ladder: it changes no main run.
+    const diff = specDiff(previous.spec, spec).filter((k) => k !== 'lrScan' || previous?.spec.lrScan);
     if (diff.length > 0) throw new CliError(`--out ${out} holds a different sweep (${diff.join(', ')} differ): rerun with the same flags, no sweep flags, or another --out`);
     if (previous.corpus.sha256 !== sha256) throw new CliError(`--out ${out} was measured on a different text (sha256 differs): use the same text or another --out`);
-    results = previous;
+    results = { ...previous, spec };
   } else {
     results = emptyResults(spec, corpusInfo);
   }
 
   say(`corpus ${corpus.source}: ${data.chars.toLocaleString('en-US')} chars, vocab ${data.tokenizer.vocabSize}, ${data.train.length.toLocaleString('en-US')} train / ${data.val.length.toLocaleString('en-US')} val; backend ${backend}; results ${out}`);
   if (spec.testOnlySmallLadder) console.error('tabgpt: warning: testOnlySmallLadder is set: this ladder is a test fixture, not a scaling measurement');
-  for await (const ev of runSweep(spec, data, { done: results.runs })) {
-    if (ev.event === 'plan') {
-      for (const w of ev.warnings) console.error(`tabgpt: warning: ${w}`);
-      say(`${ev.runs.length} runs planned${ev.skipped.length ? `, ${ev.skipped.length} already in ${out} (skipped)` : ''}`);
-      emit({ event: 'plan', runs: ev.runs.length, skipped: ev.skipped });
-    } else if (ev.event === 'run-start') {
-      const r = ev.run;
-      say(`[${ev.index + 1}/${ev.total}] ${r.id}: ${r.config.nLayer} layers x ${r.config.nEmbd} wide (${r.config.nHead} heads), N ${r.nonEmbeddingParams.toLocaleString('en-US')} non-embedding / ${r.params.toLocaleString('en-US')} total, D ${r.tokens.toLocaleString('en-US')} tokens (${r.epochs.toFixed(2)} epochs), lr ${r.config.lr.toFixed(5)}`);
-    } else if (ev.event === 'progress') {
+  const only = values.only as string | undefined;
+  if (only !== undefined && only !== 'lr-scan' && only !== 'main') throw new CliError(`--only must be lr-scan or main (got '${only}')`);
+  const select = (runs: PlannedRun[]) => {
+    const part = only === undefined ? runs : runs.filter((r) => (r.lrMultiplier !== undefined) === (only === 'lr-scan'));
+    return shard ? shardRuns(part, shard.index, shard.count) : part;
+  };
+  let saving = Promise.resolve();
+  const save = async (result: RunResult) => {
+    results = withRun(results, result);
+    const snapshot = resultsToJSON(results);
+    saving = saving.then(() => writeAtomic(out, snapshot));
+    await saving;
+  };
+  const reportRun = (r: RunResult, warning: string | null) => {
+    if (warning) console.error(`tabgpt: warning: ${warning}`);
+    if (r.diverged) say(`    done: ${r.id} diverged (${r.diverged.split(':')[0]}); saved ${out}`);
+    else say(`    done: ${r.id} val ${r.valLoss.toFixed(4)} nats (${r.valBpc.toFixed(3)} bpc), train ${r.trainLoss.toFixed(4)}, ${formatDuration(r.wallSec)}; saved ${out}`);
+    const { curve: _curve, config, ...rest } = r;
+    void _curve;
+    emit({ event: 'run', ...rest, nLayer: config.nLayer, nHead: config.nHead, nEmbd: config.nEmbd, lr: config.lr, out });
+  };
+  const runStart = (r: PlannedRun, label: string) => say(`${label} ${r.id}: ${r.config.nLayer} layers x ${r.config.nEmbd} wide (${r.config.nHead} heads), N ${r.nonEmbeddingParams.toLocaleString('en-US')} non-embedding / ${r.params.toLocaleString('en-US')} total, D ${r.tokens.toLocaleString('en-US')} tokens (${r.epochs.toFixed(2)} epochs), lr ${r.config.lr.toFixed(5)}${r.lrMultiplier !== undefined ? ` (lr scan: rule x ${r.lrMultiplier})` : ''}`);
+  const planLine = (runs: PlannedRun[], skipped: string[], warnings: string[]) => {
+    for (const w of warnings) console.error(`tabgpt: warning: ${w}`);
+    say(`${runs.length} runs planned${shard ? ` (shard ${shard.index}/${shard.count})` : ''}${skipped.length ? `, ${skipped.length} already in ${out} (skipped)` : ''}`);
+    emit({ event: 'plan', runs: runs.length, skipped });
+  };
+  const doneLine = (runsDone: number, runsTotal: number, wallSec: number) => {
+    say(`done: ${runsDone}/${runsTotal} runs in ${out} (${formatDuration(wallSec)} this session); fit them with: npm run fit -- ${out}`);
+    emit({ event: 'done', runsDone, runsTotal, wallSec, out });
+  };
+
+  const planned = planRuns(spec, shape);
+  const mine = select(planned);
+  const doneIds = new Set(allRuns(results).map((r) => r.id));
+  const pending = mine.filter((r) => !doneIds.has(r.id));
+  if (jobs > 1 && pending.length > 1) {
+    // Side by side in child processes; this process stays the only writer of --out.
+    const started = performance.now();
+    planLine(mine, mine.filter((r) => doneIds.has(r.id)).map((r) => r.id), mine.map(epochWarning).filter((w): w is string => w !== null));
+    say(`${Math.min(jobs, pending.length)} jobs side by side`);
+    let finished = mine.length - pending.length;
+    const failed = await runJobs(spec, backend, sha256, pending, jobs, async (ev) => {
+      if (ev.event === 'run-start') runStart(ev.run, `[job ${ev.job}]`);
+      else if (ev.event === 'progress') { if (ev.valLoss !== undefined) say(`    ${ev.run.id} step ${ev.step}/${ev.maxIters} | train ${ev.trainLoss.toFixed(4)} | val ${ev.valLoss.toFixed(4)} | ${Math.round(ev.tokensPerSec).toLocaleString('en-US')} tok/s`); }
+      else if (ev.event === 'retry') console.error(`tabgpt: warning: run ${ev.run.id} lost (${ev.why}); trying it once more`);
+      else if (ev.event === 'failed') console.error(`tabgpt: warning: run ${ev.run.id} failed (${ev.why})`);
+      else { finished++; await save(ev.result); reportRun(ev.result, epochWarning(ev.result)); }
+    });
+    doneLine(finished, mine.length, (performance.now() - started) / 1000);
+    if (failed.length) throw new CliError(`${failed.length} run(s) failed (${failed.map((r) => r.id).join(', ')}); the others are saved in ${out}: rerun the same command to retry them`);
+    return;
+  }
+  for await (const ev of runSweep(spec, data, { done: allRuns(results), select })) {
+    if (ev.event === 'plan') planLine(ev.runs, ev.skipped, ev.warnings);
+    else if (ev.event === 'run-start') runStart(ev.run, `[${ev.index + 1}/${ev.total}]`);
+    else if (ev.event === 'progress') {
       if (ev.valLoss !== undefined) say(`    step ${ev.step}/${ev.maxIters} | train ${ev.trainLoss.toFixed(4)} | val ${ev.valLoss.toFixed(4)} | ${Math.round(ev.tokensPerSec).toLocaleString('en-US')} tok/s`);
     } else if (ev.event === 'run') {
-      results = withRun(results, ev.result);
-      await writeAtomic(out, resultsToJSON(results));
-      const r = ev.result;
-      if (ev.warning) console.error(`tabgpt: warning: ${ev.warning}`);
-      say(`    done: val ${r.valLoss.toFixed(4)} nats (${r.valBpc.toFixed(3)} bpc), train ${r.trainLoss.toFixed(4)}, ${formatDuration(r.wallSec)}; saved ${out}`);
-      const { curve: _curve, config, ...rest } = r;
-      void _curve;
-      emit({ event: 'run', ...rest, nLayer: config.nLayer, nHead: config.nHead, nEmbd: config.nEmbd, lr: config.lr, out });
-    } else {
-      say(`done: ${ev.runsDone}/${ev.runsTotal} runs in ${out} (${formatDuration(ev.wallSec)} this session); fit them with: npm run fit -- ${out}`);
-      emit({ event: 'done', runsDone: ev.runsDone, runsTotal: ev.runsTotal, wallSec: ev.wallSec, out });
-    }
+      await save(ev.result);
+      reportRun(ev.result, ev.warning);
+    } else doneLine(ev.runsDone, ev.runsTotal, ev.wallSec);
   }
+}
+
+/** --shard i/n, 0-based. */
+function parseShard(raw: string | undefined): { index: number; count: number } | null {
+  if (raw === undefined) return null;
+  const m = /^(\d+)\/(\d+)$/.exec(raw.trim());
+  const index = m ? Number(m[1]) : NaN, count = m ? Number(m[2]) : NaN;
+  if (!m || !(count >= 1) || !(index < count)) throw new CliError(`--shard must be i/n with 0 <= i < n, e.g. 0/4 (got '${raw}'); with a Slurm array use --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`);
+  return { index, count };
 }
 
 /** The spec from --spec FILE (if any) with the flags laid over it. */
@@ -148,7 +217,7 @@ async function specFromFlags(values: Record<string, string | boolean | undefined
     o.corpus = `text:${values.text}`;
   }
   if (values.corpus !== undefined) {
-    if (!['shakespeare', 'builtin'].includes(values.corpus as string)) throw new CliError(`--corpus must be shakespeare or builtin (got '${values.corpus}')`);
+    if (!['shakespeare', 'builtin', 'builtin-small'].includes(values.corpus as string)) throw new CliError(`--corpus must be shakespeare, builtin or builtin-small (got '${values.corpus}')`);
     o.corpus = values.corpus;
   }
   const positive = (n: number) => n > 0 && Number.isFinite(n);
@@ -187,6 +256,12 @@ async function specFromFlags(values: Record<string, string | boolean | undefined
   if (values.lr !== undefined && values['lr-scale'] !== undefined) throw new CliError('give --lr (fixed) or --lr-scale (Kaplan rule scaled), not both');
   if (values.lr !== undefined) o.lr = { kind: 'fixed', lr: num(values, 'lr', positive, 'a positive number') };
   if (values['lr-scale'] !== undefined) o.lr = { kind: 'kaplan', scale: num(values, 'lr-scale', positive, 'a positive number') };
+  if (values['lr-scan-sizes'] !== undefined || values['lr-scan-tokens'] !== undefined || values['lr-scan'] === true) {
+    const sizes = (values['lr-scan-sizes'] ?? DEFAULT_LR_SCAN.sizes) as string;
+    if (sizes !== 'ends' && sizes !== 'all') throw new CliError(`--lr-scan-sizes must be ends or all (got '${sizes}')`);
+    const tokenFraction = num(values, 'lr-scan-tokens', (n) => n > 0 && n <= 1, 'a fraction in (0, 1]') ?? DEFAULT_LR_SCAN.tokenFraction;
+    o.lrScan = { ...DEFAULT_LR_SCAN, sizes, tokenFraction };
+  }
   try {
     return specFromJSON(o, values.spec !== undefined ? `--spec ${values.spec}` : 'the sweep flags');
   } catch (e) {

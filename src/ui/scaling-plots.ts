@@ -6,9 +6,10 @@
 
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { computeOptimal, predictPowerLaw, type JointFit, type PowerLawFit } from '../core/fit';
-import type { RunResult } from '../core/sweep';
-import type { AnalysedPoint, IsoFlopAnalysis } from '../core/sweep-results';
+import { computeOptimal, predictPowerLaw, type JointFit, type PowerLawFit } from '../core/scaling/fit';
+import type { RunResult } from '../core/scaling/sweep';
+import type { AnalysedPoint, IsoFlopAnalysis } from '../core/scaling/sweep-results';
+import type { LrScanSummary } from '../core/scaling/lr-scan';
 
 export type Units = 'nats' | 'bpc';
 
@@ -120,8 +121,10 @@ export class ScalingPlots {
   private readonly compute: Plot;
   private readonly iso: Plot;
   private readonly nopt: Plot;
+  private readonly lr: Plot;
 
-  constructor(els: { lossN: HTMLElement; compute: HTMLElement; iso: HTMLElement; nopt: HTMLElement }) {
+  constructor(els: { lossN: HTMLElement; compute: HTMLElement; iso: HTMLElement; nopt: HTMLElement; lr: HTMLElement }) {
+    this.lr = new Plot(els.lr, 260);
     this.lossN = new Plot(els.lossN, 340);
     this.compute = new Plot(els.compute);
     this.iso = new Plot(els.iso, 260);
@@ -199,6 +202,23 @@ export class ScalingPlots {
     this.nopt.draw({
       ...logAxes('compute C (FLOPs)', 'N_opt'),
       series: [{}, pointsOnly('IsoFLOP minima (Approach 2)', '#ea580c', 9), { label: 'L(N, D) fit (Approach 3)', stroke: '#2563eb', width: 2, spanGaps: true }],
+    }, align(series));
+  }
+
+  /** Final validation loss against peak lr, one line per scanned size; rings mark the rule's lr, filled dots the best. */
+  drawLrScan(scan: LrScanSummary, units: Units): void {
+    const u = scaleLoss(units);
+    const series: { x: number[]; y: (number | null)[] }[] = scan.sizes.map((z) => ({ x: z.points.map((p) => p.lr), y: z.points.map((p) => (p.loss === null ? null : u(p.loss))) }));
+    series.push({ x: scan.sizes.map((z) => z.ruleLr), y: scan.sizes.map((z) => u(z.points.find((p) => p.multiplier === 1)?.loss ?? null)) });
+    series.push({ x: scan.sizes.map((z) => z.bestLr), y: scan.sizes.map((z) => u(z.points.find((p) => p.multiplier === z.bestMultiplier)?.loss ?? null)) });
+    this.lr.draw({
+      ...logAxes('peak learning rate', `final val loss (${units})`),
+      series: [
+        {},
+        ...scan.sizes.map((z, i) => ({ label: `N = ${fmtSI(z.nonEmbeddingParams)}`, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: true, points: { show: true, size: 5 } })),
+        pointsOnly("the rule's lr", '#111827', 14, 'rgba(0,0,0,0)'),
+        pointsOnly('best', '#dc2626', 7),
+      ],
     }, align(series));
   }
 }

@@ -3,8 +3,8 @@
 // so a link reproduces the sweep and the view.
 
 import type { BackendName } from '../core/backend';
-import { DEFAULT_SPEC, specFromJSON, type SweepSpec } from '../core/sweep';
-import type { ParamKind } from '../core/sweep-results';
+import { DEFAULT_LR_SCAN, DEFAULT_SPEC, specFromJSON, type SweepSpec } from '../core/scaling/sweep';
+import type { ParamKind } from '../core/scaling/sweep-results';
 
 export interface ScalingSettings {
   spec: SweepSpec;
@@ -62,6 +62,9 @@ export function parseScalingSearch(search: string): { settings: ScalingSettings;
   if (lr !== undefined) raw.lr = { kind: 'fixed', lr };
   else if (lrScale !== undefined) raw.lr = { kind: 'kaplan', scale: lrScale };
   if (q.get('testOnlySmallLadder') === '1') raw.testOnlySmallLadder = true;
+  const scan = q.get('lrScan');
+  if (scan === 'ends' || scan === 'all') raw.lrScan = { ...DEFAULT_LR_SCAN, sizes: scan };
+  else if (scan !== null) errors.push(`URL: lrScan must be ends or all (got '${scan}')`);
   try {
     s.spec = specFromJSON(raw, 'URL');
   } catch (e) {
@@ -96,8 +99,9 @@ export function scalingSearch(s: ScalingSettings): string {
   if (spec.tokens !== null && spec.tokens !== d.tokens) q.set('tokens', String(spec.tokens));
   if (spec.tokensPerParam !== null) q.set('tokensPerParam', String(spec.tokensPerParam));
   if (spec.lr.kind === 'fixed') q.set('lr', String(spec.lr.lr));
-  else if (spec.lr.scale !== 1) q.set('lrScale', String(spec.lr.scale));
+  else if (d.lr.kind !== 'kaplan' || spec.lr.scale !== d.lr.scale) q.set('lrScale', String(spec.lr.scale));
   if (spec.testOnlySmallLadder) q.set('testOnlySmallLadder', '1');
+  if (spec.lrScan) q.set('lrScan', spec.lrScan.sizes);
   if (s.paramKind !== 'nonEmbedding') q.set('params', s.paramKind);
   if (s.units !== 'nats') q.set('units', s.units);
   if (s.backend) q.set('backend', s.backend);

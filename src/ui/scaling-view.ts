@@ -1,10 +1,11 @@
 // Tables of the scaling page: the ladder (with per-run time estimates), the
 // fitted constants next to the published ones, and the finished runs. DOM
-// only; numbers come from core/sweep.ts and core/sweep-results.ts.
+// only; numbers come from core/scaling/sweep.ts and core/scaling/sweep-results.ts.
 
-import { computeOptimal, type Interval } from '../core/fit';
-import { epochWarning, estimateRunSeconds, type Calibration, type PlannedRun, type RunResult } from '../core/sweep';
-import { PUBLISHED, type Analysis, type IsoFlopAnalysis } from '../core/sweep-results';
+import { computeOptimal, type Interval } from '../core/scaling/fit';
+import { epochWarning, estimateRunSeconds, type Calibration, type PlannedRun, type RunResult } from '../core/scaling/sweep';
+import { PUBLISHED, type Analysis, type IsoFlopAnalysis } from '../core/scaling/sweep-results';
+import type { ApproachResult } from '../core/scaling/approaches';
 import { formatDuration, formatParams } from '../core/format';
 
 export type Units = 'nats' | 'bpc';
@@ -102,6 +103,13 @@ export function renderRuns(table: HTMLTableElement, runs: RunResult[], a: Analys
         res === undefined ? '–' : (res >= 0 ? '+' : '') + res.toFixed(4), formatDuration(r.wallSec), r.backend, String(r.seed),
       ];
     }));
+}
+
+/** Chinchilla's three approaches: N_opt ∝ C^a with 95% bootstrap intervals (Chinchilla 2022's values for scale). */
+export function renderApproaches(table: HTMLTableElement, approaches: ApproachResult[]): void {
+  const published: Record<number, string> = { 1: '0.50', 2: '0.49', 3: '0.46 (Besiroglu: 0.51)' };
+  fillTable(table, ['approach', 'a', '95% interval', 'what it rests on', 'Chinchilla 2022'],
+    approaches.map((x) => [`${x.approach}. ${x.name}`, x.a === null ? '–' : sci(x.a), x.interval ? ci(x.interval) : '–', x.note, published[x.approach]]));
 }
 
 function tokensPerParamAt(j: NonNullable<Analysis['joint']>): number {

@@ -6,19 +6,21 @@
 import './style.css';
 import './scaling.css';
 import type { BackendName } from '../core/backend';
-import { estimateSeconds, planRuns, shrinkToBudget, specDiff, specFromJSON, type Calibration, type PlannedRun, type SweepSpec } from '../core/sweep';
+import { DEFAULT_LR_SCAN, estimateSeconds, planRuns, shrinkToBudget, specDiff, specFromJSON, type Calibration, type PlannedRun, type SweepSpec } from '../core/scaling/sweep';
 import {
-  analyse, computeFrontier, emptyResults, isoFlops, parseResults, predictAt, PARAM_KIND_LABEL, resultsToCSV, resultsToJSON, withRun,
+  allRuns, analyse, computeFrontier, emptyResults, isoFlops, parseResults, predictAt, PARAM_KIND_LABEL, resultsToCSV, resultsToJSON, withRun,
   type Analysis, type CorpusInfo, type IsoFlopAnalysis, type ParamKind, type SweepResults,
-} from '../core/sweep-results';
-import type { SweepEvent } from '../core/sweep-run';
+} from '../core/scaling/sweep-results';
+import type { SweepEvent } from '../core/scaling/sweep-run';
 import type { FromScalingWorker, ToScalingWorker } from '../worker/protocol';
 import { errorMessage, loadBuiltin, loadFile, loadShakespeare, rememberText, textFor, type LoadedCorpus } from './corpus';
-import { formatDuration } from '../core/format';
+import { formatDuration, formatParams } from '../core/format';
 import { ScalingPlots } from './scaling-plots';
 import { clearSweep, loadSweep, saveSweep, type StoredStatus } from './scaling-store';
 import { parseScalingSearch, scalingSearch, type ScalingSettings } from './scaling-url';
-import { ladderWarnings, renderConstants, renderLadder, renderRuns, sci } from './scaling-view';
+import { ladderWarnings, renderApproaches, renderConstants, renderLadder, renderRuns, sci } from './scaling-view';
+import { chinchillaApproaches, type ApproachResult } from '../core/scaling/approaches';
+import { summariseLrScan, type LrScanSummary } from '../core/scaling/lr-scan';
 
 type Status = 'loading' | 'idle' | 'calibrating' | 'running' | 'stopping' | 'stopped' | 'done' | 'error';
 
@@ -42,6 +44,9 @@ export interface ScalingState {
   predictions: Record<string, number>;
   /** Runs this page has started (a resumed sweep does not start the finished ones again). */
   startedThisSession: string[];
+  /** The lr check per scanned size, and Chinchilla's three exponents (on the chosen parameter count). */
+  lrScan: LrScanSummary | null;
+  approaches: ApproachResult[];
 }
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -49,6 +54,7 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getEleme
 const state: ScalingState = {
   status: 'loading', runsDone: 0, runsTotal: 0, fit: null, error: null, backend: null, corpus: null,
   currentRun: null, step: 0, maxIters: 0, saved: 0, estimateSec: null, predictions: {}, startedThisSession: [],
+  lrScan: null, approaches: [],
 };
 (window as unknown as { tabgpt: { state: ScalingState } }).tabgpt = { state };
 
@@ -66,7 +72,7 @@ let pending: PlannedRun | null = null;
 let saving: Promise<void> = Promise.resolve();
 let sweepEvents: Promise<void> = Promise.resolve();
 
-const plots = new ScalingPlots({ lossN: $('plot-loss-n'), compute: $('plot-compute'), iso: $('plot-iso'), nopt: $('plot-nopt') });
+const plots = new ScalingPlots({ lossN: $('plot-loss-n'), compute: $('plot-compute'), iso: $('plot-iso'), nopt: $('plot-nopt'), lr: $('plot-lr') });
 
 function notice(message: string, kind: 'error' | 'info' = 'info'): void {
   const p = document.createElement('p');
@@ -94,6 +100,7 @@ function fillForm(spec: SweepSpec): void {
   $<HTMLInputElement>('seeds').value = spec.seeds.join(',');
   $<HTMLInputElement>('repeatSeeds').value = spec.repeatSeeds.join(',');
   $<HTMLInputElement>('lrScale').value = spec.lr.kind === 'kaplan' ? String(spec.lr.scale) : '';
+  $<HTMLSelectElement>('lrScan').value = spec.lrScan?.sizes ?? '';
   const sel = $<HTMLSelectElement>('corpus');
   sel.value = spec.corpus.startsWith('text:') ? 'file' : spec.corpus;
   $<HTMLInputElement>('budgetMin').value = String(settings.budgetMin);
@@ -114,6 +121,8 @@ function readForm(): SweepSpec {
   o.repeatSeeds = list('repeatSeeds');
   const scale = $<HTMLInputElement>('lrScale').value.trim();
   if (scale !== '') o.lr = { kind: 'kaplan', scale: Number(scale) };
+  const scan = $<HTMLSelectElement>('lrScan').value;
+  o.lrScan = scan === 'ends' || scan === 'all' ? { ...DEFAULT_LR_SCAN, sizes: scan } : null;
   o.corpus = corpus?.ref.kind === 'file' ? `text:${corpus.ref.name}` : $<HTMLSelectElement>('corpus').value;
   return specFromJSON(o, 'sweep');
 }
@@ -287,7 +296,7 @@ function persist(status: StoredStatus): Promise<void> {
   if (!snapshot) return saving;
   const preds = structuredClone(predictions);
   saving = saving.then(() => saveSweep({ ...snapshot, ...(calibration ? { calibration } : {}) }, status, preds)).then(
-    () => { state.saved = snapshot.runs.length; },
+    () => { state.saved = allRuns(snapshot).length; },
     (e) => notice(errorMessage(e), 'error'),
   );
   return saving;
@@ -320,6 +329,15 @@ function refresh(): void {
     plots.drawNopt(iso, analysis?.joint ?? null);
     $('iso-summary').textContent = iso.a !== null ? `IsoFLOP minima: N_opt ∝ C^${iso.a.toFixed(3)}` : 'too few IsoFLOP minima inside the ladder for an exponent';
   }
+  state.lrScan = results?.lrScan?.length ? summariseLrScan(results.lrScan) : null;
+  $('lr-card').hidden = !state.lrScan || state.lrScan.sizes.length === 0;
+  if (state.lrScan && state.lrScan.sizes.length > 0) {
+    plots.drawLrScan(state.lrScan, units);
+    $('lr-summary').textContent = state.lrScan.sizes.map((z) => `N = ${formatParams(z.nonEmbeddingParams)}: best lr ${z.bestLr.toPrecision(3)} = rule × ${z.bestMultiplier}${z.bestAtEdge ? ' (edge of the scan)' : ''}, the rule costs ${z.ruleExcess.toFixed(4)} nats`).join('; ')
+      + `. The rule is ${state.lrScan.ruleOk ? '' : 'not '}within 2× of the best lr at every scanned size.`;
+  }
+  state.approaches = results && results.spec.budgets.length > 1 ? chinchillaApproaches(results.runs, settings.paramKind, { bootstrap: 100 }) : [];
+  renderApproaches($('approaches') as HTMLTableElement, state.approaches);
   renderConstants($('constants') as HTMLTableElement, analysis, units, iso);
   renderRuns($('runs') as HTMLTableElement, results?.runs ?? [], analysis, predictions[settings.paramKind], units);
   const a = analysis;
@@ -375,12 +393,12 @@ async function startSweep(resumeStored = false): Promise<void> {
   state.status = 'running';
   state.error = null;
   state.runsTotal = planned.length;
-  state.runsDone = results.runs.length;
+  state.runsDone = allRuns(results).length;
   $('resume-offer').hidden = true;
   await persist('running');
   refresh();
   updateButtons();
-  send({ type: 'start', spec, text: corpus.text, done: results.runs });
+  send({ type: 'start', spec, text: corpus.text, done: allRuns(results) });
 }
 
 $('start').addEventListener('click', () => void startSweep());
@@ -440,7 +458,7 @@ $('import').addEventListener('change', async () => {
   calibration = results.calibration ?? null;
   settings.spec = results.spec;
   fillForm(results.spec);
-  state.runsDone = results.runs.length;
+  state.runsDone = allRuns(results).length;
   state.runsTotal = planRuns(results.spec, { vocabSize: results.corpus.vocabSize, trainChars: results.corpus.trainChars }).length;
   state.status = 'stopped';
   onSpecChange();
@@ -497,8 +515,8 @@ async function boot(): Promise<void> {
     results = stored.results;
     calibration = stored.results.calibration ?? null;
     predictions = stored.predictions ?? { nonEmbedding: {}, total: {} };
-    state.saved = results.runs.length;
-    state.runsDone = results.runs.length;
+    state.saved = allRuns(results).length;
+    state.runsDone = allRuns(results).length;
     state.runsTotal = planRuns(results.spec, { vocabSize: results.corpus.vocabSize, trainChars: results.corpus.trainChars }).length;
     const unfinished = state.runsDone < state.runsTotal;
     if (unfinished && !location.search.includes('autostart=1')) {

@@ -107,8 +107,8 @@ export const CONTROL_WORDS = 1;
 // Messages between scaling.html (src/ui/scaling.ts) and src/worker/scaling.worker.ts.
 // The sweep's own events (plan, run-start, progress, run, done) travel as they are.
 
-import type { SweepEvent } from '../core/sweep-run';
-import type { Calibration, RunResult, SweepSpec } from '../core/sweep';
+import type { SweepEvent } from '../core/scaling/sweep-run';
+import type { Calibration, RunResult, SweepSpec } from '../core/scaling/sweep';
 
 export type ToScalingWorker =
   /** Pick a backend (`forced` = the URL's ?backend=, tried alone). */

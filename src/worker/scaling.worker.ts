@@ -1,6 +1,6 @@
 /// <reference lib="webworker" />
 // The scaling lab's worker: owns tfjs and the backend, calibrates throughput per
-// ladder size and runs the sweep (core/sweep-run.ts), posting every sweep event
+// ladder size and runs the sweep (core/scaling/sweep-run.ts), posting every sweep event
 // to the page. The page saves each finished run the moment it arrives.
 
 import '@tensorflow/tfjs-backend-webgpu';
@@ -10,7 +10,7 @@ import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-si
 import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { BROWSER_ORDER, chooseBackend } from '../core/backend';
 import { Dataset } from '../core/data';
-import { calibrate, runSweep } from '../core/sweep-run';
+import { calibrate, runSweep } from '../core/scaling/sweep-run';
 import type { FromScalingWorker, ToScalingWorker } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { collectPageErrors, launchBrowser, startServer, waitForState, type TestServer } from './harness';
-import { parseResults, resultsToCSV } from '../../src/core/sweep-results';
+import { parseResults, resultsToCSV } from '../../src/core/scaling/sweep-results';
 import type { ScalingState } from '../../src/ui/scaling';
 
 // 3 tiny sizes (test-only ladder) plus a second seed at the smallest: 4 runs of 20 steps of 4 x 16 tokens.
@@ -105,6 +105,10 @@ describe('scaling page (Chromium, WebGPU)', () => {
     expect(imported.fit).not.toBeNull();
     // The imported sweep is written to IndexedDB too (the transaction may still be committing here).
     await waitForState<State>(page, (s) => s.saved === 4, { what: 'the imported results to be saved' });
+    // The parameter-count toggle refits on total parameters (with embeddings).
+    await page.selectOption('#paramKind', 'total');
+    const total = await waitForState<State>(page, (s) => s.fit?.paramKind === 'total', { what: 'the fit on total parameters' });
+    expect(total.fit!.Nc).not.toBe(imported.fit!.Nc);
     // The URL carries the sweep's settings.
     expect(page.url()).toContain('sizes=3');
   }, 120_000);

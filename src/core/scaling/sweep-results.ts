@@ -3,7 +3,7 @@
 // and both importable; plus the analysis that turns runs into fitted laws.
 // Pure TypeScript (no tfjs, no DOM).
 
-import { DEFAULT_CONFIG, type Config } from './config';
+import { DEFAULT_CONFIG, type Config } from '../config';
 import { FitError, fitJoint, fitPowerLaw, heldOutPrediction, predictPowerLaw, type JointFit, type PowerLawFit, type ScalingPoint } from './fit';
 import { specFromJSON, SweepError, type Calibration, type CurvePoint, type RunResult, type SweepSpec } from './sweep';
 
@@ -29,6 +29,8 @@ export interface SweepResults {
   spec: SweepSpec;
   corpus: CorpusInfo;
   runs: RunResult[];
+  /** The lr-scan runs (spec.lrScan), kept apart from `runs`: they check the lr rule and are never fitted. */
+  lrScan?: RunResult[];
   calibration?: Calibration;
 }
 
@@ -38,7 +40,13 @@ export function emptyResults(spec: SweepSpec, corpus: CorpusInfo): SweepResults 
 
 /** A copy with `run` added (replacing a run with the same id), runs kept in finishing order. */
 export function withRun(results: SweepResults, run: RunResult): SweepResults {
+  if (run.lrMultiplier !== undefined) return { ...results, lrScan: [...(results.lrScan ?? []).filter((r) => r.id !== run.id), run] };
   return { ...results, runs: [...results.runs.filter((r) => r.id !== run.id), run] };
+}
+
+/** Every finished run, main and lr-scan (what a resumed sweep skips). */
+export function allRuns(results: SweepResults): RunResult[] {
+  return [...results.runs, ...(results.lrScan ?? [])];
 }
 
 // ---------------------------------------------------------------------------------------
@@ -61,16 +69,28 @@ function checkResults(obj: unknown, name: string): SweepResults {
   const c = r.corpus as CorpusInfo | undefined;
   if (!c || typeof c.source !== 'string' || !(c.vocabSize > 0) || !(c.trainChars > 0)) bad('corpus is missing or incomplete (source, vocabSize, trainChars, ...)');
   if (!Array.isArray(r.runs)) bad('runs must be a list');
+  if (r.lrScan !== undefined && !Array.isArray(r.lrScan)) bad('lrScan must be a list of runs');
   const runs = r.runs as RunResult[];
-  runs.forEach((run, i) => {
+  const scan = (r.lrScan ?? []) as RunResult[];
+  if (runs.some((run) => run && run.lrMultiplier !== undefined)) bad('an lr-scan run (with lrMultiplier) is among the main runs: it belongs in lrScan');
+  if (scan.some((run) => run && !(typeof run.lrMultiplier === 'number' && run.lrMultiplier > 0))) bad('every lrScan run needs a positive lrMultiplier');
+  [...runs, ...scan].forEach((run, i) => {
     if (typeof run !== 'object' || run === null || typeof run.id !== 'string') bad(`run ${i} has no id`);
-    for (const k of RUN_NUMBERS) if (typeof run[k] !== 'number' || Number.isNaN(run[k])) bad(`run ${run.id}: ${k} must be a number (got ${JSON.stringify(run[k])})`);
-    if (!(run.valLoss > 0)) bad(`run ${run.id}: valLoss must be positive (got ${run.valLoss})`);
+    const divergedScan = run.lrMultiplier !== undefined && typeof run.diverged === 'string';
+    const nullable = new Set<string>(divergedScan ? ['trainLoss', 'valLoss', 'trainBpc', 'valBpc'] : []);
+    for (const k of RUN_NUMBERS) {
+      if (nullable.has(k) && run[k] === null) continue;
+      if (typeof run[k] !== 'number' || Number.isNaN(run[k])) bad(`run ${run.id}: ${k} must be a number (got ${JSON.stringify(run[k])})`);
+    }
+    if (!divergedScan && !(run.valLoss > 0)) bad(`run ${run.id}: valLoss must be positive (got ${run.valLoss})`);
     if (typeof run.config !== 'object' || run.config === null) bad(`run ${run.id}: config is missing`);
     if (!Array.isArray(run.curve)) bad(`run ${run.id}: curve must be a list`);
   });
-  if (new Set(runs.map((x) => x.id)).size !== runs.length) bad('two runs share an id');
-  return { format: RESULTS_FORMAT, version: RESULTS_VERSION, spec, corpus: c as CorpusInfo, runs, ...(r.calibration ? { calibration: r.calibration } : {}) };
+  if (new Set([...runs, ...scan].map((x) => x.id)).size !== runs.length + scan.length) bad('two runs share an id');
+  return {
+    format: RESULTS_FORMAT, version: RESULTS_VERSION, spec, corpus: c as CorpusInfo, runs,
+    ...(scan.length ? { lrScan: scan } : {}), ...(r.calibration ? { calibration: r.calibration } : {}),
+  };
 }
 
 export function resultsFromJSON(text: string, name = 'results'): SweepResults {
@@ -89,7 +109,11 @@ export function resultsFromJSON(text: string, name = 'results'): SweepResults {
 
 const CONFIG_KEYS = [...Object.keys(DEFAULT_CONFIG)] as (keyof Config)[];
 const RUN_COLUMNS = ['id', ...RUN_NUMBERS, 'dataLimited', 'backend', 'finishedAt'] as const;
-const COLUMNS = [...RUN_COLUMNS, ...CONFIG_KEYS.map((k) => `config.${k}`), 'curve'];
+// lr-scan runs carry their factor here (empty for main runs); on import it routes them to lrScan.
+const LR_COLUMN = 'lrMultiplier';
+// Why an lr-scan run diverged (empty otherwise): its losses are then empty too.
+const DIVERGED_COLUMN = 'diverged';
+const COLUMNS = [...RUN_COLUMNS, LR_COLUMN, DIVERGED_COLUMN, ...CONFIG_KEYS.map((k) => `config.${k}`), 'curve'];
 
 function csvCell(v: unknown): string {
   const s = typeof v === 'string' ? v : JSON.stringify(v);
@@ -104,9 +128,11 @@ export function resultsToCSV(results: SweepResults): string {
   ];
   if (results.calibration) lines.push(`# calibration ${JSON.stringify(results.calibration)}`);
   lines.push(COLUMNS.join(','));
-  for (const run of results.runs) {
+  for (const run of allRuns(results)) {
     const cells = [
       ...RUN_COLUMNS.map((k) => csvCell(run[k])),
+      run.lrMultiplier === undefined ? '' : csvCell(run.lrMultiplier),
+      run.diverged === undefined ? '' : csvCell(run.diverged),
       ...CONFIG_KEYS.map((k) => csvCell(run.config[k])),
       csvCell(JSON.stringify(run.curve)),
     ];
@@ -169,13 +195,21 @@ export function resultsFromCSV(text: string, name = 'results.csv'): SweepResults
     const run: Record<string, unknown> = { id: cells[at('id')], backend: cells[at('backend')], finishedAt: cells[at('finishedAt')] };
     for (const k of RUN_NUMBERS) run[k] = json(k);
     run.dataLimited = json('dataLimited');
+    const lrCell = cols.includes(LR_COLUMN) ? cells[at(LR_COLUMN)] : '';
+    if (lrCell !== '') run.lrMultiplier = json(LR_COLUMN);
+    const divCell = cols.includes(DIVERGED_COLUMN) ? cells[at(DIVERGED_COLUMN)] : '';
+    if (divCell !== '') run.diverged = divCell;
     const config: Record<string, unknown> = {};
     for (const k of CONFIG_KEYS) config[k] = json(`config.${k}`);
     run.config = config;
     run.curve = JSON.parse(cells[at('curve')]) as CurvePoint[];
     return run as unknown as RunResult;
   });
-  return checkResults({ format: RESULTS_FORMAT, version: header.version, spec: header.spec, corpus: header.corpus, runs, ...(header.calibration ? { calibration: header.calibration } : {}) }, name);
+  const main = runs.filter((r) => r.lrMultiplier === undefined), scan = runs.filter((r) => r.lrMultiplier !== undefined);
+  return checkResults({
+    format: RESULTS_FORMAT, version: header.version, spec: header.spec, corpus: header.corpus, runs: main,
+    ...(scan.length ? { lrScan: scan } : {}), ...(header.calibration ? { calibration: header.calibration } : {}),
+  }, name);
 }
 
 /** JSON or CSV, by content. */
@@ -218,7 +252,12 @@ export interface Analysis {
   fitError?: string;
   power: PowerLawFit | null;
   powerError?: string;
-  heldOut: { params: number; predicted: number; measured: number; error: number } | null;
+  /**
+   * The largest size predicted by the fit without it. `sd` is the seed-to-seed standard
+   * deviation at that size when it has several seeds, else pooled over the sizes that do;
+   * `sds` = |predicted − measured| / sd, the miss in seed standard deviations.
+   */
+  heldOut: { params: number; predicted: number; measured: number; error: number; sd: number | null; sdSource: 'held-out size' | 'pooled' | null; sds: number | null } | null;
   heldOutError?: string;
   seedNoise: SeedNoise[];
   /** L(N, D) over every run, when the sweep has several token budgets per size. */
@@ -258,7 +297,7 @@ export function analyse(results: SweepResults, opts: { paramKind?: ParamKind; bo
   try { out.power = fitPowerLaw(scaling, 'power', fitOpts); } catch (e) { out.powerError = errorText(e); }
   try {
     const h = heldOutPrediction(scaling, 'E+power', fitOpts);
-    out.heldOut = { params: h.params, predicted: h.predicted, measured: h.measured, error: h.error };
+    out.heldOut = { params: h.params, predicted: h.predicted, measured: h.measured, error: h.error, sd: null, sdSource: null, sds: null };
   } catch (e) { out.heldOutError = errorText(e); }
 
   const groups = new Map<string, RunResult[]>();
@@ -274,6 +313,16 @@ export function analyse(results: SweepResults, opts: { paramKind?: ParamKind; bo
     out.seedNoise.push({ N: nOf(g[0]), D: g[0].tokens, runs: g.length, mean, sd, relSd: sd / mean });
   }
   out.seedNoise.sort((a, b) => a.N - b.N);
+  if (out.heldOut && out.seedNoise.length > 0) {
+    const h = out.heldOut;
+    const own = out.seedNoise.find((s) => s.N === h.params && s.D === Math.max(...out.seedNoise.filter((t) => t.N === h.params).map((t) => t.D)));
+    // Pooled: the square root of the runs-weighted mean variance over the sizes with seeds.
+    const dof = out.seedNoise.reduce((a, s) => a + s.runs - 1, 0);
+    const pooled = Math.sqrt(out.seedNoise.reduce((a, s) => a + (s.runs - 1) * s.sd ** 2, 0) / dof);
+    h.sd = own ? own.sd : pooled;
+    h.sdSource = own ? 'held-out size' : 'pooled';
+    h.sds = h.sd > 0 ? Math.abs(h.predicted - h.measured) / h.sd : null;
+  }
 
   if (results.spec.budgets.length > 1) {
     try {

@@ -9,8 +9,8 @@
 // with a warmup that is a fixed fraction of it; one fixed validation set; compute
 // counted both as 6ND and exactly; a warning past ~4 epochs over the text.
 
-import { makeConfig, type Config } from './config';
-import { flopsPerToken, paramCount } from './counts';
+import { makeConfig, type Config } from '../config';
+import { flopsPerToken, paramCount } from '../counts';
 
 export class SweepError extends Error {
   override name = 'SweepError';
@@ -22,6 +22,17 @@ export type LrRule =
   | { kind: 'kaplan'; scale: number }
   /** The same peak lr for every size. */
   | { kind: 'fixed'; lr: number };
+
+export interface LrScan {
+  /** Factors applied to the rule's lr, e.g. [0.25, 0.5, 1, 2, 4] (factor-2 steps, as in muP transfer sweeps). */
+  multipliers: number[];
+  /** 'ends': the smallest and the largest size; 'all': every size. */
+  sizes: 'ends' | 'all';
+  /** Each scan run trains on this fraction of the main run's tokens (short runs: the ranking of lrs settles early). */
+  tokenFraction: number;
+}
+
+export const DEFAULT_LR_SCAN: LrScan = { multipliers: [0.25, 0.5, 1, 2, 4], sizes: 'ends', tokenFraction: 0.25 };
 
 export interface SweepSpec {
   /** 'shakespeare', 'builtin', or 'text:NAME' for a user's file (the CLI keeps the path there). */
@@ -61,6 +72,12 @@ export interface SweepSpec {
   beta2: number;
   dropout: number;
   gradClip: number;
+  /**
+   * Short runs at the rule's lr times each multiplier, at the two ends of the ladder (or at
+   * every size), kept apart from the main runs: the check that the lr rule is near the best
+   * lr at each size (with standard parametrisation the best lr moves with size). null: none.
+   */
+  lrScan: LrScan | null;
   /** TEST ONLY: allow fewer than 5 sizes and less than a 16x span. Results so marked are not a measurement. */
   testOnlySmallLadder?: boolean;
 }
@@ -78,7 +95,9 @@ export const DEFAULT_SPEC: SweepSpec = {
   tokens: 1_000_000,
   tokensPerParam: null,
   budgets: [1],
-  lr: { kind: 'kaplan', scale: 1 },
+  // Kaplan's rule was fitted on BPE models of 1e5..1e9 params with long runs; for these tiny
+  // char models the lr scan puts the best lr at 4x it or more at both ends of the ladder (README).
+  lr: { kind: 'kaplan', scale: 4 },
   minLrRatio: 0.1,
   warmupFraction: 0.05,
   seeds: [1],
@@ -90,6 +109,7 @@ export const DEFAULT_SPEC: SweepSpec = {
   beta2: 0.99,
   dropout: 0,
   gradClip: 1,
+  lrScan: null,
 };
 
 export const MIN_SIZES = 5;
@@ -151,6 +171,15 @@ export function validateSpec(spec: SweepSpec): void {
   if (!(spec.beta2 >= 0 && spec.beta2 < 1)) bad(`beta2 must be in [0, 1) (got ${spec.beta2})`);
   if (!(spec.dropout >= 0 && spec.dropout < 1)) bad(`dropout must be in [0, 1) (got ${spec.dropout})`);
   if (!(spec.gradClip >= 0)) bad(`gradClip must be >= 0 (got ${spec.gradClip})`);
+  if (spec.lrScan !== null && spec.lrScan !== undefined) {
+    const scan = spec.lrScan;
+    if (typeof scan !== 'object' || !Array.isArray(scan.multipliers) || scan.multipliers.length < 2 || !scan.multipliers.every(posNum) || !scan.multipliers.includes(1)) {
+      bad('lrScan.multipliers must be a list of at least 2 positive factors including 1, e.g. [0.25, 0.5, 1, 2, 4]');
+    }
+    if (new Set(scan.multipliers).size !== scan.multipliers.length) bad('lrScan.multipliers must not repeat a value');
+    if (scan.sizes !== 'ends' && scan.sizes !== 'all') bad(`lrScan.sizes must be 'ends' or 'all' (got ${JSON.stringify(scan.sizes)})`);
+    if (!(scan.tokenFraction > 0 && scan.tokenFraction <= 1)) bad(`lrScan.tokenFraction must be in (0, 1] (got ${scan.tokenFraction})`);
+  }
 }
 
 /** A spec from parsed JSON: defaults for missing fields, unknown fields refused, then validated. */
@@ -261,6 +290,8 @@ export interface PlannedRun {
   /** C = flopsPerToken * D: with the LM head and attention's 12 L T C per token. */
   flopsExact: number;
   dataLimited: boolean;
+  /** Set on lr-scan runs only: the factor on the rule's lr (these runs are stored apart and never fitted). */
+  lrMultiplier?: number;
 }
 
 export function runId(cfg: Pick<Config, 'nLayer' | 'nEmbd' | 'seed'>, tokens: number): string {
@@ -273,11 +304,12 @@ export function planRuns(spec: SweepSpec, corpus: CorpusShape): PlannedRun[] {
   const rungs = ladder(spec);
   const tokensPerStep = spec.batchSize * spec.blockSize;
   const runs: PlannedRun[] = [];
-  const add = (rung: Rung, budgetIndex: number, seed: number) => {
+  const add = (rung: Rung, budgetIndex: number, seed: number, lrMultiplier?: number) => {
     const N = rung.nonEmbeddingParams;
     const baseTokens = spec.tokens ?? (spec.tokensPerParam as number) * N;
-    const maxIters = Math.max(1, Math.round((baseTokens * spec.budgets[budgetIndex]) / tokensPerStep));
-    const lr = peakLr(spec.lr, N);
+    const fraction = lrMultiplier === undefined ? spec.budgets[budgetIndex] : (spec.lrScan as LrScan).tokenFraction;
+    const maxIters = Math.max(1, Math.round((baseTokens * fraction) / tokensPerStep));
+    const lr = peakLr(spec.lr, N) * (lrMultiplier ?? 1);
     if (!(lr > 0)) throw new SweepError(`sweep spec: the lr rule gives ${lr} at N = ${N}: use a fixed lr`);
     const config = makeConfig({
       nLayer: rung.nLayer, nHead: rung.nHead, nEmbd: rung.nEmbd, blockSize: spec.blockSize, vocabSize: corpus.vocabSize,
@@ -295,15 +327,46 @@ export function planRuns(spec: SweepSpec, corpus: CorpusShape): PlannedRun[] {
     const fpt = flopsPerToken(config);
     const epochs = tokens / corpus.trainChars;
     runs.push({
-      id: runId(config, tokens), sizeIndex: rung.index, budgetIndex, seed, config,
+      id: lrMultiplier === undefined ? runId(config, tokens) : `${runId(config, tokens)}-lrx${lrMultiplier}`,
+      sizeIndex: rung.index, budgetIndex, seed, config,
       params: counts.total, nonEmbeddingParams: counts.nonEmbedding, tokens, epochs,
       flopsPerToken: fpt, flops6ND: 6 * counts.nonEmbedding * tokens, flopsExact: fpt * tokens,
       dataLimited: epochs > MAX_EPOCHS,
+      ...(lrMultiplier === undefined ? {} : { lrMultiplier }),
     });
   };
+  // The lr scan first: if the rule is off at either end, better to learn it before the ladder is spent.
+  if (spec.lrScan) {
+    const scanRungs = spec.lrScan.sizes === 'all' ? rungs : [rungs[0], rungs[rungs.length - 1]];
+    for (const rung of scanRungs) for (const m of spec.lrScan.multipliers) add(rung, spec.budgets.length - 1, spec.seeds[0], m);
+  }
   for (const seed of spec.seeds) for (const rung of rungs) spec.budgets.forEach((_, b) => add(rung, b, seed));
   for (const seed of spec.repeatSeeds) for (const i of spec.repeatSizes) spec.budgets.forEach((_, b) => add(rungs[i], b, seed));
   return runs;
+}
+
+/** True for the short lr-check runs (stored in results.lrScan, never in the fits). */
+export const isLrScanRun = (run: Pick<PlannedRun, 'lrMultiplier'>): boolean => run.lrMultiplier !== undefined;
+
+/**
+ * The runs of shard `index` of `count`: the plan split by estimated cost (exact FLOPs,
+ * longest first onto the lightest shard), so shards take about equally long. Depends on
+ * the spec alone, so every machine of an array job computes the same split.
+ */
+export function shardRuns(runs: PlannedRun[], index: number, count: number): PlannedRun[] {
+  if (!(Number.isInteger(count) && count >= 1 && Number.isInteger(index) && index >= 0 && index < count)) {
+    throw new SweepError(`shard must be i/n with 0 <= i < n (got ${index}/${count})`);
+  }
+  const load = new Array<number>(count).fill(0);
+  const owner = new Map<string, number>();
+  const byCost = [...runs].sort((a, b) => b.flopsExact - a.flopsExact || (a.id < b.id ? -1 : 1));
+  for (const r of byCost) {
+    let k = 0;
+    for (let j = 1; j < count; j++) if (load[j] < load[k]) k = j;
+    load[k] += r.flopsExact;
+    owner.set(r.id, k);
+  }
+  return runs.filter((r) => owner.get(r.id) === index);
 }
 
 /** The >~4-epoch warning for a run, or null. */
@@ -340,6 +403,8 @@ export interface RunResult extends PlannedRun {
   backend: string;
   /** ISO time the run finished. */
   finishedAt: string;
+  /** lr-scan runs only: why the run diverged (its losses are then null). */
+  diverged?: string;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -5,8 +5,8 @@
 // caller the moment its 'run' event arrives, so a kill loses at most one run.
 
 import * as tf from '@tensorflow/tfjs';
-import type { Dataset } from './data';
-import { newTrainer, trainLoop, type Trainer } from './train';
+import type { Dataset } from '../data';
+import { DivergedError, newTrainer, trainLoop, type Trainer } from '../train';
 import {
   epochWarning, ladder, planRuns, SweepError,
   type Calibration, type CurvePoint, type PlannedRun, type RunResult, type SweepSpec,
@@ -25,13 +25,16 @@ export type SweepEvent =
 export interface SweepOptions {
   /** Runs finished earlier (from the results file or IndexedDB): their ids are not run again. */
   done?: RunResult[];
+  /** Run only these of the plan (a shard of it); the default is the whole plan. */
+  select?: (runs: PlannedRun[]) => PlannedRun[];
   /** Checked between steps: an aborted sweep stops and drops the run in progress. */
   signal?: { aborted: boolean };
 }
 
 export async function* runSweep(spec: SweepSpec, data: Dataset, opts: SweepOptions = {}): AsyncGenerator<SweepEvent> {
   const started = performance.now();
-  const runs = planRuns(spec, { vocabSize: data.tokenizer.vocabSize, trainChars: data.train.length });
+  const planned = planRuns(spec, { vocabSize: data.tokenizer.vocabSize, trainChars: data.train.length });
+  const runs = opts.select ? opts.select(planned) : planned;
   const doneIds = new Set((opts.done ?? []).map((r) => r.id));
   const skipped = runs.filter((r) => doneIds.has(r.id)).map((r) => r.id);
   const warnings = runs.map(epochWarning).filter((w): w is string => w !== null);
@@ -54,10 +57,10 @@ export async function* runSweep(spec: SweepSpec, data: Dataset, opts: SweepOptio
   yield { event: 'done', runsDone, runsTotal: runs.length, wallSec: (performance.now() - started) / 1000, stopped: runsDone < runs.length };
 }
 
-type RunEvent = Extract<SweepEvent, { event: 'progress' }> | { result: RunResult };
+export type RunEvent = Extract<SweepEvent, { event: 'progress' }> | { result: RunResult };
 
 /** One run of the plan: train to its last step, then evaluate both splits on their fixed windows. */
-async function* trainRun(run: PlannedRun, data: Dataset, signal?: { aborted: boolean }): AsyncGenerator<RunEvent> {
+export async function* trainRun(run: PlannedRun, data: Dataset, signal?: { aborted: boolean }): AsyncGenerator<RunEvent> {
   const started = performance.now();
   if (data.tokenizer.vocabSize !== run.config.vocabSize) {
     throw new SweepError(`run ${run.id} was planned for a vocabulary of ${run.config.vocabSize}, the text has ${data.tokenizer.vocabSize}: the results belong to another text`);
@@ -66,7 +69,19 @@ async function* trainRun(run: PlannedRun, data: Dataset, signal?: { aborted: boo
   const curve: CurvePoint[] = [];
   try {
     let summary: { valLoss: number; tokensPerSec: number; steps: number } | null = null;
-    for await (const ev of trainLoop(trainer, { signal })) {
+    const loop = trainLoop(trainer, { signal });
+    for (;;) {
+      let next: Awaited<ReturnType<typeof loop.next>>;
+      try {
+        next = await loop.next();
+      } catch (e) {
+        // An lr-scan run at 4x the rule may diverge: that is a finding (the lr is too high), not a failure.
+        if (!(e instanceof DivergedError) || run.lrMultiplier === undefined) throw e;
+        yield { result: divergedResult(run, curve, e.message, (performance.now() - started) / 1000) };
+        return;
+      }
+      if (next.done) break;
+      const ev = next.value;
       if (ev.event === 'step') {
         curve.push({ step: ev.step, tokens: ev.step * trainer.tokensPerStep, trainLoss: ev.trainLoss });
         yield { event: 'progress', runId: run.id, step: ev.step, maxIters: run.config.maxIters, trainLoss: ev.trainLoss, tokensPerSec: ev.tokensPerSec, lr: ev.lr };
@@ -102,6 +117,18 @@ async function* trainRun(run: PlannedRun, data: Dataset, signal?: { aborted: boo
   }
 }
 
+/** The record of a diverged lr-scan run: losses null, the reason kept. */
+function divergedResult(run: PlannedRun, curve: CurvePoint[], why: string, wallSec: number): RunResult {
+  return {
+    ...run,
+    trainLoss: null as unknown as number, valLoss: null as unknown as number, trainBpc: null as unknown as number, valBpc: null as unknown as number,
+    valTokens: run.config.evalIters * run.config.batchSize * run.config.blockSize,
+    curve: curve.filter((c) => Number.isFinite(c.trainLoss)),
+    wallSec, tokensPerSec: 0, backend: tf.getBackend(), finishedAt: new Date().toISOString(),
+    diverged: why,
+  };
+}
+
 /**
  * Throughput per ladder size on this backend: `steps` synchronised steps after one
  * compiling step. Each step reads its loss back (logInterval 1), so asynchronous
@@ -117,7 +144,7 @@ export async function calibrate(
   const points: Calibration['points'] = [];
   for (const rung of rungs) {
     if (opts.signal?.aborted) break;
-    const run = runs.find((r) => r.sizeIndex === rung.index) as PlannedRun;
+    const run = runs.find((r) => r.sizeIndex === rung.index && r.lrMultiplier === undefined) as PlannedRun;
     const trainer: Trainer = newTrainer({ ...run.config, maxIters: steps + 1, warmupIters: 0, logInterval: 1, evalInterval: steps + 1 }, data);
     try {
       for (let i = 0; i <= steps; i++) await trainer.trainStep();

@@ -1,0 +1,164 @@
+// Chinchilla's three ways to the compute-optimal size, side by side on one
+// multi-budget sweep (Hoffmann et al. 2022; shared/SCALING-NOTES.md):
+//   1. the lower envelope of the loss-vs-FLOPs curves: per compute C, the size whose
+//      curve is lowest there;
+//   2. IsoFLOP parabolas: per compute C, a parabola of loss in ln N, its minimum;
+//   3. the parametric L(N, D) = E + A/N^α + B/D^β: a = β/(α+β).
+// Each gives N_opt ∝ C^a. Intervals are 95% bootstraps that resample whole runs
+// (Besiroglu et al. 2024: runs, not checkpoints). Approaches 1 and 2 measure C as
+// exact FLOPs (LM head and attention included); approach 3's a is analytic under
+// C = 6ND. Pure TypeScript.
+
+import { fitJoint, type Interval } from './fit';
+import type { RunResult } from './sweep';
+import { isoFlops, type ParamKind } from './sweep-results';
+
+export interface ApproachResult {
+  approach: 1 | 2 | 3;
+  name: string;
+  /** N_opt ∝ C^a; null when this sweep cannot give it (see note). */
+  a: number | null;
+  interval: Interval | null;
+  /** Bootstrap resamples that gave an exponent (of those drawn). */
+  bootstrapSamples: number;
+  /** (C, N_opt) pairs the exponent was fitted to (approaches 1 and 2). */
+  points: { C: number; Nopt: number }[];
+  note: string;
+}
+
+interface SizeCurve { N: number; lnC: number[]; loss: number[] }
+
+/** Per size with 2+ token budgets: final validation loss (mean over seeds) against ln exact FLOPs. */
+function sizeCurves(runs: RunResult[], paramKind: ParamKind): SizeCurve[] {
+  const bySize = new Map<number, RunResult[]>();
+  for (const r of runs) bySize.set(r.sizeIndex, [...(bySize.get(r.sizeIndex) ?? []), r]);
+  const out: SizeCurve[] = [];
+  for (const group of bySize.values()) {
+    const byTokens = new Map<number, RunResult[]>();
+    for (const r of group) byTokens.set(r.tokens, [...(byTokens.get(r.tokens) ?? []), r]);
+    if (byTokens.size < 2) continue;
+    const rows = [...byTokens.values()]
+      .map((g) => ({ lnC: Math.log(g[0].flopsExact), loss: g.reduce((s, r) => s + r.valLoss, 0) / g.length }))
+      .sort((a, b) => a.lnC - b.lnC);
+    out.push({ N: paramKind === 'total' ? group[0].params : group[0].nonEmbeddingParams, lnC: rows.map((r) => r.lnC), loss: rows.map((r) => r.loss) });
+  }
+  return out.sort((a, b) => a.N - b.N);
+}
+
+/** Loss of a size at ln C by linear interpolation in ln C, or null outside its budgets. */
+function lossAt(s: SizeCurve, lnC: number): number | null {
+  if (lnC < s.lnC[0] || lnC > s.lnC[s.lnC.length - 1]) return null;
+  let i = 0;
+  while (i < s.lnC.length - 2 && lnC > s.lnC[i + 1]) i++;
+  const t = (lnC - s.lnC[i]) / (s.lnC[i + 1] - s.lnC[i]);
+  return s.loss[i] + t * (s.loss[i + 1] - s.loss[i]);
+}
+
+/** Least-squares slope of ln y on ln x; null with fewer than 2 distinct x. */
+function logSlope(pts: { C: number; Nopt: number }[]): number | null {
+  if (pts.length < 2) return null;
+  const xs = pts.map((p) => Math.log(p.C)), ys = pts.map((p) => Math.log(p.Nopt));
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length, my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  const sxx = xs.reduce((s, x) => s + (x - mx) ** 2, 0);
+  if (!(sxx > 0)) return null;
+  return xs.reduce((s, x, i) => s + (x - mx) * (ys[i] - my), 0) / sxx;
+}
+
+/**
+ * Approach 1: at compute levels spaced geometrically over the range where 3 or more
+ * sizes have a loss, the size with the lowest loss. Levels where the best size is the
+ * smallest or the largest available are dropped: there the optimum may lie outside the
+ * ladder. Returns the (C, N_opt) pairs and their slope.
+ */
+export function envelopeOptima(runs: RunResult[], paramKind: ParamKind = 'nonEmbedding', levels = 8): { points: { C: number; Nopt: number }[]; a: number | null } {
+  const sizes = sizeCurves(runs, paramKind);
+  if (sizes.length < 3) return { points: [], a: null };
+  const lo = Math.min(...sizes.map((s) => s.lnC[0])), hi = Math.max(...sizes.map((s) => s.lnC[s.lnC.length - 1]));
+  const points: { C: number; Nopt: number }[] = [];
+  for (let k = 0; k < levels; k++) {
+    const lnC = lo + ((hi - lo) * (k + 0.5)) / levels;
+    const avail = sizes.map((s) => ({ N: s.N, loss: lossAt(s, lnC) })).filter((p): p is { N: number; loss: number } => p.loss !== null);
+    if (avail.length < 3) continue;
+    let best = 0;
+    avail.forEach((p, i) => { if (p.loss < avail[best].loss) best = i; });
+    if (best === 0 || best === avail.length - 1) continue;
+    points.push({ C: Math.exp(lnC), Nopt: avail[best].N });
+  }
+  return { points, a: logSlope(points) };
+}
+
+function approach2(runs: RunResult[], paramKind: ParamKind): { points: { C: number; Nopt: number }[]; a: number | null } {
+  const iso = isoFlops(runs, paramKind);
+  const points = iso.curves.filter((c) => c.Nopt !== null).map((c) => ({ C: c.flops, Nopt: c.Nopt as number }));
+  return { points, a: iso.a };
+}
+
+/** mulberry32, seeded: reproducible resamples. */
+function rng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function percentile95(values: number[]): Interval | null {
+  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (v.length < 10) return null;
+  const q = (f: number) => {
+    const pos = (v.length - 1) * f, lo = Math.floor(pos), hi = Math.ceil(pos);
+    return v[lo] + (v[hi] - v[lo]) * (pos - lo);
+  };
+  return { lo: q(0.025), hi: q(0.975) };
+}
+
+/** Resample runs with replacement; a run drawn twice counts as two seeds of its (size, budget). */
+function bootstrapExponent(runs: RunResult[], samples: number, seed: number, estimate: (rs: RunResult[]) => number | null): { interval: Interval | null; count: number } {
+  const next = rng(seed);
+  const values: number[] = [];
+  for (let s = 0; s < samples; s++) {
+    const drawn = Array.from({ length: runs.length }, () => runs[Math.floor(next() * runs.length)]);
+    const a = estimate(drawn);
+    if (a !== null && Number.isFinite(a)) values.push(a);
+  }
+  return { interval: percentile95(values), count: values.length };
+}
+
+export function chinchillaApproaches(runs: RunResult[], paramKind: ParamKind = 'nonEmbedding', opts: { bootstrap?: number; seed?: number } = {}): ApproachResult[] {
+  const B = opts.bootstrap ?? 200, seed = opts.seed ?? 20220329;
+  // Approaches 1 and 2 need loss-vs-compute curves: 3 or more sizes with 2 or more budgets.
+  const multi = sizeCurves(runs, paramKind).length >= 3;
+  const nOf = (r: RunResult) => (paramKind === 'total' ? r.params : r.nonEmbeddingParams);
+  const out: ApproachResult[] = [];
+
+  const a1 = envelopeOptima(runs, paramKind);
+  const b1 = multi ? bootstrapExponent(runs, B, seed, (rs) => envelopeOptima(rs, paramKind).a) : { interval: null, count: 0 };
+  out.push({
+    approach: 1, name: 'lower envelope of loss vs FLOPs', a: a1.a, interval: b1.interval, bootstrapSamples: b1.count, points: a1.points,
+    note: a1.a === null ? 'needs 3+ sizes with 2+ token budgets each and 2+ compute levels whose best size is inside the ladder' : `${a1.points.length} compute levels; N_opt is one of the ladder's sizes`,
+  });
+
+  const a2 = approach2(runs, paramKind);
+  const b2 = multi ? bootstrapExponent(runs, B, seed + 1, (rs) => approach2(rs, paramKind).a) : { interval: null, count: 0 };
+  out.push({
+    approach: 2, name: 'IsoFLOP parabolas', a: a2.a, interval: b2.interval, bootstrapSamples: b2.count, points: a2.points,
+    note: a2.a === null ? 'needs 2+ IsoFLOP curves whose parabola has its minimum inside the sizes' : `${a2.points.length} IsoFLOP curves with a minimum inside the ladder`,
+  });
+
+  let a3: ApproachResult = { approach: 3, name: 'parametric L(N, D)', a: null, interval: null, bootstrapSamples: 0, points: [], note: '' };
+  try {
+    const j = fitJoint(runs.map((r) => ({ N: nOf(r), D: r.tokens, loss: r.valLoss })), { bootstrap: B });
+    const ok = Number.isFinite(j.a);
+    a3 = {
+      ...a3, a: ok ? j.a : null, interval: Number.isFinite(j.intervals.a.lo) ? j.intervals.a : null, bootstrapSamples: j.bootstrapSamples,
+      note: ok ? `a = β/(α+β) with α = ${j.alpha.toFixed(3)}, β = ${j.beta.toFixed(3)} (C = 6ND)` : 'the fit has α or β <= 0: no interior optimum',
+    };
+  } catch (e) {
+    a3.note = (e as Error).message;
+  }
+  out.push(a3);
+  return out;
+}
