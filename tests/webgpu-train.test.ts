@@ -116,4 +116,32 @@ describe('training on WebGPU: generic vs fused', () => {
     expect(f.dispatches).toBeLessThan(g.dispatches / 2);
     expect(f.uploads).toBeLessThan(g.uploads / 10);
   }, 600_000);
+  it('a save mid-run does not freeze what later saves read: the fused update drops tfjs\' stale CPU copies', async () => {
+    // Saving reads every parameter and moment, and tfjs keeps those values on the
+    // CPU; the fused AdamW then writes the GPU buffers in place. A later save must
+    // hold the new values (the GPU's, read through a fresh tensor), not the cached ones.
+    setKernelMode('fused');
+    const t = fused.trainer;
+    const first = await decodeCheckpoint(await saveTrainer(t, data.tokenizer));
+    await t.trainStep();
+    const second = await decodeCheckpoint(await saveTrainer(t, data.tokenizer));
+    let moved = 0;
+    for (const [name, p] of t.model.params) {
+      const onGpu = tf.tidy(() => tf.add(p, 0));
+      const live = await onGpu.data();
+      onGpu.dispose();
+      const saved = await second.tensors.get(name)!.data();
+      expect(Array.from(saved)).toEqual(Array.from(live));
+      const before = await first.tensors.get(name)!.data();
+      if (before.some((x, i) => x !== saved[i])) moved++;
+    }
+    expect(moved).toBe(t.model.params.size); // every tensor took the step
+    for (const [name, m] of t.optimizer.m) {
+      const onGpu = tf.tidy(() => tf.add(m, 0));
+      expect(Array.from(await second.tensors.get(`optimizer.exp_avg.${name}`)!.data())).toEqual(Array.from(await onGpu.data()));
+      onGpu.dispose();
+    }
+    disposeCheckpoint(first);
+    disposeCheckpoint(second);
+  }, 600_000);
 });

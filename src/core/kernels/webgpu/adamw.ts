@@ -26,7 +26,7 @@
 // sumsq binds 1 + 6, update binds 2 x (p, m, v, g).
 
 import * as tf from '@tensorflow/tfjs';
-import { bufferOf, grid, recordDispatch, transientUniform, webgpuBackend } from './stream';
+import { bufferOf, grid, writableBufferOf, recordDispatch, transientUniform, webgpuBackend } from './stream';
 
 export interface AdamWHyper {
   beta1: number;
@@ -268,7 +268,8 @@ export class FusedAdamW {
         const s = slots[base + j];
         const g = grads[base + j];
         if (g.size !== s.p.size) throw new Error(`gradient of ${s.name} has ${g.size} elements, the parameter ${s.p.size}`);
-        [s.p, s.m, s.v, g].forEach((x, r) => entries.push({ binding: 4 * j + r, resource: { buffer: bufferOf(b, x) } }));
+        // p, m, v are written in place (their CPU copies, if any, go stale); g is only read.
+        [s.p, s.m, s.v, g].forEach((x, r) => entries.push({ binding: 4 * j + r, resource: { buffer: r < 3 ? writableBufferOf(b, x) : bufferOf(b, x) } }));
         used.push(s.p, s.m, s.v, g);
         n = Math.max(n, s.p.size);
       }

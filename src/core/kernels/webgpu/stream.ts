@@ -56,6 +56,20 @@ export function bufferOf(b: WebGPUBackendInternals, t: tf.Tensor): GPUBuffer {
   return res as GPUBuffer;
 }
 
+/**
+ * The GPU buffer of a tensor a kernel is about to write in place. tfjs keeps a
+ * CPU copy of a tensor's values once they have been read (a checkpoint save
+ * reads every parameter and moment) and serves later reads from it; after an
+ * in-place write that copy is stale, so it is dropped here and the next read
+ * goes to the GPU again.
+ */
+export function writableBufferOf(b: WebGPUBackendInternals, t: tf.Tensor): GPUBuffer {
+  const buf = bufferOf(b, t);
+  const data = b.tensorMap.get(t.dataId);
+  if (data) data.values = null;
+  return buf;
+}
+
 /** A uniform buffer for this dispatch's constants, released by tfjs after the next submit (as its own uniforms are). */
 export function transientUniform(b: WebGPUBackendInternals, data: ArrayBuffer): GPUBuffer {
   const buf = b.bufferManager.acquireBuffer(data.byteLength, GPUBufferUsage.COPY_DST | GPUBufferUsage.UNIFORM);
