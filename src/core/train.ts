@@ -172,7 +172,8 @@ export class Trainer {
       const x = tf.tensor2d(batch.x, [batch.batchSize, batch.blockSize], 'int32');
       const y = tf.tensor2d(batch.y, [batch.batchSize, batch.blockSize], 'int32');
       // Only this model's variables (another model may be alive); grads are keyed by tfjs' unique variable name.
-      const { value, grads } = tf.variableGrads(() => model.loss(x, y, { training: true, dropoutSeed }), [...model.params.values()]);
+      // Frozen parameters (trainable = false, see finetune.ts) get no gradient and no update.
+      const { value, grads } = tf.variableGrads(() => model.loss(x, y, { training: true, dropoutSeed }), [...model.params.values()].filter((p) => p.trainable));
       // Global-norm clipping without a readback: scale = clip / max(norm, clip).
       let scale: tf.Scalar | null = null;
       if (cfg.gradClip > 0) {
@@ -186,6 +187,7 @@ export class Trainer {
       // temporaries never coexist for all parameters (peak memory ~ weights + moments).
       for (const [name, p] of model.params) {
         const grad = grads[p.name];
+        if (!grad) continue; // frozen
         tf.tidy(() => {
           const g = scale ? grad.mul(scale) : grad;
           const m = optimizer.m.get(name)!;
