@@ -17,6 +17,8 @@ export interface InitFromFlags {
   corpus: string | undefined;
   preset: string | undefined;
   resume: string | undefined;
+  /** --json: the new-characters line goes to stderr as a notice (stdout is JSON lines only). */
+  json: boolean;
 }
 
 /** Check the flags, load the checkpoint and the text, and build the trainer; `say` prints the extra lines. */
@@ -38,7 +40,11 @@ export async function trainerFromInit(flags: InitFromFlags, overrides: Partial<C
   const ft = initFrom(ckpt, corpus.text, overrides, { freeze });
   const saved = ckpt.meta;
   say(`initialised from ${path} (step ${saved.step}, lr ${saved.config.lr}): fresh AdamW state and schedule; lr ${ft.trainer.cfg.lr}${overrides.lr === undefined ? ' (a tenth of its)' : ''}`);
-  if (ft.addedLine) say(`${ft.addedLine} (added to the vocabulary, ${saved.vocab.length} -> ${ft.trainer.data.tokenizer.vocabSize})`);
+  if (ft.addedLine) {
+    const line = `${ft.addedLine} (added to the vocabulary, ${saved.vocab.length} -> ${ft.trainer.data.tokenizer.vocabSize})`;
+    if (flags.json) console.error(`tabgpt: notice: ${line}`);
+    else say(line);
+  }
   if (freeze !== 'none') {
     const trained = [...ft.trainer.model.params.keys()].filter((n) => !ft.frozen.includes(n));
     say(freeze === 'embeddings'

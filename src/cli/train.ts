@@ -51,7 +51,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   if (values['init-from'] !== undefined) {
     const { trainerFromInit } = await import('./init-from');
     const v = values as Record<string, string | undefined>;
-    ({ trainer, source, extra: runExtra } = await trainerFromInit({ path: v['init-from']!, freeze: v.freeze, text: v.text, corpus: v.corpus, preset, resume: v.resume }, overrides, say));
+    ({ trainer, source, extra: runExtra } = await trainerFromInit({ path: v['init-from']!, freeze: v.freeze, text: v.text, corpus: v.corpus, preset, resume: v.resume, json }, overrides, say));
   } else if (values.freeze !== undefined) {
     throw new CliError('--freeze needs --init-from FILE (or --resume a run that was started with it)');
   } else if (values.resume !== undefined) {

@@ -26,7 +26,7 @@ export const TRANSFER = {
    * The fine-tune takes --init-from's default lr (a tenth of the pre-training lr); from scratch
    * takes the pre-training lr, the right one for a fresh model of this size.
    */
-  adapt: { maxIters: 600, batchSize: 12, warmupIters: 30, evalEvery: 50, evalIters: 20, seed: 1337 },
+  adapt: { maxIters: 300, batchSize: 12, warmupIters: 30, evalEvery: 25, evalIters: 20, seed: 1337 },
 } as const;
 
 export interface TransferSplit {
