@@ -76,7 +76,7 @@ export async function transferCommand(argv: string[]): Promise<void> {
   // From scratch: the fine-tune's settings but the pre-training lr (right for a fresh model of this size), a fresh init from the seed.
   // It needs no pre-trained weights, so it can run (and is cached) apart: --scratch-only.
   const scratchCfg: Config = { ...ftCfg, lr: cfg.lr, minLr: cfg.minLr };
-  const scratchPath = join(CACHE_DIR, 'transfer', `scratch-${(await sha256Hex(new TextEncoder().encode(JSON.stringify({ key, scratchCfg, vocab: vocab.chars })))).slice(0, 12)}.json`);
+  const scratchPath = join(CACHE_DIR, 'transfer', `scratch-${(await sha256Hex(new TextEncoder().encode(JSON.stringify({ sha256, heldOut: TRANSFER.heldOutChars, fineTune: TRANSFER.fineTuneChars, scratchCfg, vocab: vocab.chars })))).slice(0, 12)}.json`);
   let scratch: RunCurve;
   if (existsSync(scratchPath)) {
     scratch = JSON.parse(await readFile(scratchPath, 'utf8')) as RunCurve;

@@ -15,10 +15,10 @@ export const TRANSFER = {
   heldOutChars: 100_000,
   /** The small adaptation text: the first characters of the held-out tail. */
   fineTuneChars: 20_000,
-  /** Pre-training: nanoGPT's CPU "baby" settings (README, Quality), run longer. */
+  /** Pre-training: nanoGPT's CPU "baby" settings (README, Quality), over 1000 steps (what a shared 2-core machine allowed). */
   pretrain: {
     preset: 'baby' as const,
-    batchSize: 12, maxIters: 3000, lr: 1e-3, minLr: 1e-4, warmupIters: 100, dropout: 0, bias: false,
+    batchSize: 12, maxIters: 1000, lr: 1e-3, minLr: 1e-4, warmupIters: 100, dropout: 0, bias: false,
     evalInterval: 500, evalIters: 20, seed: 1337,
   },
   /**
