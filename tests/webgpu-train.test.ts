@@ -15,6 +15,7 @@ import { setKernelMode, kernelMode } from '../src/core/kernels/mode.ts';
 import { countsBetween, gpuCounts, installGpuCounters } from '../src/core/kernels/webgpu/counters.ts';
 import { decodeCheckpoint, disposeCheckpoint, modelFromCheckpoint, saveTrainer } from '../src/core/checkpoint.ts';
 import { generate } from '../src/core/sample.ts';
+import { applyFreeze } from '../src/core/finetune.ts';
 
 const before = kernelMode();
 beforeAll(async () => {
@@ -143,5 +144,21 @@ describe('training on WebGPU: generic vs fused', () => {
     }
     disposeCheckpoint(first);
     disposeCheckpoint(second);
+  }, 600_000);
+  it('frozen parameters (fine-tuning\'s --freeze) do not move by a bit under the fused AdamW; the rest all move', async () => {
+    setKernelMode('fused');
+    const t = newTrainer({ ...cfg, weightDecay: 0.1 }, data);
+    try {
+      const frozen = applyFreeze(t.model, 'embeddings');
+      expect(frozen).toEqual(['transformer.wte.weight', 'transformer.wpe.weight']);
+      const read = async () => new Map(await Promise.all([...t.model.params].map(async ([n, p]) => [n, Array.from(await p.data())] as const)));
+      const before = await read();
+      for (let i = 0; i < 2; i++) await t.trainStep();
+      const after = await read();
+      const moved = [...before.keys()].filter((n) => before.get(n)!.some((x, i) => x !== after.get(n)![i]));
+      expect(moved.sort()).toEqual([...before.keys()].filter((n) => !frozen.includes(n)).sort());
+    } finally {
+      free(t);
+    }
   }, 600_000);
 });

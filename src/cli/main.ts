@@ -8,11 +8,12 @@ const COMMANDS: Record<string, { about: string; run: (argv: string[]) => Promise
   sample: { about: 'generate text from a checkpoint', run: async (a) => (await import('./sample')).sampleCommand(a) },
   sweep: { about: 'train a ladder of model sizes and record their losses', run: async (a) => (await import('./sweep')).sweepCommand(a) },
   fit: { about: 'fit scaling laws to a sweep results file', run: async (a) => (await import('./fit')).fitCommand(a) },
+  transfer: { about: 'pre-train, then fine-tune vs from scratch on held-out text (npm run transfer)', run: async (a) => (await import('./transfer')).transferCommand(a) },
   bench: { about: 'measure training and generation speed per backend and preset', run: async (a) => (await import('./bench')).benchCommand(a) },
 };
 
 function usage(): string {
-  return ['usage: tabgpt <command> [flags]   (tabgpt <command> --help for its flags)', '', ...Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(7)} ${v.about}`)].join('\n');
+  return ['usage: tabgpt <command> [flags]   (tabgpt <command> --help for its flags)', '', ...Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(8)} ${v.about}`)].join('\n');
 }
 
 async function main(): Promise<void> {

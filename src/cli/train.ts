@@ -17,7 +17,10 @@ const HELP = `usage: tabgpt train [flags]
   --preset ${PRESET_NAMES.join('|')}   model shape (then any of the flags below override it)
   ${NUMERIC_KEYS.map((k) => '--' + toKebab(k)).join(' ')} --bias true|false
   --backend wasm|cpu|webgpu (default wasm)   --out FILE (default out/ckpt.safetensors)
-  --resume FILE   continue a run from its checkpoint   --json   machine-readable lines`;
+  --resume FILE   continue a run from its checkpoint   --json   machine-readable lines
+  --init-from FILE   a new run from a checkpoint's weights: fresh AdamW and schedule, its model shape,
+                     default --lr a tenth of its; new characters in the text are added to its vocabulary
+  --freeze none|embeddings|all-but-head   with --init-from: parameters left untrained (default none)`;
 
 export async function trainCommand(argv: string[]): Promise<void> {
   const { values } = parse(argv, {
@@ -28,6 +31,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
     backend: { type: 'string', default: 'wasm' },
     out: { type: 'string', default: 'out/ckpt.safetensors' },
     resume: { type: 'string' },
+    'init-from': { type: 'string' },
+    freeze: { type: 'string' },
     json: { type: 'boolean', default: false },
   }, 'train');
   if (values.help) return void console.log(HELP);
@@ -42,7 +47,14 @@ export async function trainCommand(argv: string[]): Promise<void> {
 
   let trainer: Trainer;
   let source: string;
-  if (values.resume !== undefined) {
+  let runExtra: Record<string, string> = {}; // --init-from's provenance (and --freeze), kept in every save
+  if (values['init-from'] !== undefined) {
+    const { trainerFromInit } = await import('./init-from');
+    const v = values as Record<string, string | undefined>;
+    ({ trainer, source, extra: runExtra } = await trainerFromInit({ path: v['init-from']!, freeze: v.freeze, text: v.text, corpus: v.corpus, preset, resume: v.resume, json }, overrides, say));
+  } else if (values.freeze !== undefined) {
+    throw new CliError('--freeze needs --init-from FILE (or --resume a run that was started with it)');
+  } else if (values.resume !== undefined) {
     const path = values.resume as string;
     if (!existsSync(path)) throw new CliError(`--resume ${path}: no such file`);
     const ckpt = await decodeCheckpoint(await readFile(path), path);
@@ -59,6 +71,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     const shape = ['nLayer', 'nHead', 'nEmbd', 'blockSize', 'bias'] as const;
     for (const k of shape) if (k in overrides && overrides[k] !== ckpt.meta.config[k]) throw new CliError(`--${toKebab(k)} differs from the checkpoint's ${k}=${ckpt.meta.config[k]}: a resumed run keeps its model shape`);
     trainer = resumeTrainer(ckpt, new Dataset(corpus.text), overrides);
+    runExtra = await import('./init-from').then((m) => m.resumedInitExtra(ckpt.meta.extra ?? {}, trainer));
     source = corpus.source;
     say(`resuming ${path} at step ${trainer.step}`);
   } else {
@@ -87,7 +100,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
         say(`step ${String(ev.step).padStart(String(cfg.maxIters).length)}/${cfg.maxIters} | loss ${ev.trainLoss.toFixed(4)} | val ${Number.isNaN(lastEvalVal) ? '   -  ' : lastEvalVal.toFixed(4)} | lr ${ev.lr.toExponential(2)} | ${Math.round(ev.tokensPerSec).toLocaleString('en-US')} tok/s | ${ev.msPerStep.toFixed(0)} ms/step | ETA ${formatDuration(done > 0 ? eta : NaN)}`);
       } else if (ev.event === 'eval') {
         lastEvalVal = ev.valLoss;
-        await writeAtomic(out, await saveTrainer(trainer, data.tokenizer, { corpus: source, val_loss: String(ev.valLoss) }));
+        await writeAtomic(out, await saveTrainer(trainer, data.tokenizer, { ...runExtra, corpus: source, val_loss: String(ev.valLoss) }));
         emit({ event: 'eval', step: ev.step, trainLoss: ev.trainLoss, valLoss: ev.valLoss, valBpc: ev.valLoss / Math.LN2, lr: ev.lr, tokensPerSec: ev.tokensPerSec, elapsedSec: ev.elapsedSec, checkpoint: out });
         if (!json) {
           const sample = await generate(trainer.model, data.tokenizer, { maxNewTokens: 120, temperature: 0.8, seed: ev.step });

@@ -83,26 +83,39 @@ export class Dataset {
   readonly chars: number;
 
   readonly text: string;
+  /** Set when the validation text was given apart (not the last 10% of `text`). */
+  readonly valText?: string;
 
-  /** Tokenize `text` with `tokenizer` (a model's vocabulary) or with the text's own vocabulary. */
-  constructor(text: string, tokenizer?: Tokenizer) {
+  /**
+   * Tokenize `text` with `tokenizer` (a model's vocabulary) or with the text's own vocabulary.
+   * With `valText`, `text` is all training text and `valText` all validation text (an
+   * experiment's own split, e.g. the transfer experiment's held-out text); else the 90/10 split.
+   */
+  constructor(text: string, tokenizer?: Tokenizer, valText?: string) {
     if (text.length === 0) throw new DataError('the text is empty: give a text with at least a few hundred characters');
     if (tokenizer) {
-      const missing = tokenizer.missing(text);
+      const missing = tokenizer.missing(valText === undefined ? text : text + valText);
       if (missing.length > 0) {
-        throw new DataError(`the text has ${missing.length} characters the model does not know: ${missing.slice(0, 20).map(describeChar).join(', ')}${missing.length > 20 ? ', ...' : ''}; fine-tune needs a text within the model's vocabulary`);
+        throw new DataError(`the text has ${missing.length} characters the model does not know: ${missing.slice(0, 20).map(describeChar).join(', ')}${missing.length > 20 ? ', ...' : ''}; a resumed run needs a text within the model's vocabulary (a fine-tune, --init-from, adds them)`);
       }
     }
     this.text = text;
-    this.tokenizer = tokenizer ?? Tokenizer.fromText(text);
-    const tokens = this.tokenizer.encode(text);
-    this.chars = tokens.length;
-    ({ train: this.train, val: this.val } = splitTokens(tokens));
+    this.valText = valText;
+    this.tokenizer = tokenizer ?? Tokenizer.fromText(valText === undefined ? text : text + valText);
+    if (valText === undefined) {
+      const tokens = this.tokenizer.encode(text);
+      this.chars = tokens.length;
+      ({ train: this.train, val: this.val } = splitTokens(tokens));
+    } else {
+      this.train = this.tokenizer.encode(text);
+      this.val = this.tokenizer.encode(valText);
+      this.chars = this.train.length + this.val.length;
+    }
   }
 
   /** The same text under another vocabulary (a checkpoint's, which may be a superset). */
   withTokenizer(tokenizer: Tokenizer): Dataset {
-    return new Dataset(this.text, tokenizer);
+    return new Dataset(this.text, tokenizer, this.valText);
   }
 
   /** Tokens in the smaller split: the most a window may span. */

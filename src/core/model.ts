@@ -258,7 +258,7 @@ export class GPT {
  * scaled by 1/sqrt(2 nLayer) so the residual stream's variance does not grow
  * with depth; biases 0, LayerNorm gains 1. Drawn from the run's Rng.
  */
-function initTensor(name: string, shape: number[], cfg: ModelConfig, rng: Rng): tf.Tensor {
+export function initTensor(name: string, shape: number[], cfg: ModelConfig, rng: Rng): tf.Tensor {
   const size = shape.reduce((a, b) => a * b, 1);
   if (name.endsWith('.bias')) return tf.zeros(shape);
   if (/ln_\d|ln_f/.test(name)) return tf.ones(shape);

@@ -55,7 +55,7 @@ export function adamwStep(
   // Global-norm clipping without a readback: scale = clip / max(norm, clip).
   let scale: tf.Scalar | null = null;
   if (cfg.gradClip > 0) {
-    const sq = [...params.values()].map((p) => grads[p.name].square().sum());
+    const sq = [...params.values()].filter((p) => grads[p.name]).map((p) => grads[p.name].square().sum());
     const norm = tf.stack(sq).sum().sqrt(); // not tf.addN: WebGPU's AddN binds every input at once (limit 8 on SwiftShader)
     scale = tf.scalar(cfg.gradClip).div(tf.maximum(norm, cfg.gradClip));
   }
@@ -65,6 +65,7 @@ export function adamwStep(
   // temporaries never coexist for all parameters (peak memory ~ weights + moments).
   for (const [name, p] of params) {
     const grad = grads[p.name];
+    if (!grad) continue; // frozen
     tf.tidy(() => {
       const g = scale ? grad.mul(scale) : grad;
       const m = optimizer.m.get(name)!;
@@ -219,8 +220,10 @@ export class Trainer {
       const x = tf.tensor2d(batch.x, [batch.batchSize, batch.blockSize], 'int32');
       const y = tf.tensor2d(batch.y, [batch.batchSize, batch.blockSize], 'int32');
       // Only this model's variables (another model may be alive); grads are keyed by tfjs' unique variable name.
-      const { value, grads } = tf.variableGrads(() => model.loss(x, y, { training: true, dropoutSeed }), [...model.params.values()]);
-      if (fused) fused.step([...model.params.values()].map((p) => grads[p.name]), lr, t);
+      // Frozen parameters (trainable = false, see finetune.ts) get no gradient and no update.
+      const trainable = [...model.params.values()].filter((p) => p.trainable);
+      const { value, grads } = tf.variableGrads(() => model.loss(x, y, { training: true, dropoutSeed }), trainable);
+      if (fused) fused.step(trainable.map((p) => grads[p.name]), lr, t);
       else adamwStep(model.params, grads, optimizer, cfg, lr);
       return tf.keep(value as tf.Scalar);
     });
@@ -233,7 +236,7 @@ export class Trainer {
     if (!useFused()) return null;
     if (!this.fused) {
       const { cfg, model, optimizer } = this;
-      const slots = [...model.params].map(([name, p]) => ({ name, p, m: optimizer.m.get(name)!, v: optimizer.v.get(name)!, decay: cfg.weightDecay > 0 && decays(name, p.shape) }));
+      const slots = [...model.params].filter(([, p]) => p.trainable).map(([name, p]) => ({ name, p, m: optimizer.m.get(name)!, v: optimizer.v.get(name)!, decay: cfg.weightDecay > 0 && decays(name, p.shape) }));
       this.fused = new FusedAdamW(slots, cfg);
     }
     return this.fused;

@@ -8,6 +8,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { MetricPoint } from '../worker/protocol';
 import { addPoints, addVal, emptyHistory, type ChartHistory } from './history';
+import { alignOverlay, type Overlay } from './overlay';
 
 export type { ChartHistory };
 
@@ -21,11 +22,13 @@ export interface References {
 
 export type Units = 'nats' | 'bpc';
 
-const COLORS = { train: '#2563eb', val: '#ea580c', uniform: '#9ca3af', unigram: '#a16207', bigram: '#7c3aed', floor: '#15803d', lr: '#0891b2', tps: '#be185d' };
+const COLORS = { overlay: '#64748b', train: '#2563eb', val: '#ea580c', uniform: '#9ca3af', unigram: '#a16207', bigram: '#7c3aed', floor: '#15803d', lr: '#0891b2', tps: '#be185d' };
 
 export class RunCharts {
   history: ChartHistory = emptyHistory();
   private refs: References | null = null;
+  /** Another run's validation curve drawn under this one (overlay.ts: a fine-tune vs from scratch). */
+  private overlay: Overlay | null = null;
   private units: Units = 'nats';
   private logY = false;
   private loss: uPlot | null = null;
@@ -49,6 +52,11 @@ export class RunCharts {
     this.refs = refs;
     if (rebuild) this.build();
     else this.redraw();
+  }
+
+  setOverlay(overlay: Overlay | null): void {
+    this.overlay = overlay;
+    this.build();
   }
 
   setUnits(units: Units): void {
@@ -85,6 +93,10 @@ export class RunCharts {
       const lines = [r.uniform, r.unigram, r.bigram, ...(r.floor !== undefined ? [r.floor] : [])];
       for (const v of lines) cols.push(xs.map(() => v * k));
     }
+    if (this.overlay) {
+      const o = alignOverlay(xs, cols, { ...this.overlay, val: this.overlay.val.map((v) => v * k) }, 2); // train, val, then reference lines
+      return [o.xs, ...o.cols] as uPlot.AlignedData;
+    }
     return [xs, ...cols] as uPlot.AlignedData;
   }
 
@@ -102,6 +114,7 @@ export class RunCharts {
       series.push(ref('uniform ln V', COLORS.uniform), ref('unigram', COLORS.unigram), ref('bigram', COLORS.bigram));
       if (this.refs.floor !== undefined) series.push(ref('entropy floor', COLORS.floor));
     }
+    if (this.overlay) series.push({ label: this.overlay.label, stroke: COLORS.overlay, width: 2, dash: [3, 3], spanGaps: true, points: { show: true, size: 5, fill: COLORS.overlay } });
     this.loss = new uPlot({
       width, height: 300, series,
       scales: { x: { time: false }, y: this.logY ? { distr: 3 } : {} },

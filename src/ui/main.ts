@@ -13,6 +13,7 @@ import { formatCount, formatDuration, formatLoss, formatParams, type LossUnits }
 import { GeneratePanel } from './generate';
 import { ModelList } from './models';
 import { emptyHistory } from './history';
+import { scratchOverlay } from './overlay';
 import { isQuotaError, lastUnfinishedRun, loadModelBytes, saveModel, StorageError, type SavedModel } from './storage';
 import { cliCommand, configOf, DEFAULT_PRESET, essentialOverrides, parseSearch, toSearch, type PageSettings } from './url';
 import { PRESET_NAMES, PRESETS, type PresetName } from '../core/config';
@@ -95,6 +96,8 @@ let corpus: LoadedCorpus | null = null;
 let corpusKind: CorpusRef['kind'] = settings.corpus;
 let units: LossUnits = 'nats';
 let runActive = false;
+/** The current run's origin when it is a fine-tune (stored with its saves; overlay.ts). */
+let runInit: SavedModel['initFrom'] | null = null;
 const charts = new RunCharts({ loss: $('chart-loss'), lr: $('chart-lr'), tps: $('chart-tps') });
 const models = new ModelList($('models-body'), $('models-error'), $('storage-usage'));
 
@@ -232,6 +235,10 @@ function startRun(opts: { paused?: boolean; from?: { mode: 'resume' | 'finetune'
   state.status = 'compiling';
   charts.setReferences(corpus.refs);
   charts.reset(opts.from?.mode === 'resume' && record?.history ? record.history : emptyHistory());
+  runInit = opts.from?.mode === 'finetune' && record ? { name: record.name, step: record.step } : opts.from?.mode === 'resume' ? record?.initFrom ?? null : null;
+  const overlay = runInit ? scratchOverlay(models.records, corpus.ref.sha256) : null; // a fine-tune vs from scratch on the same text
+  charts.setOverlay(overlay);
+  if (overlay) notice(`Dashed: ${overlay.label} on the same text, for comparison.`);
   if (opts.from?.mode === 'resume' && record) {
     state.resumedFrom = record.step;
     state.step = record.step;
@@ -330,7 +337,7 @@ models.onResume = (record, bytes) => void resumeFrom(record, bytes);
 models.fail = (message) => void (state.error = message);
 models.onFineTune = (record, bytes) => {
   if (!corpus) return void ($('models-error').textContent = 'load a corpus to fine-tune on first');
-  notice(`Fine-tuning ${record.name} (step ${record.step}) on ${corpus.ref.name}: its shape and vocabulary, this page's training settings.`);
+  notice(`Fine-tuning ${record.name} (step ${record.step}) on ${corpus.ref.name}: its shape and weights (new characters are added to its vocabulary), this page's training settings, a fresh optimizer.`);
   startRun({ from: { mode: 'finetune', bytes, record } });
 };
 models.onUse = (record, bytes) => {
@@ -379,6 +386,7 @@ async function storeCheckpoint(msg: Extract<FromWorker, { type: 'checkpoint' }>)
     name: `${cfg.nLayer}×${cfg.nEmbd} ctx ${cfg.blockSize} · ${msg.corpus.name}`,
     step: msg.step, maxIters: msg.maxIters, valLoss: msg.valLoss, trainLoss: msg.trainLoss, savedAt: Date.now(), size: msg.bytes.byteLength,
     config: cfg, corpus: msg.corpus, finished: msg.reason === 'done', history: structuredClone(charts.history),
+    ...(runInit && msg.runId === state.runId ? { initFrom: runInit } : {}),
   };
   try {
     await saveModel(record, msg.bytes);

@@ -31,6 +31,8 @@ export interface SavedModel {
   finished: boolean;
   /** The charts up to this save, so a resumed run shows its whole curve. */
   history?: ChartHistory;
+  /** Set for a fine-tune: the saved model it started from (absent: a run from scratch). */
+  initFrom?: { name: string; step: number };
 }
 
 export class StorageError extends Error {

@@ -13,14 +13,15 @@ import wasmPlainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.w
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { BROWSER_ORDER, chooseBackend, type BackendName } from '../core/backend';
-import { modelConfigOf, validate, type Config } from '../core/config';
+import type { Config } from '../core/config';
 import { decodeCheckpoint, disposeCheckpoint, modelFromCheckpoint, resumeTrainer, saveTrainer } from '../core/checkpoint';
 import { Dataset } from '../core/data';
+import { fineTuneOverrides, initFrom } from '../core/finetune';
 import { paramCount } from '../core/counts';
 import type { GPT } from '../core/model';
 import { generate } from '../core/sample';
 import type { Tokenizer } from '../core/tokenizer';
-import { newTrainer, runRngs, Trainer } from '../core/train';
+import { newTrainer, Trainer } from '../core/train';
 import { CONTROL, EVAL_SAMPLE, type CorpusRef, type FromWorker, type GenerateOptions, type MetricPoint, type RunStatus, type ToWorker } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -180,18 +181,11 @@ async function makeTrainer(msg: Extract<ToWorker, { type: 'start' }>): Promise<T
       const { maxIters, evalInterval, evalIters, logInterval } = msg.config;
       return resumeTrainer(ckpt, new Dataset(msg.text), { maxIters: Math.max(maxIters, ckpt.meta.step), evalInterval, evalIters, logInterval });
     }
-    // Fine-tune: the saved model's shape and vocabulary, this page's training settings, a fresh optimizer.
-    const shape = modelConfigOf(ckpt.meta.config);
-    const { model, tokenizer } = modelFromCheckpoint(ckpt);
-    try {
-      const data = new Dataset(msg.text, tokenizer); // lists the characters the model does not know
-      const cfg: Config = { ...msg.config, ...shape, dropout: msg.config.dropout };
-      validate(cfg, data.minSplitLength);
-      return new Trainer(model, data, cfg, runRngs(cfg.seed).batches);
-    } catch (e) {
-      model.dispose();
-      throw e;
-    }
+    // Fine-tune (core/finetune.ts): the saved model's shape and weights, its vocabulary grown to this
+    // text (a notice lists the new characters), this page's training settings, a fresh optimizer.
+    const ft = initFrom(ckpt, msg.text, fineTuneOverrides(msg.config));
+    if (ft.addedLine) post({ type: 'notice', message: `Fine-tune: ${ft.addedLine} (added to the model's vocabulary)` });
+    return ft.trainer;
   } finally {
     disposeCheckpoint(ckpt);
   }

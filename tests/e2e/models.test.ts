@@ -1,7 +1,8 @@
 // Keeping models on the training page, in real Chromium: a checkpoint the CLI
 // wrote loads in the page and samples the same text; a run autosaved in
 // IndexedDB resumes after a reload and ends exactly where an uninterrupted
-// run ends.
+// run ends; a fine-tune on a text with new characters grows the vocabulary and
+// overlays the from-scratch curve of that text.
 
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -117,6 +118,40 @@ describe('saved models', () => {
         await expect.poll(() => page.locator('#models-body tr[data-id]').count()).toBe(n - 1);
       }
       expect(await page.textContent('#models-body')).toContain('Nothing saved yet');
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\npage errors:\n${errors.join('\n')}`);
+    } finally {
+      await context.close();
+    }
+  }, 240_000);
+
+  it('fine-tunes a saved model on a text with new characters, names them, and overlays the from-scratch curve of that text', async () => {
+    const query = 'preset=nano&nLayer=1&nEmbd=16&blockSize=16&batchSize=4&maxIters=20&evalInterval=10&logInterval=5&lr=0.01&backend=wasm';
+    const textA = 'the quick brown fox jumps over the lazy dog. '.repeat(20);
+    const textB = 'the café garçon — jumps over the lazy dog. '.repeat(20); // ç é — are new to A's model
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const errors = collectPageErrors(page);
+    const trainOn = async (text: string) => {
+      await page.check('input[name=corpus][value=paste]');
+      await page.fill('#paste-text', text);
+      await page.click('#paste-use');
+      await until(page, 'the pasted text', (s) => s.corpus?.kind === 'paste' && s.corpus.chars === [...text].length);
+      await page.click('#start');
+      return until(page, 'the run to finish and be saved', (s) => s.status === 'done' && s.savedStep === 20 && s.model?.source === s.runId);
+    };
+    try {
+      await page.goto(server.url(`/?${query}`));
+      const a = await trainOn(textA); // the model to fine-tune
+      const b = await trainOn(textB); // from scratch on the new text: the curve to compare with
+      await page.waitForSelector(`#models-body tr[data-id="${a.runId}@20"]`);
+      await page.click(`#models-body tr[data-id="${a.runId}@20"] button[data-action="fine-tune"]`);
+      const ft = await until(page, 'the fine-tune to finish', (s) => s.status === 'done' && s.runId !== b.runId && s.savedStep === 20 && s.model?.source === s.runId);
+      expect(ft.notices).toContain("Fine-tune: 3 new characters: 'ç', 'é', '—' (added to the model's vocabulary)");
+      expect(ft.model!.params).toBe(a.model!.params + 3 * 16); // three more rows of the (tied) token embedding
+      expect(ft.valLoss!).toBeLessThan(Math.log(a.corpus!.vocabSize + 3));
+      expect(ft.notices.some((n) => n.startsWith('Dashed: from scratch ('))).toBe(true);
+      expect(await page.textContent('#chart-loss .u-legend')).toContain('from scratch (');
     } catch (e) {
       throw new Error(`${(e as Error).message}\npage errors:\n${errors.join('\n')}`);
     } finally {

@@ -155,21 +155,15 @@ describe('training page, other paths', () => {
       // autostart is one-shot: the URL no longer carries it, so a reload does not start over
       expect(page.url()).not.toContain('autostart');
 
-      // Fine-tune the saved model on another text: refused with the unknown characters listed...
-      const fineTune = async (text: string) => {
-        await page.check('input[name=corpus][value=paste]');
-        await page.fill('#paste-text', text);
-        await page.click('#paste-use');
-        await until(page, 'the pasted text', (s) => s.corpus?.kind === 'paste' && s.corpus.chars === text.length);
-        await page.click('#models-body tr:first-child button[data-action="fine-tune"]');
-      };
-      await fineTune('Hello World; the cat sat on the mat. '.repeat(40));
-      await page.waitForFunction(() => document.querySelector('#run-error')!.textContent !== '');
-      expect(await page.textContent('#run-error')).toMatch(/^the text has 3 characters the model does not know: 'H' \(U\+0048\), 'W' \(U\+0057\), ';' \(U\+003B\); fine-tune needs a text within the model's vocabulary$/);
-      // ...and run on a text within its vocabulary, as a new run from its weights.
-      await fineTune('the cat sat on the mat, the dog sat on the log. '.repeat(40));
-      // (the refused start left the status at 'error' until this run starts)
-      const tuned = await waitForState<PageState & Record<string, unknown>>(page, (s) => s.status === 'done' && s.runId !== done.runId, { timeoutMs: 120_000, allowError: true, what: 'the fine-tune run' });
+      // Fine-tune the saved model on another text, with 3 characters it lacks: they join its vocabulary (one notice line).
+      await page.check('input[name=corpus][value=paste]');
+      const text = 'Hello World; the cat sat on the mat. '.repeat(40);
+      await page.fill('#paste-text', text);
+      await page.click('#paste-use');
+      await until(page, 'the pasted text', (s) => s.corpus?.kind === 'paste' && s.corpus.chars === text.length);
+      await page.click('#models-body tr:first-child button[data-action="fine-tune"]');
+      const tuned = await until(page, 'the fine-tune run', (s) => s.status === 'done' && s.runId !== done.runId);
+      expect(tuned.notices).toContain("Fine-tune: 3 new characters: ';', 'H', 'W' (added to the model's vocabulary)");
       expect(tuned.step).toBe(30);
       expect(tuned.error).toBeNull();
       // It learns the new (repetitive) text.
