@@ -13,6 +13,7 @@ import {
 } from '../core/sweep';
 import { isPosInt, num, parse } from './args';
 import { CliError, formatDuration, loadCorpus, setupBackend, writeAtomic } from './common';
+import { guardInterrupts, shellLine } from './interrupt';
 
 const HELP = `usage: tabgpt sweep [flags]
   --spec FILE                  the sweep as JSON (any flag below overrides its field)
@@ -102,7 +103,10 @@ export async function sweepCommand(argv: string[]): Promise<void> {
 
   say(`corpus ${corpus.source}: ${data.chars.toLocaleString('en-US')} chars, vocab ${data.tokenizer.vocabSize}, ${data.train.length.toLocaleString('en-US')} train / ${data.val.length.toLocaleString('en-US')} val; backend ${backend}; results ${out}`);
   if (spec.testOnlySmallLadder) console.error('tabgpt: warning: testOnlySmallLadder is set: this ladder is a test fixture, not a scaling measurement');
-  for await (const ev of runSweep(spec, data, { done: results.runs })) {
+  // Ctrl-C / kill: stop after the step in progress; finished runs are already saved (cli/interrupt.ts).
+  const resumeCommand = 'npm run sweep -- ' + shellLine(['--out', out, ...(values.backend !== 'wasm' ? ['--backend', values.backend as string] : [])]);
+  const interrupts = guardInterrupts((sig) => console.error(`tabgpt: ${sig}: stopping the sweep; finished runs are kept in ${out}; press Ctrl-C again to quit at once`));
+  for await (const ev of runSweep(spec, data, { done: results.runs, signal: interrupts.signal })) {
     if (ev.event === 'plan') {
       for (const w of ev.warnings) console.error(`tabgpt: warning: ${w}`);
       say(`${ev.runs.length} runs planned${ev.skipped.length ? `, ${ev.skipped.length} already in ${out} (skipped)` : ''}`);
@@ -121,11 +125,16 @@ export async function sweepCommand(argv: string[]): Promise<void> {
       const { curve: _curve, config, ...rest } = r;
       void _curve;
       emit({ event: 'run', ...rest, nLayer: config.nLayer, nHead: config.nHead, nEmbd: config.nEmbd, lr: config.lr, out });
+    } else if (interrupts.received && ev.stopped) {
+      say(`interrupted (${interrupts.received}): ${ev.runsDone}/${ev.runsTotal} runs finished and kept in ${out}, the run in progress was dropped; resume with: ${resumeCommand}`);
+      emit({ event: 'interrupted', signal: interrupts.received, runsDone: ev.runsDone, runsTotal: ev.runsTotal, out, resume: resumeCommand });
     } else {
       say(`done: ${ev.runsDone}/${ev.runsTotal} runs in ${out} (${formatDuration(ev.wallSec)} this session); fit them with: npm run fit -- ${out}`);
       emit({ event: 'done', runsDone: ev.runsDone, runsTotal: ev.runsTotal, wallSec: ev.wallSec, out });
     }
   }
+  interrupts.dispose(); // on an error the process exits from cli/main.ts anyway
+  if (interrupts.received) process.exitCode = interrupts.exitCode;
 }
 
 /** The spec from --spec FILE (if any) with the flags laid over it. */
