@@ -7,7 +7,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { MetricPoint } from '../worker/protocol';
-import { addPoints, addVal, emptyHistory, type ChartHistory } from './history';
+import { addPoints, addVal, emptyHistory, thin, type ChartHistory } from './history';
 
 export type { ChartHistory };
 
@@ -25,6 +25,8 @@ const COLORS = { train: '#2563eb', val: '#ea580c', uniform: '#9ca3af', unigram: 
 
 export class RunCharts {
   history: ChartHistory = emptyHistory();
+  /** Rows kept before the older ones are thinned (history.ts' thin; the page's ?chartPoints=). */
+  cap = 4000;
   private refs: References | null = null;
   private units: Units = 'nats';
   private logY = false;
@@ -41,6 +43,7 @@ export class RunCharts {
 
   reset(history: ChartHistory = emptyHistory()): void {
     this.history = structuredClone(history);
+    thin(this.history, this.cap);
     this.redraw();
   }
 
@@ -64,6 +67,7 @@ export class RunCharts {
   addPoints(points: MetricPoint[]): void {
     if (points.length === 0) return;
     addPoints(this.history, points);
+    thin(this.history, this.cap);
     this.redraw();
   }
 
