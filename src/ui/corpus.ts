@@ -7,7 +7,7 @@ import { builtinCorpus, SHAKESPEARE } from '../core/corpus';
 import { baselineLosses, Dataset, decodeText, DataError, MAX_TEXT_CHARS, normaliseText, sha256Hex } from '../core/data';
 import type { CorpusRef, FromTextWorker, ToTextWorker } from '../worker/protocol';
 import { formatFileSize } from '../core/text-reader';
-import { DEFAULT_OPTIONS } from './page-options';
+import { DEFAULT_OPTIONS, MAX_TEXT_MB } from './page-options';
 import type { References } from './charts';
 import { loadText, saveText } from './storage';
 
@@ -98,7 +98,7 @@ export async function loadShakespeare(): Promise<LoadedCorpus> {
  */
 export function loadFile(file: File, maxBytes = DEFAULT_OPTIONS.maxTextMB * 1e6, onProgress?: (bytes: number, total: number) => void): Promise<LoadedCorpus> {
   const limit = Math.min(maxBytes, MAX_FILE_BYTES);
-  const raiseHint = `raise the limit with ?maxTextMB= in the page's address (at most ${MAX_FILE_BYTES / 1e6 | 0})`;
+  const raiseHint = `raise the limit with ?maxTextMB= in the page's address (at most ${MAX_TEXT_MB})`;
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('../worker/text.worker.ts', import.meta.url), { type: 'module' });
     const end = () => worker.terminate();

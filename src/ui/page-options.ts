@@ -13,15 +13,14 @@ export interface PageOptions {
 }
 
 export const DEFAULT_OPTIONS: PageOptions = { autosave: 60, chartPoints: 4000, maxTextMB: 100 };
+/** The page holds at most 64 Mi characters (core/data.ts' MAX_TEXT_CHARS), up to 4 bytes each: 268 MB; 256 is the round limit below. */
+export const MAX_TEXT_MB = 256;
 
-/**
- * Allowed ranges. maxTextMB stops at 256: the page holds at most 64 Mi
- * characters (core/data.ts' MAX_TEXT_CHARS), up to 4 bytes each.
- */
+/** Allowed ranges. */
 const RANGES: Record<keyof PageOptions, { min: number; max: number; integer: boolean }> = {
   autosave: { min: 0, max: 86_400, integer: false },
   chartPoints: { min: 50, max: 1_000_000, integer: true },
-  maxTextMB: { min: 0.001, max: 256, integer: false },
+  maxTextMB: { min: 0.001, max: MAX_TEXT_MB, integer: false },
 };
 
 export const OPTION_KEYS = Object.keys(DEFAULT_OPTIONS) as (keyof PageOptions)[];
