@@ -14,6 +14,7 @@ import {
 } from '../core/scaling/sweep';
 import { isPosInt, num, parse } from './args';
 import { CliError, formatDuration, loadCorpus, setupBackend, writeAtomic } from './common';
+import { guardInterrupts, shellLine } from './interrupt';
 import { JOB_WORKER_FLAG, jobWorker, runJobs } from './sweep-jobs';
 import { mergeCommand } from './sweep-merge';
 
@@ -176,16 +177,28 @@ export async function sweepCommand(argv: string[]): Promise<void> {
     if (failed.length) throw new CliError(`${failed.length} run(s) failed (${failed.map((r) => r.id).join(', ')}); the others are saved in ${out}: rerun the same command to retry them`);
     return;
   }
-  for await (const ev of runSweep(spec, data, { done: allRuns(results), select })) {
-    if (ev.event === 'plan') planLine(ev.runs, ev.skipped, ev.warnings);
-    else if (ev.event === 'run-start') runStart(ev.run, `[${ev.index + 1}/${ev.total}]`);
-    else if (ev.event === 'progress') {
-      if (ev.valLoss !== undefined) say(`    step ${ev.step}/${ev.maxIters} | train ${ev.trainLoss.toFixed(4)} | val ${ev.valLoss.toFixed(4)} | ${Math.round(ev.tokensPerSec).toLocaleString('en-US')} tok/s`);
-    } else if (ev.event === 'run') {
-      await save(ev.result);
-      reportRun(ev.result, ev.warning);
-    } else doneLine(ev.runsDone, ev.runsTotal, ev.wallSec);
+  // One process: Ctrl-C / kill stops after the step in progress; finished runs are already saved (cli/interrupt.ts).
+  // (With --jobs, sweep-jobs.ts stops the jobs at once instead: only runs in progress are lost.)
+  const resumeCommand = 'npm run sweep -- ' + shellLine(argv);
+  const interrupts = guardInterrupts((sig) => console.error(`tabgpt: ${sig}: stopping the sweep; finished runs are kept in ${out}; press Ctrl-C again to quit at once`));
+  try {
+    for await (const ev of runSweep(spec, data, { done: allRuns(results), select, signal: interrupts.signal })) {
+      if (ev.event === 'plan') planLine(ev.runs, ev.skipped, ev.warnings);
+      else if (ev.event === 'run-start') runStart(ev.run, `[${ev.index + 1}/${ev.total}]`);
+      else if (ev.event === 'progress') {
+        if (ev.valLoss !== undefined) say(`    step ${ev.step}/${ev.maxIters} | train ${ev.trainLoss.toFixed(4)} | val ${ev.valLoss.toFixed(4)} | ${Math.round(ev.tokensPerSec).toLocaleString('en-US')} tok/s`);
+      } else if (ev.event === 'run') {
+        await save(ev.result);
+        reportRun(ev.result, ev.warning);
+      } else if (interrupts.received && ev.stopped) {
+        say(`interrupted (${interrupts.received}): ${ev.runsDone}/${ev.runsTotal} runs finished and kept in ${out}, the run in progress was dropped; resume with: ${resumeCommand}`);
+        emit({ event: 'interrupted', signal: interrupts.received, runsDone: ev.runsDone, runsTotal: ev.runsTotal, out, resume: resumeCommand });
+      } else doneLine(ev.runsDone, ev.runsTotal, ev.wallSec);
+    }
+  } finally {
+    interrupts.dispose();
   }
+  if (interrupts.received) process.exitCode = interrupts.exitCode;
 }
 
 /** --shard i/n, 0-based. */

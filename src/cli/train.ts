@@ -11,6 +11,7 @@ import { generate } from '../core/sample';
 import { newTrainer, trainLoop, type Trainer } from '../core/train';
 import { configFlags, configOverrides, parse } from './args';
 import { CliError, formatDuration, loadCorpus, setupBackend, writeAtomic } from './common';
+import { guardInterrupts, shellLine } from './interrupt';
 
 const HELP = `usage: tabgpt train [flags]
   --text FILE | --corpus shakespeare|builtin   training text (default: shakespeare, built-in offline)
@@ -92,8 +93,13 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const stepsAtStart = trainer.step;
   const started = performance.now();
   let lastEvalVal = NaN;
+  // Ctrl-C / kill: finish the step, save, say how to resume (cli/interrupt.ts).
+  const resumeCommand = 'npm run train -- ' + shellLine(['--resume', out, ...(out !== 'out/ckpt.safetensors' ? ['--out', out] : []), ...(backend !== 'wasm' ? ['--backend', backend] : [])]);
+  const interrupts = guardInterrupts((sig) => {
+    console.error(`tabgpt: ${sig}: stopping after the step in progress, then saving ${out}; press Ctrl-C again to quit at once (${out} stays as it was)`);
+  });
   try {
-    for await (const ev of trainLoop(trainer)) {
+    for await (const ev of trainLoop(trainer, { signal: interrupts.signal })) {
       if (ev.event === 'step') {
         const done = ev.step - stepsAtStart;
         const eta = ((cfg.maxIters - ev.step) * ev.msPerStep) / 1000;
@@ -102,11 +108,19 @@ export async function trainCommand(argv: string[]): Promise<void> {
         lastEvalVal = ev.valLoss;
         await writeAtomic(out, await saveTrainer(trainer, data.tokenizer, { ...runExtra, corpus: source, val_loss: String(ev.valLoss) }));
         emit({ event: 'eval', step: ev.step, trainLoss: ev.trainLoss, valLoss: ev.valLoss, valBpc: ev.valLoss / Math.LN2, lr: ev.lr, tokensPerSec: ev.tokensPerSec, elapsedSec: ev.elapsedSec, checkpoint: out });
-        if (!json) {
+        if (!json && !interrupts.received) {
           const sample = await generate(trainer.model, data.tokenizer, { maxNewTokens: 120, temperature: 0.8, seed: ev.step });
           say(`  eval step ${ev.step}: val loss ${ev.valLoss.toFixed(4)} nats (${(ev.valLoss / Math.LN2).toFixed(3)} bpc), saved ${out}`);
           say('  sample: ' + sample.replace(/\n/g, '\n          '));
         }
+      } else if (interrupts.received && ev.summary.steps < cfg.maxIters) {
+        const s = ev.summary;
+        interrupts.dispose();
+        await writeAtomic(out, await saveTrainer(trainer, data.tokenizer, { corpus: source, val_loss: String(s.valLoss) }));
+        emit({ event: 'interrupted', signal: interrupts.received, step: s.steps, maxIters: cfg.maxIters, valLoss: s.valLoss, checkpoint: out, resume: resumeCommand });
+        say(`interrupted (${interrupts.received}) at step ${s.steps}/${cfg.maxIters}: val loss ${s.valLoss.toFixed(4)}; saved ${out}`);
+        say(`resume with: ${resumeCommand}`);
+        process.exitCode = interrupts.exitCode;
       } else {
         const s = ev.summary;
         emit({ event: 'done', ...s, valBpc: s.valLoss / Math.LN2, checkpoint: out, corpus: source });
@@ -120,6 +134,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
       }
     }
   } finally {
+    if (interrupts.received) process.exitCode = interrupts.exitCode;
+    interrupts.dispose();
     trainer.model.dispose();
     trainer.dispose();
   }

@@ -14,6 +14,7 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { validate, type Config } from './config';
+import { CheckpointProblem, isLinearWeight, paramNameOf, validateHeader, type CheckpointMeta, type HeaderEntry, type ValidHeader } from './checkpoint-validate';
 import { sha256Hex, type Dataset } from './data';
 import { GPT } from './model';
 import { Rng } from './rng';
@@ -26,21 +27,7 @@ export class CheckpointError extends Error {
 
 export const CHECKPOINT_VERSION = '1';
 
-/** Linear weights: stored [in, out] in tabgpt, [out, in] in the file (PyTorch's nn.Linear). */
-const isLinearWeight = (name: string) => /\.(c_attn|c_proj|c_fc)\.weight$/.test(name);
-
-export interface CheckpointMeta {
-  config: Config;
-  vocab: string[];
-  step: number;
-  seed: number;
-  /** State of the batch Rng, so a resumed run draws the same batches as an uninterrupted one. */
-  rngState: number;
-  /** Adam's bias-correction step count; absent for a weights-only file. */
-  adamT?: number;
-  /** Free-form extras (val loss, corpus name, ...). */
-  extra?: Record<string, string>;
-}
+export type { CheckpointMeta };
 
 export interface Checkpoint {
   meta: CheckpointMeta;
@@ -48,17 +35,12 @@ export interface Checkpoint {
   tensors: Map<string, tf.Tensor>;
 }
 
-interface HeaderEntry {
-  dtype: string;
-  shape: number[];
-  data_offsets: [number, number];
-}
 
 /** Serialise named tensors (tabgpt layout) plus metadata into safetensors bytes. */
 export async function encodeCheckpoint(meta: CheckpointMeta, tensors: Map<string, tf.Tensor>): Promise<Uint8Array> {
   const entries: { name: string; shape: number[]; data: Float32Array }[] = [];
   for (const [name, t] of tensors) {
-    const fileTensor = isLinearWeight(name.replace(/^optimizer\.exp_avg(_sq)?\./, '')) ? tf.transpose(t) : t;
+    const fileTensor = isLinearWeight(paramNameOf(name)) ? tf.transpose(t) : t;
     const data = (await fileTensor.data()) as Float32Array;
     entries.push({ name, shape: fileTensor.shape, data });
     if (fileTensor !== t) fileTensor.dispose();
@@ -108,53 +90,30 @@ export async function decodeCheckpoint(bytes: Uint8Array, name = 'checkpoint'): 
   } catch {
     throw bad('its header is not valid JSON (corrupted or not safetensors)');
   }
-  const metadata = header.__metadata__ as Record<string, string> | undefined;
-  if (!metadata?.config || !metadata.vocab) throw bad('no tabgpt metadata (config, vocab): was it written by tabgpt?');
-  const body = bytes.subarray(8 + headerLen);
-  let maxEnd = 0;
-  for (const [k, v] of Object.entries(header)) {
-    if (k === '__metadata__') continue;
-    const e = v as Partial<HeaderEntry> | null;
-    const [s, end] = Array.isArray(e?.data_offsets) ? e.data_offsets : [NaN, NaN];
-    if (!Array.isArray(e?.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0) || !Number.isInteger(s) || !Number.isInteger(end) || s < 0 || end < s) {
-      throw bad(`tensor ${k} has a malformed header entry (corrupted)`);
-    }
-    maxEnd = Math.max(maxEnd, end);
+  // The whole header is checked before any tensor is built (checkpoint-validate.ts).
+  let valid: ValidHeader;
+  try {
+    valid = validateHeader(header, bytes.length - 8 - headerLen);
+  } catch (e) {
+    if (e instanceof CheckpointProblem) throw bad(e.message);
+    throw e;
   }
-  if (maxEnd > body.length) throw bad(`data section has ${body.length} bytes but tensors need ${maxEnd} (truncated)`);
-  if (metadata.data_sha256 && (await sha256Hex(body.subarray(0, maxEnd))) !== metadata.data_sha256) {
+  const body = bytes.subarray(8 + headerLen);
+  const { meta } = valid;
+  const sha = (header.__metadata__ as Record<string, string>).data_sha256;
+  if (sha && (await sha256Hex(body.subarray(0, valid.dataBytes))) !== sha) {
     throw bad('data checksum mismatch (the file is corrupted)');
   }
-  let meta: CheckpointMeta;
-  try {
-    const optimizer = metadata.optimizer ? (JSON.parse(metadata.optimizer) as { t: number }) : undefined;
-    const known = new Set(['format', 'tabgpt.version', 'config', 'vocab', 'step', 'seed', 'rng_state', 'data_sha256', 'optimizer']);
-    meta = {
-      config: JSON.parse(metadata.config) as Config,
-      vocab: JSON.parse(metadata.vocab) as string[],
-      step: Number(metadata.step ?? 0),
-      seed: Number(metadata.seed ?? 0),
-      rngState: Number(metadata.rng_state ?? 0),
-      adamT: optimizer?.t,
-      extra: Object.fromEntries(Object.entries(metadata).filter(([k]) => !known.has(k))),
-    };
-  } catch {
-    throw bad('its metadata is not valid JSON');
-  }
   const tensors = new Map<string, tf.Tensor>();
-  for (const [k, v] of Object.entries(header)) {
-    if (k === '__metadata__') continue;
-    const e = v as HeaderEntry;
-    if (e.dtype !== 'F32') throw bad(`tensor ${k} has dtype ${e.dtype}; only F32 is supported`);
+  for (const [k, e] of valid.entries) {
     const [s, end] = e.data_offsets;
     const size = e.shape.reduce((a, b) => a * b, 1);
-    if (end - s !== size * 4) throw bad(`tensor ${k} has ${end - s} bytes for shape [${e.shape}]`);
     // Copy into a fresh, aligned buffer. Not body.slice(): on a Node Buffer
     // slice() is a view of the whole file, so .buffer would be the wrong bytes.
     const data = new Float32Array(size);
     new Uint8Array(data.buffer).set(body.subarray(s, end));
     const t = tf.tensor(data, e.shape, 'float32');
-    if (isLinearWeight(k.replace(/^optimizer\.exp_avg(_sq)?\./, ''))) {
+    if (isLinearWeight(paramNameOf(k))) {
       tensors.set(k, tf.transpose(t));
       t.dispose();
     } else tensors.set(k, t);

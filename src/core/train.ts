@@ -300,17 +300,29 @@ export interface RunSummary {
 }
 
 /**
+ * A stop flag checked before each step. `wait`, when given, is awaited first: a
+ * step on a synchronous backend only queues microtasks, so a shell whose stop
+ * arrives as an event (Node's SIGINT) lets its event loop turn there.
+ */
+export interface StopSignal {
+  readonly aborted: boolean;
+  wait?: () => Promise<void>;
+}
+
+/**
  * Run the trainer to maxIters, yielding a 'step' at each log, an 'eval' at each
  * evaluation (and at the end), then 'done'. The caller saves checkpoints on
  * 'eval' events: they are only yielded when the losses are finite.
  */
-export async function* trainLoop(trainer: Trainer, opts: { signal?: { aborted: boolean } } = {}): AsyncGenerator<TrainEvent> {
+export async function* trainLoop(trainer: Trainer, opts: { signal?: StopSignal } = {}): AsyncGenerator<TrainEvent> {
   const { cfg } = trainer;
   const started = performance.now();
   let lastTrain = NaN;
   let lastVal = NaN;
   let lastEvalStep = -1;
-  while (trainer.step < cfg.maxIters && !opts.signal?.aborted) {
+  while (trainer.step < cfg.maxIters) {
+    await opts.signal?.wait?.();
+    if (opts.signal?.aborted) break;
     const log = await trainer.trainStep();
     if (!log) continue;
     lastTrain = log.trainLoss;

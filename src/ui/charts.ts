@@ -7,7 +7,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { MetricPoint } from '../worker/protocol';
-import { addPoints, addVal, emptyHistory, type ChartHistory } from './history';
+import { addPoints, addVal, emptyHistory, thin, type ChartHistory } from './history';
 import { alignOverlay, type Overlay } from './overlay';
 
 export type { ChartHistory };
@@ -26,6 +26,8 @@ const COLORS = { overlay: '#64748b', train: '#2563eb', val: '#ea580c', uniform: 
 
 export class RunCharts {
   history: ChartHistory = emptyHistory();
+  /** Rows kept before the older ones are thinned (history.ts' thin; the page's ?chartPoints=). */
+  cap = 4000;
   private refs: References | null = null;
   /** Another run's validation curve drawn under this one (overlay.ts: a fine-tune vs from scratch). */
   private overlay: Overlay | null = null;
@@ -44,6 +46,7 @@ export class RunCharts {
 
   reset(history: ChartHistory = emptyHistory()): void {
     this.history = structuredClone(history);
+    thin(this.history, this.cap);
     this.redraw();
   }
 
@@ -72,6 +75,7 @@ export class RunCharts {
   addPoints(points: MetricPoint[]): void {
     if (points.length === 0) return;
     addPoints(this.history, points);
+    thin(this.history, this.cap);
     this.redraw();
   }
 

@@ -5,7 +5,9 @@
 
 import { builtinCorpus, SHAKESPEARE } from '../core/corpus';
 import { baselineLosses, Dataset, decodeText, DataError, MAX_TEXT_CHARS, normaliseText, sha256Hex } from '../core/data';
-import type { CorpusRef } from '../worker/protocol';
+import type { CorpusRef, FromTextWorker, ToTextWorker } from '../worker/protocol';
+import { formatFileSize } from '../core/text-reader';
+import { DEFAULT_OPTIONS, MAX_TEXT_MB } from './page-options';
 import type { References } from './charts';
 import { loadText, saveText } from './storage';
 
@@ -21,7 +23,7 @@ export interface LoadedCorpus {
   notice?: string;
 }
 
-/** Largest file the page reads: decodeText's limit, checked before reading it. */
+/** Largest file the page can read at all: decodeText's limit (the ?maxTextMB= option stops below it). */
 export const MAX_FILE_BYTES = MAX_TEXT_CHARS * 4;
 
 export class CorpusError extends Error {
@@ -88,15 +90,39 @@ export async function loadShakespeare(): Promise<LoadedCorpus> {
   return { ...(await describeText(text, ref)), notice };
 }
 
-/** A dropped or chosen file: size, binary and UTF-8 checks with one clear line each. */
-export async function loadFile(file: File): Promise<LoadedCorpus> {
-  if (file.size > MAX_FILE_BYTES) {
-    throw new CorpusError(`${file.name} is too large (${(file.size / 2 ** 20).toFixed(0)} MiB): the page holds texts up to ${MAX_FILE_BYTES / 2 ** 20} MiB; use a smaller file`);
-  }
-  if (file.size === 0) throw new CorpusError(`${file.name} is empty: give a text file with at least a few hundred characters`);
-  const text = decodeText(new Uint8Array(await file.arrayBuffer()), file.name);
-  if (text.trim().length === 0) throw new CorpusError(`${file.name} has only whitespace: give a text file with at least a few hundred characters`);
-  return describeText(text, { kind: 'file', name: file.name });
+/**
+ * A dropped or chosen file, read in a worker as a stream (worker/text.worker.ts):
+ * refused before reading when over `maxBytes`, progress while reading, then
+ * binary, UTF-8 and length checks with one clear line each. The page's thread
+ * only receives the finished text and its numbers.
+ */
+export function loadFile(file: File, maxBytes = DEFAULT_OPTIONS.maxTextMB * 1e6, onProgress?: (bytes: number, total: number) => void): Promise<LoadedCorpus> {
+  const limit = Math.min(maxBytes, MAX_FILE_BYTES);
+  const raiseHint = `raise the limit with ?maxTextMB= in the page's address (at most ${MAX_TEXT_MB})`;
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('../worker/text.worker.ts', import.meta.url), { type: 'module' });
+    const end = () => worker.terminate();
+    worker.onmessage = (ev: MessageEvent<FromTextWorker>) => {
+      const m = ev.data;
+      if (m.type === 'progress') return onProgress?.(m.bytes, m.total);
+      end();
+      if (m.type === 'error') return reject(new CorpusError(m.message));
+      resolve({
+        ref: { kind: 'file', name: file.name, sha256: m.sha256 }, text: m.text, chars: m.chars, vocabSize: m.vocabSize,
+        trainChars: m.trainChars, valChars: m.valChars, refs: m.refs,
+      });
+    };
+    worker.onerror = (e) => {
+      end();
+      reject(new CorpusError(`${file.name} could not be read: ${e.message || 'the reader failed'}`));
+    };
+    worker.postMessage({ file, maxBytes: limit, raiseHint } satisfies ToTextWorker);
+  });
+}
+
+/** "up to 100 MB": the limit the page shows before a file is chosen. */
+export function fileLimitText(maxBytes: number): string {
+  return `UTF-8 text, up to ${formatFileSize(Math.min(maxBytes, MAX_FILE_BYTES))}`;
 }
 
 export async function loadPasted(raw: string): Promise<LoadedCorpus> {

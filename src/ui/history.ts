@@ -40,3 +40,31 @@ export function addVal(h: ChartHistory, step: number, valLoss: number): void {
   h.val[rowOf(h, step)] = valLoss;
 }
 
+
+const COLUMNS = ['steps', 'train', 'val', 'lr', 'tokensPerSec'] as const;
+
+/**
+ * Keep at most `cap` rows, so a run of 100,000 steps stays cheap to draw and to
+ * store with each checkpoint. Over the cap, every other row of the older three
+ * quarters is dropped (rows holding a validation loss are kept while that is
+ * enough): the latest steps stay at full resolution, the whole run's shape
+ * stays visible, and the older a stretch the coarser it gets. Each row is
+ * copied O(1) times on average. Returns whether rows were dropped.
+ */
+export function thin(h: ChartHistory, cap: number): boolean {
+  const n = h.steps.length;
+  if (n <= cap) return false;
+  const recent = n - Math.max(1, Math.floor(cap / 4));
+  const pick = (keepVal: boolean) => {
+    const keep: number[] = [];
+    for (let i = 0; i < n; i++) if (i >= recent || i % 2 === 0 || (keepVal && h.val[i] !== null)) keep.push(i);
+    return keep;
+  };
+  let keep = pick(true);
+  if (keep.length > cap) keep = pick(false); // validation rows alone overflow the cap: thin them too
+  for (const k of COLUMNS) {
+    const col = h[k] as (number | null)[];
+    (h as unknown as Record<string, (number | null)[]>)[k] = keep.map((i) => col[i]);
+  }
+  return true;
+}

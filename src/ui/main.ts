@@ -8,7 +8,7 @@ import type { Config } from '../core/config';
 import { CONTROL_WORDS, EVAL_SAMPLE, type CorpusRef, type FromWorker, type RunStatus, type ToWorker } from '../worker/protocol';
 import { RunCharts } from './charts';
 import { ConfigForm } from './controls';
-import { checkLength, errorMessage, loadBuiltin, loadFile, loadPasted, loadShakespeare, rememberText, textFor, type LoadedCorpus } from './corpus';
+import { checkLength, errorMessage, fileLimitText, loadBuiltin, loadFile, loadPasted, loadShakespeare, rememberText, textFor, type LoadedCorpus } from './corpus';
 import { formatCount, formatDuration, formatLoss, formatParams, type LossUnits } from '../core/format';
 import { GeneratePanel } from './generate';
 import { ModelList } from './models';
@@ -17,6 +17,9 @@ import { scratchOverlay } from './overlay';
 import { isQuotaError, lastUnfinishedRun, loadModelBytes, saveModel, StorageError, type SavedModel } from './storage';
 import { cliCommand, configOf, DEFAULT_PRESET, essentialOverrides, parseSearch, toSearch, type PageSettings } from './url';
 import { PRESET_NAMES, PRESETS, type PresetName } from '../core/config';
+import { optionsOf } from './page-options';
+import { lockRun, runsElsewhere, unlockRun } from './run-lock';
+import { announceChange } from './storage-sync';
 import { flopsPerToken, paramCount } from '../core/counts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => {
@@ -57,12 +60,21 @@ export interface PageState {
   notices: string[];
   /** tf.memory().numTensors in the worker at the last logged step (constant unless something leaks). */
   numTensors: number | null;
+  /** tf.memory().numBytes in the worker at the last logged step. */
+  numBytes: number | null;
+  /** Rows the loss chart holds (thinned beyond ?chartPoints=). */
+  chartRows: number;
+  /** A text file being read: bytes so far of its size. */
+  corpusRead: { bytes: number; total: number } | null;
+  /** Whether the browser made storage persistent (asked at the first save; null before). */
+  storagePersistent: boolean | null;
 }
 
 const state: PageState = {
   backend: null, backendReason: null, status: 'idle', statusMessage: null, step: 0, maxIters: 0, trainLoss: null, valLoss: null,
   tokensPerSec: null, msPerStep: null, error: null, sample: null, sampleStep: null, generated: '', generating: false,
   savedStep: null, resumedFrom: null, corpus: null, model: null, runId: null, notices: [], numTensors: null,
+  numBytes: null, chartRows: 0, corpusRead: null, storagePersistent: null,
 };
 
 const worker = new Worker(new URL('../worker/train.worker.ts', import.meta.url), { type: 'module' });
@@ -85,6 +97,8 @@ Object.defineProperty(window, 'tabgpt', {
 
 const parsed = parseSearch(location.search);
 const settings: PageSettings = parsed.settings;
+/** Autosave interval, chart cap, text file limit (page-options.ts). */
+const options = optionsOf(settings.options);
 const autostart = settings.autostart;
 settings.autostart = false; // one-shot: a reload offers to resume instead of starting over
 $('url-problems').textContent = parsed.problems.join('; ');
@@ -99,6 +113,7 @@ let runActive = false;
 /** The current run's origin when it is a fine-tune (stored with its saves; overlay.ts). */
 let runInit: SavedModel['initFrom'] | null = null;
 const charts = new RunCharts({ loss: $('chart-loss'), lr: $('chart-lr'), tps: $('chart-tps') });
+charts.cap = options.chartPoints;
 const models = new ModelList($('models-body'), $('models-error'), $('storage-usage'));
 
 function settingsChanged(): void {
@@ -180,10 +195,18 @@ $('paste-use').addEventListener('click', () => void useCorpus(() => loadPasted($
 const corpusFile = $<HTMLInputElement>('corpus-file');
 corpusFile.addEventListener('change', () => {
   const f = corpusFile.files?.[0];
-  if (f) void useCorpus(() => loadFile(f), f.name);
+  if (f) void useCorpus(() => readFile(f), f.name);
   corpusFile.value = '';
 });
 const drop = $('drop-zone');
+drop.querySelector('span')!.textContent = `or drop a text file here (${fileLimitText(options.maxTextMB * 1e6)})`;
+/** A text file, read in a worker with the size limit and progress in the corpus line. */
+function readFile(f: File): Promise<LoadedCorpus> {
+  return loadFile(f, options.maxTextMB * 1e6, (bytes, total) => {
+    state.corpusRead = { bytes, total };
+    $('corpus-stats').textContent = `reading ${f.name}: ${formatCount(bytes)} of ${formatCount(total)} bytes (${total ? Math.floor((100 * bytes) / total) : 100}%)`;
+  });
+}
 const corpusCard = $('corpus-card');
 corpusCard.addEventListener('dragover', (e) => {
   e.preventDefault();
@@ -196,7 +219,7 @@ corpusCard.addEventListener('drop', (e) => {
   const f = e.dataTransfer?.files[0];
   if (!f || runActive) return;
   showCorpusKind('file');
-  void useCorpus(() => loadFile(f), f.name);
+  void useCorpus(() => readFile(f), f.name);
 });
 
 // ------------------------------------------------------------------ run controls
@@ -225,10 +248,20 @@ function resetRunState(runId: string, maxIters: number): void {
 }
 
 /** Start a fresh run (or, with `from`, resume or fine-tune one) on the loaded corpus. */
-function startRun(opts: { paused?: boolean; from?: { mode: 'resume' | 'finetune'; bytes: ArrayBuffer; record: SavedModel } } = {}): void {
+async function startRun(opts: { paused?: boolean; from?: { mode: 'resume' | 'finetune'; bytes: ArrayBuffer; record: SavedModel } } = {}): Promise<void> {
   if (!corpus || runActive) return;
   const record = opts.from?.record;
   const runId = opts.from?.mode === 'resume' && record ? record.runId : newRunId();
+  // One tab per run (run-lock.ts): two tabs resuming one run would overwrite each other's saves.
+  runActive = true;
+  if (!(await lockRun(runId))) {
+    runActive = false;
+    const m = `${record?.name ?? runId} is training in another tab: stop it there first, or fine-tune from it here (a new run)`;
+    $('models-error').textContent = m;
+    state.error = m;
+    return;
+  }
+  if (!corpus) return void (runActive = false);
   const config: Config = opts.from?.mode === 'resume' && record ? record.config : { ...configOf(settings), vocabSize: corpus.vocabSize };
   resetRunState(runId, config.maxIters);
   runActive = true;
@@ -245,15 +278,15 @@ function startRun(opts: { paused?: boolean; from?: { mode: 'resume' | 'finetune'
     state.valLoss = record.valLoss;
   }
   void rememberText(corpus).catch((e) => notice(`the text could not be stored for resuming (${errorMessage(e)})`));
-  send({ type: 'start', runId, config, text: corpus.text, corpus: corpus.ref, paused: opts.paused, from: opts.from ? { mode: opts.from.mode, bytes: opts.from.bytes } : undefined }, opts.from ? [opts.from.bytes] : []);
+  send({ type: 'start', runId, config, text: corpus.text, corpus: corpus.ref, paused: opts.paused, from: opts.from ? { mode: opts.from.mode, bytes: opts.from.bytes } : undefined, autosaveSec: options.autosave }, opts.from ? [opts.from.bytes] : []);
   renderProgress();
   updateButtons();
 }
 
-$('start').addEventListener('click', () => startRun());
+$('start').addEventListener('click', () => void startRun());
 $('pause').addEventListener('click', () => send({ type: 'pause' }));
 $('resume').addEventListener('click', () => send({ type: 'resume' }));
-$('step').addEventListener('click', () => (runActive ? send({ type: 'step' }) : startRun({ paused: true })));
+$('step').addEventListener('click', () => (runActive ? send({ type: 'step' }) : void startRun({ paused: true })));
 $('stop').addEventListener('click', () => send({ type: 'stop' }));
 $('copy-cli').addEventListener('click', async () => {
   const text = $('cli-command').textContent ?? '';
@@ -338,7 +371,7 @@ models.fail = (message) => void (state.error = message);
 models.onFineTune = (record, bytes) => {
   if (!corpus) return void ($('models-error').textContent = 'load a corpus to fine-tune on first');
   notice(`Fine-tuning ${record.name} (step ${record.step}) on ${corpus.ref.name}: its shape and weights (new characters are added to its vocabulary), this page's training settings, a fresh optimizer.`);
-  startRun({ from: { mode: 'finetune', bytes, record } });
+  void startRun({ from: { mode: 'finetune', bytes, record } });
 };
 models.onUse = (record, bytes) => {
   if (runActive) return void ($('models-error').textContent = 'stop the run before loading another model');
@@ -363,7 +396,7 @@ async function resumeFrom(record: SavedModel, bytes: ArrayBuffer): Promise<void>
   settings.overrides = essentialOverrides(settings.preset, pickConfigFields(record.config));
   form.set(settings);
   settingsChanged();
-  startRun({ from: { mode: 'resume', bytes, record } });
+  await startRun({ from: { mode: 'resume', bytes, record } });
 }
 
 function presetOf(cfg: Config): PresetName {
@@ -391,12 +424,14 @@ async function storeCheckpoint(msg: Extract<FromWorker, { type: 'checkpoint' }>)
   try {
     await saveModel(record, msg.bytes);
     state.savedStep = msg.step;
+    if ($('models-error').textContent?.startsWith('browser storage is full')) $('models-error').textContent = ''; // saved again: the earlier warning is over
   } catch (e) {
     const m = e instanceof StorageError ? e.message : isQuotaError(e) ? 'browser storage is full: this checkpoint was not saved (earlier saves are kept)' : `saving failed: ${errorMessage(e)}`;
     $('models-error').textContent = m;
     state.error = m;
   }
   await models.refresh();
+  state.storagePersistent = models.persistent;
 }
 
 function download(blob: Blob, name: string): void {
@@ -411,6 +446,7 @@ function download(blob: Blob, name: string): void {
 
 async function offerResume(): Promise<void> {
   const last = await lastUnfinishedRun().catch(() => null);
+  if (last && (await runsElsewhere().catch(() => new Set<string>())).has(last.runId)) return; // training in another tab
   if (!last || sessionStorage.getItem('tabgpt.dismissed') === last.id) return;
   $('resume-text').textContent = `An unfinished run (${last.name}) was saved at step ${last.step} of ${last.maxIters}${last.valLoss !== null ? `, val loss ${formatLoss(last.valLoss, units)}` : ''}.`;
   $('resume-offer').hidden = false;
@@ -441,7 +477,11 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
     case 'status':
       state.status = msg.status;
       state.statusMessage = msg.message ?? null;
-      if (msg.status === 'done' || msg.status === 'error') runActive = false;
+      if (msg.status === 'done' || msg.status === 'error') {
+        runActive = false;
+        if (state.runId) unlockRun(state.runId);
+        announceChange(); // other tabs may resume this run now
+      }
       if (msg.status === 'error' && !state.error) state.error = msg.message ?? 'the run failed';
       updateButtons();
       renderProgress();
@@ -453,12 +493,14 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
       if (msg.msPerStep > 0) state.msPerStep = msg.msPerStep;
       if (msg.tokensPerSec > 0) state.tokensPerSec = msg.tokensPerSec;
       state.numTensors = msg.numTensors;
+      state.numBytes = msg.numBytes ?? null;
       if (msg.points.length) state.trainLoss = msg.points[msg.points.length - 1].trainLoss;
       if (state.model && state.model.source === state.runId) {
         state.model.step = msg.step;
         $('gen-model').textContent = `· this run at step ${msg.step}, ${formatParams(state.model.params)} params`;
       }
       charts.addPoints(msg.points);
+      state.chartRows = charts.history.steps.length;
       renderProgress();
       break;
     case 'eval':
@@ -523,6 +565,11 @@ worker.onerror = (e) => {
   renderProgress();
 };
 
+// A hidden tab may be closed next: save the run now (the worker also autosaves every ?autosave= seconds of training).
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'hidden' && runActive) send({ type: 'save' });
+});
+
 // ------------------------------------------------------------------ start up
 
 send({ type: 'init', forced: settings.backend, control });
@@ -532,6 +579,6 @@ renderProgress();
 void (async () => {
   await models.refresh();
   await selectCorpus(settings.corpus);
-  if (autostart && corpus && validateSettings()) startRun();
+  if (autostart && corpus && validateSettings()) await startRun();
   else await offerResume();
 })();

@@ -1,9 +1,13 @@
 // The saved-models table: runs autosaved at each evaluation and uploaded
 // safetensors files, with size, step, val loss and date, and the actions
 // resume / generate with / fine-tune / download / delete. Plus the upload.
+// The list follows the other tabs (storage-sync.ts) and marks runs training
+// in another tab (run-lock.ts), which cannot be resumed here meanwhile.
 
 import { formatBytes, formatDate } from '../core/format';
-import { deleteModels, listModels, loadModelBytes, usage, type SavedModel } from './storage';
+import { deleteModels, listModels, loadModelBytes, persisted, usage, type SavedModel } from './storage';
+import { runsElsewhere } from './run-lock';
+import { onChange } from './storage-sync';
 
 type Action = (record: SavedModel, bytes: ArrayBuffer) => void;
 
@@ -13,6 +17,10 @@ export class ModelList {
   onUse: Action = () => {};
   onUpload: (name: string, bytes: ArrayBuffer) => void = () => {};
   records: SavedModel[] = [];
+  /** Run ids training in another tab right now. */
+  elsewhere = new Set<string>();
+  /** Whether the browser made this site's storage persistent (null: not known yet). */
+  persistent: boolean | null = null;
   /** While a run is going, the actions that would start or load another model are disabled. */
   private busy = false;
 
@@ -29,6 +37,7 @@ export class ModelList {
       }
       this.onUpload(file.name, await file.arrayBuffer());
     });
+    onChange(() => void this.refresh());
   }
 
   /** Errors also reach window.tabgpt.state through this hook. */
@@ -37,13 +46,17 @@ export class ModelList {
   async refresh(): Promise<void> {
     try {
       this.records = await listModels();
+      this.elsewhere = await runsElsewhere().catch(() => new Set<string>());
     } catch (e) {
       this.errorEl.textContent = (e as Error).message;
       return;
     }
     this.render();
     const u = await usage().catch(() => null);
-    this.usageEl.textContent = u && u.quota ? `browser storage: ${formatBytes(u.usage)} used of ${formatBytes(u.quota)}` : '';
+    this.persistent = await persisted().catch(() => null);
+    const kept = this.persistent === true ? ' · persistent (the browser will not clear it to free space)'
+      : this.persistent === false ? ' · not persistent (the browser refused; it may clear saved models when space runs low: download the ones you need)' : '';
+    this.usageEl.textContent = u && u.quota ? `browser storage: ${formatBytes(u.usage)} used of ${formatBytes(u.quota)}${kept}` : '';
   }
 
   setBusy(busy: boolean): void {
@@ -78,7 +91,8 @@ export class ModelList {
     const name = cell(r.name, 'name');
     const tag = document.createElement('span');
     tag.className = 'tag';
-    tag.textContent = r.source === 'upload' ? 'uploaded' : r.finished ? 'finished' : 'unfinished';
+    const elsewhere = this.elsewhere.has(r.runId);
+    tag.textContent = r.source === 'upload' ? 'uploaded' : r.finished ? 'finished' : elsewhere ? 'training in another tab' : 'unfinished';
     name.append(' ', tag);
     cell(r.source === 'run' ? `${r.step} / ${r.maxIters}` : String(r.step), 'num');
     cell(r.valLoss !== null ? r.valLoss.toFixed(3) : '–', 'num');
@@ -104,7 +118,7 @@ export class ModelList {
       actions.append(b);
     };
     const bytes = () => loadModelBytes(r.id);
-    if (r.source === 'run' && !r.finished) button('Resume', 'continue this run where it stopped', async () => this.onResume(r, await bytes()), true);
+    if (r.source === 'run' && !r.finished && !elsewhere) button('Resume', 'continue this run where it stopped', async () => this.onResume(r, await bytes()), true);
     button('Use', 'generate text with this model', async () => this.onUse(r, await bytes()), true);
     button('Fine-tune', 'start a new run from this model on the current corpus', async () => this.onFineTune(r, await bytes()), true);
     button('Download', 'download as a safetensors file (the CLI reads it)', async () => {

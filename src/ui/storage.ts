@@ -1,11 +1,15 @@
 // Saved models and cached texts in IndexedDB. A checkpoint's bytes and its
 // listing record are written in one transaction; older saves of the same run
 // are deleted only after that transaction commits, so a full disk (quota
-// error) never costs an earlier save.
+// error) never costs an earlier save. The first save asks the browser to make
+// the storage persistent; every change is announced to the other tabs
+// (storage-sync.ts).
 
 import type { Config } from '../core/config';
 import type { CorpusRef } from '../worker/protocol';
 import type { ChartHistory } from './charts';
+import { formatBytes } from '../core/format';
+import { announceChange } from './storage-sync';
 
 const DB_NAME = 'tabgpt';
 const DB_VERSION = 1;
@@ -82,6 +86,7 @@ export function isQuotaError(e: unknown): boolean {
  * the same run. On a quota error nothing is deleted and a StorageError says so.
  */
 export async function saveModel(record: SavedModel, bytes: ArrayBuffer): Promise<void> {
+  void requestPersistence();
   const db = await open();
   const tx = db.transaction([MODELS, BLOBS], 'readwrite');
   tx.objectStore(MODELS).put(record);
@@ -89,14 +94,30 @@ export async function saveModel(record: SavedModel, bytes: ArrayBuffer): Promise
   try {
     await done(tx);
   } catch (e) {
-    if (isQuotaError(e)) {
-      throw new StorageError(`browser storage is full: the checkpoint at step ${record.step} was not saved (earlier saves are kept); delete saved models or download this one`);
-    }
+    if (isQuotaError(e)) throw new StorageError(await quotaMessage(record, bytes.byteLength));
     throw new StorageError(`saving the checkpoint failed: ${(e as Error).message}`);
   }
+  announceChange();
   if (record.source !== 'run') return;
   const older = (await listModels()).filter((m) => m.runId === record.runId && m.id !== record.id);
   if (older.length > 0) await deleteModels(older.map((m) => m.id));
+}
+
+/**
+ * What a full disk means for this save, in one line: what was kept, and which
+ * saved models to delete (the largest others first) to make room.
+ */
+async function quotaMessage(record: SavedModel, size: number): Promise<string> {
+  const all = await listModels().catch(() => [] as SavedModel[]);
+  const kept = all.find((m) => m.runId === record.runId);
+  const others = all.filter((m) => m.runId !== record.runId).sort((a, b) => b.size - a.size).slice(0, 3);
+  const u = await usage().catch(() => null);
+  return [
+    `browser storage is full${u && u.quota ? ` (${formatBytes(u.usage)} used of ${formatBytes(u.quota)})` : ''}: the checkpoint at step ${record.step} (${formatBytes(size)}) was not saved;`,
+    kept ? `this run's save at step ${kept.step} is kept;` : 'the run goes on, and "Download current model" still has it;',
+    others.length ? `delete saved models you no longer need (largest: ${others.map((m) => `${m.name} at step ${m.step}, ${formatBytes(m.size)}`).join('; ')})` : 'free space for this site (or download this model)',
+    'and the next autosave will store it',
+  ].join(' ');
 }
 
 /** Listing records, newest first (no bytes). */
@@ -121,6 +142,7 @@ export async function deleteModels(ids: string[]): Promise<void> {
     tx.objectStore(BLOBS).delete(id);
   }
   await done(tx);
+  announceChange();
 }
 
 /** The newest unfinished run, to offer resuming after a reload. */
@@ -138,6 +160,31 @@ export async function saveText(sha256: string, text: string): Promise<void> {
 export async function loadText(sha256: string): Promise<string | null> {
   const db = await open();
   return (await request(db.transaction(TEXTS).objectStore(TEXTS).get(sha256) as IDBRequest<string | undefined>)) ?? null;
+}
+
+let persistence: Promise<boolean | null> | null = null;
+
+/**
+ * Ask the browser once (at the first save) not to evict this site's storage
+ * under pressure. Resolves to whether it is persistent (null: no Storage API).
+ */
+export function requestPersistence(): Promise<boolean | null> {
+  persistence ??= (async () => {
+    if (!navigator.storage?.persist) return null;
+    try {
+      return (await navigator.storage.persisted()) || (await navigator.storage.persist());
+    } catch {
+      return false;
+    }
+  })();
+  return persistence;
+}
+
+/** Whether storage is persistent, without asking (null: not asked yet this session and not persistent, or no API). */
+export async function persisted(): Promise<boolean | null> {
+  if (persistence) return persistence;
+  if (!navigator.storage?.persisted) return null;
+  return (await navigator.storage.persisted().catch(() => false)) || null;
 }
 
 /** Bytes used and available to this origin, when the browser tells. */

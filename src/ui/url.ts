@@ -6,6 +6,7 @@
 
 import type { BackendName } from '../core/backend';
 import { makeConfig, NUMERIC_KEYS, PRESET_NAMES, setField, toKebab, type Config, type PresetName } from '../core/config';
+import { isOptionKey, OPTION_KEYS, parseOption, type PageOptions } from './page-options';
 
 /** core/backend.ts' BROWSER_ORDER, restated: importing that module would pull tfjs into the page. */
 export const URL_BACKENDS: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -22,6 +23,8 @@ export interface PageSettings {
   /** Forced backend, or null for the automatic order. */
   backend: BackendName | null;
   autostart: boolean;
+  /** Page options the URL set (autosave, chartPoints, maxTextMB: page-options.ts). */
+  options: Partial<PageOptions>;
 }
 
 export interface ParsedUrl {
@@ -34,7 +37,7 @@ export interface ParsedUrl {
 export const URL_CONFIG_KEYS: (keyof Config)[] = [...NUMERIC_KEYS, 'bias'];
 
 export function defaultSettings(): PageSettings {
-  return { preset: DEFAULT_PRESET, overrides: {}, corpus: DEFAULT_CORPUS, backend: null, autostart: false };
+  return { preset: DEFAULT_PRESET, overrides: {}, corpus: DEFAULT_CORPUS, backend: null, autostart: false, options: {} };
 }
 
 /** The full config the settings describe (vocabSize stays 0 until a corpus is known). */
@@ -60,6 +63,12 @@ export function parseSearch(search: string): ParsedUrl {
       else if (value !== 'auto') problems.push(`backend=${value} ignored: choose one of ${URL_BACKENDS.join(', ')}`);
     } else if (key === 'autostart') {
       settings.autostart = value === '1' || value === 'true';
+    } else if (isOptionKey(key)) {
+      try {
+        settings.options[key] = parseOption(key, value);
+      } catch (e) {
+        problems.push(`${key}=${value} ignored: ${(e as Error).message}`);
+      }
     } else if ((URL_CONFIG_KEYS as string[]).includes(key)) {
       try {
         setField(scratch, key, value);
@@ -101,6 +110,7 @@ export function toSearch(s: PageSettings): string {
   if (s.corpus !== DEFAULT_CORPUS) params.set('corpus', s.corpus);
   if (s.backend) params.set('backend', s.backend);
   if (s.autostart) params.set('autostart', '1');
+  for (const key of OPTION_KEYS) if (s.options?.[key] !== undefined) params.set(key, String(s.options[key]));
   const q = params.toString();
   return q ? `?${q}` : '';
 }

@@ -45,7 +45,9 @@ export type ToWorker =
    * Start a run. `from` = checkpoint bytes: 'resume' continues that run
    * (optimizer, step, batch order), 'finetune' starts a new run from its weights.
    */
-  | { type: 'start'; runId: string; config: Config; text: string; corpus: CorpusRef; from?: { mode: 'resume' | 'finetune'; bytes: ArrayBuffer }; paused?: boolean }
+  | { type: 'start'; runId: string; config: Config; text: string; corpus: CorpusRef; from?: { mode: 'resume' | 'finetune'; bytes: ArrayBuffer }; paused?: boolean; autosaveSec?: number }
+  /** Save a checkpoint now (the tab was hidden and may be closed): reason 'autosave'. */
+  | { type: 'save' }
   | { type: 'pause' }
   | { type: 'resume' }
   /** One step, then stay paused. */
@@ -80,10 +82,10 @@ export type FromWorker =
    * Batched about every 100 ms: the current step plus the logged points since the last batch.
    * `numTensors`: tf.memory().numTensors at the last logged step (no losses pending), for leak checks.
    */
-  | { type: 'progress'; step: number; maxIters: number; points: MetricPoint[]; msPerStep: number; tokensPerSec: number; numTensors: number | null }
+  | { type: 'progress'; step: number; maxIters: number; points: MetricPoint[]; msPerStep: number; tokensPerSec: number; numTensors: number | null; numBytes?: number | null }
   | { type: 'eval'; step: number; trainLoss: number; valLoss: number }
-  /** A checkpoint of the run: at each evaluation ('eval'), on Stop ('stop'), at the end ('done') or for a download ('export'). */
-  | { type: 'checkpoint'; runId: string; reason: 'eval' | 'stop' | 'done' | 'export'; bytes: ArrayBuffer; step: number; maxIters: number; valLoss: number | null; trainLoss: number | null; config: Config; corpus: CorpusRef }
+  /** A checkpoint of the run: at each evaluation ('eval'), every autosave interval or when the tab is hidden ('autosave'), on Stop ('stop'), at the end ('done') or for a download ('export'). */
+  | { type: 'checkpoint'; runId: string; reason: 'eval' | 'autosave' | 'stop' | 'done' | 'export'; bytes: ArrayBuffer; step: number; maxIters: number; valLoss: number | null; trainLoss: number | null; config: Config; corpus: CorpusRef }
   /** Streamed characters: `stream` 'eval' for samples at evaluations, 'generate' for the Generate panel. */
   | { type: 'tokens'; stream: 'eval' | 'generate'; id: number; text: string; reset?: boolean; done?: boolean }
   | { type: 'generated'; id: number; text: string; tokensPerSec: number; stopped: boolean }
@@ -149,4 +151,22 @@ export type FromBenchWorker =
   | { type: 'log'; line: string }
   | { type: 'row'; row: BenchRow }
   /** One line: the backend could not start, or a run failed. */
+  | { type: 'error'; message: string };
+
+// ================================================================ text files
+// Messages between the training page (src/ui/corpus.ts) and src/worker/text.worker.ts,
+// which reads one uploaded text file as a stream and describes it.
+
+export interface ToTextWorker {
+  file: File;
+  /** Largest file accepted, in bytes (the page's ?maxTextMB=). */
+  maxBytes: number;
+  /** How to raise the limit, for the too-large error. */
+  raiseHint: string;
+}
+
+export type FromTextWorker =
+  | { type: 'progress'; bytes: number; total: number }
+  /** The normalised text and what the corpus panel shows about it. */
+  | { type: 'text'; text: string; sha256: string; chars: number; vocabSize: number; trainChars: number; valChars: number; refs: { uniform: number; unigram: number; bigram: number } }
   | { type: 'error'; message: string };

@@ -22,6 +22,7 @@ import type { GPT } from '../core/model';
 import { generate } from '../core/sample';
 import type { Tokenizer } from '../core/tokenizer';
 import { newTrainer, Trainer } from '../core/train';
+import { Autosave } from './autosave';
 import { CONTROL, EVAL_SAMPLE, type CorpusRef, type FromWorker, type GenerateOptions, type MetricPoint, type RunStatus, type ToWorker } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -60,6 +61,8 @@ interface Run {
   lastCheckpoint: Uint8Array | null;
   lastVal: number | null;
   lastTrain: number | null;
+  /** Autosaves between evaluations (autosave.ts). */
+  autosave: Autosave;
 }
 
 let backend: BackendName | null = null;
@@ -214,6 +217,7 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
     runId: msg.runId, trainer, corpus: msg.corpus, paused: msg.paused ?? false, stepsAllowed: msg.paused ? 1 : 0,
     stopRequested: false, exportRequested: false, wake: null, active: true,
     lastCheckpoint: msg.from?.mode === 'resume' ? new Uint8Array(msg.from.bytes) : null, lastVal: null, lastTrain: null,
+    autosave: new Autosave(msg.autosaveSec ?? 60),
   };
   announceModel(trainer.model, trainer.data.tokenizer, trainer.step, msg.runId);
   await drive(run);
@@ -273,11 +277,12 @@ async function loop(r: Run): Promise<void> {
   let lastPost = 0;
   let lastStepMs = 0;
   let numTensors: number | null = null;
+  let numBytes: number | null = null;
   const flush = (force = false) => {
     const now = performance.now();
     if (!force && now - lastPost < PROGRESS_EVERY_MS) return;
     lastPost = now;
-    post({ type: 'progress', step: trainer.step, maxIters: cfg.maxIters, points, msPerStep: lastStepMs, tokensPerSec: trainer.tokensPerSec, numTensors });
+    post({ type: 'progress', step: trainer.step, maxIters: cfg.maxIters, points, msPerStep: lastStepMs, tokensPerSec: trainer.tokensPerSec, numTensors, numBytes });
     points = [];
   };
   let warm = false;
@@ -290,6 +295,7 @@ async function loop(r: Run): Promise<void> {
       await sendCheckpoint(r, 'export');
     }
     if (r.stopRequested) break;
+    if (r.autosave.due && trainer.step > 0) await sendCheckpoint(r, 'autosave');
     if (r.paused && r.stepsAllowed === 0) {
       flush(true);
       if (status !== 'paused') setStatus('paused');
@@ -299,7 +305,9 @@ async function loop(r: Run): Promise<void> {
     }
     if (r.paused) r.stepsAllowed--;
     else if (status !== 'training' && warm) setStatus('training');
+    const stepStart = performance.now();
     const log = await trainer.trainStep();
+    r.autosave.trained(performance.now() - stepStart);
     if (!warm) {
       // Wait for the first step to really finish (shaders compiled), then say we train.
       await trainer.model.p('transformer.ln_f.weight').data();
@@ -311,7 +319,9 @@ async function loop(r: Run): Promise<void> {
       lastStepMs = log.msPerStep;
       r.lastTrain = log.trainLoss;
       points.push({ step: log.step, trainLoss: log.trainLoss, lr: log.lr, tokensPerSec: log.tokensPerSec, msPerStep: log.msPerStep });
-      numTensors = tf.memory().numTensors; // the loss readback just drained the queue: a fixed count unless something leaks
+      const mem = tf.memory();
+      numTensors = mem.numTensors; // the loss readback just drained the queue: a fixed count unless something leaks
+      numBytes = mem.numBytes;
     }
     flush(r.paused);
     if (trainer.step % cfg.evalInterval === 0 || trainer.step === cfg.maxIters) {
@@ -333,12 +343,15 @@ async function loop(r: Run): Promise<void> {
   } else setStatus('done');
 }
 
-async function sendCheckpoint(r: Run, reason: 'eval' | 'stop' | 'done' | 'export'): Promise<void> {
+async function sendCheckpoint(r: Run, reason: 'eval' | 'autosave' | 'stop' | 'done' | 'export'): Promise<void> {
   const { trainer } = r;
   const extra: Record<string, string> = { corpus: r.corpus.kind === 'file' || r.corpus.kind === 'paste' ? `text:${r.corpus.name}` : r.corpus.kind };
   if (r.lastVal !== null) extra.val_loss = String(r.lastVal);
   const bytes = await saveTrainer(trainer, trainer.data.tokenizer, extra);
-  if (reason !== 'export') r.lastCheckpoint = bytes;
+  if (reason !== 'export') {
+    r.lastCheckpoint = bytes;
+    r.autosave.saved();
+  }
   const copy = bytes.slice();
   post({ type: 'checkpoint', runId: r.runId, reason, bytes: copy.buffer, step: trainer.step, maxIters: trainer.cfg.maxIters, valLoss: r.lastVal, trainLoss: r.lastTrain, config: trainer.cfg, corpus: r.corpus }, [copy.buffer]);
 }
@@ -470,6 +483,12 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
       if (run?.active) {
         run.paused = true;
         run.stepsAllowed++;
+        run.wake?.();
+      }
+      return;
+    case 'save':
+      if (run?.active) {
+        run.autosave.request();
         run.wake?.();
       }
       return;
