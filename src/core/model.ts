@@ -76,6 +76,8 @@ export interface ForwardOptions {
   training?: boolean;
   /** Seed for this call's dropout masks (from the run's Rng, so runs reproduce). */
   dropoutSeed?: number;
+  /** Called with each layer's attention weights [B, nH, T, T] (core/inspect reads them; training never sets it). */
+  onAttention?: (layer: number, att: tf.Tensor4D) => void;
 }
 
 export class GPT {
@@ -181,6 +183,7 @@ export class GPT {
     const kT = k.reshape([B, T, nH, hs]).transpose([0, 2, 3, 1]);
     const vh = v.reshape([B, T, nH, hs]).transpose([0, 2, 1, 3]);
     let att = tf.softmax(tf.matMul(qh, kT).add(mask)); // [B, nH, T, T], q pre-scaled
+    opts.onAttention?.(layer, att as tf.Tensor4D);
     if (opts.training && this.config.dropout > 0) att = tf.dropout(att, this.config.dropout, undefined, (opts.dropoutSeed ?? 0) * 1009 + 300 + layer);
     const y = tf.matMul(att, vh); // [B, nH, T, hs]
     // [B, nH, T, hs] -> [B, T, nH, hs] -> [N, C]: the heads side by side again
