@@ -8,6 +8,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { MetricPoint } from '../worker/protocol';
 import { addPoints, addVal, emptyHistory, type ChartHistory } from './history';
+import { axisStyle } from './views/dom';
 
 export type { ChartHistory };
 
@@ -105,7 +106,7 @@ export class RunCharts {
     this.loss = new uPlot({
       width, height: 300, series,
       scales: { x: { time: false }, y: this.logY ? { distr: 3 } : {} },
-      axes: [{ label: 'step' }, { label: `loss (${unit})`, size: 60 }],
+      axes: [{ label: 'step', ...axisStyle() }, { label: `loss (${unit})`, size: 60, ...axisStyle() }],
       legend: { live: true },
       cursor: { drag: { x: true, y: false } },
     }, this.lossData(), this.els.loss);
@@ -113,7 +114,7 @@ export class RunCharts {
       width: Math.max(160, el.clientWidth), height: 150,
       series: [{ label: 'step' }, { label, stroke, width: 2, spanGaps: true, points: { show: false }, value: (_u, v) => (v == null ? '–' : fmt(v)) }],
       scales: { x: { time: false } },
-      axes: [{}, { size: 60, values: (_u, vals) => vals.map((v) => fmt(v)) }],
+      axes: [{ ...axisStyle() }, { size: 60, values: (_u, vals) => vals.map((v) => fmt(v)), ...axisStyle() }],
     }, [[], []], el);
     this.lr = small(this.els.lr, 'learning rate', COLORS.lr, (v) => v.toExponential(1));
     this.tps = small(this.els.tps, 'tokens/s', COLORS.tps, (v) => (v >= 1000 ? `${(v / 1000).toFixed(1)}k` : v.toFixed(0)));

@@ -22,6 +22,8 @@ export interface PageSettings {
   /** Forced backend, or null for the automatic order. */
   backend: BackendName | null;
   autostart: boolean;
+  /** views=1: open the "see inside the model" views. */
+  views: boolean;
 }
 
 export interface ParsedUrl {
@@ -34,7 +36,7 @@ export interface ParsedUrl {
 export const URL_CONFIG_KEYS: (keyof Config)[] = [...NUMERIC_KEYS, 'bias'];
 
 export function defaultSettings(): PageSettings {
-  return { preset: DEFAULT_PRESET, overrides: {}, corpus: DEFAULT_CORPUS, backend: null, autostart: false };
+  return { preset: DEFAULT_PRESET, overrides: {}, corpus: DEFAULT_CORPUS, backend: null, autostart: false, views: false };
 }
 
 /** The full config the settings describe (vocabSize stays 0 until a corpus is known). */
@@ -60,6 +62,8 @@ export function parseSearch(search: string): ParsedUrl {
       else if (value !== 'auto') problems.push(`backend=${value} ignored: choose one of ${URL_BACKENDS.join(', ')}`);
     } else if (key === 'autostart') {
       settings.autostart = value === '1' || value === 'true';
+    } else if (key === 'views') {
+      settings.views = value === '1' || value === 'true';
     } else if ((URL_CONFIG_KEYS as string[]).includes(key)) {
       try {
         setField(scratch, key, value);
@@ -101,6 +105,7 @@ export function toSearch(s: PageSettings): string {
   if (s.corpus !== DEFAULT_CORPUS) params.set('corpus', s.corpus);
   if (s.backend) params.set('backend', s.backend);
   if (s.autostart) params.set('autostart', '1');
+  if (s.views) params.set('views', '1');
   const q = params.toString();
   return q ? `?${q}` : '';
 }
