@@ -38,6 +38,7 @@ export class RunCharts {
     this.els = els;
     this.build();
     new ResizeObserver(() => this.resize()).observe(els.loss);
+    matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => this.build()); // axis colours follow the theme
   }
 
   reset(history: ChartHistory = emptyHistory()): void {

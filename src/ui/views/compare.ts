@@ -79,7 +79,7 @@ export class CompareView {
     this.draw();
   }
 
-  private draw(): void {
+  draw(): void {
     this.curves = this.runs.filter((m) => this.chosen.has(m.runId)).map(valCurve);
     this.plot?.destroy();
     this.plot = null;

@@ -83,7 +83,9 @@ export class ConfidenceView {
       );
       return;
     }
-    if (this.by !== 'off') this.render(this.targets[target], score);
+    // Only onto the text it scored (a new sample or generation may have replaced it meanwhile).
+    const out = this.targets[target];
+    if (this.by !== 'off' && out.textContent === score.chars.map((c) => c.char).join('')) this.render(out, score);
   }
 
   showError(message: string): void {

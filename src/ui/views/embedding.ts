@@ -41,7 +41,7 @@ export class EmbeddingView {
     this.draw();
   }
 
-  private draw(): void {
+  draw(): void {
     const data = this.data;
     if (!data) return;
     const w = Math.max(220, Math.min(640, this.root.clientWidth - 8 || 420));

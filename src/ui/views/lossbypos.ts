@@ -56,6 +56,19 @@ export class LossByPositionView {
     if (labels[2]) labels[2].textContent = this.previous ? `step ${this.previous.step}` : 'previous';
   }
 
+  /** Redraw in the current theme's colours. */
+  rebuild(): void {
+    this.plot?.destroy();
+    this.plot = null;
+    const cur = this.current;
+    const prev = this.previous;
+    if (!cur) return;
+    this.current = null;
+    this.previous = null;
+    if (prev) this.show(prev);
+    this.show(cur);
+  }
+
   private csv(): string | null {
     if (!this.current) return null;
     return toCsv([['position', `val_loss_step_${this.current.step}`, ...(this.previous ? [`val_loss_step_${this.previous.step}`] : [])],

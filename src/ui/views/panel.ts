@@ -83,6 +83,15 @@ export class ViewsPanel {
       el('div', { class: 'views-col' }, this.attention.root, this.confidence.root, this.compare.root),
     );
     toggle.addEventListener('change', () => this.setOpen(toggle.checked));
+    matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => this.themeChanged());
+  }
+
+  /** Canvases take their colours when drawn: redraw them in the new theme's. */
+  private themeChanged(): void {
+    this.lossByPosition.rebuild();
+    this.compare.draw();
+    this.embedding.draw();
+    if (this.attention.data) this.attention.show(this.attention.data);
   }
 
   setOpen(open: boolean): void {
