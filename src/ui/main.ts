@@ -111,7 +111,7 @@ function settingsChanged(): void {
   $('param-count').textContent = `${formatParams(counts.total)} parameters (${formatParams(counts.nonEmbedding)} non-embedding)${corpus ? '' : ' + embeddings of the vocabulary'} · ${formatParams(flopsPerToken({ ...cfg, vocabSize: corpus?.vocabSize ?? 0 }))} FLOPs/token`;
   $('cli-command').textContent = cliCommand(settings, { kind: corpusKind, name: corpus?.ref.name });
   validateSettings();
-  views?.settingsChanged();
+  views.settingsChanged();
 }
 
 /** Validate the config against the corpus; enable Start only when all is well. */
