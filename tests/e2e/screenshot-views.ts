@@ -19,7 +19,7 @@ try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error('pageerror', e.message));
-  await page.goto(server.url(URL));
+  await page.goto(server.url(URL), { timeout: 300_000 });
   const ticker = setInterval(() => void page.evaluate(() => (window as unknown as { tabgpt: { state: { step: number; status: string } } }).tabgpt.state).then((s) => console.log(new Date().toISOString().slice(11, 19), s.status, 'step', s.step)).catch(() => {}), 20_000);
   const done = await waitForState(page, (s) => s.status === 'done', { timeoutMs: 900_000, what: 'the run' });
   clearInterval(ticker);

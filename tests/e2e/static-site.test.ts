@@ -63,7 +63,7 @@ describe('the built site', () => {
     const page = await browser.newPage();
     const errors = collectPageErrors(page);
     try {
-      await page.goto(`${preview.resolvedUrls!.local[0].replace(/\/$/, '')}/${RUN}`);
+      await page.goto(`${preview.resolvedUrls!.local[0].replace(/\/$/, '')}/${RUN}`, { timeout: 120_000 });
       const done = await waitForState<PageState & Record<string, unknown>>(page, (s) => s.status === 'done', { timeoutMs: 180_000, what: 'the run on the built site' });
       expect(done.step).toBe(10);
       expect(done.backend).toBe('webgpu');
@@ -79,7 +79,7 @@ describe('the built site', () => {
   it('from a sub-folder of a host without those headers it still trains (WASM, one thread) and the badge says threads are off and why', async () => {
     const page = await browser.newPage();
     try {
-      await page.goto(`${plainOrigin}/tabgpt/${RUN}&backend=wasm`);
+      await page.goto(`${plainOrigin}/tabgpt/${RUN}&backend=wasm`, { timeout: 120_000 });
       const done = await waitForState<PageState & Record<string, unknown>>(page, (s) => s.status === 'done', { timeoutMs: 180_000, what: 'the run without isolation' });
       expect(done.step).toBe(10);
       expect(done.backend).toBe('wasm');

@@ -29,7 +29,7 @@ beforeAll(async () => {
   context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   page = await context.newPage();
   errors = collectPageErrors(page);
-  await page.goto(server.url(URL));
+  await page.goto(server.url(URL), { timeout: 120_000 }); // a cold dev server transforms tfjs first
 });
 afterAll(async () => {
   await context?.close();

@@ -53,6 +53,7 @@ export class ViewsPanel {
   private id = 0;
   private hasModel = false;
   private deviceAsked = false;
+  private autoEstimated = false;
   private sample = '';
   private readonly errors: Record<string, string> = {};
   private readonly genOut: HTMLElement;
@@ -107,12 +108,26 @@ export class ViewsPanel {
     }
     if (this.hasModel) this.refreshModelViews();
     void this.compare.refresh();
-    if (!this.device.estimate && !this.page.running()) this.estimate();
+    this.autoEstimate();
   }
 
   /** The settings or the corpus changed. */
   settingsChanged(): void {
     this.device.stale();
+    this.autoEstimate();
+  }
+
+  /**
+   * Once per page, as soon as a corpus is loaded and nothing trains: the speed
+   * estimate of the chosen settings. A moment later, so an autostarted run
+   * (which starts right after its corpus loads) goes first and is not slowed.
+   */
+  private autoEstimate(): void {
+    if (!this.open || this.autoEstimated || !this.page.setup() || this.page.running()) return;
+    this.autoEstimated = true;
+    setTimeout(() => {
+      if (!this.page.running()) this.estimate();
+    }, 1000);
   }
 
   /** Handle a worker message: true when it was for the views; others are only watched. */
