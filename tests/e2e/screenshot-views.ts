@@ -35,7 +35,8 @@ try {
   await page.fill('#score-text', sample.slice(0, 100));
   await page.click('#score-run');
   await page.click('#estimate-run');
-  await page.waitForTimeout(8000);
+  await page.waitForFunction(() => ((window as unknown as { tabgpt: { views: { device: { estimatedTokensPerSec: number | null } | null } } }).tabgpt.views.device?.estimatedTokensPerSec ?? 0) > 0, undefined, { timeout: 600_000, polling: 500 });
+  await page.waitForTimeout(1000);
   const shoot = async (suffix: string) => {
     for (const id of ['view-next', 'view-attention', 'view-loss-position', 'view-embedding', 'view-confidence', 'view-compare', 'view-device']) {
       await page.locator(`#${id}`).screenshot({ path: join(outDir, `views-${id.slice(5)}-${suffix}.png`) });
@@ -52,6 +53,7 @@ try {
   await page.waitForTimeout(800);
   await page.evaluate(() => scrollTo(0, 0));
   await page.screenshot({ path: join(outDir, 'views-page-phone.png') });
+  await page.addStyleTag({ content: '.run-buttons { display: none !important; }' }); // the fixed Start bar would cover the cards
   await shoot('phone');
   console.log(`wrote ${outDir}/views-*.png`);
 } finally {

@@ -38,10 +38,14 @@ export class DeviceView {
     this.report = r;
     const rows: [string, string][] = [['backend', r.backend]];
     if (r.adapter) rows.push(['adapter', [r.adapter.vendor, r.adapter.architecture, r.adapter.device || r.adapter.description].filter((s) => s && s !== '?').join(' · ') || 'unnamed']);
-    if (Object.keys(r.features).length) rows.push(['features', Object.entries(r.features).map(([f, on]) => `${on ? '✓' : '✗'} ${f}`).join('  ')]);
     for (const [k, v] of Object.entries(r.limits)) rows.push([k, v >= 2 ** 20 ? `${(v / 2 ** 20).toFixed(0)} MiB` : formatCount(v)]);
     rows.push(['matmul', `${r.matmulGflops.toFixed(r.matmulGflops < 10 ? 2 : 0)} GFLOP/s (float32, ${r.matmulSize}×${r.matmulSize})`]);
-    this.info.replaceChildren(...rows.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { text: v })]));
+    const features = Object.entries(r.features).map(([f, on]) => el('span', { class: 'feature', text: `${on ? '✓' : '✗'} ${f}` }));
+    this.info.replaceChildren(
+      ...rows.slice(0, r.adapter ? 2 : 1).flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { text: v })]),
+      ...(features.length ? [el('dt', { text: 'features' }), el('dd', {}, ...features)] : []),
+      ...rows.slice(r.adapter ? 2 : 1).flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { text: v })]),
+    );
   }
 
   estimating(): void {
