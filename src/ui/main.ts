@@ -309,7 +309,7 @@ const generatePanel = new GeneratePanel(state, send, controlWords);
 // ------------------------------------------------------------------ views: see inside the model
 
 const views = new ViewsPanel($('views'), $<HTMLInputElement>('views-open'), {
-  send, running: () => runActive,
+  send, running: () => runActive, lossHistory: () => charts.history,
   setup: () => (corpus ? { config: { ...configOf(settings), vocabSize: corpus.vocabSize }, text: corpus.text } : null),
   toggled: (open) => {
     settings.views = open;

@@ -172,6 +172,11 @@ describe('the views on one trained tiny model', () => {
     const lines = readFileSync(await csv.path(), 'utf8').trim().split('\n');
     expect(lines[0].startsWith('step,')).toBe(true);
     expect(lines.some((l) => l.startsWith('20,'))).toBe(true);
+    // The run's loss chart exports its logged steps too.
+    const [loss] = await Promise.all([page.waitForEvent('download'), page.click('.loss-card [data-export=csv]')]);
+    const rows = readFileSync(await loss.path(), 'utf8').trim().split('\n');
+    expect(rows[0]).toBe('step,train_loss,val_loss,lr,tokens_per_sec');
+    expect(rows.at(-1)!.startsWith('20,')).toBe(true);
   }, 300_000);
 
   it('this machine: the adapter, features, limits, a matmul rate and a speed estimate with a warning for long runs', async () => {

@@ -9,7 +9,8 @@ import { AttentionView } from './attention';
 import { CompareView } from './compare';
 import { ConfidenceView } from './confidence';
 import { DeviceView } from './device';
-import { el } from './dom';
+import type { ChartHistory } from '../history';
+import { el, exportButtons, toCsv } from './dom';
 import { EmbeddingView } from './embedding';
 import { LossByPositionView } from './lossbypos';
 import { NEXT_K, NextCharsView } from './nextchars';
@@ -23,6 +24,8 @@ export interface ViewsPage {
   running(): boolean;
   /** The views were opened or closed (the page keeps views=1 in its URL). */
   toggled(open: boolean): void;
+  /** The run's loss curves, for the loss chart's CSV export. */
+  lossHistory(): ChartHistory;
 }
 
 /** What window.tabgpt.views returns: the data behind what the views show. */
@@ -84,6 +87,12 @@ export class ViewsPanel {
       el('div', { class: 'views-col' }, this.attention.root, this.confidence.root, this.compare.root),
     );
     toggle.addEventListener('change', () => this.setOpen(toggle.checked));
+    // The run's own loss chart exports too (PNG of the chart, CSV of every logged step).
+    const lossHead = document.querySelector<HTMLElement>('.loss-card .card-head');
+    if (lossHead) exportButtons(lossHead, 'loss', () => document.querySelector<HTMLCanvasElement>('#chart-loss canvas'), () => {
+      const h = page.lossHistory();
+      return h.steps.length ? toCsv([['step', 'train_loss', 'val_loss', 'lr', 'tokens_per_sec'], ...h.steps.map((st, i) => [st, h.train[i], h.val[i], h.lr[i], h.tokensPerSec[i]])]) : null;
+    });
     matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => this.themeChanged());
   }
 
