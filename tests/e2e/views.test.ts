@@ -144,6 +144,8 @@ describe('the views on one trained tiny model', () => {
     const tip = await page.textContent('.char-tip');
     expect(tip).toContain(`p = ${gen.chars[5].p!.toFixed(3)}`);
     expect(await page.locator('.char-tip div').count()).toBe(6); // the character, then the top 5
+    await page.mouse.move(0, 0);
+    expect(await page.isHidden('.char-tip')).toBe(true);
 
     const text = gen.chars.map((c) => c.char).join('');
     await page.fill('#score-text', text);

@@ -46,6 +46,7 @@ export class ConfidenceView {
     exportButtons(c.head, 'text-scores', () => null, () => this.csv());
     c.head.querySelector('[data-export=png]')?.remove();
     document.body.append(this.tip);
+    addEventListener('resize', () => (this.tip.hidden = true));
     for (const t of [targets.sample, targets.generate, this.pasteOut]) this.hover(t);
   }
 
