@@ -36,6 +36,8 @@ function dataCache(): Plugin {
 }
 
 export default defineConfig({
+  // Relative asset URLs: the build works from any folder of any static host (a GitHub Pages project site is /<repo>/).
+  base: './',
   plugins: [dataCache()],
   server: { host: '127.0.0.1', headers: isolation },
   preview: { host: '127.0.0.1', headers: isolation },

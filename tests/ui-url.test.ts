@@ -22,6 +22,15 @@ describe('URL state', () => {
     expect(parseSearch(toSearch(settings)).settings).toEqual(settings);
   });
 
+  it('views=1 opens the views and round-trips; off by default', () => {
+    expect(defaultSettings().views).toBe(false);
+    const { settings, problems } = parseSearch('?preset=nano&views=1');
+    expect(problems).toEqual([]);
+    expect(settings.views).toBe(true);
+    expect(toSearch(settings)).toBe('?preset=nano&views=1');
+    expect(parseSearch('?views=0').settings.views).toBe(false);
+  });
+
   it('drops values equal to what the preset or the derived defaults give', () => {
     // nano has nLayer 2; warmupIters is derived as 10% of maxIters; seed 1337 is the default.
     const { settings } = parseSearch('?preset=nano&nLayer=2&maxIters=200&warmupIters=20&seed=1337');

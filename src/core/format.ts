@@ -2,9 +2,10 @@
 
 export function formatDuration(sec: number): string {
   if (!Number.isFinite(sec) || sec < 0) return '–';
-  if (sec < 60) return `${sec.toFixed(0)}s`;
-  const m = Math.floor(sec / 60);
-  if (m < 60) return `${m}m${String(Math.round(sec - 60 * m)).padStart(2, '0')}s`;
+  const whole = Math.round(sec); // round first: 299.6 s is 5m00s, not 4m60s
+  if (whole < 60) return `${whole}s`;
+  const m = Math.floor(whole / 60);
+  if (m < 60) return `${m}m${String(whole - 60 * m).padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 

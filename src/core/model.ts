@@ -76,6 +76,8 @@ export interface ForwardOptions {
   training?: boolean;
   /** Seed for this call's dropout masks (from the run's Rng, so runs reproduce). */
   dropoutSeed?: number;
+  /** Called with each layer's attention weights [B, nH, T, T] (core/inspect reads them; training never sets it). */
+  onAttention?: (layer: number, att: tf.Tensor4D) => void;
 }
 
 export class GPT {
@@ -159,7 +161,9 @@ export class GPT {
     const rate = this.config.dropout;
     const dropout = opts.training && rate > 0 ? (att: tf.Tensor) => tf.dropout(att, rate, undefined, (opts.dropoutSeed ?? 0) * 1009 + 300 + layer) : null;
     // ops.ts: c_attn's projections and attention, fused on webgpu
-    return causalSelfAttention(x, this.p(`${name}.weight`), this.optBias(name), B, T, this.config.nHead, mask, dropout);
+    // onAttention (the views' inspection forward) needs the softmax itself: the generic path then
+    const onAtt = opts.onAttention ? (att: tf.Tensor4D) => opts.onAttention!(layer, att) : null;
+    return causalSelfAttention(x, this.p(`${name}.weight`), this.optBias(name), B, T, this.config.nHead, mask, dropout, onAtt);
   }
 
   /** Mean next-character cross-entropy (nats): idx, targets [B, T] int32 -> scalar. */

@@ -203,6 +203,7 @@ export function linearGelu(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor | null):
  * one kernel each way on its [N, 3C] output, no mask tensor
  * (kernels/webgpu/attention.ts).
  * `mask` gives the [T, T] additive causal mask, only asked for by the generic path.
+ * `onAttention` receives the softmax [B, nH, T, T] (core/inspect): it takes the generic path.
  */
 export function causalSelfAttention(
   x: tf.Tensor2D,
@@ -213,8 +214,9 @@ export function causalSelfAttention(
   nH: number,
   mask: () => tf.Tensor,
   dropout: ((att: tf.Tensor) => tf.Tensor) | null,
+  onAttention: ((att: tf.Tensor4D) => void) | null = null,
 ): tf.Tensor2D {
-  if (useFused() && !dropout && T <= ATTENTION_MAX_T) return causalAttentionFused(linear(x, w as tf.Tensor2D, b), B, T, nH);
+  if (useFused() && !dropout && !onAttention && T <= ATTENTION_MAX_T) return causalAttentionFused(linear(x, w as tf.Tensor2D, b), B, T, nH);
   const C = x.shape[1];
   const hs = C / nH;
   const [q, k, v] = qkvProjections(x, w, b, hs);
@@ -223,6 +225,7 @@ export function causalSelfAttention(
   const kT = k.reshape([B, T, nH, hs]).transpose([0, 2, 3, 1]);
   const vh = v.reshape([B, T, nH, hs]).transpose([0, 2, 1, 3]);
   let att = tf.softmax(tf.matMul(qh, kT).add(mask())); // [B, nH, T, T], q pre-scaled
+  onAttention?.(att as tf.Tensor4D); // the views read the probabilities (before dropout)
   if (dropout) att = dropout(att);
   const y = tf.matMul(att, vh); // [B, nH, T, hs]
   // [B, nH, T, hs] -> [B, T, nH, hs] -> [N, C]: the heads side by side again

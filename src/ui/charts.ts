@@ -9,6 +9,7 @@ import 'uplot/dist/uPlot.min.css';
 import type { MetricPoint } from '../worker/protocol';
 import { addPoints, addVal, emptyHistory, thin, type ChartHistory } from './history';
 import { alignOverlay, type Overlay } from './overlay';
+import { axisStyle } from './views/dom';
 
 export type { ChartHistory };
 
@@ -42,6 +43,7 @@ export class RunCharts {
     this.els = els;
     this.build();
     new ResizeObserver(() => this.resize()).observe(els.loss);
+    matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => this.build()); // axis colours follow the theme
   }
 
   reset(history: ChartHistory = emptyHistory()): void {
@@ -122,7 +124,7 @@ export class RunCharts {
     this.loss = new uPlot({
       width, height: 300, series,
       scales: { x: { time: false }, y: this.logY ? { distr: 3 } : {} },
-      axes: [{ label: 'step' }, { label: `loss (${unit})`, size: 60 }],
+      axes: [{ label: 'step', ...axisStyle() }, { label: `loss (${unit})`, size: 60, ...axisStyle() }],
       legend: { live: true },
       cursor: { drag: { x: true, y: false } },
     }, this.lossData(), this.els.loss);
@@ -130,7 +132,7 @@ export class RunCharts {
       width: Math.max(160, el.clientWidth), height: 150,
       series: [{ label: 'step' }, { label, stroke, width: 2, spanGaps: true, points: { show: false }, value: (_u, v) => (v == null ? '–' : fmt(v)) }],
       scales: { x: { time: false } },
-      axes: [{}, { size: 60, values: (_u, vals) => vals.map((v) => fmt(v)) }],
+      axes: [{ ...axisStyle() }, { size: 60, values: (_u, vals) => vals.map((v) => fmt(v)), ...axisStyle() }],
     }, [[], []], el);
     this.lr = small(this.els.lr, 'learning rate', COLORS.lr, (v) => v.toExponential(1));
     this.tps = small(this.els.tps, 'tokens/s', COLORS.tps, (v) => (v >= 1000 ? `${(v / 1000).toFixed(1)}k` : v.toFixed(0)));

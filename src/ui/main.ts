@@ -11,6 +11,8 @@ import { ConfigForm } from './controls';
 import { checkLength, errorMessage, fileLimitText, loadBuiltin, loadFile, loadPasted, loadShakespeare, rememberText, textFor, type LoadedCorpus } from './corpus';
 import { formatCount, formatDuration, formatLoss, formatParams, type LossUnits } from '../core/format';
 import { GeneratePanel } from './generate';
+import { showBackend, showNotice } from './badge';
+import { ViewsPanel } from './views/panel';
 import { ModelList } from './models';
 import { emptyHistory } from './history';
 import { scratchOverlay } from './overlay';
@@ -88,6 +90,10 @@ Object.defineProperty(window, 'tabgpt', {
     get state(): Readonly<PageState> {
       return Object.freeze(structuredClone(state));
     },
+    /** The data behind the views ("see inside the model"): src/ui/views/panel.ts' ViewsSnapshot. */
+    get views() {
+      return views.snapshot();
+    },
     /** Test hook: lose the WebGPU device as a driver reset would. */
     debug: Object.freeze({ loseDevice: () => send({ type: 'debugLoseDevice' }) }),
   }),
@@ -123,6 +129,7 @@ function settingsChanged(): void {
   $('param-count').textContent = `${formatParams(counts.total)} parameters (${formatParams(counts.nonEmbedding)} non-embedding)${corpus ? '' : ' + embeddings of the vocabulary'} · ${formatParams(flopsPerToken({ ...cfg, vocabSize: corpus?.vocabSize ?? 0 }))} FLOPs/token`;
   $('cli-command').textContent = cliCommand(settings, { kind: corpusKind, name: corpus?.ref.name });
   validateSettings();
+  views.settingsChanged();
 }
 
 /** Validate the config against the corpus; enable Start only when all is well. */
@@ -333,36 +340,22 @@ $<HTMLInputElement>('log-y').addEventListener('change', (e) => charts.setLogY((e
 
 // ------------------------------------------------------------------ notices and badge
 
-function notice(message: string): void {
-  state.notices.push(message);
-  const el = document.createElement('div');
-  el.className = 'notice';
-  el.textContent = message;
-  const close = document.createElement('button');
-  close.type = 'button';
-  close.textContent = '×';
-  close.setAttribute('aria-label', 'dismiss');
-  close.addEventListener('click', () => el.remove());
-  el.append(close);
-  $('notices').append(el);
-}
-
-const BACKEND_LABEL: Record<BackendName, string> = { webgpu: 'WebGPU', webgl: 'WebGL', wasm: 'WASM', cpu: 'CPU' };
-
-function showBackend(name: BackendName, fallbacks: string[], forced: boolean): void {
-  state.backend = name;
-  const reason = forced ? `forced by ?backend=${name}` : fallbacks.length ? `fell back: ${fallbacks.join('; ')}` : null;
-  state.backendReason = reason;
-  const badge = $('badge');
-  badge.textContent = BACKEND_LABEL[name];
-  badge.dataset.backend = name;
-  badge.title = reason ?? 'the fastest backend available here';
-  $('badge-reason').textContent = reason ?? '';
-}
+const notice = (message: string) => showNotice(state, message);
 
 // ------------------------------------------------------------------ generate
 
 const generatePanel = new GeneratePanel(state, send, controlWords);
+
+// ------------------------------------------------------------------ views: see inside the model
+
+const views = new ViewsPanel($('views'), $<HTMLInputElement>('views-open'), {
+  send, running: () => runActive, lossHistory: () => charts.history,
+  setup: () => (corpus ? { config: { ...configOf(settings), vocabSize: corpus.vocabSize }, text: corpus.text } : null),
+  toggled: (open) => {
+    settings.views = open;
+    history.replaceState(null, '', location.pathname + toSearch(settings) + location.hash);
+  },
+}, { prompt: $<HTMLTextAreaElement>('gen-prompt'), sample: $('eval-sample'), generate: $('gen-output') });
 
 // ------------------------------------------------------------------ saved models
 
@@ -469,10 +462,10 @@ let evalSampleText = '';
 
 worker.onmessage = (ev: MessageEvent<FromWorker>) => {
   const msg = ev.data;
-  if (generatePanel.handle(msg)) return;
+  if (views.handle(msg) || generatePanel.handle(msg)) return;
   switch (msg.type) {
     case 'backend':
-      showBackend(msg.name, msg.fallbacks, msg.forced);
+      showBackend(state, msg.name, msg.fallbacks, msg.forced);
       break;
     case 'status':
       state.status = msg.status;
@@ -573,6 +566,7 @@ document.addEventListener('visibilitychange', () => {
 // ------------------------------------------------------------------ start up
 
 send({ type: 'init', forced: settings.backend, control });
+if (settings.views) views.setOpen(true);
 showCorpusKind(settings.corpus);
 settingsChanged();
 renderProgress();

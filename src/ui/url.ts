@@ -25,6 +25,8 @@ export interface PageSettings {
   autostart: boolean;
   /** Page options the URL set (autosave, chartPoints, maxTextMB: page-options.ts). */
   options: Partial<PageOptions>;
+  /** views=1: open the "see inside the model" views. */
+  views: boolean;
 }
 
 export interface ParsedUrl {
@@ -37,7 +39,7 @@ export interface ParsedUrl {
 export const URL_CONFIG_KEYS: (keyof Config)[] = [...NUMERIC_KEYS, 'bias'];
 
 export function defaultSettings(): PageSettings {
-  return { preset: DEFAULT_PRESET, overrides: {}, corpus: DEFAULT_CORPUS, backend: null, autostart: false, options: {} };
+  return { preset: DEFAULT_PRESET, overrides: {}, corpus: DEFAULT_CORPUS, backend: null, autostart: false, options: {}, views: false };
 }
 
 /** The full config the settings describe (vocabSize stays 0 until a corpus is known). */
@@ -69,6 +71,8 @@ export function parseSearch(search: string): ParsedUrl {
       } catch (e) {
         problems.push(`${key}=${value} ignored: ${(e as Error).message}`);
       }
+    } else if (key === 'views') {
+      settings.views = value === '1' || value === 'true';
     } else if ((URL_CONFIG_KEYS as string[]).includes(key)) {
       try {
         setField(scratch, key, value);
@@ -111,6 +115,7 @@ export function toSearch(s: PageSettings): string {
   if (s.backend) params.set('backend', s.backend);
   if (s.autostart) params.set('autostart', '1');
   for (const key of OPTION_KEYS) if (s.options?.[key] !== undefined) params.set(key, String(s.options[key]));
+  if (s.views) params.set('views', '1');
   const q = params.toString();
   return q ? `?${q}` : '';
 }

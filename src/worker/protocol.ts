@@ -5,6 +5,7 @@
 
 import type { BackendName } from '../core/backend';
 import type { Config } from '../core/config';
+import type { AttentionMaps, DeviceReport, EmbeddingMap, LossByPosition, NextChars, SpeedEstimate, TextScore } from '../core/inspect/types';
 
 export type RunStatus = 'idle' | 'compiling' | 'training' | 'paused' | 'done' | 'error';
 
@@ -61,7 +62,34 @@ export type ToWorker =
   /** Ask for the current run's checkpoint (for a download). */
   | { type: 'export' }
   /** Test hook: destroy the WebGPU device, as a driver reset would. */
-  | { type: 'debugLoseDevice' };
+  | { type: 'debugLoseDevice' }
+  /** Views open: each evaluation also sends loss by position, the embedding map and the last asked views. */
+  | { type: 'views'; open: boolean }
+  /** Compute one view now (between steps while a run trains); the answer is a 'view' with the same id. */
+  | { type: 'inspect'; id: number; request: InspectRequest };
+
+/** What the page's views ask the worker for (core/inspect computes each). */
+export type InspectRequest =
+  | { kind: 'nextChars'; text: string; k: number }
+  | { kind: 'attention'; text: string }
+  /** `target`: which text on the page is scored (the eval sample, the Generate output, a pasted text). */
+  | { kind: 'score'; text: string; target: ScoreTarget }
+  | { kind: 'embedding' }
+  | { kind: 'device' }
+  /** Expected speed of a configuration on this backend (a few timed steps on `text`); refused while a run trains. */
+  | { kind: 'estimate'; config: Config; text: string };
+
+export type ScoreTarget = 'sample' | 'generate' | 'paste';
+
+/** A computed view; `id` is the request's, or null when sent at an evaluation. */
+export type ViewData =
+  | { kind: 'nextChars'; data: NextChars }
+  | { kind: 'attention'; data: AttentionMaps }
+  | { kind: 'score'; target: ScoreTarget; data: TextScore }
+  | { kind: 'lossByPosition'; data: LossByPosition }
+  | { kind: 'embedding'; data: EmbeddingMap }
+  | { kind: 'device'; data: DeviceReport }
+  | { kind: 'estimate'; data: SpeedEstimate; config: Config }
 
 // ---------------------------------------------------------------- worker -> page
 
@@ -92,6 +120,9 @@ export type FromWorker =
   | { type: 'model'; info: ModelInfo }
   /** Something the user should know that is not an error (device lost and recovered, ...). */
   | { type: 'notice'; message: string }
+  | { type: 'view'; id: number | null; view: ViewData }
+  /** A view could not be computed (no model yet, unknown characters, ...): one line. */
+  | { type: 'viewError'; id: number; kind: InspectRequest['kind']; message: string }
   /** One line for the user; `scope` says which part of the page it belongs to. */
   | { type: 'error'; scope: 'run' | 'load' | 'generate' | 'backend'; message: string };
 

@@ -23,6 +23,7 @@ import { generate } from '../core/sample';
 import type { Tokenizer } from '../core/tokenizer';
 import { newTrainer, Trainer } from '../core/train';
 import { Autosave } from './autosave';
+import { ViewsHost } from './views';
 import { CONTROL, EVAL_SAMPLE, type CorpusRef, type FromWorker, type GenerateOptions, type MetricPoint, type RunStatus, type ToWorker } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -75,6 +76,12 @@ let loaded: { model: GPT; tokenizer: Tokenizer; bytes: Uint8Array; name: string 
 let generating = false;
 let generateAbort = false;
 let status: RunStatus = 'idle';
+/** The page's views (worker/views.ts): computed between steps, never inside one. */
+const views = new ViewsHost({
+  post,
+  current: () => (run ? { model: run.trainer.model, tokenizer: run.trainer.data.tokenizer, step: run.trainer.step } : loaded ? { ...loaded, step: 0 } : null),
+  training: () => run !== null && run.active && run.wake === null,
+});
 
 function setStatus(s: RunStatus, message?: string): void {
   status = s;
@@ -326,14 +333,16 @@ async function loop(r: Run): Promise<void> {
     flush(r.paused);
     if (trainer.step % cfg.evalInterval === 0 || trainer.step === cfg.maxIters) {
       flush(true);
-      const valLoss = await trainer.evaluate('val');
+      const valLoss = await views.evaluate(trainer);
       if (!Number.isFinite(valLoss)) throw new Error(`validation loss became ${valLoss} at step ${trainer.step}: lower the learning rate and resume from the last checkpoint`);
       r.lastVal = valLoss;
       post({ type: 'eval', step: trainer.step, trainLoss: r.lastTrain ?? NaN, valLoss });
       await sendCheckpoint(r, trainer.step === cfg.maxIters ? 'done' : 'eval');
       await evalSample(r);
+      await views.afterEval(trainer);
     }
     await yieldToEvents();
+    await views.between();
   }
   flush(true);
   r.active = false;
@@ -509,6 +518,10 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
       return;
     case 'export':
       void ready.then(exportModel);
+      return;
+    case 'views':
+    case 'inspect':
+      void ready.then(() => views.handle(msg));
       return;
     case 'debugLoseDevice': {
       const device = (tf.backend() as unknown as { device?: GPUDevice }).device;

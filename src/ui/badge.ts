@@ -1,0 +1,42 @@
+// The header's backend badge and the notices under it. The badge names the
+// backend the worker chose and why (forced, or which backends fell back), and
+// says when WASM threads are off because the page is not cross-origin
+// isolated: a static host that cannot send COOP/COEP headers (GitHub Pages)
+// still trains, on a single WASM thread where WASM is the backend.
+
+import type { BackendName } from '../core/backend';
+
+const BACKEND_LABEL: Record<BackendName, string> = { webgpu: 'WebGPU', webgl: 'WebGL', wasm: 'WASM', cpu: 'CPU' };
+
+/** Why WASM threads are off here, or null when they can run. */
+export function threadsOffReason(): string | null {
+  if (globalThis.crossOriginIsolated && typeof SharedArrayBuffer !== 'undefined') return null;
+  return 'threads off: this host sends no cross-origin isolation headers (COOP/COEP), so SharedArrayBuffer is unavailable; serve the _headers file (Netlify, Cloudflare Pages) for multi-threaded WASM';
+}
+
+export function showBackend(state: { backend: BackendName | null; backendReason: string | null }, name: BackendName, fallbacks: string[], forced: boolean): void {
+  state.backend = name;
+  const reason = forced ? `forced by ?backend=${name}` : fallbacks.length ? `fell back: ${fallbacks.join('; ')}` : null;
+  state.backendReason = reason;
+  const threads = threadsOffReason();
+  const badge = document.getElementById('badge')!;
+  badge.textContent = BACKEND_LABEL[name];
+  badge.dataset.backend = name;
+  badge.dataset.threads = threads ? 'off' : 'on';
+  badge.title = [reason ?? 'the fastest backend available here', threads].filter(Boolean).join('\n');
+  document.getElementById('badge-reason')!.textContent = [reason, threads].filter(Boolean).join(' · ');
+}
+
+export function showNotice(state: { notices: string[] }, message: string): void {
+  state.notices.push(message);
+  const el = document.createElement('div');
+  el.className = 'notice';
+  el.textContent = message;
+  const close = document.createElement('button');
+  close.type = 'button';
+  close.textContent = '×';
+  close.setAttribute('aria-label', 'dismiss');
+  close.addEventListener('click', () => el.remove());
+  el.append(close);
+  document.getElementById('notices')!.append(el);
+}
