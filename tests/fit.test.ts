@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import {
-  FitError, computeOptimal, fitJoint, fitPowerLaw, heldOutPrediction, huber, predictJoint, predictPowerLaw,
-  type JointFit, type ScalingPoint,
-} from '../src/core/scaling/fit.ts';
+import { computeOptimal, FitError, predictJoint, predictPowerLaw, type JointFit, type ScalingPoint } from '../src/core/scaling/fit.ts';
+import { fitJoint } from '../src/core/scaling/fit-joint.ts';
+import { huber } from '../src/core/scaling/fit-objectives.ts';
+import { fitPowerLaw, heldOutPrediction } from '../src/core/scaling/fit-power.ts';
 
 // Seeded noise for the synthetic data (mulberry32 + Box–Muller), so every run sees the same points.
 function noiseRng(seed: number): () => number {

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { chinchillaApproaches } from '../src/core/scaling/approaches';
 import { summariseLrScan } from '../src/core/scaling/lr-scan';
 import { mergeResults } from '../src/core/scaling/merge';
-import { isLrScanRun, planRuns, shardRuns, specFromJSON, type RunResult } from '../src/core/scaling/sweep';
+import { specFromJSON } from '../src/core/scaling/sweep';
+import { isLrScanRun, planRuns, shardRuns, type RunResult } from '../src/core/scaling/sweep-plan';
 import { emptyResults, resultsFromCSV, resultsFromJSON, resultsToCSV, resultsToJSON, withRun } from '../src/core/scaling/sweep-results';
 
 const CORPUS = { vocabSize: 65, trainChars: 1_000_000 };

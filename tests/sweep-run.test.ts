@@ -9,8 +9,11 @@ import '@tensorflow/tfjs-backend-wasm';
 import { builtinCorpus } from '../src/core/corpus';
 import { Dataset } from '../src/core/data';
 import { calibrate, runSweep, type SweepEvent } from '../src/core/scaling/sweep-run';
-import { estimateSeconds, planRuns, specFromJSON, type RunResult } from '../src/core/scaling/sweep';
-import { analyse, emptyResults, resultsFromJSON, resultsToJSON, withRun } from '../src/core/scaling/sweep-results';
+import { specFromJSON } from '../src/core/scaling/sweep';
+import { estimateSeconds } from '../src/core/scaling/sweep-estimate';
+import { planRuns, type RunResult } from '../src/core/scaling/sweep-plan';
+import { analyse } from '../src/core/scaling/analysis';
+import { emptyResults, resultsFromJSON, resultsToJSON, withRun } from '../src/core/scaling/sweep-results';
 
 // 5 sizes from ~1.5k to ~40k non-embedding params, 40 steps of 8 x 32 tokens each.
 const SPEC = specFromJSON({

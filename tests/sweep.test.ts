@@ -4,13 +4,14 @@
 
 import { describe, expect, it } from 'vitest';
 import { paramCount, flopsPerToken } from '../src/core/counts';
+import { ladder } from '../src/core/scaling/ladder';
+import { DEFAULT_SPEC, kaplanLr, specDiff, specFromJSON, SweepError, validateSpec, type SweepSpec } from '../src/core/scaling/sweep';
+import { estimateSeconds, shrinkToBudget, type Calibration } from '../src/core/scaling/sweep-estimate';
+import { epochWarning, planRuns, type RunResult } from '../src/core/scaling/sweep-plan';
+import { analyse } from '../src/core/scaling/analysis';
+import { computeFrontier, isoFlops } from '../src/core/scaling/isoflops';
 import {
-  DEFAULT_SPEC, epochWarning, estimateSeconds, kaplanLr, ladder, planRuns, shrinkToBudget, specDiff, specFromJSON, SweepError,
-  validateSpec, type Calibration, type RunResult, type SweepSpec,
-} from '../src/core/scaling/sweep';
-import {
-  analyse, computeFrontier, emptyResults, isoFlops, parseResults, resultsFromCSV, resultsFromJSON, resultsToCSV, resultsToJSON, withRun,
-  type CorpusInfo, type SweepResults,
+  emptyResults, parseResults, resultsFromCSV, resultsFromJSON, resultsToCSV, resultsToJSON, withRun, type CorpusInfo, type SweepResults,
 } from '../src/core/scaling/sweep-results';
 import { predictJoint } from '../src/core/scaling/fit';
 

@@ -7,7 +7,9 @@ import { existsSync } from 'node:fs';
 import type { Interval } from '../core/scaling/fit';
 import { chinchillaApproaches, type ApproachResult } from '../core/scaling/approaches';
 import { summariseLrScan } from '../core/scaling/lr-scan';
-import { analyse, isoFlops, parseResults, PARAM_KIND_LABEL, PUBLISHED, type Analysis, type ParamKind } from '../core/scaling/sweep-results';
+import { analyse, PARAM_KIND_LABEL, PUBLISHED, type Analysis, type ParamKind } from '../core/scaling/analysis';
+import { isoFlops } from '../core/scaling/isoflops';
+import { parseResults } from '../core/scaling/sweep-results';
 import { isNonNegInt, num, parse } from './args';
 import { CliError } from './common';
 

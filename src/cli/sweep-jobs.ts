@@ -13,7 +13,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Dataset, sha256Hex } from '../core/data';
 import { trainRun } from '../core/scaling/sweep-run';
-import { planRuns, type PlannedRun, type RunResult, type SweepSpec } from '../core/scaling/sweep';
+import type { SweepSpec } from '../core/scaling/sweep';
+import { planRuns, type PlannedRun, type RunResult } from '../core/scaling/sweep-plan';
 import { CliError, loadCorpus, PROJECT_ROOT, setupBackend } from './common';
 
 /** Parent -> child. */

@@ -8,10 +8,9 @@ import { availableParallelism } from 'node:os';
 import { Dataset, sha256Hex } from '../core/data';
 import { calibrate, runSweep } from '../core/scaling/sweep-run';
 import { allRuns, emptyResults, parseResults, resultsToJSON, withRun, type CorpusInfo, type SweepResults } from '../core/scaling/sweep-results';
-import {
-  DEFAULT_LR_SCAN, DEFAULT_SPEC, epochWarning, estimateRunSeconds, estimateSeconds, planRuns, shardRuns, shrinkToBudget, specDiff, specFromJSON, SweepError,
-  type PlannedRun, type RunResult, type SweepSpec,
-} from '../core/scaling/sweep';
+import { DEFAULT_LR_SCAN, DEFAULT_SPEC, specDiff, specFromJSON, SweepError, type SweepSpec } from '../core/scaling/sweep';
+import { estimateRunSeconds, estimateSeconds, shrinkToBudget } from '../core/scaling/sweep-estimate';
+import { epochWarning, planRuns, shardRuns, type PlannedRun, type RunResult } from '../core/scaling/sweep-plan';
 import { isPosInt, num, parse } from './args';
 import { CliError, formatDuration, loadCorpus, setupBackend, writeAtomic } from './common';
 import { guardInterrupts, shellLine } from './interrupt';

@@ -7,8 +7,9 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { computeOptimal, predictPowerLaw, type JointFit, type PowerLawFit } from '../core/scaling/fit';
-import type { RunResult } from '../core/scaling/sweep';
-import type { AnalysedPoint, IsoFlopAnalysis } from '../core/scaling/sweep-results';
+import type { RunResult } from '../core/scaling/sweep-plan';
+import type { AnalysedPoint } from '../core/scaling/analysis';
+import type { IsoFlopAnalysis } from '../core/scaling/isoflops';
 import type { LrScanSummary } from '../core/scaling/lr-scan';
 
 export type Units = 'nats' | 'bpc';

@@ -4,7 +4,7 @@
 
 import type { BackendName } from '../core/backend';
 import { DEFAULT_LR_SCAN, DEFAULT_SPEC, specFromJSON, type SweepSpec } from '../core/scaling/sweep';
-import type { ParamKind } from '../core/scaling/sweep-results';
+import type { ParamKind } from '../core/scaling/analysis';
 
 export interface ScalingSettings {
   spec: SweepSpec;

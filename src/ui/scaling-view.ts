@@ -1,10 +1,12 @@
 // Tables of the scaling page: the ladder (with per-run time estimates), the
 // fitted constants next to the published ones, and the finished runs. DOM
-// only; numbers come from core/scaling/sweep.ts and core/scaling/sweep-results.ts.
+// only; numbers come from core/scaling/ (sweep-plan.ts, sweep-estimate.ts, analysis.ts).
 
 import { computeOptimal, type Interval } from '../core/scaling/fit';
-import { epochWarning, estimateRunSeconds, type Calibration, type PlannedRun, type RunResult } from '../core/scaling/sweep';
-import { PUBLISHED, type Analysis, type IsoFlopAnalysis } from '../core/scaling/sweep-results';
+import { estimateRunSeconds, type Calibration } from '../core/scaling/sweep-estimate';
+import { epochWarning, type PlannedRun, type RunResult } from '../core/scaling/sweep-plan';
+import { PUBLISHED, type Analysis } from '../core/scaling/analysis';
+import type { IsoFlopAnalysis } from '../core/scaling/isoflops';
 import type { ApproachResult } from '../core/scaling/approaches';
 import { formatDuration, formatParams } from '../core/format';
 

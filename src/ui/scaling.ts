@@ -6,11 +6,12 @@
 import './style.css';
 import './scaling.css';
 import type { BackendName } from '../core/backend';
-import { DEFAULT_LR_SCAN, estimateSeconds, planRuns, shrinkToBudget, specDiff, specFromJSON, type Calibration, type PlannedRun, type SweepSpec } from '../core/scaling/sweep';
-import {
-  allRuns, analyse, computeFrontier, emptyResults, isoFlops, parseResults, predictAt, PARAM_KIND_LABEL, resultsToCSV, resultsToJSON, withRun,
-  type Analysis, type CorpusInfo, type IsoFlopAnalysis, type ParamKind, type SweepResults,
-} from '../core/scaling/sweep-results';
+import { DEFAULT_LR_SCAN, specDiff, specFromJSON, type SweepSpec } from '../core/scaling/sweep';
+import { estimateSeconds, shrinkToBudget, type Calibration } from '../core/scaling/sweep-estimate';
+import { planRuns, type PlannedRun } from '../core/scaling/sweep-plan';
+import { analyse, PARAM_KIND_LABEL, predictAt, type Analysis, type ParamKind } from '../core/scaling/analysis';
+import { computeFrontier, isoFlops, type IsoFlopAnalysis } from '../core/scaling/isoflops';
+import { allRuns, emptyResults, parseResults, resultsToCSV, resultsToJSON, withRun, type CorpusInfo, type SweepResults } from '../core/scaling/sweep-results';
 import type { SweepEvent } from '../core/scaling/sweep-run';
 import type { FromScalingWorker, ToScalingWorker } from '../worker/protocol';
 import { errorMessage, loadBuiltin, loadFile, loadShakespeare, rememberText, textFor, type LoadedCorpus } from './corpus';

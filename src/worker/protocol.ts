@@ -141,7 +141,9 @@ export const CONTROL_WORDS = 1;
 // The sweep's own events (plan, run-start, progress, run, done) travel as they are.
 
 import type { SweepEvent } from '../core/scaling/sweep-run';
-import type { Calibration, RunResult, SweepSpec } from '../core/scaling/sweep';
+import type { SweepSpec } from '../core/scaling/sweep';
+import type { Calibration } from '../core/scaling/sweep-estimate';
+import type { RunResult } from '../core/scaling/sweep-plan';
 
 export type ToScalingWorker =
   /** Pick a backend (`forced` = the URL's ?backend=, tried alone). */

@@ -9,9 +9,13 @@
 // exact FLOPs (LM head and attention included); approach 3's a is analytic under
 // C = 6ND. Pure TypeScript.
 
-import { fitJoint, type Interval } from './fit';
-import type { RunResult } from './sweep';
-import { isoFlops, type ParamKind } from './sweep-results';
+import { Rng } from '../rng';
+import type { ParamKind } from './analysis';
+import { quantile } from './bootstrap';
+import type { Interval } from './fit';
+import { fitJoint } from './fit-joint';
+import { isoFlops, logSlope, lossAt, sizeCurves } from './isoflops';
+import type { RunResult } from './sweep-plan';
 
 export interface ApproachResult {
   approach: 1 | 2 | 3;
@@ -24,44 +28,6 @@ export interface ApproachResult {
   /** (C, N_opt) pairs the exponent was fitted to (approaches 1 and 2). */
   points: { C: number; Nopt: number }[];
   note: string;
-}
-
-interface SizeCurve { N: number; lnC: number[]; loss: number[] }
-
-/** Per size with 2+ token budgets: final validation loss (mean over seeds) against ln exact FLOPs. */
-function sizeCurves(runs: RunResult[], paramKind: ParamKind): SizeCurve[] {
-  const bySize = new Map<number, RunResult[]>();
-  for (const r of runs) bySize.set(r.sizeIndex, [...(bySize.get(r.sizeIndex) ?? []), r]);
-  const out: SizeCurve[] = [];
-  for (const group of bySize.values()) {
-    const byTokens = new Map<number, RunResult[]>();
-    for (const r of group) byTokens.set(r.tokens, [...(byTokens.get(r.tokens) ?? []), r]);
-    if (byTokens.size < 2) continue;
-    const rows = [...byTokens.values()]
-      .map((g) => ({ lnC: Math.log(g[0].flopsExact), loss: g.reduce((s, r) => s + r.valLoss, 0) / g.length }))
-      .sort((a, b) => a.lnC - b.lnC);
-    out.push({ N: paramKind === 'total' ? group[0].params : group[0].nonEmbeddingParams, lnC: rows.map((r) => r.lnC), loss: rows.map((r) => r.loss) });
-  }
-  return out.sort((a, b) => a.N - b.N);
-}
-
-/** Loss of a size at ln C by linear interpolation in ln C, or null outside its budgets. */
-function lossAt(s: SizeCurve, lnC: number): number | null {
-  if (lnC < s.lnC[0] || lnC > s.lnC[s.lnC.length - 1]) return null;
-  let i = 0;
-  while (i < s.lnC.length - 2 && lnC > s.lnC[i + 1]) i++;
-  const t = (lnC - s.lnC[i]) / (s.lnC[i + 1] - s.lnC[i]);
-  return s.loss[i] + t * (s.loss[i + 1] - s.loss[i]);
-}
-
-/** Least-squares slope of ln y on ln x; null with fewer than 2 distinct x. */
-function logSlope(pts: { C: number; Nopt: number }[]): number | null {
-  if (pts.length < 2) return null;
-  const xs = pts.map((p) => Math.log(p.C)), ys = pts.map((p) => Math.log(p.Nopt));
-  const mx = xs.reduce((a, b) => a + b, 0) / xs.length, my = ys.reduce((a, b) => a + b, 0) / ys.length;
-  const sxx = xs.reduce((s, x) => s + (x - mx) ** 2, 0);
-  if (!(sxx > 0)) return null;
-  return xs.reduce((s, x, i) => s + (x - mx) * (ys[i] - my), 0) / sxx;
 }
 
 /**
@@ -93,34 +59,18 @@ function approach2(runs: RunResult[], paramKind: ParamKind): { points: { C: numb
   return { points, a: iso.a };
 }
 
-/** mulberry32, seeded: reproducible resamples. */
-function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function percentile95(values: number[]): Interval | null {
   const v = values.filter(Number.isFinite).sort((a, b) => a - b);
   if (v.length < 10) return null;
-  const q = (f: number) => {
-    const pos = (v.length - 1) * f, lo = Math.floor(pos), hi = Math.ceil(pos);
-    return v[lo] + (v[hi] - v[lo]) * (pos - lo);
-  };
-  return { lo: q(0.025), hi: q(0.975) };
+  return { lo: quantile(v, 0.025), hi: quantile(v, 0.975) };
 }
 
 /** Resample runs with replacement; a run drawn twice counts as two seeds of its (size, budget). */
 function bootstrapExponent(runs: RunResult[], samples: number, seed: number, estimate: (rs: RunResult[]) => number | null): { interval: Interval | null; count: number } {
-  const next = rng(seed);
+  const rng = new Rng(seed); // seeded: reproducible resamples
   const values: number[] = [];
   for (let s = 0; s < samples; s++) {
-    const drawn = Array.from({ length: runs.length }, () => runs[Math.floor(next() * runs.length)]);
+    const drawn = Array.from({ length: runs.length }, () => runs[rng.int(runs.length)]);
     const a = estimate(drawn);
     if (a !== null && Number.isFinite(a)) values.push(a);
   }

@@ -3,7 +3,7 @@
 // it (the scan steps by factors of 2, so "within 2x" means the best is the rule's lr
 // or a neighbour). Pure TypeScript.
 
-import type { RunResult } from './sweep';
+import type { RunResult } from './sweep-plan';
 
 export interface LrScanPoint {
   multiplier: number;

@@ -7,10 +7,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../data';
 import { DivergedError, newTrainer, trainLoop, type Trainer } from '../train';
-import {
-  epochWarning, ladder, planRuns, SweepError,
-  type Calibration, type CurvePoint, type PlannedRun, type RunResult, type SweepSpec,
-} from './sweep';
+import { ladder } from './ladder';
+import { SweepError, type SweepSpec } from './sweep';
+import type { Calibration } from './sweep-estimate';
+import { epochWarning, planRuns, type CurvePoint, type PlannedRun, type RunResult } from './sweep-plan';
 
 export type SweepEvent =
   /** The plan: every run, and the ids already done (skipped). */
