@@ -1,0 +1,94 @@
+// The training worker's backend: which tfjs backend it runs on, and what
+// happens when the WebGPU device is lost (as a driver reset would): drop the
+// dead backend, start the next one in order, and rebuild the model that was
+// there. A run going at that moment recovers itself (run.ts, recover()).
+
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-webgpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import wasmPlainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import { BROWSER_ORDER, chooseBackend, type BackendName } from '../core/backend';
+import { load } from './models';
+import { post, state } from './state';
+
+// WASM uses threads where the page is cross-origin isolated (COOP/COEP headers
+// in dev, preview and the build; tfjs picks half the logical cores) and SIMD.
+// The build is not minified because tfjs starts its pthreads from the source
+// text of its module factory, which a minifier's renames break (vite.config.ts).
+
+// Vite serves (and the build emits) the three wasm binaries; tell tfjs where.
+setWasmPaths({
+  'tfjs-backend-wasm.wasm': wasmPlainUrl,
+  'tfjs-backend-wasm-simd.wasm': wasmSimdUrl,
+  'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedUrl,
+});
+
+/** Thrown by the run loop when the device was lost between steps. */
+export class DeviceLostError extends Error {}
+
+export async function initBackend(forced: BackendName | null, prior: string[] = []): Promise<void> {
+  const choice = await chooseBackend(state.order);
+  state.backend = choice.name;
+  state.deviceLost = null;
+  if (state.backend === 'webgpu') watchDevice();
+  post({ type: 'backend', name: state.backend, fallbacks: [...prior, ...choice.fallbacks], forced: forced !== null });
+}
+
+function webgpuDevice(): GPUDevice | undefined {
+  return (tf.backend() as unknown as { device?: GPUDevice }).device;
+}
+
+/** The tfjs WebGPU backend does not watch for device loss; we do. */
+function watchDevice(): void {
+  const device = webgpuDevice();
+  device?.lost.then(async (info) => {
+    if (state.backend !== 'webgpu') return;
+    state.deviceLost = info.message || info.reason || 'unknown reason';
+    // A run notices at its next step; with no run going, fall back now.
+    if (!state.run?.active) {
+      const reason = `device lost (${state.deviceLost})`;
+      await fallBack(reason);
+      post({ type: 'notice', message: `The WebGPU ${reason.replace('device lost', 'device was lost')}: now on ${state.backend}.` });
+    }
+  });
+}
+
+/**
+ * Whether an error on WebGPU came from a lost device: a failed readback often
+ * arrives before device.lost resolves, so give that promise a moment.
+ */
+export async function lostReason(e: unknown): Promise<string | null> {
+  if (state.deviceLost) return state.deviceLost;
+  const device = webgpuDevice();
+  if (!device) return e instanceof DeviceLostError ? e.message : null;
+  const timeout = new Promise<null>((resolve) => setTimeout(() => resolve(null), 1000));
+  const info = await Promise.race([device.lost, timeout]);
+  return info ? info.message || info.reason || 'unknown reason' : null;
+}
+
+/** Drop the dead backend and start the next one in order; every tensor is gone after this. */
+export async function fallBack(reason: string): Promise<void> {
+  const from = state.backend ?? 'webgpu';
+  const { run, loaded } = state;
+  // What to rebuild for generation afterwards: a loaded model, or a finished run's last checkpoint.
+  const reload = loaded ? { bytes: loaded.bytes, name: loaded.name } : run && !run.active && run.lastCheckpoint ? { bytes: run.lastCheckpoint, name: run.runId } : null;
+  state.loaded = null;
+  if (!run?.active) state.run = null;
+  try {
+    tf.engine().reset();
+  } catch {
+    /* the lost device may throw while disposing; nothing on it is usable anyway */
+  }
+  state.order = BROWSER_ORDER.slice(BROWSER_ORDER.indexOf(from) + 1);
+  await initBackend(null, [`${from}: ${reason}`]);
+  if (reload) await load(reload.bytes, reload.name);
+}
+
+/** Test hook ('debugLoseDevice'): destroy the WebGPU device, as a driver reset would. */
+export function loseDevice(): void {
+  const device = webgpuDevice();
+  if (state.backend === 'webgpu' && device) device.destroy();
+  else post({ type: 'error', scope: 'backend', message: `no WebGPU device to lose (backend is ${state.backend})` });
+}

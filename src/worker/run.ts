@@ -1,0 +1,237 @@
+// A training run in the worker: start (fresh, resumed or fine-tuned), the
+// step loop with its evaluations, samples, checkpoints and autosaves, and the
+// page's Pause / Resume / Step / Save / Stop. The loop trains one step at a
+// time and yields to the message loop between steps, so those controls act
+// within one step; metrics go to the page in batches about every 100 ms.
+// On a lost GPU device the run continues from its last checkpoint on the
+// next backend (backend.ts).
+
+import * as tf from '@tensorflow/tfjs';
+import type { Config } from '../core/config';
+import { decodeCheckpoint, disposeCheckpoint, resumeTrainer } from '../core/checkpoint';
+import { Dataset } from '../core/data';
+import { fineTuneOverrides, initFrom } from '../core/finetune';
+import { paramCount } from '../core/counts';
+import type { GPT } from '../core/model';
+import { generate } from '../core/sample';
+import type { Tokenizer } from '../core/tokenizer';
+import { newTrainer, Trainer } from '../core/train';
+import { Autosave } from './autosave';
+import { DeviceLostError, fallBack, lostReason } from './backend';
+import { sendCheckpoint } from './checkpoints';
+import { stopGenerating } from './models';
+import { EVAL_SAMPLE, type MetricPoint, type ToWorker } from './protocol';
+import { disposeLoaded, disposeRun, errorLine, post, setStatus, state, views, yieldToEvents, type Run } from './state';
+
+const PROGRESS_EVERY_MS = 100;
+
+/** Build the run's trainer: fresh, resumed from a checkpoint, or fine-tuned from one. */
+async function makeTrainer(msg: Extract<ToWorker, { type: 'start' }>): Promise<Trainer> {
+  if (!msg.from) return newTrainer(msg.config, new Dataset(msg.text));
+  const ckpt = await decodeCheckpoint(new Uint8Array(msg.from.bytes), 'the saved model');
+  try {
+    if (msg.from.mode === 'resume') {
+      // Same run: only the schedule length and intervals may follow the page.
+      const { maxIters, evalInterval, evalIters, logInterval } = msg.config;
+      return resumeTrainer(ckpt, new Dataset(msg.text), { maxIters: Math.max(maxIters, ckpt.meta.step), evalInterval, evalIters, logInterval });
+    }
+    // Fine-tune (core/finetune.ts): the saved model's shape and weights, its vocabulary grown to this
+    // text (a notice lists the new characters), this page's training settings, a fresh optimizer.
+    const ft = initFrom(ckpt, msg.text, fineTuneOverrides(msg.config));
+    if (ft.addedLine) post({ type: 'notice', message: `Fine-tune: ${ft.addedLine} (added to the model's vocabulary)` });
+    return ft.trainer;
+  } finally {
+    disposeCheckpoint(ckpt);
+  }
+}
+
+export async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
+  if (state.run?.active) return post({ type: 'error', scope: 'run', message: 'a run is already going: stop it before starting another' });
+  await stopGenerating();
+  disposeRun();
+  disposeLoaded();
+  setStatus('compiling', 'preparing the model');
+  let trainer: Trainer;
+  try {
+    trainer = await makeTrainer(msg);
+  } catch (e) {
+    setStatus('error');
+    return post({ type: 'error', scope: 'run', message: errorLine(e) });
+  }
+  const run: Run = {
+    runId: msg.runId, trainer, corpus: msg.corpus, paused: msg.paused ?? false, stepsAllowed: msg.paused ? 1 : 0,
+    stopRequested: false, exportRequested: false, wake: null, active: true,
+    lastCheckpoint: msg.from?.mode === 'resume' ? new Uint8Array(msg.from.bytes) : null, lastVal: null, lastTrain: null,
+    autosave: new Autosave(msg.autosaveSec ?? 60),
+  };
+  state.run = run;
+  announceModel(trainer.model, trainer.data.tokenizer, trainer.step, msg.runId);
+  await drive(run);
+}
+
+/** Pause / Resume / Step / Save / Stop: flags the loop reads between steps, and a wake-up if it waits. */
+export function controlRun(type: 'pause' | 'resume' | 'step' | 'save' | 'stop'): void {
+  const { run } = state;
+  if (!run?.active) return;
+  switch (type) {
+    case 'pause':
+      run.paused = true;
+      return;
+    case 'resume':
+      run.paused = false;
+      run.stepsAllowed = 0;
+      break;
+    case 'step':
+      run.paused = true;
+      run.stepsAllowed++;
+      break;
+    case 'save':
+      run.autosave.request();
+      break;
+    case 'stop':
+      run.stopRequested = true;
+      break;
+  }
+  run.wake?.();
+}
+
+function announceModel(model: GPT, tokenizer: Tokenizer, step: number, source: string): void {
+  const counts = paramCount(model.config);
+  const config = state.run?.trainer.model === model ? state.run.trainer.cfg : (model.config as Config);
+  post({ type: 'model', info: { config, vocabSize: tokenizer.vocabSize, step, params: counts.total, nonEmbeddingParams: counts.nonEmbedding, source } });
+}
+
+/** Run the loop; on a lost GPU device, fall back and continue from the last checkpoint. */
+async function drive(r: Run): Promise<void> {
+  for (;;) {
+    try {
+      await loop(r);
+      return;
+    } catch (e) {
+      const lost = state.backend === 'webgpu' ? await lostReason(e) : null;
+      if (lost) {
+        const reason = `device lost (${lost})`;
+        try {
+          await recover(r, reason);
+          continue;
+        } catch (e2) {
+          e = e2;
+        }
+      }
+      r.active = false;
+      setStatus('error');
+      post({ type: 'error', scope: 'run', message: errorLine(e) });
+      return;
+    }
+  }
+}
+
+async function recover(r: Run, reason: string): Promise<void> {
+  const data = r.trainer.data;
+  const cfg = r.trainer.cfg;
+  await fallBack(reason);
+  let trainer: Trainer;
+  if (r.lastCheckpoint) {
+    const ckpt = await decodeCheckpoint(r.lastCheckpoint, 'the last checkpoint');
+    trainer = resumeTrainer(ckpt, data, { maxIters: cfg.maxIters });
+    disposeCheckpoint(ckpt);
+  } else {
+    trainer = newTrainer(cfg, data);
+  }
+  r.trainer = trainer;
+  post({ type: 'notice', message: `The WebGPU ${reason.replace('device lost', 'device was lost')}: continuing on ${state.backend} from ${trainer.step > 0 ? `the checkpoint at step ${trainer.step}` : 'the start'}.` });
+}
+
+async function loop(r: Run): Promise<void> {
+  const { trainer } = r;
+  const cfg = trainer.cfg;
+  let points: MetricPoint[] = [];
+  let lastPost = 0;
+  let lastStepMs = 0;
+  let numTensors: number | null = null;
+  let numBytes: number | null = null;
+  const flush = (force = false) => {
+    const now = performance.now();
+    if (!force && now - lastPost < PROGRESS_EVERY_MS) return;
+    lastPost = now;
+    post({ type: 'progress', step: trainer.step, maxIters: cfg.maxIters, points, msPerStep: lastStepMs, tokensPerSec: trainer.tokensPerSec, numTensors, numBytes });
+    points = [];
+  };
+  let warm = false;
+  setStatus(r.paused ? 'paused' : 'compiling', r.paused ? undefined : state.backend === 'webgpu' ? 'compiling WebGPU shaders (first step)' : 'first step');
+  flush(true);
+  while (trainer.step < cfg.maxIters) {
+    if (state.deviceLost) throw new DeviceLostError(state.deviceLost);
+    if (r.exportRequested) {
+      r.exportRequested = false;
+      await sendCheckpoint(r, 'export');
+    }
+    if (r.stopRequested) break;
+    if (r.autosave.due && trainer.step > 0) await sendCheckpoint(r, 'autosave');
+    if (r.paused && r.stepsAllowed === 0) {
+      flush(true);
+      if (state.status !== 'paused') setStatus('paused');
+      await new Promise<void>((resolve) => (r.wake = resolve));
+      r.wake = null;
+      continue;
+    }
+    if (r.paused) r.stepsAllowed--;
+    else if (state.status !== 'training' && warm) setStatus('training');
+    const stepStart = performance.now();
+    const log = await trainer.trainStep();
+    r.autosave.trained(performance.now() - stepStart);
+    if (!warm) {
+      // Wait for the first step to really finish (shaders compiled), then say we train.
+      await trainer.model.p('transformer.ln_f.weight').data();
+      warm = true;
+      if (!r.paused) setStatus('training');
+    }
+    if (log) {
+      // The trainer's average: a step between readbacks only queues GPU work, so timing it alone would flatter.
+      lastStepMs = log.msPerStep;
+      r.lastTrain = log.trainLoss;
+      points.push({ step: log.step, trainLoss: log.trainLoss, lr: log.lr, tokensPerSec: log.tokensPerSec, msPerStep: log.msPerStep });
+      const mem = tf.memory();
+      numTensors = mem.numTensors; // the loss readback just drained the queue: a fixed count unless something leaks
+      numBytes = mem.numBytes;
+    }
+    flush(r.paused);
+    if (trainer.step % cfg.evalInterval === 0 || trainer.step === cfg.maxIters) {
+      flush(true);
+      const valLoss = await views.evaluate(trainer);
+      if (!Number.isFinite(valLoss)) throw new Error(`validation loss became ${valLoss} at step ${trainer.step}: lower the learning rate and resume from the last checkpoint`);
+      r.lastVal = valLoss;
+      post({ type: 'eval', step: trainer.step, trainLoss: r.lastTrain ?? NaN, valLoss });
+      await sendCheckpoint(r, trainer.step === cfg.maxIters ? 'done' : 'eval');
+      await evalSample(r);
+      await views.afterEval(trainer);
+    }
+    await yieldToEvents();
+    await views.between();
+  }
+  flush(true);
+  r.active = false;
+  if (r.stopRequested && trainer.step < cfg.maxIters) {
+    await sendCheckpoint(r, 'stop');
+    setStatus('done', `stopped at step ${trainer.step}`);
+  } else setStatus('done');
+}
+
+async function evalSample(r: Run): Promise<void> {
+  const id = r.trainer.step;
+  post({ type: 'tokens', stream: 'eval', id, text: '', reset: true });
+  let buf = '';
+  let last = performance.now();
+  await generate(r.trainer.model, r.trainer.data.tokenizer, {
+    maxNewTokens: EVAL_SAMPLE.chars, temperature: EVAL_SAMPLE.temperature, seed: id,
+    onToken: (ch) => {
+      buf += ch;
+      if (performance.now() - last > 30) {
+        post({ type: 'tokens', stream: 'eval', id, text: buf });
+        buf = '';
+        last = performance.now();
+      }
+    },
+  });
+  post({ type: 'tokens', stream: 'eval', id, text: buf, done: true });
+}
