@@ -103,7 +103,7 @@ describe('interrupting tabgpt sweep', () => {
     const out = join(dir, 'results.json');
     const SWEEP = ['sweep', '--corpus', 'builtin', '--sizes', '5', '--min-params', '1500', '--max-params', '40000', '--head-size', '8',
       '--width-per-layer', '8', '--block-size', '32', '--batch-size', '8', '--tokens', String(60 * 8 * 32), '--eval-iters', '4'];
-    const r = await drive([...SWEEP, '--out', out], [[/done: val .* saved /, (p) => p.kill('SIGINT')]]);
+    const r = await drive([...SWEEP, '--out', out], [[/done: .*val .* saved /, (p) => p.kill('SIGINT')]]);
     expect(r.code, r.stderr).toBe(130);
     const m = /interrupted \(SIGINT\): (\d+)\/5 runs finished and kept in .*; resume with: npm run sweep -- (.*)$/m.exec(r.stdout);
     expect(m, r.stdout).not.toBeNull();

@@ -50,7 +50,8 @@ const ATTEMPTS = 2;
 export async function runJobs(
   spec: SweepSpec, backend: string, sha256: string, pending: PlannedRun[], jobs: number,
   onEvent: (ev: JobEvent) => Promise<void> | void,
-): Promise<PlannedRun[]> {
+  onInterrupt: (sig: 'SIGINT' | 'SIGTERM') => void = () => {},
+): Promise<{ failed: PlannedRun[]; interrupted: 'SIGINT' | 'SIGTERM' | null }> {
   // The lr scan first (it says whether the ladder's lrs are worth spending on), then longest first.
   const scanFirst = (r: PlannedRun) => (r.lrMultiplier !== undefined ? 0 : 1);
   const queue = [...pending].sort((a, b) => scanFirst(a) - scanFirst(b) || b.flopsExact - a.flopsExact);
@@ -60,9 +61,20 @@ export async function runJobs(
   let chain = Promise.resolve();
   const emit = (ev: JobEvent) => { chain = chain.then(() => onEvent(ev)); };
   const stopAll = () => { for (const c of children) c.kill('SIGKILL'); };
-  const onSignal = (sig: NodeJS.Signals) => { stopAll(); process.exit(sig === 'SIGINT' ? 130 : 143); };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // Ctrl-C / kill: hand out no more runs and stop the jobs at once; the runs in progress are
+  // dropped (as the one-process sweep drops its run in progress), finished ones are already
+  // saved. The handlers go at the first signal, so a second one ends the parent at once.
+  let interrupted: 'SIGINT' | 'SIGTERM' | null = null;
+  const onSignal = (sig: 'SIGINT' | 'SIGTERM') => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    interrupted = sig;
+    queue.length = 0;
+    onInterrupt(sig);
+    stopAll();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let jobNo = 0;
 
   const startJob = (): Promise<void> => new Promise((resolveJob) => {
@@ -88,7 +100,7 @@ export async function runJobs(
     child.on('exit', (code, signal) => {
       children.delete(child);
       const lost = current as PlannedRun | null;
-      if (lost) {
+      if (lost && !interrupted) {
         const why = initError ?? `its job exited (${signal ?? `code ${code}`}) during the run`;
         if ((attempts.get(lost.id) ?? 0) < ATTEMPTS && initError === null) {
           emit({ event: 'retry', run: lost, why });
@@ -114,8 +126,8 @@ export async function runJobs(
     process.off('SIGTERM', onSignal);
     stopAll();
   }
-  if (fatal !== null) throw new CliError(`a sweep job could not start: ${fatal}`);
-  return failed;
+  if (fatal !== null && !interrupted) throw new CliError(`a sweep job could not start: ${fatal}`);
+  return { failed, interrupted };
 }
 
 /** The child side: load the text and backend once, then train each run the parent hands over. */
@@ -124,6 +136,8 @@ export async function jobWorker(): Promise<void> {
   const send = (m: FromJob) => process.send?.(m);
   // The parent is gone (even by kill -9): stop, do not train for nobody.
   process.on('disconnect', () => process.exit(0));
+  // A terminal's Ctrl-C reaches the whole process group: the parent decides (runJobs' onSignal).
+  process.on('SIGINT', () => {});
   let ctx: { spec: SweepSpec; data: Dataset; runs: PlannedRun[] } | null = null;
   let busy = Promise.resolve();
   await new Promise<void>((resolveWorker) => {

@@ -13,7 +13,7 @@ import { estimateRunSeconds, estimateSeconds, shrinkToBudget } from '../core/sca
 import { epochWarning, planRuns, shardRuns, type PlannedRun, type RunResult } from '../core/scaling/sweep-plan';
 import { isPosInt, num, parse } from './args';
 import { CliError, formatDuration, loadCorpus, setupBackend, writeAtomic } from './common';
-import { guardInterrupts, shellLine } from './interrupt';
+import { EXIT_CODE, guardInterrupts, shellLine } from './interrupt';
 import { JOB_WORKER_FLAG, jobWorker, runJobs } from './sweep-jobs';
 import { mergeCommand } from './sweep-merge';
 
@@ -155,6 +155,16 @@ export async function sweepCommand(argv: string[]): Promise<void> {
     emit({ event: 'done', runsDone, runsTotal, wallSec, out });
   };
 
+  // The results file holds the spec: --out (and how this process ran) is all a rerun needs.
+  const how = (['backend', 'shard', 'only', 'jobs'] as const).flatMap((k) => (values[k] !== undefined && !(k === 'backend' && values[k] === 'wasm') ? [`--${k}`, String(values[k])] : []));
+  const resumeCommand = 'npm run sweep -- ' + shellLine(['--out', out, ...how]);
+  const interruptedLine = (sig: 'SIGINT' | 'SIGTERM', runsDone: number, runsTotal: number) => {
+    say(`interrupted (${sig}): ${runsDone}/${runsTotal} runs finished and kept in ${out}, the run in progress was dropped; resume with: ${resumeCommand}`);
+    emit({ event: 'interrupted', signal: sig, runsDone, runsTotal, out, resume: resumeCommand });
+    process.exitCode = EXIT_CODE[sig];
+  };
+  const stopping = (sig: string) => console.error(`tabgpt: ${sig}: stopping the sweep; finished runs are kept in ${out}; press Ctrl-C again to quit at once`);
+
   const planned = planRuns(spec, shape);
   const mine = select(planned);
   const doneIds = new Set(allRuns(results).map((r) => r.id));
@@ -165,21 +175,21 @@ export async function sweepCommand(argv: string[]): Promise<void> {
     planLine(mine, mine.filter((r) => doneIds.has(r.id)).map((r) => r.id), mine.map(epochWarning).filter((w): w is string => w !== null));
     say(`${Math.min(jobs, pending.length)} jobs side by side`);
     let finished = mine.length - pending.length;
-    const failed = await runJobs(spec, backend, sha256, pending, jobs, async (ev) => {
+    // Ctrl-C / kill: the jobs stop at once; only the runs in progress are lost (sweep-jobs.ts).
+    const { failed, interrupted } = await runJobs(spec, backend, sha256, pending, jobs, async (ev) => {
       if (ev.event === 'run-start') runStart(ev.run, `[job ${ev.job}]`);
       else if (ev.event === 'progress') { if (ev.valLoss !== undefined) say(`    ${ev.run.id} step ${ev.step}/${ev.maxIters} | train ${ev.trainLoss.toFixed(4)} | val ${ev.valLoss.toFixed(4)} | ${Math.round(ev.tokensPerSec).toLocaleString('en-US')} tok/s`); }
       else if (ev.event === 'retry') console.error(`tabgpt: warning: run ${ev.run.id} lost (${ev.why}); trying it once more`);
       else if (ev.event === 'failed') console.error(`tabgpt: warning: run ${ev.run.id} failed (${ev.why})`);
       else { finished++; await save(ev.result); reportRun(ev.result, epochWarning(ev.result)); }
-    });
+    }, stopping);
+    if (interrupted) return interruptedLine(interrupted, finished, mine.length);
     doneLine(finished, mine.length, (performance.now() - started) / 1000);
     if (failed.length) throw new CliError(`${failed.length} run(s) failed (${failed.map((r) => r.id).join(', ')}); the others are saved in ${out}: rerun the same command to retry them`);
     return;
   }
   // One process: Ctrl-C / kill stops after the step in progress; finished runs are already saved (cli/interrupt.ts).
-  // (With --jobs, sweep-jobs.ts stops the jobs at once instead: only runs in progress are lost.)
-  const resumeCommand = 'npm run sweep -- ' + shellLine(argv);
-  const interrupts = guardInterrupts((sig) => console.error(`tabgpt: ${sig}: stopping the sweep; finished runs are kept in ${out}; press Ctrl-C again to quit at once`));
+  const interrupts = guardInterrupts(stopping);
   try {
     for await (const ev of runSweep(spec, data, { done: allRuns(results), select, signal: interrupts.signal })) {
       if (ev.event === 'plan') planLine(ev.runs, ev.skipped, ev.warnings);
@@ -189,15 +199,12 @@ export async function sweepCommand(argv: string[]): Promise<void> {
       } else if (ev.event === 'run') {
         await save(ev.result);
         reportRun(ev.result, ev.warning);
-      } else if (interrupts.received && ev.stopped) {
-        say(`interrupted (${interrupts.received}): ${ev.runsDone}/${ev.runsTotal} runs finished and kept in ${out}, the run in progress was dropped; resume with: ${resumeCommand}`);
-        emit({ event: 'interrupted', signal: interrupts.received, runsDone: ev.runsDone, runsTotal: ev.runsTotal, out, resume: resumeCommand });
-      } else doneLine(ev.runsDone, ev.runsTotal, ev.wallSec);
+      } else if (interrupts.received && ev.stopped) interruptedLine(interrupts.received, ev.runsDone, ev.runsTotal);
+      else doneLine(ev.runsDone, ev.runsTotal, ev.wallSec);
     }
   } finally {
     interrupts.dispose();
   }
-  if (interrupts.received) process.exitCode = interrupts.exitCode;
 }
 
 /** --shard i/n, 0-based. */

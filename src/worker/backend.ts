@@ -63,7 +63,10 @@ export async function lostReason(e: unknown): Promise<string | null> {
   if (state.deviceLost) return state.deviceLost;
   const device = webgpuDevice();
   if (!device) return e instanceof DeviceLostError ? e.message : null;
-  const timeout = new Promise<null>((resolve) => setTimeout(() => resolve(null), 1000));
+  // The failed op (often a readback: "Buffer was unmapped before mapping was resolved") can
+  // surface well before device.lost settles on a busy machine: give it 10 s, not 1 (a real
+  // error then reaches the page 10 s late, a lost device is never reported as an error).
+  const timeout = new Promise<null>((resolve) => setTimeout(() => resolve(null), 10_000));
   const info = await Promise.race([device.lost, timeout]);
   return info ? info.message || info.reason || 'unknown reason' : null;
 }
