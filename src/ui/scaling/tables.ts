@@ -2,11 +2,11 @@
 // fitted constants next to the published ones, and the finished runs. DOM
 // only; numbers come from core/scaling/sweep.ts and core/scaling/sweep-results.ts.
 
-import { computeOptimal, type Interval } from '../core/scaling/fit';
-import { epochWarning, estimateRunSeconds, type Calibration, type PlannedRun, type RunResult } from '../core/scaling/sweep';
-import { PUBLISHED, type Analysis, type IsoFlopAnalysis } from '../core/scaling/sweep-results';
-import type { ApproachResult } from '../core/scaling/approaches';
-import { formatDuration, formatParams } from '../core/format';
+import { computeOptimal, type Interval } from '../../core/scaling/fit';
+import { epochWarning, estimateRunSeconds, type Calibration, type PlannedRun, type RunResult } from '../../core/scaling/sweep';
+import { PUBLISHED, type Analysis, type IsoFlopAnalysis } from '../../core/scaling/sweep-results';
+import type { ApproachResult } from '../../core/scaling/approaches';
+import { formatDuration, formatParams } from '../../core/format';
 
 export type Units = 'nats' | 'bpc';
 

@@ -6,10 +6,10 @@
 
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { computeOptimal, predictPowerLaw, type JointFit, type PowerLawFit } from '../core/scaling/fit';
-import type { RunResult } from '../core/scaling/sweep';
-import type { AnalysedPoint, IsoFlopAnalysis } from '../core/scaling/sweep-results';
-import type { LrScanSummary } from '../core/scaling/lr-scan';
+import { computeOptimal, predictPowerLaw, type JointFit, type PowerLawFit } from '../../core/scaling/fit';
+import type { RunResult } from '../../core/scaling/sweep';
+import type { AnalysedPoint, IsoFlopAnalysis } from '../../core/scaling/sweep-results';
+import type { LrScanSummary } from '../../core/scaling/lr-scan';
 
 export type Units = 'nats' | 'bpc';
 
