@@ -2,13 +2,13 @@
 // fitted constants next to the published ones, and the finished runs. DOM
 // only; numbers come from core/scaling/ (sweep-plan.ts, sweep-estimate.ts, analysis.ts).
 
-import { computeOptimal, type Interval } from '../core/scaling/fit';
-import { estimateRunSeconds, type Calibration } from '../core/scaling/sweep-estimate';
-import { epochWarning, type PlannedRun, type RunResult } from '../core/scaling/sweep-plan';
-import { PUBLISHED, type Analysis } from '../core/scaling/analysis';
-import type { IsoFlopAnalysis } from '../core/scaling/isoflops';
-import type { ApproachResult } from '../core/scaling/approaches';
-import { formatDuration, formatParams } from '../core/format';
+import { computeOptimal, type Interval } from '../../core/scaling/fit';
+import { estimateRunSeconds, type Calibration } from '../../core/scaling/sweep-estimate';
+import { epochWarning, type PlannedRun, type RunResult } from '../../core/scaling/sweep-plan';
+import { PUBLISHED, type Analysis } from '../../core/scaling/analysis';
+import type { IsoFlopAnalysis } from '../../core/scaling/isoflops';
+import type { ApproachResult } from '../../core/scaling/approaches';
+import { formatDuration, formatParams } from '../../core/format';
 
 export type Units = 'nats' | 'bpc';
 

@@ -2,9 +2,9 @@
 // only where it differs from the default) plus the page's own view settings,
 // so a link reproduces the sweep and the view.
 
-import type { BackendName } from '../core/backend';
-import { DEFAULT_LR_SCAN, DEFAULT_SPEC, specFromJSON, type SweepSpec } from '../core/scaling/sweep';
-import type { ParamKind } from '../core/scaling/analysis';
+import type { BackendName } from '../../core/backend';
+import { DEFAULT_LR_SCAN, DEFAULT_SPEC, specFromJSON, type SweepSpec } from '../../core/scaling/sweep';
+import type { ParamKind } from '../../core/scaling/analysis';
 
 export interface ScalingSettings {
   spec: SweepSpec;

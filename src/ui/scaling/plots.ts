@@ -6,11 +6,11 @@
 
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { computeOptimal, predictPowerLaw, type JointFit, type PowerLawFit } from '../core/scaling/fit';
-import type { RunResult } from '../core/scaling/sweep-plan';
-import type { AnalysedPoint } from '../core/scaling/analysis';
-import type { IsoFlopAnalysis } from '../core/scaling/isoflops';
-import type { LrScanSummary } from '../core/scaling/lr-scan';
+import { computeOptimal, predictPowerLaw, type JointFit, type PowerLawFit } from '../../core/scaling/fit';
+import type { RunResult } from '../../core/scaling/sweep-plan';
+import type { AnalysedPoint } from '../../core/scaling/analysis';
+import type { IsoFlopAnalysis } from '../../core/scaling/isoflops';
+import type { LrScanSummary } from '../../core/scaling/lr-scan';
 
 export type Units = 'nats' | 'bpc';
 

@@ -3,7 +3,7 @@
 // tab loses at most the run in progress and the page resumes after a reload.
 // Its own database, so it never races the training page's schema upgrades.
 
-import type { SweepResults } from '../core/scaling/sweep-results';
+import { type SweepResults } from '../../core/scaling/sweep-results';
 
 const DB_NAME = 'tabgpt-scaling';
 const STORE = 'sweeps';
