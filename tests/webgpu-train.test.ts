@@ -116,6 +116,9 @@ describe('training on WebGPU: generic vs fused', () => {
     console.log(`per step, generic -> fused: ${g.dispatches} -> ${f.dispatches} dispatches, ${g.uploads} -> ${f.uploads} uploads (${g.uploadBytes} -> ${f.uploadBytes} bytes)`);
     expect(f.dispatches).toBeLessThan(g.dispatches / 2);
     expect(f.uploads).toBeLessThan(g.uploads / 10);
+    // The fused step uploads the batch and nothing else: x and y token ids, int32.
+    expect(f.uploads).toBe(2);
+    expect(f.uploadBytes).toBe(2 * 4 * cfg.batchSize * cfg.blockSize);
   }, 600_000);
   it('a save mid-run does not freeze what later saves read: the fused update drops tfjs\' stale CPU copies', async () => {
     // Saving reads every parameter and moment, and tfjs keeps those values on the

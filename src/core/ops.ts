@@ -62,10 +62,14 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor | null): tf.
   return (b ? f(x, w, b) : f(x, w)) as tf.Tensor2D;
 }
 
-/** Column sums of a matrix as one GEMV, ones[1, N] @ x: [N, C] -> [C]. */
+/**
+ * Column sums of a matrix as one GEMV, ones[1, N] @ x: [N, C] -> [C]. The ones
+ * come from tf.fill, a kernel on the device, not tf.ones, whose values are made
+ * on the CPU: on webgpu that was an upload per bias per step (12 for `baby`).
+ */
 export function sumRows(x: tf.Tensor2D): tf.Tensor1D {
   const [N, C] = x.shape;
-  return tf.matMul(tf.ones([1, N]), x).reshape([C]);
+  return tf.matMul(tf.fill([1, N], 1), x).reshape([C]); // [1, N] @ [N, C] -> [1, C] -> [C]
 }
 
 /**

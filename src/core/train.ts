@@ -83,6 +83,21 @@ export function adamwStep(
   }
 }
 
+/**
+ * tf.variableGrads for a scalar loss, with backprop's seed dL/dL = 1 made by a
+ * kernel on the device (tf.fill) instead of tfjs' tf.ones, whose value is made on
+ * the CPU: on webgpu that was the one upload per step besides the batch.
+ * Returns the loss and each variable's gradient keyed by its tfjs name.
+ */
+export function lossGrads(f: () => tf.Scalar, vars: tf.Variable[]): { value: tf.Scalar; grads: Record<string, tf.Tensor> } {
+  const { value, grads } = tf.engine().gradients(f, vars, tf.fill([], 1), true);
+  const named: Record<string, tf.Tensor> = {};
+  vars.forEach((v, i) => {
+    if (grads[i]) named[v.name] = grads[i];
+  });
+  return { value: value as tf.Scalar, grads: named };
+}
+
 export class DivergedError extends Error {
   override name = 'DivergedError';
 }
@@ -222,7 +237,7 @@ export class Trainer {
       // Only this model's variables (another model may be alive); grads are keyed by tfjs' unique variable name.
       // Frozen parameters (trainable = false, see finetune.ts) get no gradient and no update.
       const trainable = [...model.params.values()].filter((p) => p.trainable);
-      const { value, grads } = tf.variableGrads(() => model.loss(x, y, { training: true, dropoutSeed }), trainable);
+      const { value, grads } = lossGrads(() => model.loss(x, y, { training: true, dropoutSeed }), trainable);
       if (fused) fused.step(trainable.map((p) => grads[p.name]), lr, t);
       else adamwStep(model.params, grads, optimizer, cfg, lr);
       return tf.keep(value as tf.Scalar);
