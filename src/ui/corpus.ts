@@ -3,7 +3,7 @@
 // generated corpus, pasted text, or a file. Each becomes a LoadedCorpus with
 // the numbers the page shows (characters, vocabulary, split, baselines).
 
-import { builtinCorpus, SHAKESPEARE } from '../core/corpus';
+import { BUILTIN_SMALL, builtinCorpus, SHAKESPEARE } from '../core/corpus';
 import { baselineLosses, Dataset, decodeText, DataError, MAX_TEXT_CHARS, normaliseText, sha256Hex } from '../core/data';
 import type { CorpusRef, FromTextWorker, ToTextWorker } from '../worker/protocol';
 import { formatFileSize } from '../core/text-reader';
@@ -55,6 +55,16 @@ export async function loadBuiltin(): Promise<LoadedCorpus> {
     builtinCache = await describeText(b.text, { kind: 'builtin', name: 'built-in corpus' }, b.entropyPerChar);
   }
   return builtinCache;
+}
+
+/** The scaling lab's ground truth (core/corpus.ts' BUILTIN_SMALL): a floor the ladder can reach. */
+let builtinSmallCache: LoadedCorpus | null = null;
+export async function loadBuiltinSmall(): Promise<LoadedCorpus> {
+  if (!builtinSmallCache) {
+    const b = builtinCorpus(BUILTIN_SMALL);
+    builtinSmallCache = await describeText(b.text, { kind: 'builtin-small', name: 'built-in small corpus' }, b.entropyPerChar);
+  }
+  return builtinSmallCache;
 }
 
 async function fetchChecked(url: string): Promise<Uint8Array | null> {
@@ -139,6 +149,7 @@ export async function rememberText(c: LoadedCorpus): Promise<void> {
 /** The text of a saved run's corpus, to resume it. */
 export async function textFor(ref: CorpusRef): Promise<LoadedCorpus> {
   if (ref.kind === 'builtin') return loadBuiltin();
+  if (ref.kind === 'builtin-small') return loadBuiltinSmall();
   if (ref.kind === 'shakespeare') return loadShakespeare();
   const text = await loadText(ref.sha256);
   if (text === null) throw new CorpusError(`the text of this run (${ref.name}) is no longer stored in this browser: load it again to continue`);

@@ -7,6 +7,7 @@
 import type { BackendName } from '../core/backend';
 import { makeConfig, NUMERIC_KEYS, PRESET_NAMES, setField, toKebab, type Config, type PresetName } from '../core/config';
 import { isOptionKey, OPTION_KEYS, parseOption, type PageOptions } from './page-options';
+import type { CorpusRef } from '../worker/protocol';
 
 /** core/backend.ts' BROWSER_ORDER, restated: importing that module would pull tfjs into the page. */
 export const URL_BACKENDS: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -122,7 +123,7 @@ export function toSearch(s: PageSettings): string {
 
 /** Where the run's text comes from, as the CLI would be told. */
 export interface CliCorpus {
-  kind: 'shakespeare' | 'builtin' | 'file' | 'paste';
+  kind: CorpusRef['kind'];
   /** The file's name, for 'file'. */
   name?: string;
 }
@@ -130,7 +131,7 @@ export interface CliCorpus {
 /** The `tabgpt train` line that trains the same run in Node. */
 export function cliCommand(s: PageSettings, corpus: CliCorpus): string {
   const args = ['npx', 'tabgpt', 'train'];
-  if (corpus.kind === 'shakespeare' || corpus.kind === 'builtin') args.push('--corpus', corpus.kind);
+  if (corpus.kind === 'shakespeare' || corpus.kind === 'builtin' || corpus.kind === 'builtin-small') args.push('--corpus', corpus.kind);
   else if (corpus.kind === 'paste') args.push('--text', 'pasted.txt');
   else args.push('--text', shellQuote(corpus.name ?? 'corpus.txt'));
   if (s.preset !== DEFAULT_PRESET) args.push('--preset', s.preset);

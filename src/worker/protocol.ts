@@ -11,7 +11,7 @@ export type RunStatus = 'idle' | 'compiling' | 'training' | 'paused' | 'done' | 
 
 /** What a run trains on, as stored with its checkpoints (the text itself travels separately). */
 export interface CorpusRef {
-  kind: 'shakespeare' | 'builtin' | 'paste' | 'file';
+  kind: 'shakespeare' | 'builtin' | 'builtin-small' | 'paste' | 'file';
   /** File name for 'file', else the kind. */
   name: string;
   /** sha256 of the normalised text: finds the stored text again on resume. */

@@ -111,5 +111,14 @@ describe('scaling page (Chromium, WebGPU)', () => {
     expect(total.fit!.Nc).not.toBe(imported.fit!.Nc);
     // The URL carries the sweep's settings.
     expect(page.url()).toContain('sizes=3');
+
+    // A CLI sweep on the ground-truth corpus imports with its corpus named in the form, no spec error.
+    const small = join(process.cwd(), 'data', 'scaling-builtin-small.json');
+    const runs = parseResults(readFileSync(small, 'utf8'), small).runs.length;
+    await page.setInputFiles('#import', small);
+    await waitForState<State>(page, (s) => s.runsDone === runs && s.fit !== null, { what: 'the builtin-small results' });
+    expect(await page.inputValue('#corpus')).toBe('builtin-small');
+    expect(await page.textContent('#spec-error')).toBe('');
+    expect(page.url()).toContain('corpus=builtin-small');
   }, 120_000);
 });

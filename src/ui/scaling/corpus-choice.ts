@@ -1,9 +1,10 @@
-// The scaling lab's text: Tiny Shakespeare, the built-in corpus or a file,
+// The scaling lab's text: Tiny Shakespeare, the built-in corpus, its small-lexicon
+// ground-truth variant (builtin-small, as the CLI's --corpus) or a file,
 // loaded (corpus.ts) and described in one line; a sweep resumed after a reload
 // gets back the very text it ran on. Changing it re-plans the sweep.
 
 import { type CorpusInfo } from '../../core/scaling/sweep-results';
-import { errorMessage, loadBuiltin, loadFile, loadShakespeare, rememberText, type LoadedCorpus } from '../corpus';
+import { errorMessage, loadBuiltin, loadBuiltinSmall, loadFile, loadShakespeare, rememberText, type LoadedCorpus } from '../corpus';
 import { $, notice, type Lab } from './lab';
 import { onSpecChange, updateButtons } from './sweep-form';
 
@@ -14,7 +15,7 @@ export async function chooseCorpus(lab: Lab, kind: string, file?: File): Promise
   $('corpus-stats').textContent = 'loading…';
   updateButtons(lab);
   try {
-    const corpus = (lab.corpus = kind === 'builtin' ? await loadBuiltin() : kind === 'file' && file ? await loadFile(file) : await loadShakespeare());
+    const corpus = (lab.corpus = kind === 'builtin' ? await loadBuiltin() : kind === 'builtin-small' ? await loadBuiltinSmall() : kind === 'file' && file ? await loadFile(file) : await loadShakespeare());
     if (corpus.ref.kind === 'file') await rememberText(corpus).catch(() => undefined);
     state.corpus = corpus.ref.name;
     $('corpus-stats').textContent = `${corpus.ref.name}: ${corpus.chars.toLocaleString('en-US')} chars, vocab ${corpus.vocabSize}, ${corpus.trainChars.toLocaleString('en-US')} train / ${corpus.valChars.toLocaleString('en-US')} val`;

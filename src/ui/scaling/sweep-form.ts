@@ -114,7 +114,7 @@ export function wireSweepForm(lab: Lab): void {
       $('spec-error').textContent = errorMessage(e);
     }
   });
-  for (const id of [...NUM_FIELDS, 'tokens', 'tokensPerParam', 'budgets', 'seeds', 'repeatSeeds', 'lrScale']) $(id).addEventListener('change', () => onSpecChange(lab));
+  for (const id of [...NUM_FIELDS, 'tokens', 'tokensPerParam', 'budgets', 'seeds', 'repeatSeeds', 'lrScale', 'lrScan']) $(id).addEventListener('change', () => onSpecChange(lab));
   $('budgetMin').addEventListener('change', () => {
     settings.budgetMin = Number($<HTMLInputElement>('budgetMin').value) || settings.budgetMin;
     writeUrl(settings);

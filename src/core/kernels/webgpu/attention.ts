@@ -30,7 +30,7 @@
 // one per T. Longer contexts take the generic path (ATTENTION_MAX_T).
 
 import * as tf from '@tensorflow/tfjs';
-import { reduceSnippet, runKernel, type KernelSource, type WebGPUBackendLike } from './program';
+import { reduceSnippet, runKernel, withBackward, type KernelSource, type WebGPUBackendLike } from './program';
 
 const WG = 64;
 const FWD = 'TabgptCausalAttention';
@@ -209,22 +209,9 @@ export const kernels: tf.KernelConfig[] = [
  */
 export function causalAttentionFused(qkv: tf.Tensor2D, B: number, T: number, nH: number): tf.Tensor2D {
   const attrs = { B, T, nH } as unknown as tf.NamedAttrMap;
-  const run = (x: tf.Tensor) => tf.engine().runKernel(FWD, { qkv: x }, attrs) as tf.Tensor[];
-  if (tf.engine().state.gradientDepth === 0) {
-    const [y, lse] = run(qkv);
-    lse.dispose();
-    return y as tf.Tensor2D;
-  }
-  const f = tf.customGrad((...args) => {
-    const x = args[0] as tf.Tensor;
-    const save = args[1] as tf.GradSaveFunc;
-    const [y, lse] = run(x);
-    save([x, y, lse]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, [sx, sy, sl]: tf.Tensor[]) =>
-        (tf.engine().runKernel(BWD, { dy, qkv: sx, y: sy, lse: sl }, attrs) as tf.Tensor[])[0],
-    };
-  });
-  return f(qkv) as tf.Tensor2D;
+  return withBackward(
+    qkv,
+    (x) => tf.engine().runKernel(FWD, { qkv: x }, attrs) as tf.Tensor[], // [y, lse]
+    (dy, s) => (tf.engine().runKernel(BWD, { dy, qkv: s.x, y: s.y, lse: s.aux }, attrs) as tf.Tensor[])[0],
+  ) as tf.Tensor2D;
 }

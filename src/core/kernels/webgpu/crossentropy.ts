@@ -12,7 +12,7 @@
 //   backward  dy [], logits, targets, lse -> dlogits [N, V] = (exp(l - lse) - onehot) dy / N
 
 import * as tf from '@tensorflow/tfjs';
-import { reduceSnippet, runKernel, type KernelSource, type WebGPUBackendLike } from './program';
+import { reduceSnippet, runKernel, withBackward, type KernelSource, type WebGPUBackendLike } from './program';
 
 const WG_FWD = 256; // WebGPU's guaranteed maximum invocations per workgroup
 const WG = 64;
@@ -98,22 +98,9 @@ export const kernels: tf.KernelConfig[] = [
 
 /** Fused mean cross-entropy in nats: logits [N, V], int32 targets [N] -> scalar. */
 export function crossEntropyFused(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
-  const run = (l: tf.Tensor) => tf.engine().runKernel(FWD, { logits: l, targets }, {}) as tf.Tensor[];
-  if (tf.engine().state.gradientDepth === 0) {
-    const [loss, lse] = run(logits);
-    lse.dispose();
-    return loss as tf.Scalar;
-  }
-  const f = tf.customGrad((...args) => {
-    const l = args[0] as tf.Tensor;
-    const save = args[1] as tf.GradSaveFunc;
-    const [loss, lse] = run(l);
-    save([l, lse]);
-    return {
-      value: loss as tf.Scalar,
-      gradFunc: (dy: tf.Tensor, [sl, slse]: tf.Tensor[]) =>
-        (tf.engine().runKernel(BWD, { dy, logits: sl, targets, lse: slse }, {}) as tf.Tensor[])[0],
-    };
-  });
-  return f(logits) as tf.Scalar;
+  return withBackward(
+    logits,
+    (l) => tf.engine().runKernel(FWD, { logits: l, targets }, {}) as tf.Tensor[], // [loss, lse]
+    (dy, s) => (tf.engine().runKernel(BWD, { dy, logits: s.x, targets, lse: s.aux }, {}) as tf.Tensor[])[0],
+  ) as tf.Scalar;
 }

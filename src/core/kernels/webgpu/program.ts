@@ -173,6 +173,31 @@ export function runKernel(backend: WebGPUBackendLike, src: KernelSource, launch:
   return outputs;
 }
 
+/**
+ * A differentiable op from a forward kernel that returns [y, aux] (aux: what the
+ * backward needs, e.g. a softmax's log-sum-exp per row) and a backward kernel.
+ * Outside a gradient tape aux is freed at once; inside one it is saved with x and y.
+ */
+export function withBackward(
+  x: tf.Tensor,
+  fwd: (x: tf.Tensor) => tf.Tensor[],
+  bwd: (dy: tf.Tensor, saved: { x: tf.Tensor; y: tf.Tensor; aux: tf.Tensor }) => tf.Tensor,
+): tf.Tensor {
+  if (tf.engine().state.gradientDepth === 0) {
+    const [y, aux] = fwd(x);
+    aux.dispose();
+    return y;
+  }
+  const f = tf.customGrad((...args) => {
+    const input = args[0] as tf.Tensor;
+    const save = args[1] as tf.GradSaveFunc;
+    const [y, aux] = fwd(input);
+    save([input, y, aux]);
+    return { value: y, gradFunc: (dy: tf.Tensor, [sx, sy, sa]: tf.Tensor[]) => bwd(dy, { x: sx, y: sy, aux: sa }) };
+  });
+  return f(x);
+}
+
 /** Register kernels for the webgpu backend once (tfjs' registry is global; registering a name twice throws). */
 export function registerOnce(configs: tf.KernelConfig[]): void {
   for (const k of configs) if (!tf.getKernel(k.kernelName, k.backendName)) tf.registerKernel(k);
