@@ -106,7 +106,9 @@ describe('autosave and long runs', () => {
     const context = await browser.newContext();
     const log = process.env.TABGPT_SOAK_LOG; // a file to append one JSON line per sample to (figures for PERFORMANCE.md)
     try {
-      for (const [backend, steps, every] of [['wasm', 20_000, 1000], ['webgpu', 500, 100]] as const) {
+      // TABGPT_SOAK_BACKENDS=webgpu (or wasm) runs one part alone.
+      const only = process.env.TABGPT_SOAK_BACKENDS?.split(',');
+      for (const [backend, steps, every] of ([['wasm', 20_000, 1000], ['webgpu', 500, 100]] as const).filter(([b]) => !only || only.includes(b))) {
         const q = `preset=nano&corpus=builtin&backend=${backend}&maxIters=${steps + 100}&evalInterval=1000&logInterval=1&autostart=1`;
         await withPage(context, q, async (page) => {
           const samples: Record<string, number | null | string>[] = [];
