@@ -132,18 +132,19 @@ describe('saved models', () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     const errors = collectPageErrors(page);
-    const trainOn = async (text: string) => {
+    const trainOn = async (text: string, previousRun: string | null) => {
       await page.check('input[name=corpus][value=paste]');
       await page.fill('#paste-text', text);
       await page.click('#paste-use');
       await until(page, 'the pasted text', (s) => s.corpus?.kind === 'paste' && s.corpus.chars === [...text].length);
       await page.click('#start');
-      return until(page, 'the run to finish and be saved', (s) => s.status === 'done' && s.savedStep === 20 && s.model?.source === s.runId);
+      // A new run: the previous one's finished state would match the rest at once.
+      return until(page, 'the run to finish and be saved', (s) => s.runId !== previousRun && s.status === 'done' && s.savedStep === 20 && s.model?.source === s.runId);
     };
     try {
       await page.goto(server.url(`/?${query}`));
-      const a = await trainOn(textA); // the model to fine-tune
-      const b = await trainOn(textB); // from scratch on the new text: the curve to compare with
+      const a = await trainOn(textA, null); // the model to fine-tune
+      const b = await trainOn(textB, a.runId); // from scratch on the new text: the curve to compare with
       await page.waitForSelector(`#models-body tr[data-id="${a.runId}@20"]`);
       await page.click(`#models-body tr[data-id="${a.runId}@20"] button[data-action="fine-tune"]`);
       const ft = await until(page, 'the fine-tune to finish', (s) => s.status === 'done' && s.runId !== b.runId && s.savedStep === 20 && s.model?.source === s.runId);
