@@ -18,12 +18,18 @@ export function showCorpusKind(page: TrainPage, kind: CorpusRef['kind']): void {
   $('drop-zone').hidden = kind !== 'file';
 }
 
+/** Bumped by every new choice of text: a load that finishes after a later choice is dropped. */
+let latestChoice = 0;
+
 export async function useCorpus(page: TrainPage, load: () => Promise<LoadedCorpus>, label: string): Promise<LoadedCorpus | null> {
   const { state } = page;
+  const mine = ++latestChoice;
   $('corpus-error').textContent = '';
   $('corpus-stats').textContent = `loading ${label}…`;
   try {
     const c = await load();
+    // Tiny Shakespeare still loading when the user pastes a text: the paste wins, whichever ends last.
+    if (mine !== latestChoice) return null;
     page.corpus = c;
     state.error = null;
     state.corpus = { kind: c.ref.kind, chars: c.chars, vocabSize: c.vocabSize };
@@ -33,6 +39,7 @@ export async function useCorpus(page: TrainPage, load: () => Promise<LoadedCorpu
     settingsChanged(page);
     return c;
   } catch (e) {
+    if (mine !== latestChoice) return null;
     page.corpus = null;
     state.corpus = null;
     const msg = errorMessage(e);
@@ -49,12 +56,15 @@ export async function selectCorpus(page: TrainPage, kind: CorpusRef['kind']): Pr
   if (kind === 'shakespeare' || kind === 'builtin') {
     page.settings.corpus = kind;
     if (kind === 'builtin') return useCorpus(page, loadBuiltin, 'the built-in corpus');
+    const choiceAtLoad = latestChoice;
     const c = await useCorpus(page, loadShakespeare, 'Tiny Shakespeare');
-    if (c) return c;
+    const superseded = latestChoice !== choiceAtLoad + 1; // another choice came while it loaded
+    if (c || superseded) return c;
     page.notice('Tiny Shakespeare could not be loaded; using the built-in corpus instead.');
     showCorpusKind(page, 'builtin');
     return useCorpus(page, loadBuiltin, 'the built-in corpus');
   }
+  latestChoice++; // a text still loading for an earlier choice must not land now
   page.corpus = null;
   $('corpus-stats').textContent = kind === 'paste' ? 'paste a text, then "Use this text"' : 'choose or drop a UTF-8 text file';
   settingsChanged(page);
