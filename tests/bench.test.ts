@@ -68,14 +68,20 @@ describe('table', () => {
     const rows = [
       row({}),
       row({ ...gpu, kernels: 'generic', tokensPerSec: 100, dispatchesPerStep: 1000, encodeMsPerStep: 50, encodeCpuMsPerStep: 40 }),
-      row({ ...gpu, kernels: 'fused', tokensPerSec: 150, dispatchesPerStep: 200, encodeMsPerStep: 10, encodeCpuMsPerStep: 5 }),
+      row({ ...gpu, kernels: 'fused', matmulKernel: 'tfjs', tokensPerSec: 150, dispatchesPerStep: 200, encodeMsPerStep: 10, encodeCpuMsPerStep: 5 }),
+      row({ ...gpu, kernels: 'fused', matmulKernel: 'tiled', tokensPerSec: 400, dispatchesPerStep: 200, encodeMsPerStep: 10, encodeCpuMsPerStep: 5 }),
     ];
-    expect(kernelRatios(rows)).toEqual([{ backend: 'webgpu', preset: 'baby', tokensPerSec: 1.5, dispatches: 0.2, encodeMs: 0.2, encodeCpuMs: 0.125 }]);
+    expect(kernelRatios(rows)).toEqual([
+      { backend: 'webgpu', preset: 'baby', label: 'fused+tfjs', tokensPerSec: 1.5, dispatches: 0.2, encodeMs: 0.2, encodeCpuMs: 0.125 },
+      { backend: 'webgpu', preset: 'baby', label: 'fused+tiled', tokensPerSec: 4, dispatches: 0.2, encodeMs: 0.2, encodeCpuMs: 0.125 },
+    ]);
     const text = formatGpuTable(rows).split('\n');
-    expect(text).toHaveLength(6); // title, header, rule, the two webgpu rows (not the wasm one), the ratio line
+    expect(text).toHaveLength(8); // title, header, rule, the three webgpu rows (not the wasm one), two ratio lines
     expect(text[1]).toMatch(/^backend\s+preset\s+kernels\s+tok\/s\s+dispatches\/step/);
     expect(text[3]).toMatch(/^webgpu\s+baby\s+generic\s+100\s+1,000\s+50\.0\s+40\.0\s+8,192\s+2\s+10\s+0\s+-$/);
-    expect(text[5]).toBe('fused / generic, webgpu baby: tokens/s x1.50, dispatches x0.200, encode ms x0.200 (cpu x0.125)');
+    expect(text[5]).toMatch(/^webgpu\s+baby\s+fused\+tiled\s+400\s/);
+    expect(text[6]).toBe('fused+tfjs / generic, webgpu baby: tokens/s x1.50, dispatches x0.200, encode ms x0.200 (cpu x0.125)');
+    expect(text[7]).toBe('fused+tiled / generic, webgpu baby: tokens/s x4.00, dispatches x0.200, encode ms x0.200 (cpu x0.125)');
     expect(formatGpuTable([row({})])).toBe('');
   });
 });
@@ -167,6 +173,9 @@ describe('tabgpt bench', () => {
     const kernels = await tabgpt('bench', '--backend', 'webgpu', '--kernels', 'fast');
     expect(kernels.code).toBe(2);
     expect(kernels.stderr.trim()).toBe("tabgpt: error: --kernels must be generic, fused or generic,fused (got 'fast')");
+    const matmul = await tabgpt('bench', '--backend', 'webgpu', '--matmul', 'tfjs,fast');
+    expect(matmul.code).toBe(2);
+    expect(matmul.stderr.trim()).toBe("tabgpt: error: --matmul must be auto, tiled, tfjs or a list of them (got 'tfjs,fast')");
     const preset = await tabgpt('bench', '--preset', 'huge');
     expect(preset.code).toBe(2);
     expect(preset.stderr.trim().split('\n')).toHaveLength(1);

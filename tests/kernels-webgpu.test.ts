@@ -7,7 +7,8 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { installNodeWebGPU } from '../src/cli/webgpu.ts';
-import { setKernelMode } from '../src/core/kernels/mode.ts';
+import { setKernelMode, setMatmulChoice, useTiledMatmul } from '../src/core/kernels/mode.ts';
+import { matMulTiled } from '../src/core/kernels/webgpu/matmul.ts';
 import * as ops from '../src/core/ops.ts';
 import { Rng } from '../src/core/rng.ts';
 import { makeConfig, modelConfigOf } from '../src/core/config.ts';
@@ -146,14 +147,72 @@ describe('fused token + position embedding (scatter-add gradient)', () => {
   }
 });
 
+describe('register-tiled matmul (the fused path on a CPU adapter)', () => {
+  it('is what auto picks on SwiftShader, and only in fused mode', async () => {
+    await tf.setBackend('webgpu');
+    setKernelMode('fused');
+    expect(useTiledMatmul()).toBe(true);
+    setMatmulChoice('tfjs');
+    expect(useTiledMatmul()).toBe(false);
+    setMatmulChoice('auto');
+    setKernelMode('generic');
+    expect(useTiledMatmul()).toBe(false);
+  });
+  // [M, K, N]: one row, K = 1, sizes not multiples of the 8 x 8 block or the 64-lane workgroup, baby's shapes.
+  // Against float64 sums in JS, within the float32 bound for any order of a K-term sum:
+  // |err| <= (K + 1) u (sum_k |a_k b_k| + |bias|), u = 2^-24.
+  for (const [M, K, N] of [[1, 7, 3], [5, 1, 9], [37, 13, 65], [65, 1024, 128], [1024, 128, 512]]) {
+    it(`op(a) @ op(b) (+ bias), all four transposes, [${M}, ${K}] x [${K}, ${N}], within float32's bound`, async () => {
+      await tf.setBackend('webgpu');
+      for (const [tA, tB] of [[false, false], [false, true], [true, false], [true, true]]) {
+        const [a, b, bias] = make([{ shape: tA ? [K, M] : [M, K] }, { shape: tB ? [N, K] : [K, N] }, { shape: [N] }], 3) as tf.Tensor2D[];
+        const [av, bv, biasv] = (await Promise.all([a, b, bias].map((t) => t.data()))) as Float32Array[];
+        const outs = [matMulTiled(a, b, tA, tB, bias), matMulTiled(a, b, tA, tB)];
+        const [withBias, plain] = (await Promise.all(outs.map((t) => t.data()))) as Float32Array[];
+        tf.dispose([a, b, bias, ...outs]);
+        let worst = 0; // error / bound, over both outputs
+        for (let i = 0; i < M; i++) {
+          for (let j = 0; j < N; j++) {
+            let sum = 0;
+            let abs = 0;
+            for (let k = 0; k < K; k++) {
+              const p = av[tA ? k * M + i : i * K + k] * bv[tB ? j * K + k : k * N + j];
+              sum += p;
+              abs += Math.abs(p);
+            }
+            const u = (K + 1) * 2 ** -24;
+            worst = Math.max(worst, Math.abs(plain[i * N + j] - sum) / (u * abs + 1e-30), Math.abs(withBias[i * N + j] - sum - biasv[j]) / (u * (abs + Math.abs(biasv[j])) + 1e-30));
+          }
+        }
+        expect(worst, `tA ${tA} tB ${tB}`).toBeLessThanOrEqual(1);
+      }
+    });
+  }
+  for (const [N, I, O] of [[1, 5, 3], [37, 13, 65]]) {
+    it(`linear (bias gradient as a GEMV) N=${N} in=${I} out=${O}`, async () => {
+      const r = await check([{ shape: [N, I] }, { shape: [I, O] }, { shape: [O] }], (x, w, b) => ops.linear(x as tf.Tensor2D, w as tf.Tensor2D, b));
+      console.log(`linear [${N},${I}]x[${I},${O}] err ${r.err} dispatches fused ${r.fused} generic ${r.generic}`);
+    });
+  }
+  for (const [N, C, V] of [[1, 8, 65], [19, 24, 65]]) {
+    it(`tied head x @ wte^T N=${N} C=${C} V=${V}`, async () => {
+      const r = await check([{ shape: [N, C] }, { shape: [V, C] }], (x, w) => ops.tiedHead(x as tf.Tensor2D, w as tf.Tensor2D));
+      console.log(`tiedHead [${N},${C}]x[${V},${C}]^T err ${r.err} dispatches fused ${r.fused} generic ${r.generic}`);
+    });
+  }
+});
+
 describe('whole nano model, fused vs generic on webgpu', () => {
   const TEXT = 'Sing, O goddess, the anger of Achilles son of Peleus, that brought countless ills upon the Achaeans.\n'.repeat(10);
   const data = new Dataset(TEXT);
   // SwiftShader runs a nano step in seconds: a small batch, and 5 steps (bench runs longer ones)
   const cfg = makeConfig({ preset: 'nano', batchSize: 2, maxIters: 5, logInterval: 1, evalInterval: 1000, seed: 5, vocabSize: data.tokenizer.vocabSize });
 
-  it('same loss and gradients at init (1e-4)', async () => {
+  // tiled: the fused path here (a CPU adapter); tfjs: the fused path on a hardware GPU
+  for (const matmul of ['tiled', 'tfjs'] as const)
+  it(`same loss and gradients at init (1e-4), ${matmul} matmul`, async () => {
     await tf.setBackend('webgpu');
+    setMatmulChoice(matmul);
     const batch = data.evalBatches('train', 1, cfg.batchSize, cfg.blockSize)[0];
     const lossAndGrads = async (mode: 'generic' | 'fused') => {
       setKernelMode(mode);
@@ -179,7 +238,8 @@ describe('whole nano model, fused vs generic on webgpu', () => {
       expect(e, name).toBeLessThan(1e-4);
       worst = Math.max(worst, e);
     }
-    console.log(`nano at init: loss generic ${g.loss} fused ${f.loss}; max |grad diff| ${worst.toExponential(1)}`);
+    setMatmulChoice('auto');
+    console.log(`nano at init (${matmul} matmul): loss generic ${g.loss} fused ${f.loss}; max |grad diff| ${worst.toExponential(1)}`);
   });
 
   it('same training losses over 5 steps (1e-4), constant dispatch and tensor counts, no per-step compiles', { timeout: 400_000 }, async () => {

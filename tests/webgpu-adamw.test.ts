@@ -9,6 +9,7 @@ import { adamwStep, decays, type OptimizerState } from '../src/core/train.ts';
 import { FusedAdamW } from '../src/core/kernels/webgpu/adamw.ts';
 import { countsBetween, gpuCounts, installGpuCounters } from '../src/core/kernels/webgpu/counters.ts';
 import { Rng } from '../src/core/rng.ts';
+import { matMulTiled } from '../src/core/kernels/webgpu/matmul.ts';
 
 beforeAll(async () => {
   const found = await installNodeWebGPU();
@@ -107,6 +108,44 @@ describe('fused AdamW on WebGPU', () => {
     fused.dispose();
     disposeState(a);
     disposeState(b);
+  });
+
+  // The step's constants (lr, bias corrections) are one pooled uniform bound by
+  // every update dispatch. tfjs returns pending uniforms to its pool at each
+  // submit; if one falls between the update dispatches and the buffer went back
+  // then, the next kernel's 16-byte uniform (here the tiled matmul's sizes) was
+  // written into it before the remaining updates ran (training went NaN).
+  it('keeps its step constants until every update dispatch is submitted (submits every 2 or 3 dispatches)', async () => {
+    const SUBMIT = 'WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE';
+    const saved = tf.env().get(SUBMIT) as number;
+    try {
+      for (const batch of [2, 3]) {
+        tf.env().set(SUBMIT, batch);
+        const run = async (interfere: boolean) => {
+          const st = makeState(11);
+          const fused = new FusedAdamW([...st.params].map(([name, p]) => ({ name, p, m: st.opt.m.get(name)!, v: st.opt.v.get(name)!, decay: true })), HYPER);
+          const one = tf.ones([1, 1]) as tf.Tensor2D;
+          for (let s = 1; s <= 4; s++) {
+            tf.tidy(() => {
+              const g = gradsFor(st.params, s);
+              fused.step([...st.params.values()].map((p) => g[p.name]), 1e-2, s);
+            });
+            if (interfere) matMulTiled(one, one).dispose(); // acquires and writes a 16-byte uniform at once
+            else await st.params.get('ln_f.weight')!.data(); // everything submitted and run
+          }
+          const out = await Promise.all([...st.params.values()].map((p) => p.data() as Promise<Float32Array>));
+          one.dispose();
+          fused.dispose();
+          disposeState(st);
+          return out;
+        };
+        const synced = await run(false);
+        const raced = await run(true);
+        for (let i = 0; i < synced.length; i++) expect([...raced[i]], `${SHAPES[i][0]}, a submit every ${batch}`).toEqual([...synced[i]]);
+      }
+    } finally {
+      tf.env().set(SUBMIT, saved);
+    }
   });
 
   it('records exactly its dispatches, no readback, one small uniform write per step', () => {

@@ -11,7 +11,7 @@ import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { BROWSER_ORDER, NODE_BACKENDS, type BackendName } from '../core/backend';
 import { benchPreset } from '../core/bench';
 import { defaultBenchBatchSize, formatGpuTable, formatProfile, formatTable, type BenchRow } from '../core/benchreport';
-import { KERNEL_MODES, type KernelMode } from '../core/kernels/mode';
+import { KERNEL_MODES, MATMUL_CHOICES, type KernelMode, type MatmulChoice } from '../core/kernels/mode';
 import { PRESET_NAMES, type PresetName } from '../core/config';
 import { Dataset } from '../core/data';
 import { isPosInt, num, parse } from './args';
@@ -28,6 +28,8 @@ const HELP = `usage: tabgpt bench [flags]
   --backend NAME      one backend (Node: ${NODE_BENCH_BACKENDS.join(', ')}; --browser: ${BROWSER_ORDER.join(', ')}); default all
                       (Node: ${NODE_BACKENDS.join(', ')}; webgpu only when named, as it is minutes per preset on SwiftShader)
   --kernels LIST      webgpu rows: generic, fused or generic,fused (both, side by side, with ratios); default fused
+  --matmul LIST       fused rows' matmul: auto (tiled on a CPU adapter such as SwiftShader, tfjs' on a GPU),
+                      tiled, tfjs, or a list (one fused row each, e.g. tfjs,tiled); default auto
   --preset NAME       one preset (${PRESET_NAMES.join(', ')}); default ${DEFAULT_PRESETS.join(', ')} (cpu: not mini)
   --json              one JSON object per line per backend and preset (progress goes to stderr)
   --browser           run in headless Chromium through the bench page (npm run bench -- --browser);
@@ -46,6 +48,8 @@ export interface BenchFlags {
   backends: BackendName[];
   /** Kernel modes for webgpu rows, in order (one row each). */
   kernels: KernelMode[];
+  /** Matmul choices for fused webgpu rows, in order (one row each). */
+  matmul: MatmulChoice[];
   presets: PresetName[];
   json: boolean;
   profile: boolean;
@@ -62,6 +66,7 @@ function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; presetGiv
   const { values } = parse(argv, {
     backend: { type: 'string' },
     kernels: { type: 'string' },
+    matmul: { type: 'string' },
     preset: { type: 'string' },
     json: { type: 'boolean', default: false },
     browser: { type: 'boolean', default: false },
@@ -90,12 +95,15 @@ function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; presetGiv
   }
   const kernels = ((values.kernels as string | undefined) ?? 'fused').split(',').map((k) => k.trim());
   for (const k of kernels) if (!KERNEL_MODES.includes(k as KernelMode)) throw new CliError(`--kernels must be generic, fused or generic,fused (got '${values.kernels}')`);
+  const matmul = ((values.matmul as string | undefined) ?? 'auto').split(',').map((k) => k.trim());
+  for (const m of matmul) if (!MATMUL_CHOICES.includes(m as MatmulChoice)) throw new CliError(`--matmul must be auto, tiled, tfjs or a list of them (got '${values.matmul}')`);
   const preset = values.preset as string | undefined;
   if (preset !== undefined && !PRESET_NAMES.includes(preset as PresetName)) throw new CliError(`--preset must be one of ${PRESET_NAMES.join(', ')} (got '${preset}')`);
   const budgetS = num(values, 'budget-s', (n) => n > 0 && Number.isFinite(n), 'a positive number of seconds');
   return {
     backends: backend ? [backend as BackendName] : allowed,
     kernels: [...new Set(kernels)] as KernelMode[],
+    matmul: [...new Set(matmul)] as MatmulChoice[],
     presets: preset ? [preset as PresetName] : DEFAULT_PRESETS,
     presetGiven: preset !== undefined,
     json: values.json as boolean,
@@ -169,10 +177,12 @@ export async function benchCommand(argv: string[]): Promise<void> {
         progress(`${backend} ${preset}: skipped by default (slow); run it with --backend ${backend} --preset ${preset}`);
         continue;
       }
-      for (const kernels of backend === 'webgpu' ? flags.kernels : [undefined]) {
+      const variants: { kernels?: KernelMode; matmul?: MatmulChoice }[] =
+        backend !== 'webgpu' ? [{}] : flags.kernels.flatMap((kernels): { kernels: KernelMode; matmul?: MatmulChoice }[] => (kernels === 'fused' ? flags.matmul.map((matmul) => ({ kernels, matmul })) : [{ kernels }]));
+      for (const variant of variants) {
         const row = await benchPreset({
           preset,
-          kernels,
+          ...variant,
           dataset,
           batchSize: flags.batchSize ?? defaultBenchBatchSize(backend),
           repeats: flags.repeats,

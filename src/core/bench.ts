@@ -10,7 +10,8 @@
 //    when the step's work is done, not when it was queued. Syncs happen only
 //    between repeats, never inside a step.
 //  - tokens/s is the median over repeats after the first step and a warm-up.
-//  - matmulGflops is a plain 2-D tf.matMul at the model's GEMM shapes
+//  - matmulGflops is a plain 2-D matmul (ops.matMul2d: the kernel the model's
+//    Linears use, tfjs' or the tiled one of a CPU adapter) at the model's GEMM shapes
 //    ([B*T, C] @ [C, 4C], [B*T, 4C] @ [4C, C], [B*T, C] @ [C, C]; the best of
 //    the three), timed in the same run; MFU divides the model's FLOP/s
 //    (counts.ts' flopsPerToken x tokens/s) by it.
@@ -32,10 +33,11 @@ import type { Dataset } from './data';
 import { flopsPerToken, paramCount } from './counts';
 import { generate } from './sample';
 import { newTrainer, type Trainer } from './train';
-import { kernelMode, setKernelMode, type KernelMode } from './kernels/mode';
+import { kernelMode, matmulChoice, setKernelMode, setMatmulChoice, useTiledMatmul, type KernelMode, type MatmulChoice } from './kernels/mode';
 import { countsBetween, gpuCounts, installGpuCounters, type GpuCounts } from './kernels/webgpu/counters';
 export type { GpuStepFigures as BenchGpuFigures };
 import { matmulGflopsOf, median, mfuOf, modelGflopsOf, stepsPerRepeat, type BenchRow, type ProfileEntry } from './benchreport';
+import { matMul2d } from './ops';
 
 export interface BenchOptions {
   preset: PresetName;
@@ -61,6 +63,8 @@ export interface BenchOptions {
   countBudgetMs?: number;
   /** generic tfjs ops or fused kernels (webgpu only; the mode in force when absent). */
   kernels?: KernelMode;
+  /** Fused rows: which matmul (kernels/mode.ts: auto, tiled, tfjs); the choice in force when absent. */
+  matmul?: MatmulChoice;
   /**
    * Training figures only: no generation, no 100-step tensor-count run (the
    * counts are taken at step 10, if reached, and at the end). For software
@@ -118,16 +122,18 @@ function timeSteps(trainer: Trainer, steps: number, cpuClock?: () => number): Pr
  * Dense 2-D matmul throughput [M, K] @ [K, N] in GFLOP/s: median of 3 timed
  * batches of calls after 2 warm-up calls, each batch ended by a scalar
  * readback. `cpu` is the same from CPU time (NaN without a CPU clock).
+ * The matmul the model's Linears use (ops.matMul2d: the tiled kernel on the
+ * fused path of a CPU adapter), so MFU compares the step with its own GEMM.
  */
 export async function measureMatmul(M: number, K: number, N: number, budgetMs = 1500, cpuClock?: () => number): Promise<{ wall: number; cpu: number }> {
-  const a = tf.randomNormal([M, K]);
-  const b = tf.randomNormal([K, N]);
+  const a = tf.randomNormal([M, K]) as tf.Tensor2D;
+  const b = tf.randomNormal([K, N]) as tf.Tensor2D;
   const run = (calls: number) =>
     timed(async () => {
       let last: tf.Tensor | null = null;
       for (let i = 0; i < calls; i++) {
         last?.dispose();
-        last = tf.matMul(a, b);
+        last = matMul2d(a, b, false, false);
       }
       const s = tf.sum(last!);
       await s.data();
@@ -272,11 +278,14 @@ export async function measureGpuSteps(trainer: Trainer, steps = 3, cpuClock?: ()
 /** Benchmark one preset on the current backend (tf.getBackend()). */
 export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
   const previousMode = kernelMode();
+  const previousMatmul = matmulChoice();
   if (opts.kernels) setKernelMode(opts.kernels);
+  if (opts.matmul) setMatmulChoice(opts.matmul);
   try {
     return await benchPresetIn(opts);
   } finally {
     setKernelMode(previousMode);
+    setMatmulChoice(previousMatmul);
   }
 }
 
@@ -292,7 +301,8 @@ async function benchPresetIn(opts: BenchOptions): Promise<BenchRow> {
   const { batchSize: B, blockSize: T } = trainer.cfg;
   const C = mcfg.nEmbd;
   const webgpu = tf.getBackend() === 'webgpu';
-  const name = `${tf.getBackend()} ${opts.preset}${webgpu ? ` ${kernelMode()}` : ''}`;
+  const matmulKernel = useTiledMatmul() ? 'tiled' : 'tfjs'; // the fused path's matmul that runs (kernels/mode.ts)
+  const name = `${tf.getBackend()} ${opts.preset}${webgpu ? ` ${kernelMode()}${kernelMode() === 'fused' ? ` (${matmulKernel} matmul)` : ''}` : ''}`;
   let live: Trainer[] = [trainer]; // disposed at the end, whatever happens
   try {
     // The backend's own dense matmul throughput at the model's GEMM shapes (the
@@ -375,7 +385,7 @@ async function benchPresetIn(opts: BenchOptions): Promise<BenchRow> {
     return {
       backend: tf.getBackend(),
       preset: opts.preset,
-      ...(webgpu ? { kernels: kernelMode() } : {}),
+      ...(webgpu ? { kernels: kernelMode(), ...(kernelMode() === 'fused' ? { matmulKernel } : {}) } : {}),
       ...(gpu ?? {}),
       params: params.total,
       nonEmbeddingParams: params.nonEmbedding,

@@ -52,6 +52,8 @@ export interface BenchRow {
   tokensPerSecRepeats: number[];
   /** webgpu rows: which ops ran, 'generic' tfjs ops or the 'fused' kernels (core/kernels/). */
   kernels?: 'generic' | 'fused';
+  /** fused webgpu rows: the matmul that ran, kernels/webgpu/matmul.ts' 'tiled' or tfjs' (kernels/mode.ts). */
+  matmulKernel?: 'tiled' | 'tfjs';
   /** webgpu rows (core/bench.ts' measureGpuSteps): compute dispatches one step issues, counted at the WebGPU API. */
   dispatchesPerStep?: number;
   /** JavaScript ms to issue one step, submission held to its end: the launch-overhead floor. */
@@ -126,8 +128,11 @@ export function stepsPerRepeat(estimateMsPerStep: number, repeats: number, budge
 
 const num = (x: number, digits = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
 
+/** 'generic', or 'fused' with its matmul where the row says which: 'fused+tiled'. */
+const kernelsLabel = (r: BenchRow) => `${r.kernels}${r.matmulKernel ? `+${r.matmulKernel}` : ''}`;
+
 const COLUMNS: [string, (r: BenchRow) => string][] = [
-  ['backend', (r) => r.backend + (r.kernels ? ` ${r.kernels}` : '')],
+  ['backend', (r) => r.backend + (r.kernels ? ` ${kernelsLabel(r)}` : '')],
   ['preset', (r) => r.preset],
   ['params', (r) => num(r.params)],
   ['B', (r) => String(r.batchSize)],
@@ -162,7 +167,7 @@ export function formatTable(rows: BenchRow[]): string {
 const GPU_COLUMNS: [string, (r: BenchRow) => string][] = [
   ['backend', (r) => r.backend],
   ['preset', (r) => r.preset],
-  ['kernels', (r) => r.kernels ?? '-'],
+  ['kernels', (r) => (r.kernels ? kernelsLabel(r) : '-')],
   ['tok/s', (r) => num(r.tokensPerSec)],
   ['dispatches/step', (r) => num(r.dispatchesPerStep ?? NaN)],
   ['encode ms/step', (r) => num(r.encodeMsPerStep ?? NaN, 1)],
@@ -175,7 +180,7 @@ const GPU_COLUMNS: [string, (r: BenchRow) => string][] = [
 ];
 
 /** fused / generic for each backend x preset measured both ways: tokens/s, dispatches and encode time as ratios. */
-export function kernelRatios(rows: BenchRow[]): { backend: string; preset: string; tokensPerSec: number; dispatches: number; encodeMs: number; encodeCpuMs: number }[] {
+export function kernelRatios(rows: BenchRow[]): { backend: string; preset: string; label: string; tokensPerSec: number; dispatches: number; encodeMs: number; encodeCpuMs: number }[] {
   const out = [];
   for (const f of rows.filter((r) => r.kernels === 'fused')) {
     const g = rows.find((r) => r.kernels === 'generic' && r.backend === f.backend && r.preset === f.preset && r.batchSize === f.batchSize);
@@ -183,6 +188,7 @@ export function kernelRatios(rows: BenchRow[]): { backend: string; preset: strin
     out.push({
       backend: f.backend,
       preset: f.preset,
+      label: kernelsLabel(f),
       tokensPerSec: f.tokensPerSec / g.tokensPerSec,
       dispatches: (f.dispatchesPerStep ?? NaN) / (g.dispatchesPerStep ?? NaN),
       encodeMs: (f.encodeMsPerStep ?? NaN) / (g.encodeMsPerStep ?? NaN),
@@ -201,7 +207,7 @@ export function formatGpuTable(rows: BenchRow[]): string {
   const line = (c: string[]) => c.map((s, i) => (i < 3 ? s.padEnd(widths[i]) : s.padStart(widths[i]))).join('  ');
   const out = ['GPU work per training step (webgpu):', line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)];
   for (const r of kernelRatios(rows)) {
-    out.push(`fused / generic, ${r.backend} ${r.preset}: tokens/s x${num(r.tokensPerSec, 2)}, dispatches x${num(r.dispatches, 3)}, encode ms x${num(r.encodeMs, 3)} (cpu x${num(r.encodeCpuMs, 3)})`);
+    out.push(`${r.label} / generic, ${r.backend} ${r.preset}: tokens/s x${num(r.tokensPerSec, 2)}, dispatches x${num(r.dispatches, 3)}, encode ms x${num(r.encodeMs, 3)} (cpu x${num(r.encodeCpuMs, 3)})`);
   }
   return out.join('\n');
 }

@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
 import { Rng } from './rng';
-import { causalSelfAttention, crossEntropy, embed, layerNorm, linear, linearGelu } from './ops';
+import { causalSelfAttention, crossEntropy, embed, layerNorm, linear, linearGelu, tiedHead } from './ops';
 import { installWasmKernels } from './kernels';
 
 export type Params = Map<string, tf.Variable>;
@@ -153,7 +153,7 @@ export class GPT {
       x = x.add(this.drop(this.lin(hidden, `${h}.mlp.c_proj`), opts, 200 + l));
     }
     x = this.ln(x, 'transformer.ln_f');
-    return tf.matMul(x, wte, false, true); // tied head: [N, C] @ [C, V] -> [N, V]
+    return tiedHead(x, wte); // tied head: [N, C] @ [V, C]^T -> [N, V]
   }
 
   /** Causal multi-head self-attention before c_proj: [N, C] (ln_1's output) -> [N, C]. */
@@ -233,7 +233,7 @@ export class GPT {
         x = x.add(this.lin(this.linGelu(this.ln(x, `${h}.ln_2`), `${h}.mlp.c_fc`), `${h}.mlp.c_proj`));
       }
       const last = this.ln(t > 1 ? x.slice([t - 1, 0], [1, C]) : x, 'transformer.ln_f'); // [1, C]
-      return tf.matMul(last, wte, false, true).reshape([-1]) as tf.Tensor1D; // [V]
+      return tiedHead(last as tf.Tensor2D, wte).reshape([-1]) as tf.Tensor1D; // [1, V] -> [V]
     });
     cache.length = start + t;
     return out;

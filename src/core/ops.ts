@@ -15,16 +15,17 @@
 //
 // Generic or fused: on the webgpu backend in `fused` mode (kernels/mode.ts,
 // useFused()) layerNorm, gelu, linearGelu, causalSelfAttention, crossEntropy
-// and embed run one WGSL kernel per direction (kernels/webgpu/index.ts);
-// everywhere else, and in `generic` mode, the tf-op compositions below, the
-// reference the fused kernels are tested against.
+// and embed run one WGSL kernel per direction (kernels/webgpu/index.ts), and
+// on a CPU adapter (SwiftShader) every 2-D matmul takes the register-tiled
+// kernel (matMul2d); everywhere else, and in `generic` mode, the tf-op
+// compositions below, the reference the fused kernels are tested against.
 //
 // Shape legend: B batch, T positions, N rows (B*T), C features, V vocabulary, nH heads.
 
 import * as tf from '@tensorflow/tfjs';
-import { useFused } from './kernels/mode';
+import { useFused, useTiledMatmul } from './kernels/mode';
 // The fused WGSL kernels (registered for the webgpu backend on import): kernels/webgpu/index.ts
-import { ATTENTION_MAX_T, biasGeluFused, causalAttentionFused, crossEntropyFused, embeddingFused, layerNormFused } from './kernels/webgpu';
+import { ATTENTION_MAX_T, biasGeluFused, causalAttentionFused, crossEntropyFused, embeddingFused, layerNormFused, matMulTiled } from './kernels/webgpu';
 
 /**
  * Whether tfjs is recording for a gradient (inside tf.grad, variableGrads).
@@ -37,6 +38,18 @@ function recording(): boolean {
 }
 
 /**
+ * op(a) @ op(b) (+ bias), 2-D, no gradient: the one place the model's 2-D
+ * matmuls pick their kernel. The fused path on a CPU adapter takes the
+ * register-tiled kernel (kernels/webgpu/matmul.ts; kernels/mode.ts says when);
+ * everywhere else tfjs' matmul, with the bias in its fused matmul kernel.
+ */
+export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D, transposeA: boolean, transposeB: boolean, bias: tf.Tensor | null = null): tf.Tensor2D {
+  if (useTiledMatmul()) return matMulTiled(a, b, transposeA, transposeB, bias);
+  if (bias) return tf.fused.matMul({ a, b, transposeA, transposeB, bias }) as tf.Tensor2D;
+  return tf.matMul(a, b, transposeA, transposeB);
+}
+
+/**
  * x @ W (+ b): [N, in] @ [in, out] -> [N, out], with the backward written out:
  * dx = dy @ W^T, dW = x^T @ dy, db = sumRows(dy). Autodiff's bias gradient is
  * a Sum over axis 0, which the wasm backend runs as a transpose plus a reduce
@@ -44,22 +57,46 @@ function recording(): boolean {
  * fused matmul+bias kernel where the backend has one (all four do).
  */
 export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor | null): tf.Tensor2D {
-  if (!recording()) return (b ? tf.fused.matMul({ a: x, b: w, bias: b }) : tf.matMul(x, w)) as tf.Tensor2D;
+  if (!recording()) return matMul2d(x, w, false, false, b);
   const f = tf.customGrad((...args) => {
     const [input, weight] = args as tf.Tensor2D[];
     const save = args[args.length - 1] as tf.GradSaveFunc;
     save([input, weight]);
     return {
-      value: b ? tf.fused.matMul({ a: input, b: weight, bias: args[2] as tf.Tensor }) : tf.matMul(input, weight),
+      value: matMul2d(input, weight, false, false, b ? (args[2] as tf.Tensor) : null),
       gradFunc: (dy: tf.Tensor, [xs, ws]: tf.Tensor[]) => {
         const g = dy as tf.Tensor2D;
-        const dx = tf.matMul(g, ws, false, true); // [N, out] @ [out, in]
-        const dw = tf.matMul(xs, g, true, false); // [in, N] @ [N, out]
+        const dx = matMul2d(g, ws as tf.Tensor2D, false, true); // [N, out] @ [out, in]
+        const dw = matMul2d(xs as tf.Tensor2D, g, true, false); // [in, N] @ [N, out]
         return b ? [dx, dw, sumRows(g)] : [dx, dw];
       },
     };
   });
   return (b ? f(x, w, b) : f(x, w)) as tf.Tensor2D;
+}
+
+/**
+ * The tied output head, x @ wte^T: [N, C] @ [V, C]^T -> [N, V] logits. On
+ * the tiled-matmul path its backward is written out (dx = dy @ wte, dwte =
+ * dy^T @ x, both without a transpose kernel); elsewhere tf.matMul's autodiff,
+ * which is the same two products.
+ */
+export function tiedHead(x: tf.Tensor2D, wte: tf.Tensor2D): tf.Tensor2D {
+  if (!useTiledMatmul()) return tf.matMul(x, wte, false, true);
+  if (!recording()) return matMul2d(x, wte, false, true);
+  const f = tf.customGrad((...args) => {
+    const [input, weight] = args as tf.Tensor2D[];
+    const save = args[2] as tf.GradSaveFunc;
+    save([input, weight]);
+    return {
+      value: matMul2d(input, weight, false, true),
+      gradFunc: (dy: tf.Tensor, [xs, ws]: tf.Tensor[]) => {
+        const g = dy as tf.Tensor2D;
+        return [matMul2d(g, ws as tf.Tensor2D, false, false), matMul2d(g, xs as tf.Tensor2D, true, false)]; // [N, V] @ [V, C]; [V, N] @ [N, C]
+      },
+    };
+  });
+  return f(x, wte) as tf.Tensor2D;
 }
 
 /**
@@ -69,7 +106,7 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor | null): tf.
  */
 export function sumRows(x: tf.Tensor2D): tf.Tensor1D {
   const [N, C] = x.shape;
-  return tf.matMul(tf.fill([1, N], 1), x).reshape([C]); // [1, N] @ [N, C] -> [1, C] -> [C]
+  return matMul2d(tf.fill([1, N], 1) as tf.Tensor2D, x, false, false).reshape([C]); // [1, N] @ [N, C] -> [1, C] -> [C]
 }
 
 /**

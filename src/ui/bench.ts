@@ -5,7 +5,7 @@
 // URL parameters (all optional), so `npm run bench -- --browser` can drive it:
 //   backends=webgpu,webgl,wasm,cpu  presets=nano,micro  budget=4 (s)  repeats=3
 //   gen=256 (chars)  batch=16  profile=1  threads=N (wasm)  auto=1 (start on load)
-//   kernels=generic,fused (webgpu rows: one per mode, side by side)  trainingonly=1
+//   kernels=generic,fused (webgpu rows: one per mode, side by side)  matmul=tfjs,tiled (fused rows' matmul; auto)  trainingonly=1
 // Progress and results are also on window.tabgpt.state (as on the other
 // pages) for the headless driver and the browser tests.
 
@@ -16,7 +16,10 @@ import type { BenchRunOptions, FromBenchWorker, ToBenchWorker } from '../worker/
 const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 type Backend = (typeof BACKENDS)[number];
 const DEFAULT_PRESETS: PresetName[] = ['nano', 'micro', 'baby', 'mini'];
-const KERNEL_MODES = ['generic', 'fused'] as const;
+const KERNEL_MODES = ['generic', 'fused'] as const; // core/kernels/mode.ts' (not imported: it loads tfjs)
+type KernelMode = (typeof KERNEL_MODES)[number];
+const MATMUL_CHOICES = ['auto', 'tiled', 'tfjs'] as const;
+type MatmulChoice = (typeof MATMUL_CHOICES)[number];
 
 export interface BenchPageState {
   status: 'idle' | 'running' | 'done';
@@ -112,9 +115,12 @@ async function runBackend(backend: Backend, presets: PresetName[], base: Omit<Be
     envs[backend] = ready.env;
     render();
     for (const preset of presets) {
-      for (const kernels of backend === 'webgpu' ? kernelModes : [undefined]) {
-        $('status').textContent = `${backend} ${preset}${kernels ? ` ${kernels}` : ''}…`;
-        const reply = await request(worker, { type: 'run', options: { ...base, preset, kernels, batchSize: base.batchSize ?? defaultBenchBatchSize(backend) } });
+      // webgpu: one row per kernel mode, and per matmul choice for fused rows (kernels/mode.ts)
+      type Variant = { kernels?: KernelMode; matmul?: MatmulChoice };
+      const variants: Variant[] = backend !== 'webgpu' ? [{}] : kernelModes.flatMap((kernels): Variant[] => (kernels === 'fused' ? matmuls.map((matmul) => ({ kernels, matmul })) : [{ kernels }]));
+      for (const variant of variants) {
+        $('status').textContent = `${backend} ${preset}${variant.kernels ? ` ${variant.kernels}` : ''}${variant.matmul ? ` (${variant.matmul} matmul)` : ''}…`;
+        const reply = await request(worker, { type: 'run', options: { ...base, preset, ...variant, batchSize: base.batchSize ?? defaultBenchBatchSize(backend) } });
         if (reply.type === 'row') {
           state.rows.push(reply.row);
           render();
@@ -163,6 +169,7 @@ async function runAll(): Promise<void> {
 }
 
 const kernelModes = listParam('kernels', KERNEL_MODES, ['fused']);
+const matmuls = listParam('matmul', MATMUL_CHOICES, ['auto']);
 checkboxes($('backends'), BACKENDS, listParam('backends', BACKENDS, BACKENDS));
 checkboxes($('presets'), PRESET_NAMES, listParam('presets', PRESET_NAMES, DEFAULT_PRESETS));
 for (const [param, id] of [['budget', 'budget'], ['repeats', 'repeats'], ['gen', 'gen'], ['batch', 'batch']] as const) {

@@ -28,3 +28,33 @@ export function kernelMode(): KernelMode {
 export function useFused(): boolean {
   return mode === 'fused' && tf.getBackend() === 'webgpu';
 }
+
+// Which matmul the fused path uses: kernels/webgpu/matmul.ts' register-tiled
+// one (`tiled`), or tfjs' own (`tfjs`). `auto` picks tiled on adapters that
+// are CPUs (SwiftShader, llvmpipe, lavapipe: 4-10x tfjs' matmul there, the
+// bulk of a step) and tfjs' on hardware GPUs, where tfjs' kernel is tuned and
+// the tiled one has not been measured.
+export type MatmulChoice = 'auto' | 'tiled' | 'tfjs';
+export const MATMUL_CHOICES: readonly MatmulChoice[] = ['auto', 'tiled', 'tfjs'];
+let matmul: MatmulChoice = 'auto';
+
+export function setMatmulChoice(m: MatmulChoice): void {
+  if (!MATMUL_CHOICES.includes(m)) throw new Error(`matmul must be one of ${MATMUL_CHOICES.join(', ')} (got '${m}')`);
+  matmul = m;
+}
+
+export function matmulChoice(): MatmulChoice {
+  return matmul;
+}
+
+/** True when the fused path's matmuls take the tiled kernel (see above). */
+export function useTiledMatmul(): boolean {
+  if (!useFused() || matmul === 'tfjs') return false;
+  return matmul === 'tiled' || softwareAdapter();
+}
+
+/** Whether the webgpu backend's adapter is a CPU implementation, from the adapter info tfjs keeps. */
+function softwareAdapter(): boolean {
+  const info = (tf.backend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string } }).adapterInfo;
+  return /swiftshader|llvmpipe|lavapipe/i.test(`${info?.vendor ?? ''} ${info?.architecture ?? ''}`);
+}

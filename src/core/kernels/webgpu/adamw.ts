@@ -26,7 +26,7 @@
 // sumsq binds 1 + 6, update binds 2 x (p, m, v, g).
 
 import * as tf from '@tensorflow/tfjs';
-import { bufferOf, grid, writableBufferOf, recordDispatch, transientUniform, webgpuBackend } from './stream';
+import { bufferOf, grid, writableBufferOf, recordDispatch, releaseUniform, transientUniform, webgpuBackend } from './stream';
 
 export interface AdamWHyper {
   beta1: number;
@@ -278,6 +278,7 @@ export class FusedAdamW {
       const bg = this.device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries });
       recordDispatch(b, 'AdamWUpdate', pipe, bg, grid(Math.ceil(n / WG), this.device.limits.maxComputeWorkgroupsPerDimension), used);
     }
+    releaseUniform(b, stepConsts); // after its last user: a submit between the update dispatches must not free it
   }
 
   /** Free the optimizer's own buffers (after submitting any recorded work that uses them). */

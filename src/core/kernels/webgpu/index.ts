@@ -27,6 +27,12 @@
 //   crossentropy.ts  softmax cross-entropy to the mean loss, integer targets  7-10 + 4 -> 1 + 1
 //   embedding.ts     token + position embedding: gather forward, scatter-add back,
 //                    positions computed in the kernel, not uploaded      5 + 2 -> 1 + 1
+//   matmul.ts        a register-tiled matmul (8 x 8 outputs per invocation, no
+//                    workgroup memory, either operand transposed in place, bias
+//                    epilogue) for every 2-D matmul of the model (ops.matMul2d:
+//                    Linears both ways, bias-gradient GEMVs, the tied head) on
+//                    adapters that are CPUs (SwiftShader): 4-10x tfjs' there.
+//                    Hardware GPUs keep tfjs' matmul (kernels/mode.ts)
 //   adamw.ts         the optimizer step: global-norm clip, moments, bias-corrected
 //                    update, weight decay, in place in the Trainer's variables;
 //                    ceil(P/6) + 1 + ceil(P/2) dispatches for P tensors (baby: 36,
@@ -45,7 +51,7 @@
 // What remains per layer: the matmuls (c_attn, c_proj, c_fc, mlp c_proj and
 // their gradients), residual adds and the bias-gradient GEMVs.
 //
-// Not fused here: the matmuls (tfjs' tiled MatMul is already one dispatch),
+// Not fused here: the matmuls (one dispatch each, tfjs' or matmul.ts'),
 // residual adds, dropout (attention with dropout > 0 takes the generic path),
 // and the optimizer (AdamW: kernels/webgpu/adamw.ts). Only f32; no
 // `shader-f16` or `subgroups` features are used, so any WebGPU adapter runs them.
@@ -56,12 +62,14 @@ import { kernels as biasGelu } from './gelu';
 import { kernels as attention } from './attention';
 import { kernels as crossEntropy } from './crossentropy';
 import { kernels as embedding } from './embedding';
+import { kernels as matmul } from './matmul';
 
-registerOnce([...layerNorm, ...biasGelu, ...attention, ...crossEntropy, ...embedding]);
+registerOnce([...layerNorm, ...biasGelu, ...attention, ...crossEntropy, ...embedding, ...matmul]);
 
 export { layerNormFused } from './layernorm';
 export { biasGeluFused } from './gelu';
 export { causalAttentionFused, ATTENTION_MAX_T } from './attention';
 export { crossEntropyFused } from './crossentropy';
 export { embeddingFused } from './embedding';
+export { matMulTiled } from './matmul';
 export { compiledVariants } from './program';

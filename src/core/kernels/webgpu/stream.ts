@@ -70,12 +70,25 @@ export function writableBufferOf(b: WebGPUBackendInternals, t: tf.Tensor): GPUBu
   return buf;
 }
 
-/** A uniform buffer for this dispatch's constants, released by tfjs after the next submit (as its own uniforms are). */
+/**
+ * A uniform buffer from tfjs' pool for constants that several dispatches bind,
+ * written now (queue.writeBuffer runs ahead of every unsubmitted command).
+ * Call releaseUniform after recording the last dispatch that binds it: tfjs
+ * returns pending uniforms to its pool at each submit, and a submit can fall
+ * between the users (every WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE dispatches). A
+ * buffer returned at the first would be handed out and rewritten (a tfjs or
+ * fused kernel's 16-byte shape uniform) before the later users ran: the fused
+ * AdamW then read a matmul's sizes as its learning rate, and training went NaN.
+ */
 export function transientUniform(b: WebGPUBackendInternals, data: ArrayBuffer): GPUBuffer {
   const buf = b.bufferManager.acquireBuffer(data.byteLength, GPUBufferUsage.COPY_DST | GPUBufferUsage.UNIFORM);
   b.queue.writeBuffer(buf, 0, data);
-  b.uniformPendingDisposal.push(buf);
   return buf;
+}
+
+/** Back to tfjs' pool at the next submit, which carries every dispatch recorded so far (transientUniform). */
+export function releaseUniform(b: WebGPUBackendInternals, buf: GPUBuffer): void {
+  b.uniformPendingDisposal.push(buf);
 }
 
 /** WebGPU's per-dimension workgroup limit (65535 by default): larger 1-D grids fold into 2-D. */
