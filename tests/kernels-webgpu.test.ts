@@ -148,9 +148,12 @@ describe('fused token + position embedding (scatter-add gradient)', () => {
 });
 
 describe('register-tiled matmul (the fused path on a CPU adapter)', () => {
-  it('is what auto picks on SwiftShader, and only in fused mode', async () => {
+  it('is what auto picks on a CPU adapter (SwiftShader) and not on a GPU, and only in fused mode', async () => {
     await tf.setBackend('webgpu');
     setKernelMode('fused');
+    const found = await installNodeWebGPU(); // already installed: what Dawn found
+    expect(useTiledMatmul()).toBe(typeof found !== 'string' && found.software);
+    setMatmulChoice('tiled');
     expect(useTiledMatmul()).toBe(true);
     setMatmulChoice('tfjs');
     expect(useTiledMatmul()).toBe(false);

@@ -53,8 +53,14 @@ export function useTiledMatmul(): boolean {
   return matmul === 'tiled' || softwareAdapter();
 }
 
-/** Whether the webgpu backend's adapter is a CPU implementation, from the adapter info tfjs keeps. */
+/**
+ * Whether the webgpu backend's adapter is a CPU implementation: the device's
+ * adapter info where the browser or Dawn gives it (fallback flag, description:
+ * llvmpipe/lavapipe say so only there), else the vendor/architecture tfjs keeps.
+ */
 function softwareAdapter(): boolean {
-  const info = (tf.backend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string } }).adapterInfo;
-  return /swiftshader|llvmpipe|lavapipe/i.test(`${info?.vendor ?? ''} ${info?.architecture ?? ''}`);
+  type Info = { vendor?: string; architecture?: string; description?: string; isFallbackAdapter?: boolean };
+  const backend = tf.backend() as unknown as { adapterInfo?: Info; device?: { adapterInfo?: Info } };
+  const info: Info = backend.device?.adapterInfo ?? backend.adapterInfo ?? {};
+  return info.isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe/i.test(`${info.vendor ?? ''} ${info.architecture ?? ''} ${info.description ?? ''}`);
 }
