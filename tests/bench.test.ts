@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { benchPreset } from '../src/core/bench.ts';
-import { formatGpuTable, formatTable, kernelRatios, matmulGflopsOf, median, mfuOf, modelGflopsOf, stepsPerRepeat, type BenchRow } from '../src/core/benchreport.ts';
+import { benchVariants, formatGpuTable, formatTable, kernelRatios, matmulGflopsOf, median, mfuOf, modelGflopsOf, stepsPerRepeat, type BenchRow } from '../src/core/benchreport.ts';
 import { builtinCorpus } from '../src/core/corpus.ts';
 import { flopsPerToken } from '../src/core/counts.ts';
 import { Dataset } from '../src/core/data.ts';
@@ -61,6 +61,11 @@ describe('table', () => {
     expect(lines[3]).toMatch(/197\*/); // stand-in count run is marked ...
     expect(lines[4]).toMatch(/^\* tensor counts from a B1xT8 run/); // ... and explained
     expect(new Set(lines.slice(0, 4).map((l) => l.length)).size).toBe(1); // columns aligned
+  });
+
+  it('runs one row per kernel mode on webgpu, the fused one per matmul choice, one plain row elsewhere', () => {
+    expect(benchVariants('webgpu', ['generic', 'fused'], ['tfjs', 'tiled'])).toEqual([{ kernels: 'generic' }, { kernels: 'fused', matmul: 'tfjs' }, { kernels: 'fused', matmul: 'tiled' }]);
+    expect(benchVariants('wasm', ['generic', 'fused'], ['auto'])).toEqual([{}]);
   });
 
   it('shows the webgpu rows\' per-step GPU work and fused/generic ratios measured in the same run', () => {

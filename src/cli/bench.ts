@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { BROWSER_ORDER, NODE_BACKENDS, type BackendName } from '../core/backend';
 import { benchPreset } from '../core/bench';
-import { defaultBenchBatchSize, formatGpuTable, formatProfile, formatTable, type BenchRow } from '../core/benchreport';
+import { benchVariants, defaultBenchBatchSize, formatGpuTable, formatProfile, formatTable, type BenchRow } from '../core/benchreport';
 import { KERNEL_MODES, MATMUL_CHOICES, type KernelMode, type MatmulChoice } from '../core/kernels/mode';
 import { PRESET_NAMES, type PresetName } from '../core/config';
 import { Dataset } from '../core/data';
@@ -177,9 +177,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
         progress(`${backend} ${preset}: skipped by default (slow); run it with --backend ${backend} --preset ${preset}`);
         continue;
       }
-      const variants: { kernels?: KernelMode; matmul?: MatmulChoice }[] =
-        backend !== 'webgpu' ? [{}] : flags.kernels.flatMap((kernels): { kernels: KernelMode; matmul?: MatmulChoice }[] => (kernels === 'fused' ? flags.matmul.map((matmul) => ({ kernels, matmul })) : [{ kernels }]));
-      for (const variant of variants) {
+      for (const variant of benchVariants(backend, flags.kernels, flags.matmul)) {
         const row = await benchPreset({
           preset,
           ...variant,

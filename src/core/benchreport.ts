@@ -94,6 +94,16 @@ export function defaultBenchBatchSize(backend: string): number | undefined {
   return backend === 'cpu' ? 4 : undefined;
 }
 
+/**
+ * The rows one backend x preset gets, in order: one per kernel mode on
+ * webgpu, the fused mode once per matmul choice (kernels/mode.ts); a single
+ * plain row elsewhere. Shared by the CLI and the bench page.
+ */
+export function benchVariants<K extends string, M extends string>(backend: string, kernels: readonly K[], matmuls: readonly M[]): { kernels?: K; matmul?: M }[] {
+  if (backend !== 'webgpu') return [{}];
+  return kernels.flatMap((k): { kernels: K; matmul?: M }[] => (k === 'fused' ? matmuls.map((matmul) => ({ kernels: k, matmul })) : [{ kernels: k }]));
+}
+
 /** Median of a non-empty list (mean of the middle two for even lengths). */
 export function median(xs: number[]): number {
   if (xs.length === 0) throw new Error('median of an empty list');

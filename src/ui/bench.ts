@@ -9,7 +9,7 @@
 // Progress and results are also on window.tabgpt.state (as on the other
 // pages) for the headless driver and the browser tests.
 
-import { defaultBenchBatchSize, formatGpuTable, formatProfile, formatTable, type BenchRow } from '../core/benchreport';
+import { benchVariants, defaultBenchBatchSize, formatGpuTable, formatProfile, formatTable, type BenchRow } from '../core/benchreport';
 import { PRESET_NAMES, type PresetName } from '../core/config';
 import type { BenchRunOptions, FromBenchWorker, ToBenchWorker } from '../worker/protocol';
 
@@ -17,9 +17,7 @@ const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 type Backend = (typeof BACKENDS)[number];
 const DEFAULT_PRESETS: PresetName[] = ['nano', 'micro', 'baby', 'mini'];
 const KERNEL_MODES = ['generic', 'fused'] as const; // core/kernels/mode.ts' (not imported: it loads tfjs)
-type KernelMode = (typeof KERNEL_MODES)[number];
 const MATMUL_CHOICES = ['auto', 'tiled', 'tfjs'] as const;
-type MatmulChoice = (typeof MATMUL_CHOICES)[number];
 
 export interface BenchPageState {
   status: 'idle' | 'running' | 'done';
@@ -115,10 +113,7 @@ async function runBackend(backend: Backend, presets: PresetName[], base: Omit<Be
     envs[backend] = ready.env;
     render();
     for (const preset of presets) {
-      // webgpu: one row per kernel mode, and per matmul choice for fused rows (kernels/mode.ts)
-      type Variant = { kernels?: KernelMode; matmul?: MatmulChoice };
-      const variants: Variant[] = backend !== 'webgpu' ? [{}] : kernelModes.flatMap((kernels): Variant[] => (kernels === 'fused' ? matmuls.map((matmul) => ({ kernels, matmul })) : [{ kernels }]));
-      for (const variant of variants) {
+      for (const variant of benchVariants(backend, kernelModes, matmuls)) {
         $('status').textContent = `${backend} ${preset}${variant.kernels ? ` ${variant.kernels}` : ''}${variant.matmul ? ` (${variant.matmul} matmul)` : ''}…`;
         const reply = await request(worker, { type: 'run', options: { ...base, preset, ...variant, batchSize: base.batchSize ?? defaultBenchBatchSize(backend) } });
         if (reply.type === 'row') {
