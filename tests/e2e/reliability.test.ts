@@ -156,10 +156,11 @@ describe('a full disk', () => {
         await page.click('#resume');
         await until(page, 'the quota error', (s) => (s.error ?? '').startsWith('browser storage is full'));
         await page.click('#pause');
-        const pausedFull = await until(page, 'the pause', (s) => s.status === 'paused');
-        // Another save may fail before the pause lands: the message shown is the newest error.
-        const message = await page.textContent('#models-error');
-        expect(message).toBe(pausedFull.error);
+        await until(page, 'the pause', (s) => s.status === 'paused');
+        // A save begun before the pause may still fail after it: the message shown is the newest error.
+        // Both are read in one evaluation, so such a late failure cannot fall between them.
+        const [message, newestError] = await page.evaluate(() => [document.querySelector('#models-error')!.textContent, (window as unknown as { tabgpt: { state: { error: string | null } } }).tabgpt.state.error]);
+        expect(message).toBe(newestError);
         expect(message).toMatch(/the checkpoint at step \d+ \(.*\) was not saved; this run's save at step \d+ is kept; delete saved models you no longer need \(largest: 1×16 ctx 16 · built-in corpus at step 10, .*\) and the next autosave will store it$/);
         // IndexedDB learns of the new quota after a few writes: the newest save that fit is the one kept.
         const keptStep = Number(/this run's save at step (\d+)/.exec(message!)![1]);
