@@ -12,6 +12,7 @@ import { GPT, flopsPerToken, paramCount } from './model';
 import { Rng } from './rng';
 import { useFused } from './kernels/mode';
 import { FusedAdamW } from './kernels/webgpu/adamw';
+import { Capture, NotRecordable, type StepPlan } from './kernels/webgpu/record';
 
 /** lr at step `it` (0-based): linear warmup to lr, cosine decay to minLr at maxIters (nanoGPT's get_lr). */
 export function learningRate(cfg: Pick<Config, 'lr' | 'minLr' | 'warmupIters' | 'maxIters'>, it: number): number {
@@ -124,7 +125,15 @@ export class Trainer {
   trainMs = 0;
   firstStepMs = 0;
   private timedSteps = 0;
-  private pending: tf.Scalar[] = [];
+  /** Losses not yet read: a tensor (an eager step) or a slot of a recorded plan's ring. */
+  private pending: (tf.Scalar | { plan: StepPlan })[] = [];
+  /** The recorded step (kernels/webgpu/record.ts), once captured; replaced when it goes stale. */
+  private plan: StepPlan | null = null;
+  /** Plans gone stale whose ring still holds unread losses. */
+  private retired: StepPlan[] = [];
+  /** Why the step runs eagerly (null while recorded or before the choice is made). */
+  private eagerReason: string | null = null;
+  private eagerSteps = 0;
   private lastLogStep = 0;
   private warm = false;
 
@@ -172,8 +181,7 @@ export class Trainer {
     const batch = getBatch(this.data.train, this.cfg.batchSize, this.cfg.blockSize, this.rng);
     const dropoutSeed = this.rng.int(2 ** 30);
     const lr = learningRate(this.cfg, this.step);
-    const loss = this.applyStep(batch, lr, dropoutSeed);
-    this.pending.push(loss);
+    this.pending.push(this.runStep(batch, lr, dropoutSeed));
     this.step++;
     const dt = performance.now() - t0;
     const isLog = this.step % this.cfg.logInterval === 0 || this.step % this.cfg.evalInterval === 0 || this.step === this.cfg.maxIters;
@@ -213,27 +221,106 @@ export class Trainer {
     }
   }
 
-  /** Read the queued step losses in one transfer, then free them. */
+  /** Read the queued step losses (one transfer per kind), then free them. */
   private async drainLosses(): Promise<number[]> {
     if (this.pending.length === 0) return [];
-    const stacked = tf.stack(this.pending);
-    const values = Array.from(await stacked.data());
-    stacked.dispose();
-    for (const l of this.pending) l.dispose();
+    const pending = this.pending;
     this.pending = [];
-    return values;
+    const tensors = pending.filter((l): l is tf.Scalar => l instanceof tf.Tensor);
+    let fromTensors: number[] = [];
+    if (tensors.length > 0) {
+      const stacked = tf.stack(tensors);
+      fromTensors = Array.from(await stacked.data());
+      stacked.dispose();
+      for (const l of tensors) l.dispose();
+    }
+    const fromPlans = new Map<StepPlan, number[]>();
+    for (const l of pending) if (!(l instanceof tf.Tensor) && !fromPlans.has(l.plan)) fromPlans.set(l.plan, await l.plan.readLosses());
+    for (const p of this.retired) p.dispose();
+    this.retired = [];
+    let t = 0;
+    return pending.map((l) => (l instanceof tf.Tensor ? fromTensors[t++] : fromPlans.get(l.plan)!.shift()!));
   }
 
-  /** Forward, backward, clip, AdamW update; returns the (device-side) loss. */
-  private applyStep(batch: Batch, lr: number, dropoutSeed: number): tf.Scalar {
+  /** How the step runs: recorded, or eager with the reason (for the run's log and the page's badge). */
+  get stepMode(): { step: 'recorded' | 'eager'; reason: string | null } {
+    return this.plan ? { step: 'recorded', reason: null } : { step: 'eager', reason: this.eagerReason ?? this.whyEager() };
+  }
+
+  /** Why this run cannot record its step, or null when it can. */
+  private whyEager(): string | null {
+    if (this.cfg.step === 'eager') return 'step=eager was asked for';
+    if (tf.getBackend() !== 'webgpu') return `the ${tf.getBackend()} backend runs each op as it comes (only webgpu records)`;
+    if (!useFused()) return 'generic kernels are not recorded (kernels=fused records)';
+    if (this.cfg.dropout > 0) return 'dropout > 0 draws a new mask every step';
+    return null;
+  }
+
+  /**
+   * One step, recorded where it can be: the first step runs eagerly (shaders
+   * compile), the second eagerly under capture, and from then on the plan
+   * replays (kernels/webgpu/record.ts). Returns where its loss will be read.
+   */
+  private runStep(batch: Batch, lr: number, dropoutSeed: number): tf.Scalar | { plan: StepPlan } {
+    const fused = this.fusedOptimizer();
+    fused?.ensureExclusive(); // may give a variable a new buffer: the plan then goes stale below
+    // Under a profiler (tf.time, the bench's GPU timing) the step runs eagerly: the
+    // same dispatches, each timed by tfjs; recording and replay resume after it.
+    const profiling = tf.getBackend() === 'webgpu' && (tf.backend() as unknown as { activeTimers?: unknown }).activeTimers != null;
+    if (this.plan && !this.plan.valid()) {
+      this.retired.push(this.plan);
+      this.plan = null;
+    }
+    if (this.plan && fused && !profiling && this.plan.pending < this.plan.capacity) {
+      this.optimizer.t++;
+      this.plan.replay([batch.x, batch.y], fused.stepConstants(lr, this.optimizer.t));
+      return { plan: this.plan };
+    }
+    const x = tf.tensor2d(batch.x, [batch.batchSize, batch.blockSize], 'int32');
+    const y = tf.tensor2d(batch.y, [batch.batchSize, batch.blockSize], 'int32');
+    let capture: Capture | null = null;
+    if (fused && !profiling && this.eagerReason === null && this.whyEager() === null && this.eagerSteps > 0) {
+      try {
+        capture = Capture.begin({ inputs: [x, y], variables: this.variables(), ownBuffers: fused.ownBuffers });
+      } catch (e) {
+        if (!(e instanceof NotRecordable)) throw e;
+        this.eagerReason = e.message;
+      }
+    }
+    let loss: tf.Scalar;
+    try {
+      loss = this.applyStep(x, y, lr, dropoutSeed);
+    } catch (e) {
+      capture?.abort();
+      throw e;
+    } finally {
+      x.dispose();
+      y.dispose();
+    }
+    this.eagerSteps++;
+    if (capture) {
+      try {
+        this.plan = capture.finish(loss, Math.max(1, this.cfg.logInterval));
+      } catch (e) {
+        if (!(e instanceof NotRecordable)) throw e;
+        this.eagerReason = e.message;
+      }
+    }
+    return loss;
+  }
+
+  /** Every variable a step reads or writes: the model's parameters (frozen ones too) and the moments. */
+  private variables(): tf.Variable[] {
+    return [...this.model.params.values(), ...this.optimizer.m.values(), ...this.optimizer.v.values()];
+  }
+
+  /** Forward, backward, clip, AdamW update on the batch x -> y ([B, T] int32); returns the (device-side) loss. */
+  private applyStep(x: tf.Tensor2D, y: tf.Tensor2D, lr: number, dropoutSeed: number): tf.Scalar {
     const { cfg, model, optimizer } = this;
     optimizer.t++;
     const t = optimizer.t;
     const fused = this.fusedOptimizer(); // webgpu + fused kernels: the whole update in a few dispatches (kernels/webgpu/adamw.ts)
-    fused?.ensureExclusive();
     return tf.tidy(() => {
-      const x = tf.tensor2d(batch.x, [batch.batchSize, batch.blockSize], 'int32');
-      const y = tf.tensor2d(batch.y, [batch.batchSize, batch.blockSize], 'int32');
       // Only this model's variables (another model may be alive); grads are keyed by tfjs' unique variable name.
       // Frozen parameters (trainable = false, see finetune.ts) get no gradient and no update.
       const trainable = [...model.params.values()].filter((p) => p.trainable);
@@ -269,9 +356,13 @@ export class Trainer {
   }
 
   dispose(): void {
+    this.plan?.dispose();
+    this.plan = null;
+    for (const p of this.retired) p.dispose();
+    this.retired = [];
     this.fused?.dispose();
     this.fused = null;
-    for (const l of this.pending) l.dispose();
+    for (const l of this.pending) if (l instanceof tf.Tensor) l.dispose();
     this.pending = [];
     for (const v of [...this.optimizer.m.values(), ...this.optimizer.v.values()]) v.dispose();
   }

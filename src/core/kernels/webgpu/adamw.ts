@@ -27,6 +27,7 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { bufferOf, grid, writableBufferOf, recordDispatch, releaseUniform, transientUniform, webgpuBackend } from './stream';
+import { noteStepUniform } from './record';
 
 export interface AdamWHyper {
   beta1: number;
@@ -204,6 +205,16 @@ export class FusedAdamW {
     }
   }
 
+  /** The per-step uniform: lr and the two bias corrections for Adam step t (1-based). */
+  stepConstants(lr: number, t: number): Float32Array {
+    return new Float32Array([lr, 1 - Math.pow(this.hyper.beta1, t), 1 - Math.pow(this.hyper.beta2, t), 0]);
+  }
+
+  /** The optimizer's own buffers (partial sums, clip scale, constants): a recorded step binds them as they are. */
+  get ownBuffers(): GPUBuffer[] {
+    return [...this.owned];
+  }
+
   /** Dispatches one step records (for the budget in PERFORMANCE.md and the counter test). */
   get dispatchesPerStep(): number {
     const P = this.slots.length;
@@ -257,7 +268,8 @@ export class FusedAdamW {
       });
       recordDispatch(b, 'AdamWScale', this.pipes.scale, bg, [1, 1], []);
     }
-    const stepConsts = transientUniform(b, new Float32Array([lr, 1 - Math.pow(this.hyper.beta1, t), 1 - Math.pow(this.hyper.beta2, t), 0]).buffer);
+    const stepConsts = transientUniform(b, this.stepConstants(lr, t).buffer as ArrayBuffer);
+    noteStepUniform(stepConsts); // a recorded step rewrites these per replay (record.ts)
     for (let base = 0, k = 0; base < P; base += UPDATE_PER_DISPATCH, k++) {
       const count = Math.min(UPDATE_PER_DISPATCH, P - base);
       const pipe = this.pipes.update[count - 1];

@@ -8,67 +8,16 @@
 // after every tfjs kernel issued before it (the gradients it reads) and before
 // every one issued after it (the next step's forward pass reading the weights).
 //
-// This file is the one place that touches tfjs' private backend members; the
-// interface below lists exactly which (tfjs-backend-webgpu 4.22.0,
-// dist/backend_webgpu.js). Buffers bound here are marked as owned by the
-// pending command queue, as tfjs does for its own dispatches, so disposing a
-// tensor (a gradient) right after recording defers freeing its buffer until
-// the work is submitted.
+// tfjs' private members are reached through ../tfjs-internals.ts. Buffers
+// bound here are marked as owned by the pending command queue, as tfjs does
+// for its own dispatches, so disposing a tensor (a gradient) right after
+// recording defers freeing its buffer until the work is submitted.
 
 import * as tf from '@tensorflow/tfjs';
 
-type DataId = object;
+import { bufferOf, webgpuBackend, writableBufferOf, type WebGPUBackendInternals } from '../tfjs-internals';
 
-/** The members of tfjs' WebGPUBackend this file relies on. */
-export interface WebGPUBackendInternals {
-  device: GPUDevice;
-  queue: GPUQueue;
-  commandEncoder: GPUCommandEncoder | null;
-  computePassEncoder: GPUComputePassEncoder | null;
-  dispatchCountInPass: number;
-  commandQueueOwnedIds: WeakSet<DataId>;
-  uniformPendingDisposal: GPUBuffer[];
-  supportTimestampQuery: boolean;
-  activeTimers?: { name: string; query: Promise<number> }[] | null;
-  querySet: GPUQuerySet | null;
-  querySetCount: number;
-  tensorMap: { get(id: DataId): { resource: unknown; values: unknown; refCount: number; dtype: string; shape: number[] } | undefined };
-  bufferManager: { acquireBuffer(size: number, usage: number, mappedAtCreation?: boolean, reuse?: boolean): GPUBuffer };
-  ensureCommandEncoderReady(): void;
-  endComputePassEncoder(): void;
-  submitQueue(): void;
-  uploadToGPU(id: DataId): void;
-  getQueryTime(): Promise<number>;
-  refCount(id: DataId): number;
-}
-
-/** The current tfjs backend's internals; throws unless it is webgpu. */
-export function webgpuBackend(): WebGPUBackendInternals {
-  if (tf.getBackend() !== 'webgpu') throw new Error(`the webgpu backend is not active (it is ${tf.getBackend()})`);
-  return tf.backend() as unknown as WebGPUBackendInternals;
-}
-
-/** The GPU buffer holding a tensor's data (uploading it first if it still lives on the CPU). */
-export function bufferOf(b: WebGPUBackendInternals, t: tf.Tensor): GPUBuffer {
-  b.uploadToGPU(t.dataId);
-  const res = b.tensorMap.get(t.dataId)?.resource;
-  if (!res || typeof (res as GPUBuffer).size !== 'number') throw new Error('tensor has no GPU buffer (disposed, or a texture)');
-  return res as GPUBuffer;
-}
-
-/**
- * The GPU buffer of a tensor a kernel is about to write in place. tfjs keeps a
- * CPU copy of a tensor's values once they have been read (a checkpoint save
- * reads every parameter and moment) and serves later reads from it; after an
- * in-place write that copy is stale, so it is dropped here and the next read
- * goes to the GPU again.
- */
-export function writableBufferOf(b: WebGPUBackendInternals, t: tf.Tensor): GPUBuffer {
-  const buf = bufferOf(b, t);
-  const data = b.tensorMap.get(t.dataId);
-  if (data) data.values = null;
-  return buf;
-}
+export { bufferOf, webgpuBackend, writableBufferOf, type WebGPUBackendInternals };
 
 /**
  * A uniform buffer from tfjs' pool for constants that several dispatches bind,
