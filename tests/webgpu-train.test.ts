@@ -29,7 +29,7 @@ afterAll(() => setKernelMode(before));
 const TEXT = 'To be, or not to be, that is the question: whether tis nobler in the mind to suffer.\n'.repeat(20);
 const data = new Dataset(TEXT);
 // odd sizes: C = 24 (not a power of two), one head, T = 7
-const cfg = makeConfig({ nLayer: 1, nHead: 1, nEmbd: 24, blockSize: 7, batchSize: 3, maxIters: 20, logInterval: 5, evalInterval: 1000, evalIters: 1, dropout: 0, seed: 11 });
+const cfg = makeConfig({ nLayer: 1, nHead: 1, nEmbd: 24, blockSize: 7, batchSize: 3, maxIters: 20, logInterval: 5, evalInterval: 1000, evalIters: 1, dropout: 0, seed: 11, step: 'eager' }); // eager: tfjs' own path (webgpu-record.test.ts tests the recorded one)
 
 async function run(mode: 'generic' | 'fused'): Promise<{ trainer: Trainer; losses: number[] }> {
   setKernelMode(mode);
