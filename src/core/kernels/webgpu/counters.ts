@@ -6,11 +6,12 @@
 //   dispatches     GPUComputePassEncoder.dispatchWorkgroups(+Indirect): every
 //                  compute launch, tfjs' and our own kernels alike
 //   submits        GPUQueue.submit
-//   uniformWrites  GPUQueue.writeBuffer calls and bytes: tfjs writes a small
-//                  uniform buffer (shapes, constants) for every dispatch
+//   uniformWrites  GPUQueue.writeBuffer calls and bytes into uniform buffers:
+//                  tfjs writes a small one (shapes, constants) for every dispatch
 //   uploads        tensor data copied from the CPU to the GPU (tfjs'
 //                  uploadToGPU of a tensor whose values still live on the CPU:
-//                  the batch, constants made with tf.scalar / tf.tensor)
+//                  the batch, constants made with tf.scalar / tf.tensor; and
+//                  writeBuffer into a storage buffer: a recorded step's batch)
 //   readbacks      GPUBuffer.mapAsync(READ): each one is a GPU->CPU sync
 //
 // Pure TypeScript over the WebGPU API: the same file counts in Node (Dawn) and
@@ -71,12 +72,19 @@ export function installGpuCounters(): boolean {
   const queueProto = Object.getPrototypeOf(device.queue) as object;
   wrap(queueProto, 'submit', () => counts.submits++);
   wrap(queueProto, 'writeBuffer', (args) => {
-    counts.uniformWrites++;
     const data = args[2] as ArrayBufferView | ArrayBuffer;
     const size = args[4] as number | undefined;
     // size counts elements of a typed array, bytes of an ArrayBuffer
     const elem = ArrayBuffer.isView(data) ? ((data as unknown as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1) : 1;
-    counts.uniformBytes += size !== undefined ? size * elem : data.byteLength - ((args[3] as number | undefined) ?? 0) * elem;
+    const bytes = size !== undefined ? size * elem : data.byteLength - ((args[3] as number | undefined) ?? 0) * elem;
+    // Into a storage buffer it is tensor data (a recorded step writes its batch this way); else a uniform.
+    if (((args[0] as GPUBuffer).usage & 0x0080) /* STORAGE */ !== 0) {
+      counts.uploads++;
+      counts.uploadBytes += bytes;
+    } else {
+      counts.uniformWrites++;
+      counts.uniformBytes += bytes;
+    }
   });
   wrap(bufferProto, 'mapAsync', (args) => {
     if (((args[0] as number) & MAP_READ) !== 0) counts.readbacks++;
