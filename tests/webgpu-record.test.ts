@@ -12,7 +12,7 @@ import { installNodeWebGPU } from '../src/cli/webgpu.ts';
 import { makeConfig, type Config } from '../src/core/config.ts';
 import { Dataset } from '../src/core/data.ts';
 import { DivergedError, newTrainer, type Trainer } from '../src/core/train.ts';
-import { decodeCheckpoint, disposeCheckpoint, resumeTrainer, saveTrainer } from '../src/core/checkpoint.ts';
+import { decodeCheckpoint, resumeTrainer, saveTrainer } from '../src/core/checkpoint.ts';
 import { applyFreeze } from '../src/core/finetune.ts';
 import { setKernelMode, kernelMode } from '../src/core/kernels/mode.ts';
 import { webgpuBackend } from '../src/core/kernels/tfjs-internals.ts';
