@@ -98,9 +98,15 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const interrupts = guardInterrupts((sig) => {
     console.error(`tabgpt: ${sig}: stopping after the step in progress, then saving ${out}; press Ctrl-C again to quit at once (${out} stays as it was)`);
   });
+  let stepModeSaid = false;
   try {
     for await (const ev of trainLoop(trainer, { signal: interrupts.signal })) {
       if (ev.event === 'step') {
+        if (backend === 'webgpu' && !stepModeSaid) {
+          stepModeSaid = true;
+          const m = trainer.stepMode;
+          say(m.step === 'recorded' ? 'step: recorded (captured once, replayed from cached bind groups: no tfjs op per step)' : `step: eager (${m.reason})`);
+        }
         const done = ev.step - stepsAtStart;
         const eta = ((cfg.maxIters - ev.step) * ev.msPerStep) / 1000;
         say(`step ${String(ev.step).padStart(String(cfg.maxIters).length)}/${cfg.maxIters} | loss ${ev.trainLoss.toFixed(4)} | val ${Number.isNaN(lastEvalVal) ? '   -  ' : lastEvalVal.toFixed(4)} | lr ${ev.lr.toExponential(2)} | ${Math.round(ev.tokensPerSec).toLocaleString('en-US')} tok/s | ${ev.msPerStep.toFixed(0)} ms/step | ETA ${formatDuration(done > 0 ? eta : NaN)}`);

@@ -27,6 +27,15 @@ export function showBackend(state: { backend: BackendName | null; backendReason:
   document.getElementById('badge-reason')!.textContent = [reason, threads].filter(Boolean).join(' · ');
 }
 
+/** The training step's mode beside the backend badge: "recorded step", or "eager step" with the reason in its title. */
+export function showStepMode(step: 'recorded' | 'eager', reason: string | null): void {
+  const el = document.getElementById('badge-step');
+  if (!el) return;
+  el.textContent = step === 'recorded' ? 'recorded step' : 'eager step';
+  el.dataset.step = step;
+  el.title = step === 'recorded' ? 'the training step was recorded once and is replayed from cached bind groups (no tfjs op per step)' : `each op runs through tfjs: ${reason ?? ''}`;
+}
+
 export function showNotice(state: { notices: string[] }, message: string): void {
   state.notices.push(message);
   const el = document.createElement('div');

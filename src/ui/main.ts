@@ -9,7 +9,7 @@ import { CONTROL_WORDS, type FromWorker } from '../worker/protocol';
 import { RunCharts } from './charts';
 import { ConfigForm } from './controls';
 import { GeneratePanel } from './generate';
-import { showBackend, showNotice } from './badge';
+import { showBackend, showNotice, showStepMode } from './badge';
 import { ViewsPanel } from './views/panel';
 import { ModelList } from './models';
 import { configOf, parseSearch } from './url';
@@ -83,6 +83,9 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
       break;
     case 'status':
       onStatus(page, msg);
+      break;
+    case 'stepMode':
+      showStepMode(msg.step, msg.reason);
       break;
     case 'progress':
       onProgress(page, msg);

@@ -37,7 +37,7 @@ export interface ParsedUrl {
 }
 
 /** Every config key the URL accepts (numeric fields and bias). */
-export const URL_CONFIG_KEYS: (keyof Config)[] = [...NUMERIC_KEYS, 'bias'];
+export const URL_CONFIG_KEYS: (keyof Config)[] = [...NUMERIC_KEYS, 'bias', 'step'];
 
 export function defaultSettings(): PageSettings {
   return { preset: DEFAULT_PRESET, overrides: {}, corpus: DEFAULT_CORPUS, backend: null, autostart: false, options: {}, views: false };

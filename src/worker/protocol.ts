@@ -106,6 +106,8 @@ export interface ModelInfo {
 export type FromWorker =
   | { type: 'backend'; name: BackendName; fallbacks: string[]; forced: boolean }
   | { type: 'status'; status: RunStatus; message?: string }
+  /** How the training step runs (core/train.ts stepMode): recorded and replayed, or eager and why. */
+  | { type: 'stepMode'; step: 'recorded' | 'eager'; reason: string | null }
   /**
    * Batched about every 100 ms: the current step plus the logged points since the last batch.
    * `numTensors`: tf.memory().numTensors at the last logged step (no losses pending), for leak checks.

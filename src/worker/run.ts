@@ -158,6 +158,7 @@ async function loop(r: Run): Promise<void> {
     points = [];
   };
   let warm = false;
+  let postedStep: { step: 'recorded' | 'eager'; reason: string | null } | null = null;
   setStatus(r.paused ? 'paused' : 'compiling', r.paused ? undefined : state.backend === 'webgpu' ? 'compiling WebGPU shaders (first step)' : 'first step');
   flush(true);
   while (trainer.step < cfg.maxIters) {
@@ -180,6 +181,8 @@ async function loop(r: Run): Promise<void> {
     const stepStart = performance.now();
     const log = await trainer.trainStep();
     r.autosave.trained(performance.now() - stepStart);
+    const mode = trainer.stepMode;
+    if (mode.step !== postedStep?.step || mode.reason !== postedStep.reason) post({ type: 'stepMode', ...(postedStep = mode) });
     if (!warm) {
       // Wait for the first step to really finish (shaders compiled), then say we train.
       await trainer.model.p('transformer.ln_f.weight').data();
