@@ -15,7 +15,7 @@ import { DivergedError, newTrainer, type Trainer } from '../src/core/train.ts';
 import { decodeCheckpoint, resumeTrainer, saveTrainer } from '../src/core/checkpoint.ts';
 import { applyFreeze } from '../src/core/finetune.ts';
 import { setKernelMode, kernelMode } from '../src/core/kernels/mode.ts';
-import { webgpuBackend } from '../src/core/kernels/tfjs-internals.ts';
+import { missingWebGPUInternals, webgpuBackend } from '../src/core/kernels/tfjs-internals.ts';
 
 const before = kernelMode();
 beforeAll(async () => {
@@ -94,6 +94,10 @@ describe('the recorded WebGPU training step', () => {
   afterAll(() => {
     free(eager.t);
     free(recorded.t);
+  });
+
+  it('runs on a tfjs whose private members are all there', () => {
+    expect(missingWebGPUInternals(tf.backend())).toBeNull();
   });
 
   it('gives bit-identical losses, parameters, moments and evaluation to the eager step over 100 steps', async () => {

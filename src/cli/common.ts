@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { missingWebGPUInternals } from '../core/kernels/tfjs-internals';
 import '@tensorflow/tfjs-backend-wasm';
 import { NODE_BACKENDS, type BackendName } from '../core/backend';
 import { BUILTIN_SMALL, builtinCorpus, SHAKESPEARE, type CorpusName } from '../core/corpus';
@@ -37,6 +38,8 @@ export async function setupBackend(name: string): Promise<BackendName> {
     if (!(await tf.setBackend(name))) throw new CliError(`backend ${name} failed to initialise`);
     await tf.ready();
     tf.scalar(0).dispose(); // the cpu backend prints its tfjs-node advert on the first tensor: let that happen here
+    const missing = name === 'webgpu' ? missingWebGPUInternals(tf.backend()) : null;
+    if (missing) throw new CliError(missing);
   } finally {
     console.warn = warn;
     console.log = log;

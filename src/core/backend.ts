@@ -3,6 +3,7 @@
 // plain words, which the page shows on its badge and the CLI prints.
 
 import * as tf from '@tensorflow/tfjs';
+import { missingWebGPUInternals } from './kernels/tfjs-internals';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 export const BROWSER_ORDER: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -48,6 +49,11 @@ export async function chooseBackend(order: BackendName[]): Promise<BackendChoice
     try {
       if (await tf.setBackend(name)) {
         await tf.ready();
+        const missing = name === 'webgpu' ? missingWebGPUInternals(tf.backend()) : null;
+        if (missing) {
+          fallbacks.push(`webgpu: ${missing}`);
+          continue;
+        }
         return { name, fallbacks };
       }
       fallbacks.push(`${name}: failed to initialise`);

@@ -23,6 +23,7 @@
 // Shape legend: B batch, T positions, N rows (B*T), C features, V vocabulary, nH heads.
 
 import * as tf from '@tensorflow/tfjs';
+import { insideGradient } from './kernels/tfjs-internals';
 import { useFused, useTiledMatmul } from './kernels/mode';
 // The fused WGSL kernels (registered for the webgpu backend on import): kernels/webgpu/index.ts
 import { ATTENTION_MAX_T, biasGeluFused, causalAttentionFused, crossEntropyFused, embeddingFused, layerNormFused, matMulTiled } from './kernels/webgpu';
@@ -34,7 +35,7 @@ import { ATTENTION_MAX_T, biasGeluFused, causalAttentionFused, crossEntropyFused
  * most of the time of a one-token forward.
  */
 function recording(): boolean {
-  return tf.engine().state.gradientDepth > 0;
+  return insideGradient();
 }
 
 /**

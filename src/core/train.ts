@@ -13,6 +13,7 @@ import { Rng } from './rng';
 import { useFused } from './kernels/mode';
 import { FusedAdamW } from './kernels/webgpu/adamw';
 import { Capture, NotRecordable, type StepPlan } from './kernels/webgpu/record';
+import { engineGradients } from './kernels/tfjs-internals';
 
 /** lr at step `it` (0-based): linear warmup to lr, cosine decay to minLr at maxIters (nanoGPT's get_lr). */
 export function learningRate(cfg: Pick<Config, 'lr' | 'minLr' | 'warmupIters' | 'maxIters'>, it: number): number {
@@ -91,7 +92,7 @@ export function adamwStep(
  * Returns the loss and each variable's gradient keyed by its tfjs name.
  */
 export function lossGrads(f: () => tf.Scalar, vars: tf.Variable[]): { value: tf.Scalar; grads: Record<string, tf.Tensor> } {
-  const { value, grads } = tf.engine().gradients(f, vars, tf.fill([], 1), true);
+  const { value, grads } = engineGradients(f, vars, tf.fill([], 1));
   const named: Record<string, tf.Tensor> = {};
   vars.forEach((v, i) => {
     if (grads[i]) named[v.name] = grads[i];

@@ -18,7 +18,7 @@
 // in the browser's worker. The wrappers cost one integer increment per call.
 
 import * as tf from '@tensorflow/tfjs';
-import type { WebGPUBackendInternals } from './stream';
+import { webgpuBackend } from '../tfjs-internals';
 
 export interface GpuCounts {
   dispatches: number;
@@ -56,7 +56,7 @@ function wrap(obj: object, key: string, count: (args: unknown[]) => void): void 
  */
 export function installGpuCounters(): boolean {
   if (tf.getBackend() !== 'webgpu') return false;
-  const b = tf.backend() as unknown as WebGPUBackendInternals;
+  const b = webgpuBackend();
   const device = b.device;
   // Prototypes taken from live objects: no reliance on global class names.
   const enc = device.createCommandEncoder();

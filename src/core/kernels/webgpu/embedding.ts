@@ -19,6 +19,7 @@
 // would want the indices sorted first.
 
 import * as tf from '@tensorflow/tfjs';
+import { insideGradient } from '../tfjs-internals';
 import { runKernel, type KernelSource, type WebGPUBackendLike } from './program';
 
 const WG = 64;
@@ -122,7 +123,7 @@ export function embeddingFused(wte: tf.Tensor2D, wpe: tf.Tensor2D, idx: tf.Tenso
   const flat = idx.reshape([B * T]); // [N]
   const run = (te: tf.Tensor, pe: tf.Tensor) =>
     (tf.engine().runKernel(FWD, { wte: te, wpe: pe, idx: flat }, { T }) as tf.Tensor[])[0] as tf.Tensor2D;
-  if (tf.engine().state.gradientDepth === 0) return run(wte, wpe);
+  if (!insideGradient()) return run(wte, wpe);
   const attrs = { T, V: wte.shape[0], P: wpe.shape[0] };
   const f = tf.customGrad((...args) => {
     const [te, pe] = args as tf.Tensor[];

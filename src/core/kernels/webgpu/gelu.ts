@@ -14,6 +14,7 @@
 //   gelu'(z) = s + z s (1 - s) (2k + 6k 0.044715 z^2)
 
 import * as tf from '@tensorflow/tfjs';
+import { insideGradient } from '../tfjs-internals';
 import { runKernel, type KernelSource, type WebGPUBackendLike } from './program';
 
 const WG = 64;
@@ -109,7 +110,7 @@ export const kernels: tf.KernelConfig[] = [
 export function biasGeluFused(h: tf.Tensor2D, b: tf.Tensor | null): tf.Tensor2D {
   const run = (hs: tf.Tensor, bs: tf.Tensor | null) =>
     (tf.engine().runKernel(FWD, bs ? { h: hs, b: bs } : { h: hs }, {}) as tf.Tensor[])[0] as tf.Tensor2D;
-  if (tf.engine().state.gradientDepth === 0) return run(h, b);
+  if (!insideGradient()) return run(h, b);
   const f = tf.customGrad((...args) => {
     const hs = args[0] as tf.Tensor;
     const bs = b ? (args[1] as tf.Tensor) : null;

@@ -12,6 +12,7 @@
 // rounding; dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dxhat = dy w.
 
 import * as tf from '@tensorflow/tfjs';
+import { insideGradient } from '../tfjs-internals';
 import { reduceSnippet, runKernel, type KernelSource, type WebGPUBackendLike } from './program';
 
 const WG = 64;
@@ -128,7 +129,7 @@ export const kernels: tf.KernelConfig[] = [
 export function layerNormFused(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor | null, eps: number): tf.Tensor2D {
   const run = (xs: tf.Tensor, ws: tf.Tensor, bs: tf.Tensor | null) =>
     tf.engine().runKernel(FWD, bs ? { x: xs, w: ws, b: bs } : { x: xs, w: ws }, { eps }) as tf.Tensor[];
-  if (tf.engine().state.gradientDepth === 0) {
+  if (!insideGradient()) {
     const [y, stats] = run(x, w, b);
     stats.dispose();
     return y as tf.Tensor2D;

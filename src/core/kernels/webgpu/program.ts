@@ -6,11 +6,10 @@
 // Why not tfjs' runWebGPUProgram: it binds exactly one output. A backward pass
 // has several (LayerNorm: dx, dgain, dbias; attention: dq, dk, dv), and a
 // tfjs Slice of one packed output is a copy dispatch each. This runner binds
-// any number of outputs and writes the rest the same way tfjs does
-// (backend_webgpu.js recordAndSubmit): uniform buffer from the backend's pool,
-// bind group, dispatch in the open pass, queue ownership of every buffer used
-// so the pool does not recycle it in flight, and a submit every
-// WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE dispatches.
+// any number of outputs and makes the rest the way tfjs does (backend_webgpu.js
+// recordAndSubmit: uniform buffer from the backend's pool, bind group), then
+// records the dispatch through stream.ts, the one runner every own dispatch
+// goes through (queue ownership, timestamps under a profiler, the periodic submit).
 //
 // Each kernel's WGSL is `fn main(g: u32, lid: u32)`: g the workgroup's linear
 // index (0 .. groups-1), lid the invocation's index in it. Shapes are
@@ -19,27 +18,11 @@
 // the few array bounds WGSL needs constant (attention's row buffer).
 
 import * as tf from '@tensorflow/tfjs';
+import { insideGradient, type WebGPUBackendInternals } from '../tfjs-internals';
+import { grid, recordDispatch } from './stream';
 
-/** The parts of tfjs' WebGPUBackend (tfjs-backend-webgpu 4.22, backend_webgpu.js) a fused kernel uses. */
-export interface WebGPUBackendLike {
-  device: GPUDevice;
-  makeTensorInfo(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  uploadToGPU(dataId: object): void;
-  tensorToBinding(t: tf.TensorInfo): GPUBufferBinding;
-  makeUniforms(u: { type: 'int32' | 'float32'; data: number[] }[]): GPUBufferBinding;
-  ensureCommandEncoderReady(): void;
-  endComputePassEncoder(): void;
-  submitQueue(): void;
-  commandEncoder: GPUCommandEncoder;
-  computePassEncoder: GPUComputePassEncoder | null;
-  commandQueueOwnedIds: { add(id: object): void };
-  dispatchCountInPass: number;
-  activeTimers: { name: string; query: Promise<number> | number }[] | null;
-  supportTimestampQuery: boolean;
-  querySet: GPUQuerySet | null;
-  querySetCount: number;
-  getQueryTime(): Promise<number>;
-}
+/** tfjs' WebGPUBackend as the kernels see it (every private member is declared in ../tfjs-internals.ts). */
+export type WebGPUBackendLike = WebGPUBackendInternals;
 
 export type WgslType = 'f32' | 'i32';
 
@@ -144,32 +127,7 @@ export function runKernel(backend: WebGPUBackendLike, src: KernelSource, launch:
     layout: pipe.getBindGroupLayout(0),
     entries: resources.map((resource, binding) => ({ binding, resource })),
   });
-  for (const t of [...launch.inputs, ...outputs]) backend.commandQueueOwnedIds.add(t.dataId);
-
-  const maxX = backend.device.limits.maxComputeWorkgroupsPerDimension;
-  const x = Math.min(launch.groups, maxX);
-  const y = Math.ceil(launch.groups / x);
-  backend.ensureCommandEncoderReady();
-  const timed = backend.activeTimers != null; // inside tf.time / tf.profile: time this dispatch alone, as tfjs does
-  if (timed && backend.supportTimestampQuery) {
-    backend.endComputePassEncoder();
-    if (backend.querySet == null) backend.querySet = backend.device.createQuerySet({ type: 'timestamp', count: backend.querySetCount });
-    backend.computePassEncoder = backend.commandEncoder.beginComputePass({
-      timestampWrites: { querySet: backend.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
-    });
-  } else if (!backend.computePassEncoder) {
-    backend.computePassEncoder = backend.commandEncoder.beginComputePass({});
-  }
-  const pass = backend.computePassEncoder;
-  pass.setPipeline(pipe);
-  pass.setBindGroup(0, bindGroup);
-  pass.dispatchWorkgroups(x, y, 1);
-  backend.dispatchCountInPass++;
-  if (timed || (tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number) <= backend.dispatchCountInPass) {
-    backend.endComputePassEncoder();
-    if (timed) backend.activeTimers!.push({ name: src.key, query: backend.getQueryTime() });
-    else backend.submitQueue();
-  }
+  recordDispatch(backend, src.key, pipe, bindGroup, grid(launch.groups, backend.device.limits.maxComputeWorkgroupsPerDimension), [...launch.inputs, ...outputs]);
   return outputs;
 }
 
@@ -183,7 +141,7 @@ export function withBackward(
   fwd: (x: tf.Tensor) => tf.Tensor[],
   bwd: (dy: tf.Tensor, saved: { x: tf.Tensor; y: tf.Tensor; aux: tf.Tensor }) => tf.Tensor,
 ): tf.Tensor {
-  if (tf.engine().state.gradientDepth === 0) {
+  if (!insideGradient()) {
     const [y, aux] = fwd(x);
     aux.dispose();
     return y;

@@ -57,7 +57,7 @@ function submitBatch(): number {
  * dispatch gets its own timed pass, as tfjs' own kernels do, so GPU kernel
  * time includes ours.
  */
-export function recordDispatch(b: WebGPUBackendInternals, name: string, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, workgroups: [number, number], tensors: tf.Tensor[]): void {
+export function recordDispatch(b: WebGPUBackendInternals, name: string, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, workgroups: [number, number], tensors: tf.TensorInfo[]): void {
   for (const t of tensors) b.commandQueueOwnedIds.add(t.dataId);
   b.ensureCommandEncoderReady();
   const timed = b.activeTimers != null && b.supportTimestampQuery;
