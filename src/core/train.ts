@@ -243,6 +243,11 @@ export class Trainer {
     return pending.map((l) => (l instanceof tf.Tensor ? fromTensors[t++] : fromPlans.get(l.plan)!.shift()!));
   }
 
+  /** GPU bytes the recorded step owns (its intermediates, batch, uniforms, loss ring): outside tf.memory(), so add them. */
+  get recordedBytes(): number {
+    return this.plan?.ownedBytes ?? 0;
+  }
+
   /** How the step runs: recorded, or eager with the reason (for the run's log and the page's badge). */
   get stepMode(): { step: 'recorded' | 'eager'; reason: string | null } {
     return this.plan ? { step: 'recorded', reason: null } : { step: 'eager', reason: this.eagerReason ?? this.whyEager() };

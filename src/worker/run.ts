@@ -196,7 +196,7 @@ async function loop(r: Run): Promise<void> {
       points.push({ step: log.step, trainLoss: log.trainLoss, lr: log.lr, tokensPerSec: log.tokensPerSec, msPerStep: log.msPerStep });
       const mem = tf.memory();
       numTensors = mem.numTensors; // the loss readback just drained the queue: a fixed count unless something leaks
-      numBytes = mem.numBytes;
+      numBytes = mem.numBytes + trainer.recordedBytes; // the recorded step's own buffers count too
     }
     flush(r.paused);
     if (trainer.step % cfg.evalInterval === 0 || trainer.step === cfg.maxIters) {

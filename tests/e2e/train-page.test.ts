@@ -120,6 +120,23 @@ describe('training page on WebGPU', () => {
     expect(fromPage).toBe(fromCli.text);
   }, 180_000);
 
+  it('the recorded step (the default here) and the eager one give the same losses to the last bit', async () => {
+    expect(page, 'needs the trained page of the first test').toBeTruthy();
+    const recorded = await state(page);
+    expect(await page.getAttribute('#badge-step', 'data-step')).toBe('recorded');
+    const { page: p, context: c } = await openPage(`${TINY}&maxIters=60&evalInterval=30&logInterval=5&lr=0.01&step=eager&autostart=1`);
+    try {
+      const eager = await until(p, 'the eager run to finish', (s) => s.status === 'done');
+      expect(await p.getAttribute('#badge-step', 'data-step')).toBe('eager');
+      expect(await p.getAttribute('#badge-step', 'title')).toContain('step=eager');
+      expect(eager.step).toBe(60);
+      expect(eager.trainLoss).toBe(recorded.trainLoss);
+      expect(eager.valLoss).toBe(recorded.valLoss);
+    } finally {
+      await c.close();
+    }
+  }, 300_000);
+
   it('falls back to WebGL when the GPU device is lost and continues from the last checkpoint', async () => {
     const { page: p, context: c, errors } = await openPage(`${TINY}&maxIters=30&evalInterval=10&autostart=1`);
     try {
