@@ -135,3 +135,35 @@ export function insideGradient(): boolean {
 export function engineGradients(f: () => tf.Tensor, xs: tf.Tensor[], dy: tf.Tensor): { value: tf.Tensor; grads: tf.Tensor[] } {
   return tf.engine().gradients(f, xs, dy, true) as { value: tf.Tensor; grads: tf.Tensor[] };
 }
+
+/** The parts of tfjs-backend-wasm's BackendWasm the wasm matmul kernel (kernels/wasm/batchmatmul.ts) touches. */
+export interface WasmBackendInternals {
+  wasm: {
+    /** The C entry point, called directly: shapes are passed as pointers into wasm memory. */
+    _BatchMatMul(aId: number, aShape: number, aRank: number, bId: number, bShape: number, bRank: number, tA: number, tB: number, outId: number): void;
+    _malloc(bytes: number): number;
+    HEAP32: Int32Array;
+    HEAPF32: Float32Array;
+    tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
+  };
+  dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } };
+  dataIdNextNumber: number;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: object): boolean;
+}
+
+const checkedWasm = new WeakSet<object>();
+
+/** The wasm backend's internals, checked once per instance; throws one line naming what is missing. */
+export function wasmBackendInternals(backend: unknown): WasmBackendInternals {
+  const b = backend as Record<string, unknown> & { wasm?: Record<string, unknown> };
+  if (!checkedWasm.has(b)) {
+    const missing = [
+      ...['_BatchMatMul', '_malloc', 'HEAP32', 'tfjs'].filter((m) => b.wasm?.[m] === undefined).map((m) => `wasm module ${m}`),
+      ...['dataIdMap', 'dataIdNextNumber', 'makeOutput', 'disposeData'].filter((m) => b[m] === undefined).map((m) => `BackendWasm.${m}`),
+    ];
+    if (missing.length) throw new Error(`tfjs ${tf.version_core} lacks ${missing.join(', ')}, which tabgpt's wasm matmul uses (written for tfjs ${TFJS_VERSION}): install @tensorflow/tfjs-backend-wasm@${TFJS_VERSION}`);
+    checkedWasm.add(b);
+  }
+  return backend as WasmBackendInternals;
+}

@@ -19,22 +19,7 @@
 // Shape legend: G batch of matrices, M rows of A, K shared dim, N cols of B.
 
 import * as tf from '@tensorflow/tfjs';
-
-/** The parts of tfjs-backend-wasm's BackendWasm this kernel touches. */
-interface WasmBackend {
-  wasm: {
-    /** The C entry point, called directly: shapes are passed as pointers into wasm memory. */
-    _BatchMatMul(aId: number, aShape: number, aRank: number, bId: number, bShape: number, bRank: number, tA: number, tB: number, outId: number): void;
-    _malloc(bytes: number): number;
-    HEAP32: Int32Array;
-    HEAPF32: Float32Array;
-    tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
-  };
-  dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } };
-  dataIdNextNumber: number;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  disposeData(dataId: object): boolean;
-}
+import { wasmBackendInternals, type WasmBackendInternals as WasmBackend } from '../tfjs-internals';
 
 /**
  * Per backend instance, 6 int32s of wasm memory for the two operand shapes:
@@ -86,7 +71,7 @@ function transposeLast(x: tf.TensorInfo, G: number, R: number, S: number, backen
 }
 
 function fastBatchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
-  const backend = args.backend as WasmBackend;
+  const backend = wasmBackendInternals(args.backend);
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const { transposeA, transposeB } = (args.attrs ?? {}) as { transposeA: boolean; transposeB: boolean };
   if (a.dtype !== 'float32' || b.dtype !== 'float32') throw new Error('BatchMatMul: only float32 is supported on wasm');

@@ -40,6 +40,13 @@
 //   stream.ts        adamw.ts' runner: raw pipelines recorded into tfjs' compute pass
 //   counters.ts      exact per-step dispatches, uploads, uniform writes, readbacks at
 //                    the WebGPU API, for `npm run bench` (PERFORMANCE.md)
+//   record.ts        the recorded step: the Trainer's second step runs under capture
+//                    (every dispatch, bind group and uniform observed at the WebGPU
+//                    API), and from then on each step is replayed from plan-owned
+//                    buffers and cached bind groups in one submit, with no tfjs op
+//                    (config step=recorded, the default; step=eager runs tfjs')
+//   ../tfjs-internals.ts  every reach into tfjs' private members, checked when the
+//                    backend starts
 //
 // (dispatches forward + backward per call, generic -> fused, as counted by
 // tests/kernels-webgpu.test.ts, which also checks every kernel against the
