@@ -8,7 +8,7 @@ import { baselineLosses, Dataset, decodeText, DataError, MAX_TEXT_CHARS, normali
 import type { CorpusRef, FromTextWorker, ToTextWorker } from '../worker/protocol';
 import { formatFileSize } from '../core/text-reader';
 import { DEFAULT_OPTIONS, MAX_TEXT_MB } from './page-options';
-import type { References } from './charts';
+import type { References } from './train/charts';
 import { loadText, saveText } from './storage';
 
 export interface LoadedCorpus {

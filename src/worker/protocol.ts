@@ -187,7 +187,7 @@ export type FromBenchWorker =
   | { type: 'error'; message: string };
 
 // ================================================================ text files
-// Messages between the training page (src/ui/corpus.ts) and src/worker/text.worker.ts,
+// Messages between the training page (src/ui/corpus-loader.ts) and src/worker/text.worker.ts,
 // which reads one uploaded text file as a stream and describes it.
 
 export interface ToTextWorker {

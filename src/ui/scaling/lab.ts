@@ -11,7 +11,7 @@ import { type IsoFlopAnalysis } from '../../core/scaling/isoflops';
 import { type SweepResults } from '../../core/scaling/sweep-results';
 import type { ApproachResult } from '../../core/scaling/approaches';
 import type { LrScanSummary } from '../../core/scaling/lr-scan';
-import type { LoadedCorpus } from '../corpus';
+import type { LoadedCorpus } from '../corpus-loader';
 import type { ScalingPlots } from './plots';
 import type { ScalingSettings } from './url';
 

@@ -5,7 +5,7 @@
 
 import { planRuns } from '../../core/scaling/sweep-plan';
 import { allRuns, parseResults, resultsToCSV, resultsToJSON, type SweepResults } from '../../core/scaling/sweep-results';
-import { errorMessage, textFor, type LoadedCorpus } from '../corpus';
+import { errorMessage, textFor, type LoadedCorpus } from '../corpus-loader';
 import { $, noPredictions, notice, type Lab } from './lab';
 import { refresh, showResultsInfo } from './results-view';
 import { clearSweep, loadSweep, saveSweep, type StoredStatus } from './store';

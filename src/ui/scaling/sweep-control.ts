@@ -10,7 +10,7 @@ import { allRuns, emptyResults, withRun } from '../../core/scaling/sweep-results
 import { analyse, predictAt, type ParamKind } from '../../core/scaling/analysis';
 import type { SweepEvent } from '../../core/scaling/sweep-run';
 import type { FromScalingWorker, ToScalingWorker } from '../../worker/protocol';
-import { errorMessage } from '../corpus';
+import { errorMessage } from '../corpus-loader';
 import { corpusInfo } from './corpus-choice';
 import { $, noPredictions, notice, type Lab } from './lab';
 import { persist } from './results-io';

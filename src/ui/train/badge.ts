@@ -4,7 +4,7 @@
 // isolated: a static host that cannot send COOP/COEP headers (GitHub Pages)
 // still trains, on a single WASM thread where WASM is the backend.
 
-import type { BackendName } from '../core/backend';
+import type { BackendName } from '../../core/backend';
 
 const BACKEND_LABEL: Record<BackendName, string> = { webgpu: 'WebGPU', webgl: 'WebGL', wasm: 'WASM', cpu: 'CPU' };
 

@@ -6,10 +6,10 @@
 
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import type { MetricPoint } from '../worker/protocol';
+import type { MetricPoint } from '../../worker/protocol';
 import { addPoints, addVal, emptyHistory, thin, type ChartHistory } from './history';
 import { alignOverlay, type Overlay } from './overlay';
-import { axisStyle } from './views/dom';
+import { axisStyle } from '../dom';
 
 export type { ChartHistory };
 

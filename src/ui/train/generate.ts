@@ -2,7 +2,7 @@
 // out as they are chosen (KV cache in the worker), with tokens/s and a Stop
 // that works mid-generation. Text is appended as text nodes, never as HTML.
 
-import { CONTROL, type FromWorker, type GenerateOptions, type ToWorker } from '../worker/protocol';
+import { CONTROL, type FromWorker, type GenerateOptions, type ToWorker } from '../../worker/protocol';
 
 /** The part of the page's state this panel keeps current. */
 export interface GenerateState {

@@ -4,10 +4,10 @@
 // The list follows the other tabs (storage-sync.ts) and marks runs training
 // in another tab (run-lock.ts), which cannot be resumed here meanwhile.
 
-import { formatBytes, formatDate } from '../core/format';
-import { deleteModels, listModels, loadModelBytes, persisted, usage, type SavedModel } from './storage';
+import { formatBytes, formatDate } from '../../core/format';
+import { deleteModels, listModels, loadModelBytes, persisted, usage, type SavedModel } from '../storage';
 import { runsElsewhere } from './run-lock';
-import { onChange } from './storage-sync';
+import { onChange } from '../storage-sync';
 
 type Action = (record: SavedModel, bytes: ArrayBuffer) => void;
 

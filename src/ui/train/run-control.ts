@@ -6,13 +6,13 @@
 import type { Config } from '../../core/config';
 import { formatParams } from '../../core/format';
 import type { FromWorker } from '../../worker/protocol';
-import { errorMessage, rememberText } from '../corpus';
-import { emptyHistory } from '../history';
-import { scratchOverlay } from '../overlay';
-import { lockRun, unlockRun } from '../run-lock';
+import { errorMessage, rememberText } from '../corpus-loader';
+import { emptyHistory } from './history';
+import { scratchOverlay } from './overlay';
+import { lockRun, unlockRun } from './run-lock';
 import type { SavedModel } from '../storage';
 import { announceChange } from '../storage-sync';
-import { configOf } from '../url';
+import { configOf } from './url';
 import { $, type TrainPage } from './page';
 import { renderProgress } from './progress';
 

@@ -4,10 +4,10 @@
 // and the other settings would give are written. Also the equivalent CLI line.
 // No DOM here: tests run it in Node.
 
-import type { BackendName } from '../core/backend';
-import { makeConfig, NUMERIC_KEYS, PRESET_NAMES, setField, toKebab, type Config, type PresetName } from '../core/config';
-import { isOptionKey, OPTION_KEYS, parseOption, type PageOptions } from './page-options';
-import type { CorpusRef } from '../worker/protocol';
+import type { BackendName } from '../../core/backend';
+import { makeConfig, NUMERIC_KEYS, PRESET_NAMES, setField, toKebab, type Config, type PresetName } from '../../core/config';
+import { isOptionKey, OPTION_KEYS, parseOption, type PageOptions } from '../page-options';
+import type { CorpusRef } from '../../worker/protocol';
 
 /** core/backend.ts' BROWSER_ORDER, restated: importing that module would pull tfjs into the page. */
 export const URL_BACKENDS: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
