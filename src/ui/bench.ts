@@ -12,6 +12,7 @@
 import { benchVariants, defaultBenchBatchSize, formatGpuTable, formatProfile, formatTable, type BenchRow } from '../core/benchreport';
 import { PRESET_NAMES, type PresetName } from '../core/config';
 import type { BenchRunOptions, FromBenchWorker, ToBenchWorker } from '../worker/protocol';
+import { $ } from './dom';
 
 const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 type Backend = (typeof BACKENDS)[number];
@@ -31,7 +32,6 @@ export interface BenchPageState {
 const state: BenchPageState = { status: 'idle', rows: [], errors: [], log: [], envs: {} };
 (window as unknown as { tabgpt: { state: BenchPageState } }).tabgpt = { state };
 
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const params = new URLSearchParams(location.search);
 
 function listParam<T extends string>(name: string, allowed: readonly T[], fallback: readonly T[]): T[] {

@@ -5,7 +5,8 @@
 
 import { type CorpusInfo } from '../../core/scaling/sweep-results';
 import { errorMessage, loadBuiltin, loadBuiltinSmall, loadFile, loadShakespeare, rememberText, type LoadedCorpus } from '../corpus-loader';
-import { $, notice, type Lab } from './lab';
+import { $ } from '../dom';
+import { notice, type Lab } from './lab';
 import { onSpecChange, updateButtons } from './sweep-form';
 
 export async function chooseCorpus(lab: Lab, kind: string, file?: File): Promise<void> {

@@ -8,7 +8,8 @@ import { estimateSeconds, shrinkToBudget } from '../../core/scaling/sweep-estima
 import { planRuns } from '../../core/scaling/sweep-plan';
 import { formatDuration } from '../../core/format';
 import { errorMessage } from '../corpus-loader';
-import { $, notice, type Lab } from './lab';
+import { $ } from '../dom';
+import { notice, type Lab } from './lab';
 import { ladderWarnings, renderLadder } from './tables';
 import { scalingSearch, type ScalingSettings } from './url';
 

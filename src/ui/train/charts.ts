@@ -9,17 +9,8 @@ import 'uplot/dist/uPlot.min.css';
 import type { MetricPoint } from '../../worker/protocol';
 import { addPoints, addVal, emptyHistory, thin, type ChartHistory } from './history';
 import { alignOverlay, type Overlay } from './overlay';
+import type { References } from '../corpus-loader';
 import { axisStyle } from '../dom';
-
-export type { ChartHistory };
-
-export interface References {
-  uniform: number;
-  unigram: number;
-  bigram: number;
-  /** Exact entropy rate of a generated corpus (nothing can beat it). */
-  floor?: number;
-}
 
 export type Units = 'nats' | 'bpc';
 

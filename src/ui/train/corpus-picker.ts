@@ -6,7 +6,8 @@
 import { formatCount } from '../../core/format';
 import type { CorpusRef } from '../../worker/protocol';
 import { errorMessage, fileLimitText, loadBuiltin, loadFile, loadPasted, loadShakespeare, type LoadedCorpus } from '../corpus-loader';
-import { $, type TrainPage } from './page';
+import { $ } from '../dom';
+import type { TrainPage } from './page';
 import { settingsChanged } from './settings';
 
 const corpusRadios = () => [...document.querySelectorAll<HTMLInputElement>('input[name=corpus]')];

@@ -16,12 +16,6 @@ import type { SavedModel } from '../storage';
 import type { PageSettings } from './url';
 import type { ViewsPanel } from '../views/panel';
 
-export const $ = <T extends HTMLElement = HTMLElement>(id: string) => {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`page is missing #${id}`);
-  return el as T;
-};
-
 // ------------------------------------------------------------------ state for automation
 
 /** What scripts and tests can read at window.tabgpt.state (a frozen copy). */

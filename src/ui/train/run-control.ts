@@ -13,7 +13,8 @@ import { lockRun, unlockRun } from './run-lock';
 import type { SavedModel } from '../storage';
 import { announceChange } from '../storage-sync';
 import { configOf } from './url';
-import { $, type TrainPage } from './page';
+import { $ } from '../dom';
+import type { TrainPage } from './page';
 import { renderProgress } from './progress';
 
 export function updateButtons(page: TrainPage): void {

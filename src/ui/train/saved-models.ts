@@ -9,7 +9,8 @@ import { errorMessage, textFor } from '../corpus-loader';
 import { runsElsewhere } from './run-lock';
 import { isQuotaError, lastUnfinishedRun, loadModelBytes, saveModel, StorageError, type SavedModel } from '../storage';
 import { showCorpusKind, useCorpus } from './corpus-picker';
-import { $, type TrainPage } from './page';
+import { $, download } from '../dom';
+import type { TrainPage } from './page';
 import { startRun } from './run-control';
 import { applyConfig } from './settings';
 
@@ -123,14 +124,4 @@ export class SavedModels {
       $('resume-offer').hidden = true;
     };
   }
-}
-
-function download(blob: Blob, name: string): void {
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(blob);
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
 }

@@ -8,7 +8,8 @@ import { flopsPerToken, paramCount } from '../../core/counts';
 import { formatParams } from '../../core/format';
 import { checkLength } from '../corpus-loader';
 import { cliCommand, configOf, DEFAULT_PRESET, essentialOverrides, toSearch, type PageSettings } from './url';
-import { $, type TrainPage } from './page';
+import { $ } from '../dom';
+import type { TrainPage } from './page';
 import { updateButtons } from './run-control';
 
 /** Write the settings into the address bar (replacing, not pushing, history). */
