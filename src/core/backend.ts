@@ -4,9 +4,9 @@
 
 import * as tf from '@tensorflow/tfjs';
 
-export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
-export const BROWSER_ORDER: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
-export const NODE_BACKENDS: BackendName[] = ['wasm', 'cpu'];
+import { BROWSER_ORDER, NODE_BACKENDS, type BackendName } from './choices';
+
+export { BROWSER_ORDER, NODE_BACKENDS, type BackendName };
 
 export interface BackendChoice {
   name: BackendName;
