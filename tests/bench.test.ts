@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { benchPreset } from '../src/core/bench.ts';
-import { benchVariants, formatGpuTable, formatTable, kernelRatios, matmulGflopsOf, median, mfuOf, modelGflopsOf, stepsPerRepeat, type BenchRow } from '../src/core/benchreport.ts';
+import { formatGpuTable, formatTable, kernelRatios, matmulGflopsOf, median, mfuOf, modelGflopsOf, stepsPerRepeat } from '../src/core/benchreport.ts';
+import { BENCH_DEFAULTS, benchVariants, type BenchRow } from '../src/core/bench-defs.ts';
 import { builtinCorpus } from '../src/core/corpus.ts';
 import { flopsPerToken } from '../src/core/counts.ts';
 import { Dataset } from '../src/core/data.ts';
@@ -169,6 +170,15 @@ describe('tabgpt bench', () => {
     for (const k of REQUIRED) expect(row, k).toHaveProperty(k);
     expect(row).toMatchObject({ backend: 'wasm', preset: 'nano', batchSize: 2 });
     expect(row.env).toMatchObject({ simd: true, threads: 1 });
+  });
+
+  it('--help states the defaults every shell takes (core/bench-defs.ts)', async () => {
+    const r = await tabgpt('bench', '--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`timed repeats, median reported (default ${BENCH_DEFAULTS.repeats})`);
+    expect(r.stdout).toContain(`seconds of timed training per row (default ${BENCH_DEFAULTS.trainBudgetMs / 1000})`);
+    expect(r.stdout).toContain(`new characters per generation measurement (default ${BENCH_DEFAULTS.genTokens})`);
+    expect(r.stdout).toContain(`default ${BENCH_DEFAULTS.presets.join(', ')} (cpu: not mini)`);
   });
 
   it('names the problem and the fix in one line for bad flags', async () => {

@@ -1,9 +1,9 @@
-// The charts' rows over a long run (ui/history.ts' thin): bounded by the cap,
+// The charts' rows over a long run (ui/train/history.ts' thin): bounded by the cap,
 // recent steps at full resolution, validation points kept, the run's first
 // step still there.
 
 import { describe, expect, it } from 'vitest';
-import { addPoints, addVal, emptyHistory, thin } from '../src/ui/history.ts';
+import { addPoints, addVal, emptyHistory, thin } from '../src/ui/train/history.ts';
 
 const point = (step: number) => ({ step, trainLoss: 5 - step / 10_000, lr: 1e-3, tokensPerSec: 1000, msPerStep: 5 });
 

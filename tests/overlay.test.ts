@@ -1,8 +1,8 @@
-// The page's fine-tune vs from-scratch overlay (src/ui/overlay.ts): which saved
+// The page's fine-tune vs from-scratch overlay (src/ui/train/overlay.ts): which saved
 // run it picks, and how its curve is merged into the loss chart's rows.
 
 import { describe, it, expect } from 'vitest';
-import { alignOverlay, scratchOverlay, valPoints } from '../src/ui/overlay.ts';
+import { alignOverlay, scratchOverlay, valPoints } from '../src/ui/train/overlay.ts';
 import type { SavedModel } from '../src/ui/storage.ts';
 import { makeConfig } from '../src/core/config.ts';
 

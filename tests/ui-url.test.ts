@@ -1,13 +1,13 @@
-// The page's URL state and CLI line (src/ui/url.ts) and chart history
-// (src/ui/history.ts): pure functions, tested in Node. The CLI line is checked
+// The page's URL state and CLI line (src/ui/train/url.ts) and chart history
+// (src/ui/train/history.ts): pure functions, tested in Node. The CLI line is checked
 // by feeding it to the CLI's own flag parser and comparing configs.
 
 import { describe, expect, it } from 'vitest';
 import { makeConfig, NUMERIC_KEYS, type Config, type PresetName } from '../src/core/config';
 import { configFlags, configOverrides, parse } from '../src/cli/args';
 import { BROWSER_ORDER } from '../src/core/backend';
-import { cliCommand, configOf, URL_BACKENDS, defaultSettings, essentialOverrides, parseSearch, shellQuote, toSearch } from '../src/ui/url';
-import { addPoints, addVal, emptyHistory } from '../src/ui/history';
+import { cliCommand, configOf, URL_BACKENDS, defaultSettings, essentialOverrides, parseSearch, shellQuote, toSearch } from '../src/ui/train/url';
+import { addPoints, addVal, emptyHistory } from '../src/ui/train/history';
 
 describe('URL state', () => {
   it('is empty for the defaults and round-trips non-defaults by config field name', () => {

@@ -10,15 +10,15 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { BROWSER_ORDER, NODE_BACKENDS, type BackendName } from '../core/backend';
 import { benchPreset } from '../core/bench';
-import { benchVariants, defaultBenchBatchSize, formatGpuTable, formatProfile, formatTable, type BenchRow } from '../core/benchreport';
+import { BENCH_DEFAULTS, benchVariants, defaultBenchBatchSize, type BenchRow } from '../core/bench-defs';
+import { formatGpuTable, formatProfile, formatTable } from '../core/benchreport';
 import { KERNEL_MODES, MATMUL_CHOICES, type KernelMode, type MatmulChoice } from '../core/kernels/mode';
-import { PRESET_NAMES, type PresetName } from '../core/config';
+import { DEFAULT_CONFIG, PRESET_NAMES, type PresetName } from '../core/config';
 import { Dataset } from '../core/data';
 import { isPosInt, num, parse } from './args';
 import { CliError, loadCorpus, setupBackend } from './common';
 import { installNodeWebGPU } from './webgpu';
 
-const DEFAULT_PRESETS: PresetName[] = ['nano', 'micro', 'baby', 'mini'];
 /** Left out of a run without --preset: a cpu step of `mini` takes ~10-30 s here (ask for it by name). */
 const SLOW_BY_DEFAULT: Record<string, PresetName[]> = { cpu: ['mini'] };
 /** Node backends bench accepts: webgpu (Dawn, src/cli/webgpu.ts) too, though not in the default list. */
@@ -27,19 +27,19 @@ const NODE_BENCH_BACKENDS: BackendName[] = [...NODE_BACKENDS, 'webgpu'];
 const HELP = `usage: tabgpt bench [flags]
   --backend NAME      one backend (Node: ${NODE_BENCH_BACKENDS.join(', ')}; --browser: ${BROWSER_ORDER.join(', ')}); default all
                       (Node: ${NODE_BACKENDS.join(', ')}; webgpu only when named, as it is minutes per preset on SwiftShader)
-  --kernels LIST      webgpu rows: generic, fused or generic,fused (both, side by side, with ratios); default fused
+  --kernels LIST      webgpu rows: generic, fused or generic,fused (both, side by side, with ratios); default ${BENCH_DEFAULTS.kernels.join(',')}
   --matmul LIST       fused rows' matmul: auto (tiled on a CPU adapter such as SwiftShader, tfjs' on a GPU),
-                      tiled, tfjs, or a list (one fused row each, e.g. tfjs,tiled); default auto
-  --preset NAME       one preset (${PRESET_NAMES.join(', ')}); default ${DEFAULT_PRESETS.join(', ')} (cpu: not mini)
+                      tiled, tfjs, or a list (one fused row each, e.g. tfjs,tiled); default ${BENCH_DEFAULTS.matmul.join(',')}
+  --preset NAME       one preset (${PRESET_NAMES.join(', ')}); default ${BENCH_DEFAULTS.presets.join(', ')} (cpu: not mini)
   --json              one JSON object per line per backend and preset (progress goes to stderr)
   --browser           run in headless Chromium through the bench page (npm run bench -- --browser);
                       without a GPU, WebGPU/WebGL run on SwiftShader: minutes per preset
   --training-only     training figures only: no generation, no 100-step tensor-count run (software GPUs)
   --profile           add a per-kernel time breakdown (tf.profile) of a few training steps
-  --batch-size N      sequences per step (default 16; 4 on cpu, which is ~50x slower)
-  --repeats N         timed repeats, median reported (default 3)
-  --budget-s S        seconds of timed training per row (default 3)
-  --gen-tokens N      new characters per generation measurement (default 256)
+  --batch-size N      sequences per step (default ${DEFAULT_CONFIG.batchSize}; ${defaultBenchBatchSize('cpu')} on cpu, which is ~50x slower)
+  --repeats N         timed repeats, median reported (default ${BENCH_DEFAULTS.repeats})
+  --budget-s S        seconds of timed training per row (default ${BENCH_DEFAULTS.trainBudgetMs / 1000})
+  --gen-tokens N      new characters per generation measurement (default ${BENCH_DEFAULTS.genTokens})
   --wasm-threads N    with --browser: threads for the wasm backend (tfjs caps it at half the logical cores)
   --out FILE          also append the JSON lines to FILE (e.g. bench/node-2core.jsonl)
   --text FILE | --corpus shakespeare|builtin   the text (only its vocabulary size matters)`;
@@ -93,9 +93,9 @@ function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; presetGiv
     const hint = !browser && BROWSER_ORDER.includes(backend as BackendName) ? ` (${backend} runs in the browser: add --browser)` : '';
     throw new CliError(`--backend must be one of ${accepted.join(', ')} (got '${backend}')${hint}`);
   }
-  const kernels = ((values.kernels as string | undefined) ?? 'fused').split(',').map((k) => k.trim());
+  const kernels = ((values.kernels as string | undefined) ?? BENCH_DEFAULTS.kernels.join(',')).split(',').map((k) => k.trim());
   for (const k of kernels) if (!KERNEL_MODES.includes(k as KernelMode)) throw new CliError(`--kernels must be generic, fused or generic,fused (got '${values.kernels}')`);
-  const matmul = ((values.matmul as string | undefined) ?? 'auto').split(',').map((k) => k.trim());
+  const matmul = ((values.matmul as string | undefined) ?? BENCH_DEFAULTS.matmul.join(',')).split(',').map((k) => k.trim());
   for (const m of matmul) if (!MATMUL_CHOICES.includes(m as MatmulChoice)) throw new CliError(`--matmul must be auto, tiled, tfjs or a list of them (got '${values.matmul}')`);
   const preset = values.preset as string | undefined;
   if (preset !== undefined && !PRESET_NAMES.includes(preset as PresetName)) throw new CliError(`--preset must be one of ${PRESET_NAMES.join(', ')} (got '${preset}')`);
@@ -104,7 +104,7 @@ function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; presetGiv
     backends: backend ? [backend as BackendName] : allowed,
     kernels: [...new Set(kernels)] as KernelMode[],
     matmul: [...new Set(matmul)] as MatmulChoice[],
-    presets: preset ? [preset as PresetName] : DEFAULT_PRESETS,
+    presets: preset ? [preset as PresetName] : [...BENCH_DEFAULTS.presets],
     presetGiven: preset !== undefined,
     json: values.json as boolean,
     profile: values.profile as boolean,
@@ -182,14 +182,11 @@ export async function benchCommand(argv: string[]): Promise<void> {
           preset,
           ...variant,
           dataset,
-          batchSize: flags.batchSize ?? defaultBenchBatchSize(backend),
+          batchSize: flags.batchSize,
           repeats: flags.repeats,
-          trainBudgetMs: flags.budgetMs ?? 3000,
-          warmupSteps: backend === 'cpu' ? 1 : 2,
+          trainBudgetMs: flags.budgetMs,
           genTokens: flags.genTokens,
-          genBudgetMs: 5000,
-          countBudgetMs: 10000,
-          profileSteps: flags.profile ? 3 : 0,
+          profileSteps: flags.profile ? BENCH_DEFAULTS.profiledSteps : 0,
           trainingOnly: flags.trainingOnly,
           env,
           cpuClock,

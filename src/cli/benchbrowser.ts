@@ -4,7 +4,7 @@
 // collect the same rows as the Node benchmark.
 
 import { existsSync } from 'node:fs';
-import type { BenchRow } from '../core/benchreport';
+import type { BenchRow } from '../core/bench-defs';
 import type { BenchFlags } from './bench';
 import { emitRow } from './bench';
 import { CHROMIUM, launchChromium, startViteServer } from './chromium';

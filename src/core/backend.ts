@@ -5,9 +5,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { missingWebGPUInternals } from './kernels/tfjs-internals';
 
-export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
-export const BROWSER_ORDER: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
-export const NODE_BACKENDS: BackendName[] = ['wasm', 'cpu'];
+import { BROWSER_ORDER, NODE_BACKENDS, type BackendName } from './choices';
+
+export { BROWSER_ORDER, NODE_BACKENDS, type BackendName };
 
 export interface BackendChoice {
   name: BackendName;

@@ -28,51 +28,22 @@
 //    `kernels` says which ops ran: generic tfjs ops or the fused kernels.
 
 import * as tf from '@tensorflow/tfjs';
-import { makeConfig, type PresetName } from './config';
+import { makeConfig } from './config';
 import type { Dataset } from './data';
 import { flopsPerToken, paramCount } from './counts';
 import { generate } from './sample';
 import { newTrainer, type Trainer } from './train';
-import { kernelMode, matmulChoice, setKernelMode, setMatmulChoice, useTiledMatmul, type KernelMode, type MatmulChoice } from './kernels/mode';
+import { kernelMode, matmulChoice, setKernelMode, setMatmulChoice, useTiledMatmul } from './kernels/mode';
 import { countsBetween, gpuCounts, installGpuCounters, type GpuCounts } from './kernels/webgpu/counters';
 export type { GpuStepFigures as BenchGpuFigures };
-import { matmulGflopsOf, median, mfuOf, modelGflopsOf, stepsPerRepeat, type BenchRow, type ProfileEntry } from './benchreport';
+import { matmulGflopsOf, median, mfuOf, modelGflopsOf, stepsPerRepeat } from './benchreport';
+import { benchSettings, type BenchRequest, type BenchRow, type ProfileEntry } from './bench-defs';
 import { matMul2d } from './ops';
 
-export interface BenchOptions {
-  preset: PresetName;
+/** A row's request (bench-defs.ts: what it may spend, defaults filled in there) and what only the shell has. */
+export interface BenchOptions extends BenchRequest {
   /** The text to train and generate on; only its vocabulary size matters for speed. */
   dataset: Dataset;
-  /** Sequences per step (default: the training default, 16). */
-  batchSize?: number;
-  /** Timed repeats (median taken); default 3. */
-  repeats?: number;
-  /** Wall time to spend on the timed repeats, in ms (sets the steps per repeat); default 4000. */
-  trainBudgetMs?: number;
-  /** Untimed steps after the first, before timing; default 2. */
-  warmupSteps?: number;
-  /** New characters per generation measurement; default 256. */
-  genTokens?: number;
-  /** Longest a generation measurement may take (fewer tokens on slow backends), ms; default 20000. */
-  genBudgetMs?: number;
-  /**
-   * Most ms to spend on ~100 full-size steps for the tensor counts (judged
-   * from the warm-up steps); beyond it a batch-1, block-8 run of the same
-   * model code stands in. Default 20000.
-   */
-  countBudgetMs?: number;
-  /** generic tfjs ops or fused kernels (webgpu only; the mode in force when absent). */
-  kernels?: KernelMode;
-  /** Fused rows: which matmul (kernels/mode.ts: auto, tiled, tfjs); the choice in force when absent. */
-  matmul?: MatmulChoice;
-  /**
-   * Training figures only: no generation, no 100-step tensor-count run (the
-   * counts are taken at step 10, if reached, and at the end). For software
-   * GPUs, where those take minutes.
-   */
-  trainingOnly?: boolean;
-  /** Profile this many training steps per kernel (tf.profile); 0 = off. */
-  profileSteps?: number;
   /**
    * This process's CPU time in ms (Node: process.cpuUsage), if the shell has
    * one: training and the matmul are then also timed in CPU time, which other
@@ -294,8 +265,9 @@ async function benchPresetIn(opts: BenchOptions): Promise<BenchRow> {
   const check = () => {
     if (opts.signal?.aborted) throw new BenchAborted('benchmark stopped');
   };
-  const repeats = opts.repeats ?? 3;
-  const cfg = makeConfig({ preset: opts.preset, ...(opts.batchSize ? { batchSize: opts.batchSize } : {}), maxIters: 1_000_000, evalInterval: 1_000_000 });
+  const s = benchSettings(tf.getBackend(), opts); // the same defaults whichever shell asked
+  const repeats = s.repeats;
+  const cfg = makeConfig({ preset: opts.preset, ...(s.batchSize ? { batchSize: s.batchSize } : {}), maxIters: 1_000_000, evalInterval: 1_000_000 });
   const trainer = newTrainer(cfg, opts.dataset);
   const mcfg = trainer.model.config;
   const { batchSize: B, blockSize: T } = trainer.cfg;
@@ -320,15 +292,15 @@ async function benchPresetIn(opts: BenchOptions): Promise<BenchRow> {
 
     const firstStepMs = (await timeSteps(trainer, 1)).wallMs;
     log(`${name}: first step ${firstStepMs.toFixed(0)} ms`);
-    const warmup = opts.warmupSteps ?? 2;
+    const warmup = s.warmupSteps;
     const warmMs = warmup > 0 ? (await timeSteps(trainer, warmup)).wallMs / warmup : firstStepMs;
     // Tensor counts: this run's steps 10 (now, untimed) and 100 (after the timing) if
     // the ~100 steps fit the count budget; else a tiny stand-in run after the rest.
-    const fullCount = !opts.trainingOnly && (100 - trainer.step) * warmMs <= (opts.countBudgetMs ?? 20000);
+    const fullCount = !opts.trainingOnly && (100 - trainer.step) * warmMs <= s.countBudgetMs;
     const at10 = fullCount ? await memoryAt(trainer, 10) : null;
     const gpu = await measureGpuSteps(trainer, 3, opts.cpuClock);
     if (gpu) log(`${name}: ${gpu.dispatchesPerStep} dispatches, ${gpu.encodeMsPerStep.toFixed(1)} ms encode (${gpu.encodeCpuMsPerStep?.toFixed(1) ?? '-'} ms cpu), ${gpu.uploadBytesPerStep} upload bytes, ${gpu.readbacksPerStep} readbacks per step; gpu ${gpu.gpuMsPerStep === null ? '-' : gpu.gpuMsPerStep.toFixed(1)} ms`);
-    const steps = stepsPerRepeat(warmMs, repeats, opts.trainBudgetMs ?? 4000);
+    const steps = stepsPerRepeat(warmMs, repeats, s.trainBudgetMs);
     const rates: number[] = [];
     const cpuRates: number[] = [];
     for (let r = 0; r < repeats; r++) {
@@ -352,8 +324,8 @@ async function benchPresetIn(opts: BenchOptions): Promise<BenchRow> {
     let cached = skipped;
     let recompute = skipped;
     if (!opts.trainingOnly) {
-      const genTokens = opts.genTokens ?? 256;
-      const genBudget = opts.genBudgetMs ?? 20000;
+      const genTokens = s.genTokens;
+      const genBudget = s.genBudgetMs;
       cached = await measureGeneration(trainer, true, genTokens, genBudget);
       check();
       recompute = await measureGeneration(trainer, false, genTokens, genBudget);

@@ -3,21 +3,19 @@
 // JSON lines as `tabgpt bench`. DOM only (no tfjs here).
 //
 // URL parameters (all optional), so `npm run bench -- --browser` can drive it:
-//   backends=webgpu,webgl,wasm,cpu  presets=nano,micro  budget=4 (s)  repeats=3
+//   backends=webgpu,webgl,wasm,cpu  presets=nano,micro  budget=3 (s)  repeats=3
 //   gen=256 (chars)  batch=16  profile=1  threads=N (wasm)  auto=1 (start on load)
 //   kernels=generic,fused (webgpu rows: one per mode, side by side)  matmul=tfjs,tiled (fused rows' matmul; auto)  trainingonly=1
+// What is not given is core/bench-defs.ts' default, as for `tabgpt bench`.
 // Progress and results are also on window.tabgpt.state (as on the other
 // pages) for the headless driver and the browser tests.
 
-import { benchVariants, defaultBenchBatchSize, formatGpuTable, formatProfile, formatTable, type BenchRow } from '../core/benchreport';
-import { PRESET_NAMES, type PresetName } from '../core/config';
-import type { BenchRunOptions, FromBenchWorker, ToBenchWorker } from '../worker/protocol';
-
-const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
-type Backend = (typeof BACKENDS)[number];
-const DEFAULT_PRESETS: PresetName[] = ['nano', 'micro', 'baby', 'mini'];
-const KERNEL_MODES = ['generic', 'fused'] as const; // core/kernels/mode.ts' (not imported: it loads tfjs)
-const MATMUL_CHOICES = ['auto', 'tiled', 'tfjs'] as const;
+import { BENCH_DEFAULTS, benchVariants, defaultBenchBatchSize, type BenchRequest, type BenchRow } from '../core/bench-defs';
+import { formatGpuTable, formatProfile, formatTable } from '../core/benchreport';
+import { BROWSER_ORDER, KERNEL_MODES, MATMUL_CHOICES, type BackendName } from '../core/choices';
+import { DEFAULT_CONFIG, PRESET_NAMES, type PresetName } from '../core/config';
+import type { FromBenchWorker, ToBenchWorker } from '../worker/protocol';
+import { $ } from './dom';
 
 export interface BenchPageState {
   status: 'idle' | 'running' | 'done';
@@ -31,7 +29,6 @@ export interface BenchPageState {
 const state: BenchPageState = { status: 'idle', rows: [], errors: [], log: [], envs: {} };
 (window as unknown as { tabgpt: { state: BenchPageState } }).tabgpt = { state };
 
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const params = new URLSearchParams(location.search);
 
 function listParam<T extends string>(name: string, allowed: readonly T[], fallback: readonly T[]): T[] {
@@ -103,7 +100,7 @@ function request(worker: Worker, msg: ToBenchWorker): Promise<FromBenchWorker> {
   });
 }
 
-async function runBackend(backend: Backend, presets: PresetName[], base: Omit<BenchRunOptions, 'preset'>): Promise<void> {
+async function runBackend(backend: BackendName, presets: PresetName[], base: Omit<BenchRequest, 'preset'>): Promise<void> {
   $('status').textContent = `starting ${backend}…`;
   const worker = new Worker(new URL('../worker/bench.worker.ts', import.meta.url), { type: 'module' });
   try {
@@ -115,7 +112,7 @@ async function runBackend(backend: Backend, presets: PresetName[], base: Omit<Be
     for (const preset of presets) {
       for (const variant of benchVariants(backend, kernelModes, matmuls)) {
         $('status').textContent = `${backend} ${preset}${variant.kernels ? ` ${variant.kernels}` : ''}${variant.matmul ? ` (${variant.matmul} matmul)` : ''}…`;
-        const reply = await request(worker, { type: 'run', options: { ...base, preset, ...variant, batchSize: base.batchSize ?? defaultBenchBatchSize(backend) } });
+        const reply = await request(worker, { type: 'run', options: { ...base, preset, ...variant } });
         if (reply.type === 'row') {
           state.rows.push(reply.row);
           render();
@@ -140,15 +137,15 @@ async function runAll(): Promise<void> {
   if (state.status === 'running') return;
   state.status = 'running';
   ($('run') as HTMLButtonElement).disabled = true;
-  const backends = checked($('backends')) as Backend[];
+  const backends = checked($('backends')) as BackendName[];
   const presets = checked($('presets')) as PresetName[];
-  const budgetS = numberInput('budget') ?? 4;
-  const base: Omit<BenchRunOptions, 'preset'> = {
-    trainBudgetMs: budgetS * 1000,
+  const budgetS = numberInput('budget');
+  const base: Omit<BenchRequest, 'preset'> = {
+    trainBudgetMs: budgetS !== undefined ? budgetS * 1000 : undefined,
     repeats: numberInput('repeats'),
     genTokens: numberInput('gen'),
     batchSize: numberInput('batch'),
-    profileSteps: ($('profile') as HTMLInputElement).checked ? 3 : 0,
+    profileSteps: ($('profile') as HTMLInputElement).checked ? BENCH_DEFAULTS.profiledSteps : 0,
     trainingOnly: params.get('trainingonly') === '1',
   };
   try {
@@ -163,14 +160,16 @@ async function runAll(): Promise<void> {
   }
 }
 
-const kernelModes = listParam('kernels', KERNEL_MODES, ['fused']);
-const matmuls = listParam('matmul', MATMUL_CHOICES, ['auto']);
-checkboxes($('backends'), BACKENDS, listParam('backends', BACKENDS, BACKENDS));
-checkboxes($('presets'), PRESET_NAMES, listParam('presets', PRESET_NAMES, DEFAULT_PRESETS));
-for (const [param, id] of [['budget', 'budget'], ['repeats', 'repeats'], ['gen', 'gen'], ['batch', 'batch']] as const) {
-  const v = params.get(param);
-  if (v !== null) ($(id) as HTMLInputElement).value = v;
-}
+const kernelModes = listParam('kernels', KERNEL_MODES, BENCH_DEFAULTS.kernels);
+const matmuls = listParam('matmul', MATMUL_CHOICES, BENCH_DEFAULTS.matmul);
+checkboxes($('backends'), BROWSER_ORDER, listParam('backends', BROWSER_ORDER, BROWSER_ORDER));
+checkboxes($('presets'), PRESET_NAMES, listParam('presets', PRESET_NAMES, BENCH_DEFAULTS.presets));
+// The form shows the defaults (bench-defs.ts, the CLI's too); the URL's values replace them.
+const shown: Record<string, string> = {
+  budget: String(BENCH_DEFAULTS.trainBudgetMs / 1000), repeats: String(BENCH_DEFAULTS.repeats), gen: String(BENCH_DEFAULTS.genTokens), batch: '',
+};
+for (const [param, value] of Object.entries(shown)) ($(param) as HTMLInputElement).value = params.get(param) ?? value;
+($('batch') as HTMLInputElement).placeholder = `${DEFAULT_CONFIG.batchSize} (cpu ${defaultBenchBatchSize('cpu')})`;
 ($('profile') as HTMLInputElement).checked = params.get('profile') === '1';
 $('form').addEventListener('submit', (e) => {
   e.preventDefault();

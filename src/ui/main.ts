@@ -6,16 +6,17 @@
 
 import './style.css';
 import { CONTROL_WORDS, type FromWorker } from '../worker/protocol';
-import { RunCharts } from './charts';
-import { ConfigForm } from './controls';
-import { GeneratePanel } from './generate';
-import { showBackend, showNotice, showStepMode } from './badge';
+import { RunCharts } from './train/charts';
+import { ConfigForm } from './train/config-form';
+import { GeneratePanel } from './train/generate';
+import { showBackend, showNotice, showStepMode } from './train/badge';
 import { ViewsPanel } from './views/panel';
-import { ModelList } from './models';
-import { configOf, parseSearch } from './url';
+import { ModelList } from './train/model-list';
+import { configOf, parseSearch } from './train/url';
 import { optionsOf } from './page-options';
-import { $, exposeOnWindow, initialState, type Send, type TrainPage } from './train/page';
-import { settingsChanged, validateSettings, wireCopyCli, writeUrl } from './train/settings-form';
+import { $ } from './dom';
+import { exposeOnWindow, initialState, type Send, type TrainPage } from './train/page';
+import { settingsChanged, validateSettings, wireCopyCli, writeUrl } from './train/settings';
 import { selectCorpus, showCorpusKind, wireCorpusPicker } from './train/corpus-picker';
 import { onEval, onProgress, onStatus, onWorkerError, saveWhenHidden, startRun, wireRunButtons } from './train/run-control';
 import { EvalSample, renderProgress, wireChartOptions } from './train/progress';

@@ -7,7 +7,7 @@
 
 import type { Config } from '../core/config';
 import type { CorpusRef } from '../worker/protocol';
-import type { ChartHistory } from './charts';
+import type { ChartHistory } from './train/history';
 import { formatBytes } from '../core/format';
 import { announceChange } from './storage-sync';
 

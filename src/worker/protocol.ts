@@ -169,16 +169,12 @@ export type FromScalingWorker =
 // Messages between bench.html (src/ui/bench.ts) and src/worker/bench.worker.ts.
 // The page starts one worker per backend: 'init' once, then one 'run' per preset.
 
-import type { BenchRow } from '../core/benchreport';
-import type { BenchOptions } from '../core/bench';
-
-/** What one preset's measurement may spend: core/bench.ts' BenchOptions without what only the worker has (data, clocks, callbacks). */
-export type BenchRunOptions = Omit<BenchOptions, 'dataset' | 'cpuClock' | 'env' | 'log' | 'signal'>;
+import type { BenchRequest, BenchRow } from '../core/bench-defs';
 
 export type ToBenchWorker =
   /** `wasmThreads`: the wasm backend's thread count (tfjs' setThreadsCount), before it starts. */
   | { type: 'init'; backend: BackendName; wasmThreads?: number }
-  | { type: 'run'; options: BenchRunOptions };
+  | { type: 'run'; options: BenchRequest };
 
 export type FromBenchWorker =
   /** The backend is up; `env` describes it (user agent, wasm threads and SIMD, GPU adapter, ...). */
@@ -189,7 +185,7 @@ export type FromBenchWorker =
   | { type: 'error'; message: string };
 
 // ================================================================ text files
-// Messages between the training page (src/ui/corpus.ts) and src/worker/text.worker.ts,
+// Messages between the training page (src/ui/corpus-loader.ts) and src/worker/text.worker.ts,
 // which reads one uploaded text file as a stream and describes it.
 
 export interface ToTextWorker {

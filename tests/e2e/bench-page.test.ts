@@ -7,6 +7,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { BenchPageState } from '../../src/ui/bench.ts';
+import { BENCH_DEFAULTS } from '../../src/core/bench-defs.ts';
 import { collectPageErrors, launchBrowser, startServer, waitForState, type TestServer } from './harness.ts';
 
 let server: TestServer;
@@ -46,6 +47,22 @@ describe('bench.html', () => {
     await expect.poll(() => page.textContent('#table')).toMatch(/wasm\s+nano[\s\S]*cpu\s+nano/);
     const json = (await page.textContent('#json'))!.trim().split('\n').map((l) => JSON.parse(l));
     expect(json.map((r) => r.backend)).toEqual(['wasm', 'cpu']);
+    await page.close();
+  });
+
+  it('shows the same defaults as `tabgpt bench` (core/bench-defs.ts) when the URL sets none', async () => {
+    const page = await browser.newPage();
+    const errors = collectPageErrors(page);
+    await page.goto(server.url('/bench.html'));
+    await page.waitForSelector('#presets input');
+    expect(errors).toEqual([]);
+    expect(await page.inputValue('#budget')).toBe(String(BENCH_DEFAULTS.trainBudgetMs / 1000));
+    expect(await page.inputValue('#repeats')).toBe(String(BENCH_DEFAULTS.repeats));
+    expect(await page.inputValue('#gen')).toBe(String(BENCH_DEFAULTS.genTokens));
+    expect(await page.inputValue('#batch')).toBe('');
+    const checkedIn = (id: string) => page.$$eval(`#${id} input:checked`, (boxes) => boxes.map((b) => (b as HTMLInputElement).value));
+    expect(await checkedIn('presets')).toEqual(BENCH_DEFAULTS.presets);
+    expect(await checkedIn('backends')).toEqual(['webgpu', 'webgl', 'wasm', 'cpu']);
     await page.close();
   });
 

@@ -8,9 +8,9 @@
 // run whatever the mode says (useFused() is false there).
 
 import * as tf from '@tensorflow/tfjs';
+import { KERNEL_MODES, MATMUL_CHOICES, type KernelMode, type MatmulChoice } from '../choices';
 
-export type KernelMode = 'generic' | 'fused';
-export const KERNEL_MODES: readonly KernelMode[] = ['generic', 'fused'];
+export { KERNEL_MODES, MATMUL_CHOICES, type KernelMode, type MatmulChoice };
 
 /** Fused by default: it is the fast path, and the generic one stays a flag away. */
 let mode: KernelMode = 'fused';
@@ -34,8 +34,6 @@ export function useFused(): boolean {
 // are CPUs (SwiftShader, llvmpipe, lavapipe: 4-10x tfjs' matmul there, the
 // bulk of a step) and tfjs' on hardware GPUs, where tfjs' kernel is tuned and
 // the tiled one has not been measured.
-export type MatmulChoice = 'auto' | 'tiled' | 'tfjs';
-export const MATMUL_CHOICES: readonly MatmulChoice[] = ['auto', 'tiled', 'tfjs'];
 let matmul: MatmulChoice = 'auto';
 
 export function setMatmulChoice(m: MatmulChoice): void {

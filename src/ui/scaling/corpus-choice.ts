@@ -1,11 +1,12 @@
 // The scaling lab's text: Tiny Shakespeare, the built-in corpus, its small-lexicon
 // ground-truth variant (builtin-small, as the CLI's --corpus) or a file,
-// loaded (corpus.ts) and described in one line; a sweep resumed after a reload
+// loaded (../corpus-loader.ts) and described in one line; a sweep resumed after a reload
 // gets back the very text it ran on. Changing it re-plans the sweep.
 
 import { type CorpusInfo } from '../../core/scaling/sweep-results';
-import { errorMessage, loadBuiltin, loadBuiltinSmall, loadFile, loadShakespeare, rememberText, type LoadedCorpus } from '../corpus';
-import { $, notice, type Lab } from './lab';
+import { errorMessage, loadBuiltin, loadBuiltinSmall, loadFile, loadShakespeare, rememberText, type LoadedCorpus } from '../corpus-loader';
+import { $ } from '../dom';
+import { notice, type Lab } from './lab';
 import { onSpecChange, updateButtons } from './sweep-form';
 
 export async function chooseCorpus(lab: Lab, kind: string, file?: File): Promise<void> {

@@ -11,7 +11,8 @@ import { type IsoFlopAnalysis } from '../../core/scaling/isoflops';
 import { type SweepResults } from '../../core/scaling/sweep-results';
 import type { ApproachResult } from '../../core/scaling/approaches';
 import type { LrScanSummary } from '../../core/scaling/lr-scan';
-import type { LoadedCorpus } from '../corpus';
+import type { LoadedCorpus } from '../corpus-loader';
+import { $ } from '../dom';
 import type { ScalingPlots } from './plots';
 import type { ScalingSettings } from './url';
 
@@ -73,8 +74,6 @@ export interface Lab {
   /** The last save to IndexedDB; saves are chained so the last one wins. */
   saving: Promise<void>;
 }
-
-export const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
 export function notice(message: string, kind: 'error' | 'info' = 'info'): void {
   const p = document.createElement('p');

@@ -5,8 +5,9 @@
 
 import { planRuns } from '../../core/scaling/sweep-plan';
 import { allRuns, parseResults, resultsToCSV, resultsToJSON, type SweepResults } from '../../core/scaling/sweep-results';
-import { errorMessage, textFor, type LoadedCorpus } from '../corpus';
-import { $, noPredictions, notice, type Lab } from './lab';
+import { errorMessage, textFor, type LoadedCorpus } from '../corpus-loader';
+import { $, download } from '../dom';
+import { noPredictions, notice, type Lab } from './lab';
 import { refresh, showResultsInfo } from './results-view';
 import { clearSweep, loadSweep, saveSweep, type StoredStatus } from './store';
 import { fillForm, onSpecChange } from './sweep-form';
@@ -50,20 +51,12 @@ export async function restoreStored(lab: Lab): Promise<{ text: Promise<LoadedCor
   return { text: textFor({ kind, name: c.source, sha256: c.sha256 }) };
 }
 
-function download(name: string, text: string, type: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
 
 /** Export (JSON, CSV), import and clear. */
 export function wireResultsIO(lab: Lab): void {
   const { state, settings } = lab;
-  $('export-json').addEventListener('click', () => lab.results && download('scaling-results.json', resultsToJSON(lab.results), 'application/json'));
-  $('export-csv').addEventListener('click', () => lab.results && download('scaling-results.csv', resultsToCSV(lab.results), 'text/csv'));
+  $('export-json').addEventListener('click', () => lab.results && download(new Blob([resultsToJSON(lab.results)], { type: 'application/json' }), 'scaling-results.json'));
+  $('export-csv').addEventListener('click', () => lab.results && download(new Blob([resultsToCSV(lab.results)], { type: 'text/csv' }), 'scaling-results.csv'));
   $('import').addEventListener('change', async () => {
     const input = $<HTMLInputElement>('import');
     const file = input.files?.[0];

@@ -9,7 +9,8 @@ import { type PlannedRun } from '../../core/scaling/sweep-plan';
 import { formatParams } from '../../core/format';
 import { chinchillaApproaches } from '../../core/scaling/approaches';
 import { summariseLrScan } from '../../core/scaling/lr-scan';
-import { $, type Lab } from './lab';
+import { $ } from '../dom';
+import type { Lab } from './lab';
 import { renderPlan, writeUrl } from './sweep-form';
 import { renderApproaches, renderConstants, renderRuns, sci } from './tables';
 

@@ -10,9 +10,10 @@ import { allRuns, emptyResults, withRun } from '../../core/scaling/sweep-results
 import { analyse, predictAt, type ParamKind } from '../../core/scaling/analysis';
 import type { SweepEvent } from '../../core/scaling/sweep-run';
 import type { FromScalingWorker, ToScalingWorker } from '../../worker/protocol';
-import { errorMessage } from '../corpus';
+import { errorMessage } from '../corpus-loader';
 import { corpusInfo } from './corpus-choice';
-import { $, noPredictions, notice, type Lab } from './lab';
+import { $ } from '../dom';
+import { noPredictions, notice, type Lab } from './lab';
 import { persist } from './results-io';
 import { drawLossVsN, refresh, showResultsInfo } from './results-view';
 import { corpusShape, readForm, renderPlan, updateButtons } from './sweep-form';

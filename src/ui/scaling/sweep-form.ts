@@ -7,8 +7,9 @@ import { DEFAULT_LR_SCAN, specFromJSON, type SweepSpec } from '../../core/scalin
 import { estimateSeconds, shrinkToBudget } from '../../core/scaling/sweep-estimate';
 import { planRuns } from '../../core/scaling/sweep-plan';
 import { formatDuration } from '../../core/format';
-import { errorMessage } from '../corpus';
-import { $, notice, type Lab } from './lab';
+import { errorMessage } from '../corpus-loader';
+import { $ } from '../dom';
+import { notice, type Lab } from './lab';
 import { ladderWarnings, renderLadder } from './tables';
 import { scalingSearch, type ScalingSettings } from './url';
 

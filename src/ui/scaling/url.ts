@@ -2,7 +2,7 @@
 // only where it differs from the default) plus the page's own view settings,
 // so a link reproduces the sweep and the view.
 
-import type { BackendName } from '../../core/backend';
+import { BROWSER_ORDER, type BackendName } from '../../core/choices';
 import { DEFAULT_LR_SCAN, DEFAULT_SPEC, specFromJSON, type SweepSpec } from '../../core/scaling/sweep';
 import type { ParamKind } from '../../core/scaling/analysis';
 
@@ -20,9 +20,6 @@ export interface ScalingSettings {
   /** Start the sweep once the page is ready (links, tests). */
   autostart: boolean;
 }
-
-/** core/backend.ts's BACKENDS, restated: importing that module would pull tfjs into the page. */
-const BACKENDS: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
 const LIST_KEYS = ['budgets', 'seeds', 'repeatSeeds', 'repeatSizes'] as const;
 const NUMBER_KEYS = ['sizes', 'minParams', 'maxParams', 'headSize', 'widthPerLayer', 'blockSize', 'batchSize', 'minLrRatio', 'warmupFraction',
@@ -77,8 +74,8 @@ export function parseScalingSearch(search: string): { settings: ScalingSettings;
   if (units === 'nats' || units === 'bpc') s.units = units;
   const backend = q.get('backend');
   if (backend !== null) {
-    if ((BACKENDS as string[]).includes(backend)) s.backend = backend as BackendName;
-    else errors.push(`URL: backend must be one of ${BACKENDS.join(', ')} (got '${backend}')`);
+    if ((BROWSER_ORDER as string[]).includes(backend)) s.backend = backend as BackendName;
+    else errors.push(`URL: backend must be one of ${BROWSER_ORDER.join(', ')} (got '${backend}')`);
   }
   const budget = num('budgetMin');
   if (budget !== undefined && budget > 0) s.budgetMin = budget;

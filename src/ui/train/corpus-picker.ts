@@ -1,13 +1,14 @@
 // The training page's corpus card: the choice of text (Tiny Shakespeare, the
 // built-in one, a pasted text or a file, chosen or dropped), loading it with
 // progress and a clear error, and its statistics line. Loading and checking the
-// text itself is corpus.ts; this file is the card's DOM.
+// text itself is ../corpus-loader.ts; this file is the card's DOM.
 
 import { formatCount } from '../../core/format';
 import type { CorpusRef } from '../../worker/protocol';
-import { errorMessage, fileLimitText, loadBuiltin, loadFile, loadPasted, loadShakespeare, type LoadedCorpus } from '../corpus';
-import { $, type TrainPage } from './page';
-import { settingsChanged } from './settings-form';
+import { errorMessage, fileLimitText, loadBuiltin, loadFile, loadPasted, loadShakespeare, type LoadedCorpus } from '../corpus-loader';
+import { $ } from '../dom';
+import type { TrainPage } from './page';
+import { settingsChanged } from './settings';
 
 const corpusRadios = () => [...document.querySelectorAll<HTMLInputElement>('input[name=corpus]')];
 

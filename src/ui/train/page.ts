@@ -7,20 +7,14 @@
 import type { BackendName } from '../../core/backend';
 import type { LossUnits } from '../../core/format';
 import type { CorpusRef, RunStatus, ToWorker } from '../../worker/protocol';
-import type { RunCharts } from '../charts';
-import type { ConfigForm } from '../controls';
-import type { LoadedCorpus } from '../corpus';
-import type { ModelList } from '../models';
+import type { RunCharts } from './charts';
+import type { ConfigForm } from './config-form';
+import type { LoadedCorpus } from '../corpus-loader';
+import type { ModelList } from './model-list';
 import type { PageOptions } from '../page-options';
 import type { SavedModel } from '../storage';
-import type { PageSettings } from '../url';
+import type { PageSettings } from './url';
 import type { ViewsPanel } from '../views/panel';
-
-export const $ = <T extends HTMLElement = HTMLElement>(id: string) => {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`page is missing #${id}`);
-  return el as T;
-};
 
 // ------------------------------------------------------------------ state for automation
 

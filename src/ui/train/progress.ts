@@ -5,7 +5,8 @@
 
 import { formatCount, formatDuration, formatLoss, type LossUnits } from '../../core/format';
 import { EVAL_SAMPLE, type FromWorker } from '../../worker/protocol';
-import { $, type TrainPage } from './page';
+import { $ } from '../dom';
+import type { TrainPage } from './page';
 
 export function renderProgress(page: TrainPage): void {
   const s = page.state;

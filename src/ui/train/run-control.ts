@@ -6,14 +6,15 @@
 import type { Config } from '../../core/config';
 import { formatParams } from '../../core/format';
 import type { FromWorker } from '../../worker/protocol';
-import { errorMessage, rememberText } from '../corpus';
-import { emptyHistory } from '../history';
-import { scratchOverlay } from '../overlay';
-import { lockRun, unlockRun } from '../run-lock';
+import { errorMessage, rememberText } from '../corpus-loader';
+import { emptyHistory } from './history';
+import { scratchOverlay } from './overlay';
+import { lockRun, unlockRun } from './run-lock';
 import type { SavedModel } from '../storage';
 import { announceChange } from '../storage-sync';
-import { configOf } from '../url';
-import { $, type TrainPage } from './page';
+import { configOf } from './url';
+import { $ } from '../dom';
+import type { TrainPage } from './page';
 import { renderProgress } from './progress';
 
 export function updateButtons(page: TrainPage): void {

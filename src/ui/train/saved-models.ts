@@ -1,17 +1,18 @@
 // Saved models on the training page: each checkpoint the worker sends is stored
 // in IndexedDB (or downloaded, for an export), the list's Resume, Fine-tune, Use
 // and Upload act on the page, and after a reload an unfinished run is offered
-// for resuming. The list itself is models.ts; the database is storage.ts.
+// for resuming. The list itself is model-list.ts; the database is storage.ts.
 
 import { formatLoss, formatParams } from '../../core/format';
 import type { FromWorker } from '../../worker/protocol';
-import { errorMessage, textFor } from '../corpus';
-import { runsElsewhere } from '../run-lock';
+import { errorMessage, textFor } from '../corpus-loader';
+import { runsElsewhere } from './run-lock';
 import { isQuotaError, lastUnfinishedRun, loadModelBytes, saveModel, StorageError, type SavedModel } from '../storage';
 import { showCorpusKind, useCorpus } from './corpus-picker';
-import { $, type TrainPage } from './page';
+import { $, download } from '../dom';
+import type { TrainPage } from './page';
 import { startRun } from './run-control';
-import { applyConfig } from './settings-form';
+import { applyConfig } from './settings';
 
 export class SavedModels {
   /** An uploaded file sent to the worker to load: stored once the worker accepts it. */
@@ -123,14 +124,4 @@ export class SavedModels {
       $('resume-offer').hidden = true;
     };
   }
-}
-
-function download(blob: Blob, name: string): void {
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(blob);
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
 }

@@ -4,7 +4,7 @@
 // Click one to enlarge it with both axes labelled by the window's characters.
 
 import type { AttentionMaps } from '../../core/inspect/types';
-import { card, el, exportButtons, ink, sizeCanvas, toCsv } from './dom';
+import { card, el, exportButtons, ink, sizeCanvas, toCsv } from '../dom';
 import { showChar } from './nextchars';
 
 const SMALL = 112;

@@ -4,7 +4,7 @@
 
 import uPlot from 'uplot';
 import { listModels, type SavedModel } from '../storage';
-import { axisStyle, card, el, exportButtons, toCsv } from './dom';
+import { axisStyle, card, el, exportButtons, toCsv } from '../dom';
 
 const PALETTE = ['#2563eb', '#ea580c', '#15803d', '#7c3aed', '#be185d', '#0891b2', '#a16207', '#4b5563'];
 

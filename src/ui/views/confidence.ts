@@ -5,7 +5,7 @@
 
 import type { CharScore, TextScore } from '../../core/inspect/types';
 import type { ScoreTarget } from '../../worker/protocol';
-import { card, el, exportButtons, toCsv } from './dom';
+import { card, el, exportButtons, toCsv } from '../dom';
 import { showChar } from './nextchars';
 
 export type ColourBy = 'off' | 'p' | 'bits';

@@ -7,7 +7,7 @@
 import type { Config } from '../../core/config';
 import { formatCount, formatDuration } from '../../core/format';
 import type { DeviceReport, SpeedEstimate } from '../../core/inspect/types';
-import { card, el } from './dom';
+import { card, el } from '../dom';
 
 /** Above this, a run "takes hours": say so before Start. */
 export const LONG_RUN_SECONDS = 3600;

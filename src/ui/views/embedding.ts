@@ -3,7 +3,7 @@
 // (vowel, consonant, upper case, digit, space, punctuation), so groups show.
 
 import type { EmbeddingMap } from '../../core/inspect/types';
-import { card, el, exportButtons, ink, sizeCanvas, toCsv } from './dom';
+import { card, el, exportButtons, ink, sizeCanvas, toCsv } from '../dom';
 import { showChar } from './nextchars';
 
 const KINDS = [

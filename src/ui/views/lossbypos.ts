@@ -4,7 +4,7 @@
 
 import uPlot from 'uplot';
 import type { LossByPosition } from '../../core/inspect/types';
-import { axisStyle, card, el, exportButtons, ink, toCsv } from './dom';
+import { axisStyle, card, el, exportButtons, ink, toCsv } from '../dom';
 
 export class LossByPositionView {
   readonly root: HTMLElement;

@@ -3,7 +3,7 @@
 // evaluation (the worker recomputes the last asked text) and on each keystroke.
 
 import type { CharProb, NextChars } from '../../core/inspect/types';
-import { card, el, exportButtons, toCsv } from './dom';
+import { card, el, exportButtons, toCsv } from '../dom';
 
 export const NEXT_K = 10;
 

@@ -2,7 +2,8 @@
 // out as they are chosen (KV cache in the worker), with tokens/s and a Stop
 // that works mid-generation. Text is appended as text nodes, never as HTML.
 
-import { CONTROL, type FromWorker, type GenerateOptions, type ToWorker } from '../worker/protocol';
+import { CONTROL, type FromWorker, type GenerateOptions, type ToWorker } from '../../worker/protocol';
+import { $ } from '../dom';
 
 /** The part of the page's state this panel keeps current. */
 export interface GenerateState {
@@ -11,15 +12,13 @@ export interface GenerateState {
   error: string | null;
 }
 
-const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-
 export class GeneratePanel {
   private id = 0;
   private started = 0;
   private chars = 0;
-  private readonly out = byId<HTMLElement>('gen-output');
-  private readonly stats = byId<HTMLElement>('gen-stats');
-  private readonly errorEl = byId<HTMLElement>('gen-error');
+  private readonly out = $<HTMLElement>('gen-output');
+  private readonly stats = $<HTMLElement>('gen-stats');
+  private readonly errorEl = $<HTMLElement>('gen-error');
 
   constructor(
     private readonly state: GenerateState,
@@ -27,17 +26,17 @@ export class GeneratePanel {
     /** Shared control words (cross-origin isolated pages): Stop reaches a worker that never yields. */
     private readonly control: Int32Array | null,
   ) {
-    byId('generate').addEventListener('click', () => this.start());
-    byId('gen-stop').addEventListener('click', () => this.stop());
+    $('generate').addEventListener('click', () => this.start());
+    $('gen-stop').addEventListener('click', () => this.stop());
   }
 
   private options(): GenerateOptions {
     const num = (id: string, fallback: number) => {
-      const v = Number(byId<HTMLInputElement>(id).value);
+      const v = Number($<HTMLInputElement>(id).value);
       return Number.isFinite(v) ? v : fallback;
     };
     return {
-      prompt: byId<HTMLTextAreaElement>('gen-prompt').value,
+      prompt: $<HTMLTextAreaElement>('gen-prompt').value,
       maxNewTokens: Math.round(num('gen-length', 300)),
       temperature: num('gen-temperature', 0.8),
       topK: Math.round(num('gen-topk', 0)),

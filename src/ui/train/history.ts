@@ -2,7 +2,7 @@
 // validation losses at evaluation steps. Kept apart from the plotting so it
 // is testable without a DOM, and stored with checkpoints.
 
-import type { MetricPoint } from '../worker/protocol';
+import type { MetricPoint } from '../../worker/protocol';
 
 /** Everything plotted so far, stored with checkpoints so a resumed run shows its whole curve. */
 export interface ChartHistory {

@@ -8,8 +8,16 @@ import { baselineLosses, Dataset, decodeText, DataError, MAX_TEXT_CHARS, normali
 import type { CorpusRef, FromTextWorker, ToTextWorker } from '../worker/protocol';
 import { formatFileSize } from '../core/text-reader';
 import { DEFAULT_OPTIONS, MAX_TEXT_MB } from './page-options';
-import type { References } from './charts';
 import { loadText, saveText } from './storage';
+
+/** A corpus' baseline losses in nats/char: the loss chart's reference lines. */
+export interface References {
+  uniform: number;
+  unigram: number;
+  bigram: number;
+  /** Exact entropy rate of a generated corpus (nothing can beat it). */
+  floor?: number;
+}
 
 export interface LoadedCorpus {
   ref: CorpusRef;

@@ -4,10 +4,11 @@
 // The list follows the other tabs (storage-sync.ts) and marks runs training
 // in another tab (run-lock.ts), which cannot be resumed here meanwhile.
 
-import { formatBytes, formatDate } from '../core/format';
-import { deleteModels, listModels, loadModelBytes, persisted, usage, type SavedModel } from './storage';
+import { formatBytes, formatDate } from '../../core/format';
+import { $, download } from '../dom';
+import { deleteModels, listModels, loadModelBytes, persisted, usage, type SavedModel } from '../storage';
 import { runsElsewhere } from './run-lock';
-import { onChange } from './storage-sync';
+import { onChange } from '../storage-sync';
 
 type Action = (record: SavedModel, bytes: ArrayBuffer) => void;
 
@@ -25,7 +26,7 @@ export class ModelList {
   private busy = false;
 
   constructor(private readonly body: HTMLElement, private readonly errorEl: HTMLElement, private readonly usageEl: HTMLElement) {
-    const input = document.getElementById('model-file') as HTMLInputElement;
+    const input = $<HTMLInputElement>('model-file');
     input.addEventListener('change', async () => {
       const file = input.files?.[0];
       input.value = '';
@@ -122,12 +123,7 @@ export class ModelList {
     button('Use', 'generate text with this model', async () => this.onUse(r, await bytes()), true);
     button('Fine-tune', 'start a new run from this model on the current corpus', async () => this.onFineTune(r, await bytes()), true);
     button('Download', 'download as a safetensors file (the CLI reads it)', async () => {
-      const a = document.createElement('a');
-      a.href = URL.createObjectURL(new Blob([await bytes()], { type: 'application/octet-stream' }));
-      a.download = r.source === 'upload' ? r.name : `tabgpt-${r.runId}-step${r.step}.safetensors`;
-      document.body.append(a);
-      a.click();
-      a.remove();
+      download(new Blob([await bytes()], { type: 'application/octet-stream' }), r.source === 'upload' ? r.name : `tabgpt-${r.runId}-step${r.step}.safetensors`);
     });
     button('Delete', 'delete this saved model', async () => {
       await deleteModels([r.id]);

@@ -6,20 +6,11 @@
 
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import type { MetricPoint } from '../worker/protocol';
+import type { MetricPoint } from '../../worker/protocol';
 import { addPoints, addVal, emptyHistory, thin, type ChartHistory } from './history';
 import { alignOverlay, type Overlay } from './overlay';
-import { axisStyle } from './views/dom';
-
-export type { ChartHistory };
-
-export interface References {
-  uniform: number;
-  unigram: number;
-  bigram: number;
-  /** Exact entropy rate of a generated corpus (nothing can beat it). */
-  floor?: number;
-}
+import type { References } from '../corpus-loader';
+import { axisStyle } from '../dom';
 
 export type Units = 'nats' | 'bpc';
 

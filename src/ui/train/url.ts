@@ -4,13 +4,13 @@
 // and the other settings would give are written. Also the equivalent CLI line.
 // No DOM here: tests run it in Node.
 
-import type { BackendName } from '../core/backend';
-import { makeConfig, NUMERIC_KEYS, PRESET_NAMES, setField, toKebab, type Config, type PresetName } from '../core/config';
-import { isOptionKey, OPTION_KEYS, parseOption, type PageOptions } from './page-options';
-import type { CorpusRef } from '../worker/protocol';
+import { BROWSER_ORDER, type BackendName } from '../../core/choices';
+import { makeConfig, NUMERIC_KEYS, PRESET_NAMES, setField, toKebab, type Config, type PresetName } from '../../core/config';
+import { isOptionKey, OPTION_KEYS, parseOption, type PageOptions } from '../page-options';
+import type { CorpusRef } from '../../worker/protocol';
 
-/** core/backend.ts' BROWSER_ORDER, restated: importing that module would pull tfjs into the page. */
-export const URL_BACKENDS: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+/** The backends ?backend= may force: the browser's (core/choices.ts, free of tfjs). */
+export const URL_BACKENDS: readonly BackendName[] = BROWSER_ORDER;
 
 export type CorpusChoice = 'shakespeare' | 'builtin';
 export const DEFAULT_PRESET: PresetName = 'micro';

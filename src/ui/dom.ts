@@ -1,6 +1,14 @@
-// Small DOM helpers shared by the views: elements, a titled card, theme
-// colours read from the page's CSS variables (so canvases follow the dark
-// theme), crisp canvases, and PNG / CSV export of what a view shows.
+// The DOM helpers every page shares (training, scaling lab, benchmark, the
+// views): an element by id, elements, a titled card, theme colours read from
+// the page's CSS variables (so canvases follow the dark theme), crisp canvases,
+// and PNG / CSV / file downloads.
+
+/** The page's element with this id; a page missing one is a bug, so say which. */
+export const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
+  const e = document.getElementById(id);
+  if (!e) throw new Error(`page is missing #${id}`);
+  return e as T;
+};
 
 export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);

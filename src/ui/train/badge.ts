@@ -4,7 +4,8 @@
 // isolated: a static host that cannot send COOP/COEP headers (GitHub Pages)
 // still trains, on a single WASM thread where WASM is the backend.
 
-import type { BackendName } from '../core/backend';
+import type { BackendName } from '../../core/backend';
+import { $ } from '../dom';
 
 const BACKEND_LABEL: Record<BackendName, string> = { webgpu: 'WebGPU', webgl: 'WebGL', wasm: 'WASM', cpu: 'CPU' };
 
@@ -19,12 +20,12 @@ export function showBackend(state: { backend: BackendName | null; backendReason:
   const reason = forced ? `forced by ?backend=${name}` : fallbacks.length ? `fell back: ${fallbacks.join('; ')}` : null;
   state.backendReason = reason;
   const threads = threadsOffReason();
-  const badge = document.getElementById('badge')!;
+  const badge = $('badge');
   badge.textContent = BACKEND_LABEL[name];
   badge.dataset.backend = name;
   badge.dataset.threads = threads ? 'off' : 'on';
   badge.title = [reason ?? 'the fastest backend available here', threads].filter(Boolean).join('\n');
-  document.getElementById('badge-reason')!.textContent = [reason, threads].filter(Boolean).join(' · ');
+  $('badge-reason').textContent = [reason, threads].filter(Boolean).join(' · ');
 }
 
 /** The training step's mode beside the backend badge: "recorded step", or "eager step" with the reason in its title. */
@@ -47,5 +48,5 @@ export function showNotice(state: { notices: string[] }, message: string): void 
   close.setAttribute('aria-label', 'dismiss');
   close.addEventListener('click', () => el.remove());
   el.append(close);
-  document.getElementById('notices')!.append(el);
+  $('notices').append(el);
 }

@@ -4,7 +4,7 @@
 // batches), saved in the model list. Pure functions, testable without a DOM.
 
 import type { ChartHistory } from './history';
-import type { SavedModel } from './storage';
+import type { SavedModel } from '../storage';
 
 export interface Overlay {
   /** Legend label, e.g. "from scratch (2×64 ctx 64 · notes.txt, step 300)". */

@@ -1,4 +1,4 @@
-// The training page's settings beyond the form's own fields (controls.ts): the
+// The training page's settings beyond the form's own fields (config-form.ts): the
 // URL kept in step with them, the parameter and FLOP counts, the equivalent
 // CLI line and its copy button, and the check of the config against the loaded
 // corpus that decides whether Start is enabled.
@@ -6,9 +6,10 @@
 import { PRESET_NAMES, PRESETS, type Config, type PresetName } from '../../core/config';
 import { flopsPerToken, paramCount } from '../../core/counts';
 import { formatParams } from '../../core/format';
-import { checkLength } from '../corpus';
-import { cliCommand, configOf, DEFAULT_PRESET, essentialOverrides, toSearch, type PageSettings } from '../url';
-import { $, type TrainPage } from './page';
+import { checkLength } from '../corpus-loader';
+import { cliCommand, configOf, DEFAULT_PRESET, essentialOverrides, toSearch, type PageSettings } from './url';
+import { $ } from '../dom';
+import type { TrainPage } from './page';
 import { updateButtons } from './run-control';
 
 /** Write the settings into the address bar (replacing, not pushing, history). */

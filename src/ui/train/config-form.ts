@@ -2,7 +2,7 @@
 // config, the URL and the CLI), the preset menu, and a validation message next
 // to the field it concerns. Edits update the PageSettings' explicit overrides.
 
-import { ConfigError, PRESET_NAMES, PRESETS, validate, type Config, type PresetName } from '../core/config';
+import { ConfigError, PRESET_NAMES, PRESETS, validate, type Config, type PresetName } from '../../core/config';
 import { configOf, essentialOverrides, type PageSettings } from './url';
 
 interface FieldSpec {
