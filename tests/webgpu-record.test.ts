@@ -3,8 +3,8 @@
 // parameters over 100 steps; a replayed step issues the eager step's
 // dispatches from cached bind groups with no tfjs kernel, no bind group and
 // one submit; a checkpoint saved mid-run resumes identically; frozen
-// parameters stay put; a NaN stops the run; tensors and GPU buffers stay
-// constant over 1,000 steps. A tiny model: SwiftShader runs on the CPU.
+// parameters stay put; a NaN stops the run. A tiny model: SwiftShader runs
+// on the CPU (1,000-step counts: webgpu-null.test.ts).
 
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
@@ -150,18 +150,6 @@ describe('the recorded step in a run', () => {
     const err = await run(t.cfg, 100, t).then(() => null, (e: unknown) => e);
     expect(err).toBeInstanceOf(DivergedError);
     expect(Number(/at step (\d+)/.exec((err as Error).message)?.[1])).toBeGreaterThan(2); // a replayed step's
-    expect(t.stepMode.step).toBe('recorded');
-    free(t);
-  }, 600_000);
-
-  it('holds tensors and GPU buffers constant over 1,000 steps', async () => {
-    const t = newTrainer({ ...base, maxIters: 1010 }, data);
-    const b = webgpuBackend();
-    const snap = () => ({ tensors: tf.memory().numTensors, bytes: b.bufferManager.numBytesAllocated, used: b.bufferManager.numBytesUsed });
-    await run(t.cfg, 10, t);
-    const at10 = snap();
-    await run(t.cfg, 1010, t);
-    expect(snap()).toEqual(at10);
     expect(t.stepMode.step).toBe('recorded');
     free(t);
   }, 600_000);

@@ -1,0 +1,91 @@
+// The recorded step on Dawn's null adapter (every WebGPU call accepted, no
+// GPU work: webgpu.create(['backend=null'])): what a step costs the CPU and
+// what it allocates, at full size and for many steps, without waiting on
+// SwiftShader. Losses from this adapter are meaningless and never checked;
+// the counts are exact: `baby`'s fused step is 167 dispatches (299 tfjs
+// kernels) and, once
+// recorded, is replayed with no tfjs kernel and no new bind group; tensors
+// and GPU buffers stay constant over 1,000 steps.
+
+import { describe, it, expect, beforeAll } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { makeConfig } from '../src/core/config.ts';
+import { Dataset } from '../src/core/data.ts';
+import { newTrainer } from '../src/core/train.ts';
+import { webgpuBackend } from '../src/core/kernels/tfjs-internals.ts';
+import { setMatmulChoice } from '../src/core/kernels/mode.ts';
+
+beforeAll(async () => {
+  const dawn = await import('webgpu');
+  Object.assign(globalThis, dawn.globals);
+  const gpu = dawn.create(['backend=null']);
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true });
+  await import('@tensorflow/tfjs-backend-webgpu');
+  expect(await tf.setBackend('webgpu')).toBe(true);
+  setMatmulChoice('tfjs'); // a hardware GPU's choice (the null adapter is not a CPU one either)
+});
+
+const data = new Dataset('To be, or not to be, that is the question: whether tis nobler in the mind to suffer.\n'.repeat(40));
+
+/** device.createBindGroup calls, tfjs kernels (runKernelFunc with a kernel name) and dispatches during f. */
+async function countDuring(f: () => Promise<unknown>): Promise<{ bindGroups: number; kernels: number; dispatches: number }> {
+  const b = webgpuBackend();
+  b.endComputePassEncoder();
+  if (b.commandEncoder) b.submitQueue();
+  const n = { bindGroups: 0, kernels: 0, dispatches: 0 };
+  const device = b.device as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const engine = tf.engine() as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const enc = b.device.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  const passProto = Object.getPrototypeOf(pass) as Record<string, (...a: unknown[]) => unknown>;
+  pass.end();
+  enc.finish();
+  const origs = [device.createBindGroup, engine.runKernelFunc, passProto.dispatchWorkgroups];
+  device.createBindGroup = function (...a) { n.bindGroups++; return origs[0].apply(this, a); };
+  engine.runKernelFunc = function (...a) { if ((a[0] as { kernelName?: string }).kernelName) n.kernels++; return origs[1].apply(this, a); };
+  passProto.dispatchWorkgroups = function (...a) { n.dispatches++; return origs[2].apply(this, a); };
+  try {
+    await f();
+  } finally {
+    delete device.createBindGroup;
+    delete engine.runKernelFunc;
+    passProto.dispatchWorkgroups = origs[2];
+  }
+  return n;
+}
+
+describe('the recorded step on the null adapter', () => {
+  it('baby: 167 dispatches a step either way; replayed with 0 tfjs kernels and 0 bind groups', async () => {
+    const cfg = makeConfig({ preset: 'baby', batchSize: 16, maxIters: 1000, logInterval: 10, evalInterval: 1000 });
+    const eager = newTrainer({ ...cfg, step: 'eager' }, data);
+    const recorded = newTrainer(cfg, data);
+    for (let i = 0; i < 3; i++) {
+      await eager.trainStep();
+      await recorded.trainStep();
+    }
+    const e = await countDuring(() => eager.trainStep());
+    const r = await countDuring(() => recorded.trainStep());
+    expect(recorded.stepMode.step).toBe('recorded');
+    expect(e.dispatches).toBe(167);
+    expect(e.bindGroups).toBe(167);
+    expect(e.kernels).toBe(299); // tfjs kernels an eager fused step runs (shape ops included)
+    expect(r).toEqual({ bindGroups: 0, kernels: 0, dispatches: 167 });
+    for (const t of [eager, recorded]) {
+      t.model.dispose();
+      t.dispose();
+    }
+  }, 120_000);
+
+  it('holds tensors and GPU buffers constant over 1,000 recorded steps', async () => {
+    const t = newTrainer(makeConfig({ preset: 'nano', batchSize: 8, maxIters: 1010, logInterval: 10, evalInterval: 100_000 }), data);
+    const b = webgpuBackend();
+    const snap = () => ({ tensors: tf.memory().numTensors, bytes: b.bufferManager.numBytesAllocated, used: b.bufferManager.numBytesUsed });
+    while (t.step < 10) await t.trainStep();
+    const at10 = snap();
+    while (t.step < 1010) await t.trainStep();
+    expect(t.stepMode.step).toBe('recorded');
+    expect(snap()).toEqual(at10);
+    t.model.dispose();
+    t.dispose();
+  }, 120_000);
+});
