@@ -16,14 +16,14 @@
 //   program.ts       the runner: WGSL assembly, one pipeline per variant and device
 //                    (shapes are uniforms: no per-step compiles), a dispatch recorded
 //                    into tfjs' own compute pass with any number of outputs
-//   layernorm.ts     LayerNorm                                           9 + 11 -> 1 + 1
+//   layernorm.ts     LayerNorm                                           9 + 13 -> 1 + 1
 //   gelu.ts          c_fc's bias add + GELU after its matmul (ops.linearGelu);
 //                    the bias gradient is summed in the same backward dispatch
-//                    (c_fc linear + GELU:                                 7 + 11 -> 2 + 3)
+//                    (c_fc linear + GELU:                                 7 + 12 -> 2 + 3)
 //   attention.ts     c_attn as one [C, 3C] linear, then scores, scale, causal mask,
 //                    softmax and weighted sum in one kernel; dq, dk, dv in one; no
 //                    [T, T] mask, no transposes (ops.causalSelfAttention, c_attn's
-//                    matmuls and bias GEMV included:                    12 + 34 -> 2 + 4)
+//                    matmuls and bias GEMV included:                    12 + 37 -> 2 + 5)
 //   crossentropy.ts  softmax cross-entropy to the mean loss, integer targets  7-10 + 4 -> 1 + 1
 //   embedding.ts     token + position embedding: gather forward, scatter-add back,
 //                    positions computed in the kernel, not uploaded      5 + 2 -> 1 + 1
@@ -41,7 +41,7 @@
 //   counters.ts      exact per-step dispatches, uploads, uniform writes, readbacks at
 //                    the WebGPU API, for `npm run bench` (PERFORMANCE.md)
 //
-// (dispatches forward + backward per call, generic -> fused, as counted by
+// (dispatches forward + backward per call with biases, generic -> fused, as counted by
 // tests/kernels-webgpu.test.ts, which also checks every kernel against the
 // generic op on the cpu backend, values and gradients, on odd shapes, and a
 // whole nano model's loss, gradients and training losses fused vs generic.)
