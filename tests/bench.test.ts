@@ -16,7 +16,7 @@ import { Dataset } from '../src/core/data.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 
-/** The fields the issue names for every JSON line. */
+/** The fields every JSON line carries (PERFORMANCE.md's table of fields). */
 const REQUIRED = ['backend', 'preset', 'params', 'tokensPerSec', 'msPerStep', 'modelGflops', 'matmulGflops', 'mfu', 'firstStepMs', 'tensorsAtStep10', 'tensorsAtStep100', 'genTokensPerSecCached', 'genTokensPerSecRecompute'];
 
 describe('arithmetic', () => {

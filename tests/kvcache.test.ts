@@ -1,6 +1,6 @@
 // The KV cache in both layouts (model.ts' KVCache.fixed: grown per token on
 // CPU backends, fixed blockSize slots on WebGL) against a full recompute, on
-// the wasm backend (whose batched matmuls go through kernels.ts).
+// the wasm backend (whose batched matmuls go through src/core/kernels/wasm/batchmatmul.ts).
 
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';

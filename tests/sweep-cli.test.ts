@@ -1,5 +1,5 @@
 // The CLI in real subprocesses: a sweep killed after its first run resumes
-// without redoing it; `tabgpt fit --json` reports the fields the issue names;
+// without redoing it; `tabgpt fit --json` reports every field of the fit;
 // bad input is one line and exit code 2.
 
 import { afterAll, describe, expect, it } from 'vitest';

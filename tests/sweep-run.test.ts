@@ -40,7 +40,7 @@ async function collect(gen: AsyncGenerator<SweepEvent>, onEvent?: (ev: SweepEven
 describe('runSweep in Node (wasm)', () => {
   let finished: RunResult[] = [];
 
-  it('trains every planned run smallest first and records what the issue asks for', async () => {
+  it('trains every planned run smallest first and records each run in full (tokens, epochs, both parameter counts, FLOPs, losses, curve)', async () => {
     const tensorsAtRunStart: number[] = [];
     const events = await collect(runSweep(SPEC, data), (ev) => {
       if (ev.event === 'run-start') tensorsAtRunStart.push(tf.memory().numTensors);

@@ -160,7 +160,7 @@ export async function fitCommand(argv: string[]): Promise<void> {
   console.log(`for reference (BPE tokens, not comparable in scale): Kaplan alpha_N ${k.alphaN}, Nc ${k.Nc.toExponential(1)}; Chinchilla E ${c.E}, A ${c.A}, alpha ${c.alpha}, B ${c.B}, beta ${c.beta}, a ${c.a}`);
 }
 
-/** The README's tables, exactly as `npm run fit -- FILE --markdown` prints them. */
+/** docs/scaling.md's tables, exactly as `npm run fit -- FILE --markdown` prints them. */
 function markdown(ne: Analysis, tot: Analysis, apNe: ApproachResult[], apTot: ApproachResult[], lrScan: ReturnType<typeof summariseLrScan>, H: number | undefined): string {
   const iv = (i: Interval | null | undefined, d = 4) => (i && Number.isFinite(i.lo) ? `[${fmt(i.lo, d)}, ${fmt(i.hi, d)}]` : 'n/a');
   const v = (x: number | null | undefined, d = 4) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : fmt(x, d));

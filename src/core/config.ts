@@ -79,7 +79,7 @@ export const DEFAULT_CONFIG: Config = {
   maxIters: 2000,
   lr: 2e-3,
   minLr: 2e-4,
-  warmupIters: 50,
+  warmupIters: 100, // what makeConfig derives for maxIters 2000: 10% of maxIters, at most 100, unless given
   weightDecay: 0.1,
   beta1: 0.9,
   beta2: 0.99,

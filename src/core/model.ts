@@ -88,7 +88,7 @@ export class GPT {
 
   constructor(config: ModelConfig, init: Rng | Map<string, tf.Tensor>) {
     this.config = config;
-    installWasmKernels(); // transposed and batched matmuls at 2-D GEMM speed on wasm (kernels.ts)
+    installWasmKernels(); // transposed and batched matmuls at 2-D GEMM speed on wasm (kernels/wasm/batchmatmul.ts)
     this.params = new Map();
     for (const [name, shape] of paramShapes(config)) {
       const t = init instanceof Rng ? initTensor(name, shape, config, init) : init.get(name);

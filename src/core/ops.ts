@@ -11,7 +11,7 @@
 //    embedding, c_fc + GELU, and c_attn + attention, as ops so that each can
 //    take its fused form.
 // Outside a gradient recording each computes its value directly (no wrapper).
-// PERFORMANCE.md has the measured effect of each.
+// docs/optimisation-log.md has the measured effect of each.
 //
 // Generic or fused: on the webgpu backend in `fused` mode (kernels/mode.ts,
 // useFused()) layerNorm, gelu, linearGelu, causalSelfAttention, crossEntropy

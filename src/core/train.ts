@@ -214,7 +214,7 @@ export class Trainer {
 
   private account(ms: number): void {
     if (!this.warm) {
-      this.firstStepMs = ms; // the first step of this session traces and compiles
+      this.firstStepMs = ms; // the first step of this trainer traces and compiles
       this.warm = true;
     } else {
       this.trainMs += ms;

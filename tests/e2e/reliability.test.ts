@@ -104,7 +104,7 @@ describe('autosave and long runs', () => {
 
   it.runIf(process.env.TABGPT_SOAK === '1')('soak: nano for 20,000 steps on wasm and 500 on WebGPU (TABGPT_SOAK=1)', async () => {
     const context = await browser.newContext();
-    const log = process.env.TABGPT_SOAK_LOG; // a file to append one JSON line per sample to (figures for PERFORMANCE.md)
+    const log = process.env.TABGPT_SOAK_LOG; // a file to append one JSON line per sample to (figures for docs/reliability.md)
     try {
       // TABGPT_SOAK_BACKENDS=webgpu (or wasm) runs one part alone.
       const only = process.env.TABGPT_SOAK_BACKENDS?.split(',');

@@ -1,4 +1,4 @@
-// The README's scaling plots, drawn by the page itself from a committed results file:
+// The scaling plots of docs/scaling.md, drawn by the page itself from a committed results file:
 //   npx tsx tests/e2e/scaling-shots.ts data/scaling-results.json docs/scaling [total]
 // Imports the file into scaling.html and shoots each plot card it shows
 // (PREFIX-fit.png, -lr.png, -compute.png, -iso.png; the last only for multi-budget sweeps).

@@ -1,4 +1,4 @@
-// Screenshots of the views ("see inside the model") for the README, at a
+// Screenshots of the views ("see inside the model") for docs/views.md, at a
 // desktop and a phone width, in the light and dark themes:
 //   npx tsx tests/e2e/screenshot-views.ts [outDir]
 // Trains a tiny model on the built-in corpus with views=1 on WebGPU, then

@@ -95,7 +95,7 @@ export const DEFAULT_SPEC: SweepSpec = {
   budgets: [1],
   // Kaplan's rule was fitted on BPE models of 1e5..1e9 params with long runs; for these tiny
   // char models the lr scan (1-epoch Tiny Shakespeare runs) puts the best lr at 8x it at the
-  // largest size and 16x or more at the smallest (README's scaling section).
+  // largest size and 16x or more at the smallest (docs/scaling.md).
   lr: { kind: 'kaplan', scale: 8 },
   minLrRatio: 0.1,
   warmupFraction: 0.05,

@@ -11,19 +11,19 @@
 // each op calls its backward kernel), and tensors, buffer pooling, command
 // batching and profiling stay tfjs'. Why fuse: a small model's step on a real
 // GPU is bound by launches and tfjs' per-op JavaScript (tens of microseconds
-// each), not FLOPs; PERFORMANCE.md has the per-op profile that ordered this work.
+// each), not FLOPs; docs/optimisation-log.md has the per-op profile that ordered this work.
 //
 //   program.ts       the runner: WGSL assembly, one pipeline per variant and device
 //                    (shapes are uniforms: no per-step compiles), a dispatch recorded
 //                    into tfjs' own compute pass with any number of outputs
-//   layernorm.ts     LayerNorm                                           9 + 11 -> 1 + 1
+//   layernorm.ts     LayerNorm                                           9 + 13 -> 1 + 1
 //   gelu.ts          c_fc's bias add + GELU after its matmul (ops.linearGelu);
 //                    the bias gradient is summed in the same backward dispatch
-//                    (c_fc linear + GELU:                                 7 + 11 -> 2 + 3)
+//                    (c_fc linear + GELU:                                 7 + 12 -> 2 + 3)
 //   attention.ts     c_attn as one [C, 3C] linear, then scores, scale, causal mask,
 //                    softmax and weighted sum in one kernel; dq, dk, dv in one; no
 //                    [T, T] mask, no transposes (ops.causalSelfAttention, c_attn's
-//                    matmuls and bias GEMV included:                    12 + 34 -> 2 + 4)
+//                    matmuls and bias GEMV included:                    12 + 37 -> 2 + 5)
 //   crossentropy.ts  softmax cross-entropy to the mean loss, integer targets  7-10 + 4 -> 1 + 1
 //   embedding.ts     token + position embedding: gather forward, scatter-add back,
 //                    positions computed in the kernel, not uploaded      5 + 2 -> 1 + 1
@@ -48,13 +48,18 @@
 //   ../tfjs-internals.ts  every reach into tfjs' private members, checked when the
 //                    backend starts
 //
-// (dispatches forward + backward per call, generic -> fused, as counted by
+// (dispatches forward + backward per call with biases, generic -> fused, as counted by
 // tests/kernels-webgpu.test.ts, which also checks every kernel against the
 // generic op on the cpu backend, values and gradients, on odd shapes, and a
 // whole nano model's loss, gradients and training losses fused vs generic.)
 // A whole `baby` forward + backward (4 layers, C 128, T 64; optimizer not
-// included) is 202 + 324 = 526 dispatches generic, 44 + 74 = 118 fused, the
-// same loss (counted by wrapping GPUComputePassEncoder.dispatchWorkgroups; Dawn on SwiftShader).
+// included) is 202 + 367 = 569 dispatches generic, 44 + 87 = 131 fused, the
+// same loss; the fused backward's 87 include 13 tf.fill dispatches (the
+// bias-gradient GEMVs' ones vectors and the gradient seed, made on the device
+// rather than uploaded). With the fused AdamW's 36, a fused training step is
+// 167 (`npx tsx bench/webgpu-dispatches.ts baby` and `npm run bench --
+// --backend webgpu --preset baby --kernels generic,fused --training-only`,
+// both counting GPUComputePassEncoder.dispatchWorkgroups; Dawn on SwiftShader).
 // What remains per layer: the matmuls (c_attn, c_proj, c_fc, mlp c_proj and
 // their gradients), residual adds and the bias-gradient GEMVs.
 //
