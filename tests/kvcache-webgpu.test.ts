@@ -4,26 +4,24 @@
 // both cache layouts, and take the fused kernels (fewer dispatches per token
 // than the generic ops).
 
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { installNodeWebGPU } from '../src/cli/webgpu.ts';
 import { GPT } from '../src/core/model.ts';
 import { Rng } from '../src/core/rng.ts';
-import { setKernelMode, kernelMode } from '../src/core/kernels/mode.ts';
+import { kernelsOf } from '../src/core/kernels/mode.ts';
 import { gpuCounts, installGpuCounters } from '../src/core/kernels/webgpu/counters.ts';
 
 // C = 24 (not a power of two), 2 heads, blockSize 12
 const cfg = { nLayer: 2, nHead: 2, nEmbd: 24, blockSize: 12, vocabSize: 9, dropout: 0, bias: true };
 const seq = [1, 8, 2, 7, 3, 6, 4, 5, 0, 1, 2, 3];
 
-const before = kernelMode();
 beforeAll(async () => {
   const found = await installNodeWebGPU();
   if (typeof found === 'string') throw new Error(found);
   expect(await tf.setBackend('webgpu')).toBe(true);
   installGpuCounters();
 });
-afterAll(() => setKernelMode(before));
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i])));
@@ -32,8 +30,7 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 describe('KV cache on WebGPU, fused kernels', () => {
   for (const fixed of [false, true]) {
     it(`${fixed ? 'fixed' : 'growing'} cache: a prompt, single tokens and a second piece match the fused full forward`, async () => {
-      setKernelMode('fused');
-      const model = new GPT(cfg, new Rng(5));
+      const model = new GPT(cfg, new Rng(5), { kernels: kernelsOf({ mode: 'fused' }) });
       const full = tf.tidy(() => model.forward(tf.tensor2d([seq], [1, seq.length], 'int32')));
       const rows = (await full.array()) as number[][]; // [T, V]
       full.dispose();
@@ -59,8 +56,7 @@ describe('KV cache on WebGPU, fused kernels', () => {
 
   it('a cached token takes the fused kernels: fewer dispatches than the generic ops, same logits', async () => {
     const perToken = async (mode: 'generic' | 'fused') => {
-      setKernelMode(mode);
-      const model = new GPT(cfg, new Rng(7));
+      const model = new GPT(cfg, new Rng(7), { kernels: kernelsOf({ mode }) });
       const cache = model.newCache(false);
       (await model.forwardCached(seq.slice(0, 5), cache).data());
       const d0 = gpuCounts().dispatches;

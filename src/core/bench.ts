@@ -33,7 +33,7 @@ import type { Dataset } from './data';
 import { flopsPerToken, paramCount } from './counts';
 import { generate } from './sample';
 import { newTrainer, type Trainer } from './train';
-import { kernelMode, matmulChoice, setKernelMode, setMatmulChoice, useTiledMatmul, type KernelMode, type MatmulChoice } from './kernels/mode';
+import { kernelsOf, useTiledMatmul, type Kernels, type KernelMode, type MatmulChoice } from './kernels/mode';
 import { countsBetween, gpuCounts, installGpuCounters, type GpuCounts } from './kernels/webgpu/counters';
 export type { GpuStepFigures as BenchGpuFigures };
 import { matmulGflopsOf, median, mfuOf, modelGflopsOf, stepsPerRepeat, type BenchRow, type ProfileEntry } from './benchreport';
@@ -61,9 +61,9 @@ export interface BenchOptions {
    * model code stands in. Default 20000.
    */
   countBudgetMs?: number;
-  /** generic tfjs ops or fused kernels (webgpu only; the mode in force when absent). */
+  /** generic tfjs ops or fused kernels (webgpu only; fused when absent): the benchmarked model's choice. */
   kernels?: KernelMode;
-  /** Fused rows: which matmul (kernels/mode.ts: auto, tiled, tfjs); the choice in force when absent. */
+  /** Fused rows: which matmul (kernels/mode.ts: auto, tiled, tfjs); auto when absent. */
   matmul?: MatmulChoice;
   /**
    * Training figures only: no generation, no 100-step tensor-count run (the
@@ -122,10 +122,11 @@ function timeSteps(trainer: Trainer, steps: number, cpuClock?: () => number): Pr
  * Dense 2-D matmul throughput [M, K] @ [K, N] in GFLOP/s: median of 3 timed
  * batches of calls after 2 warm-up calls, each batch ended by a scalar
  * readback. `cpu` is the same from CPU time (NaN without a CPU clock).
- * The matmul the model's Linears use (ops.matMul2d: the tiled kernel on the
- * fused path of a CPU adapter), so MFU compares the step with its own GEMM.
+ * The matmul the model's Linears use (ops.matMul2d with the model's `kernels`:
+ * the tiled kernel on the fused path of a CPU adapter), so MFU compares the
+ * step with its own GEMM.
  */
-export async function measureMatmul(M: number, K: number, N: number, budgetMs = 1500, cpuClock?: () => number): Promise<{ wall: number; cpu: number }> {
+export async function measureMatmul(kernels: Kernels, M: number, K: number, N: number, budgetMs = 1500, cpuClock?: () => number): Promise<{ wall: number; cpu: number }> {
   const a = tf.randomNormal([M, K]) as tf.Tensor2D;
   const b = tf.randomNormal([K, N]) as tf.Tensor2D;
   const run = (calls: number) =>
@@ -133,7 +134,7 @@ export async function measureMatmul(M: number, K: number, N: number, budgetMs = 
       let last: tf.Tensor | null = null;
       for (let i = 0; i < calls; i++) {
         last?.dispose();
-        last = matMul2d(a, b, false, false);
+        last = matMul2d(kernels, a, b, false, false);
       }
       const s = tf.sum(last!);
       await s.data();
@@ -277,32 +278,20 @@ export async function measureGpuSteps(trainer: Trainer, steps = 3, cpuClock?: ()
 
 /** Benchmark one preset on the current backend (tf.getBackend()). */
 export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
-  const previousMode = kernelMode();
-  const previousMatmul = matmulChoice();
-  if (opts.kernels) setKernelMode(opts.kernels);
-  if (opts.matmul) setMatmulChoice(opts.matmul);
-  try {
-    return await benchPresetIn(opts);
-  } finally {
-    setKernelMode(previousMode);
-    setMatmulChoice(previousMatmul);
-  }
-}
-
-async function benchPresetIn(opts: BenchOptions): Promise<BenchRow> {
   const log = opts.log ?? (() => {});
   const check = () => {
     if (opts.signal?.aborted) throw new BenchAborted('benchmark stopped');
   };
   const repeats = opts.repeats ?? 3;
   const cfg = makeConfig({ preset: opts.preset, ...(opts.batchSize ? { batchSize: opts.batchSize } : {}), maxIters: 1_000_000, evalInterval: 1_000_000 });
-  const trainer = newTrainer(cfg, opts.dataset);
+  const kernels = kernelsOf({ mode: opts.kernels, matmul: opts.matmul }); // the benchmarked models' own choice
+  const trainer = newTrainer(cfg, opts.dataset, { kernels });
   const mcfg = trainer.model.config;
   const { batchSize: B, blockSize: T } = trainer.cfg;
   const C = mcfg.nEmbd;
   const webgpu = tf.getBackend() === 'webgpu';
-  const matmulKernel = useTiledMatmul() ? 'tiled' : 'tfjs'; // the fused path's matmul that runs (kernels/mode.ts)
-  const name = `${tf.getBackend()} ${opts.preset}${webgpu ? ` ${kernelMode()}${kernelMode() === 'fused' ? ` (${matmulKernel} matmul)` : ''}` : ''}`;
+  const matmulKernel = useTiledMatmul(kernels) ? 'tiled' : 'tfjs'; // the fused path's matmul that runs (kernels/mode.ts)
+  const name = `${tf.getBackend()} ${opts.preset}${webgpu ? ` ${kernels.mode}${kernels.mode === 'fused' ? ` (${matmulKernel} matmul)` : ''}` : ''}`;
   let live: Trainer[] = [trainer]; // disposed at the end, whatever happens
   try {
     // The backend's own dense matmul throughput at the model's GEMM shapes (the
@@ -311,7 +300,7 @@ async function benchPresetIn(opts: BenchOptions): Promise<BenchRow> {
     let matmul = { wall: 0, cpu: 0 };
     let matmulShape = '';
     for (const [M, K, N] of [[B * T, C, 4 * C], [B * T, 4 * C, C], [B * T, C, C]]) {
-      const m = await measureMatmul(M, K, N, 1000, opts.cpuClock);
+      const m = await measureMatmul(kernels, M, K, N, 1000, opts.cpuClock);
       log(`${name}: matmul [${M}x${K}]@[${K}x${N}] ${m.wall.toFixed(2)} GFLOP/s`);
       if (m.wall > matmul.wall) [matmul, matmulShape] = [m, `${M}x${K}@${K}x${N}`];
       check();
@@ -373,7 +362,7 @@ async function benchPresetIn(opts: BenchOptions): Promise<BenchRow> {
       countRun = 'B1xT8';
       disposeTrainer(trainer);
       live = [];
-      const standIn = newTrainer(makeConfig({ preset: opts.preset, batchSize: 1, blockSize: 8, maxIters: 1_000_000, evalInterval: 1_000_000 }), opts.dataset);
+      const standIn = newTrainer(makeConfig({ preset: opts.preset, batchSize: 1, blockSize: 8, maxIters: 1_000_000, evalInterval: 1_000_000 }), opts.dataset, { kernels });
       live = [standIn];
       counts = { at10: await memoryAt(standIn, 10), at100: await memoryAt(standIn, 100) };
     }
@@ -385,7 +374,7 @@ async function benchPresetIn(opts: BenchOptions): Promise<BenchRow> {
     return {
       backend: tf.getBackend(),
       preset: opts.preset,
-      ...(webgpu ? { kernels: kernelMode(), ...(kernelMode() === 'fused' ? { matmulKernel } : {}) } : {}),
+      ...(webgpu ? { kernels: kernels.mode, ...(kernels.mode === 'fused' ? { matmulKernel } : {}) } : {}),
       ...(gpu ?? {}),
       params: params.total,
       nonEmbeddingParams: params.nonEmbedding,

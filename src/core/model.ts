@@ -19,6 +19,7 @@ import type { ModelConfig } from './config';
 import { Rng } from './rng';
 import { causalSelfAttention, crossEntropy, embed, layerNorm, linear, linearGelu, tiedHead } from './ops';
 import { installWasmKernels } from './kernels';
+import { DEFAULT_KERNELS, type Kernels } from './kernels/mode';
 import { cachedAttention, type KVCache } from './kvcache';
 
 export type Params = Map<string, tf.Variable>;
@@ -73,14 +74,22 @@ export interface ForwardOptions {
  */
 type Attend = (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor | null, layer: number) => tf.Tensor2D;
 
+export interface GPTOptions {
+  /** Which kernels this model's ops run (kernels/mode.ts): fused on webgpu unless told generic; default DEFAULT_KERNELS. */
+  kernels?: Kernels;
+}
+
 export class GPT {
   readonly config: ModelConfig;
   readonly params: Params;
+  /** This model's kernel choice, passed to every op (not a process-wide setting: two models may differ). */
+  readonly kernels: Kernels;
   /** [blockSize, blockSize] additive causal mask: 0 on and below the diagonal, -1e9 above. */
   private readonly causalMask: tf.Tensor2D;
 
-  constructor(config: ModelConfig, init: Rng | Map<string, tf.Tensor>) {
+  constructor(config: ModelConfig, init: Rng | Map<string, tf.Tensor>, options: GPTOptions = {}) {
     this.config = config;
+    this.kernels = options.kernels ?? DEFAULT_KERNELS;
     installWasmKernels(); // transposed and batched matmuls at 2-D GEMM speed on wasm (kernels.ts)
     this.params = new Map();
     for (const [name, shape] of paramShapes(config)) {
@@ -108,16 +117,16 @@ export class GPT {
   }
 
   private ln(x: tf.Tensor2D, name: string): tf.Tensor2D {
-    return layerNorm(x, this.p(`${name}.weight`), this.optBias(name));
+    return layerNorm(this.kernels, x, this.p(`${name}.weight`), this.optBias(name));
   }
 
   private lin(x: tf.Tensor2D, name: string): tf.Tensor2D {
-    return linear(x, this.p(`${name}.weight`) as tf.Tensor2D, this.optBias(name));
+    return linear(this.kernels, x, this.p(`${name}.weight`) as tf.Tensor2D, this.optBias(name));
   }
 
   /** gelu(x @ W + b) for the MLP's c_fc (ops.ts: bias and GELU fused on webgpu). */
   private linGelu(x: tf.Tensor2D, name: string): tf.Tensor2D {
-    return linearGelu(x, this.p(`${name}.weight`) as tf.Tensor2D, this.optBias(name));
+    return linearGelu(this.kernels, x, this.p(`${name}.weight`) as tf.Tensor2D, this.optBias(name));
   }
 
   private drop(x: tf.Tensor2D, opts: ForwardOptions, salt: number): tf.Tensor2D {
@@ -134,7 +143,7 @@ export class GPT {
     if (T > blockSize) throw new Error(`sequence length ${T} exceeds blockSize ${blockSize}`);
     const wte = this.p('transformer.wte.weight') as tf.Tensor2D;
     const wpe = this.p('transformer.wpe.weight') as tf.Tensor2D;
-    let x = embed(wte, wpe, idx); // token + position embeddings (ops.ts): [N, C]
+    let x = embed(this.kernels, wte, wpe, idx); // token + position embeddings (ops.ts): [N, C]
     x = this.drop(x, opts, 0);
     let maskT: tf.Tensor | null = null;
     const mask = () => (maskT ??= this.causalMask.slice([0, 0], [T, T])); // [T, T], sliced once, only if the generic attention asks
@@ -143,11 +152,11 @@ export class GPT {
       const dropout = opts.training && rate > 0 ? (att: tf.Tensor) => tf.dropout(att, rate, undefined, (opts.dropoutSeed ?? 0) * 1009 + 300 + l) : null;
       // onAttention (the views' inspection forward) needs the softmax itself: the generic path then
       const onAtt = opts.onAttention ? (att: tf.Tensor4D) => opts.onAttention!(l, att) : null;
-      return causalSelfAttention(h, w, b, B, T, this.config.nHead, mask, dropout, onAtt); // ops.ts: c_attn and attention, fused on webgpu
+      return causalSelfAttention(this.kernels, h, w, b, B, T, this.config.nHead, mask, dropout, onAtt); // ops.ts: c_attn and attention, fused on webgpu
     };
     for (let l = 0; l < nLayer; l++) x = this.block(x, l, attend, opts);
     x = this.ln(x, 'transformer.ln_f');
-    return tiedHead(x, wte); // tied head: [N, C] @ [V, C]^T -> [N, V]
+    return tiedHead(this.kernels, x, wte); // tied head: [N, C] @ [V, C]^T -> [N, V]
   }
 
   /**
@@ -168,7 +177,7 @@ export class GPT {
   /** Mean next-character cross-entropy (nats): idx, targets [B, T] int32 -> scalar. */
   loss(idx: tf.Tensor2D, targets: tf.Tensor2D, opts: ForwardOptions = {}): tf.Scalar {
     const logits = this.forward(idx, opts); // [N, V]
-    return crossEntropy(logits, targets.reshape([-1]) as tf.Tensor1D);
+    return crossEntropy(this.kernels, logits, targets.reshape([-1]) as tf.Tensor1D);
   }
 
   /**
@@ -189,10 +198,10 @@ export class GPT {
       let x = tok.add(this.p('transformer.wpe.weight').slice([start, 0], [t, C])) as tf.Tensor2D;
       const attendCache = cachedAttention(cache, t, nH, this.causalMask);
       // c_attn as one [C, 3C] linear (the op the fused path runs), then the cached attention core
-      const attend: Attend = (h, w, b, l) => attendCache(linear(h, w, b), l);
+      const attend: Attend = (h, w, b, l) => attendCache(linear(this.kernels, h, w, b), l);
       for (let l = 0; l < nLayer; l++) x = this.block(x, l, attend, {});
       const last = this.ln(t > 1 ? x.slice([t - 1, 0], [1, C]) : x, 'transformer.ln_f'); // [1, C]
-      return tiedHead(last as tf.Tensor2D, wte).reshape([-1]) as tf.Tensor1D; // [1, V] -> [V]
+      return tiedHead(this.kernels, last as tf.Tensor2D, wte).reshape([-1]) as tf.Tensor1D; // [1, V] -> [V]
     });
     cache.length = start + t;
     return out;

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { modelConfigOf, validate, type Config } from './config';
 import { getBatch, type Batch, type Dataset } from './data';
-import { GPT, flopsPerToken, paramCount } from './model';
+import { GPT, flopsPerToken, paramCount, type GPTOptions } from './model';
 import { Rng } from './rng';
 import { useFused } from './kernels/mode';
 import { FusedAdamW } from './kernels/webgpu/adamw';
@@ -248,7 +248,7 @@ export class Trainer {
 
   /** The fused WebGPU optimizer when the fused kernels are on (built once, on the first such step). */
   private fusedOptimizer(): FusedAdamW | null {
-    if (!useFused()) return null;
+    if (!useFused(this.model.kernels)) return null;
     if (!this.fused) {
       const { cfg, model, optimizer } = this;
       const slots = [...model.params].filter(([, p]) => p.trainable).map(([name, p]) => ({ name, p, m: optimizer.m.get(name)!, v: optimizer.v.get(name)!, decay: cfg.weightDecay > 0 && decays(name, p.shape) }));
@@ -369,10 +369,10 @@ export async function* trainLoop(trainer: Trainer, opts: { signal?: StopSignal }
   };
 }
 
-/** A fresh run: validate the config against the data, init the model from the seed. */
-export function newTrainer(config: Config, data: Dataset): Trainer {
+/** A fresh run: validate the config against the data, init the model from the seed (`options`: the model's, e.g. its kernels). */
+export function newTrainer(config: Config, data: Dataset, options: GPTOptions = {}): Trainer {
   const cfg: Config = { ...config, vocabSize: data.tokenizer.vocabSize };
   validate(cfg, data.minSplitLength);
   const rngs = runRngs(cfg.seed);
-  return new Trainer(new GPT(modelConfigOf(cfg), rngs.init), data, cfg, rngs.batches);
+  return new Trainer(new GPT(modelConfigOf(cfg), rngs.init, options), data, cfg, rngs.batches);
 }
