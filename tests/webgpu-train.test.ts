@@ -12,6 +12,7 @@ import { makeConfig } from '../src/core/config.ts';
 import { Dataset } from '../src/core/data.ts';
 import { newTrainer, type Trainer } from '../src/core/train.ts';
 import { kernelsOf } from '../src/core/kernels/mode.ts';
+import { trainLoop } from '../src/core/train-loop.ts';
 import { countsBetween, gpuCounts, installGpuCounters } from '../src/core/kernels/webgpu/counters.ts';
 import { decodeCheckpoint, disposeCheckpoint, modelFromCheckpoint, saveTrainer } from '../src/core/checkpoint.ts';
 import { generate } from '../src/core/sample.ts';
@@ -141,6 +142,24 @@ describe('training on WebGPU: generic vs fused', () => {
     }
     disposeCheckpoint(first);
     disposeCheckpoint(second);
+  }, 600_000);
+  it('the training loop reports every step as the GPU finishes it, between loss readbacks, with no readback of its own', async () => {
+    const t = newTrainer({ ...cfg, maxIters: 10, logInterval: 5 }, data);
+    try {
+      const order: string[] = [];
+      const r0 = gpuCounts().readbacks;
+      for await (const ev of trainLoop(t, { onStepDone: (p) => order.push(`done${p.step}`) })) if (ev.event === 'step') order.push(`log${ev.step}`);
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the last completion notice
+      const readbacks = gpuCounts().readbacks - r0;
+      expect(order.filter((e) => e.startsWith('done'))).toEqual(Array.from({ length: 10 }, (_, i) => `done${i + 1}`));
+      // steps 1-4 reported before the step-5 readback returned; 6-9 before step 10's
+      expect(order.indexOf('log5')).toBeGreaterThan(order.indexOf('done4'));
+      expect(order.indexOf('log10')).toBeGreaterThan(order.indexOf('done9'));
+      console.log(`loop on webgpu: ${order.join(" ")}; readbacks ${readbacks}`);
+      expect(readbacks).toBe(3); // the losses at steps 5 and 10, and the evaluation at the end (one stacked read)
+    } finally {
+      free(t);
+    }
   }, 600_000);
   it('frozen parameters (fine-tuning\'s --freeze) do not move by a bit under the fused AdamW; the rest all move', async () => {
     const t = newTrainer({ ...cfg, weightDecay: 0.1 }, data); // fused: the default

@@ -4,11 +4,11 @@
 // (webgpu/webgl/wasm/cpu) both call benchPreset and get the same row.
 //
 // How each figure is taken (so it means the same everywhere):
-//  - Training runs the real Trainer (train.ts), logging its loss every
-//    logInterval steps as in a real run. A "sync" reads back ln_f's gain,
-//    which the step's last AdamW update writes, so on a GPU the clock stops
-//    when the step's work is done, not when it was queued. Syncs happen only
-//    between repeats, never inside a step.
+//  - Training runs the real Trainer through the training loop (train-loop.ts),
+//    logging its loss every logInterval steps as in a real run. A "sync"
+//    reads back ln_f's gain, which the step's last AdamW update writes, so on
+//    a GPU the clock stops when the step's work is done, not when it was
+//    queued. Syncs happen only between repeats, never inside a step.
 //  - tokens/s is the median over repeats after the first step and a warm-up.
 //  - matmulGflops is a plain 2-D matmul (ops.matMul2d: the kernel the model's
 //    Linears use, tfjs' or the tiled one of a CPU adapter) at the model's GEMM shapes
@@ -32,7 +32,8 @@ import { makeConfig, type PresetName } from './config';
 import type { Dataset } from './data';
 import { flopsPerToken, paramCount } from './counts';
 import { generate } from './sample';
-import { newTrainer, type Trainer } from './train';
+import { isLogStep, newTrainer, type Trainer } from './train';
+import { trainLoop } from './train-loop';
 import { kernelsOf, useTiledMatmul, type Kernels, type KernelMode, type MatmulChoice } from './kernels/mode';
 import { countsBetween, gpuCounts, installGpuCounters, type GpuCounts } from './kernels/webgpu/counters';
 export type { GpuStepFigures as BenchGpuFigures };
@@ -111,9 +112,14 @@ async function timed(work: () => Promise<void>, cpuClock?: () => number): Promis
   return { wallMs, cpuMs: cpuClock ? cpuClock() - c0 : NaN };
 }
 
+/** Train on to step `until` through the training loop, as a run does (the bench's config reaches no evaluation). */
+async function trainTo(trainer: Trainer, until: number): Promise<void> {
+  for await (const ev of trainLoop(trainer, { until })) void ev;
+}
+
 function timeSteps(trainer: Trainer, steps: number, cpuClock?: () => number): Promise<Timing> {
   return timed(async () => {
-    for (let i = 0; i < steps; i++) await trainer.trainStep();
+    await trainTo(trainer, trainer.step + steps);
     await sync(trainer);
   }, cpuClock);
 }
@@ -161,7 +167,7 @@ export async function measureMatmul(kernels: Kernels, M: number, K: number, N: n
 
 /** Step a trainer on to `step` (if it is not there yet), then read tf.memory(). */
 async function memoryAt(trainer: Trainer, step: number): Promise<{ numTensors: number; numBytes: number }> {
-  while (trainer.step < step) await trainer.trainStep();
+  await trainTo(trainer, step);
   await sync(trainer);
   const { numTensors, numBytes } = tf.memory();
   return { numTensors, numBytes };
@@ -186,7 +192,7 @@ async function measureGeneration(trainer: Trainer, useCache: boolean, tokens: nu
 /** Per-kernel time of `steps` training steps (tf.profile), heaviest first. */
 async function profileSteps(trainer: Trainer, steps: number): Promise<ProfileEntry[]> {
   const info = await tf.profile(async () => {
-    for (let i = 0; i < steps; i++) await trainer.trainStep();
+    await trainTo(trainer, trainer.step + steps);
     await sync(trainer);
   });
   const byKernel = new Map<string, { ms: number; calls: number }>();
@@ -203,11 +209,9 @@ async function profileSteps(trainer: Trainer, steps: number): Promise<ProfileEnt
     .sort((a, b) => b.msPerStep - a.msPerStep || b.callsPerStep - a.callsPerStep);
 }
 
-/** Whether the trainer's next step reads its losses back (a log step): the per-step GPU figures skip those. */
+/** Whether the trainer's next step reads its losses back (a log step, train-loop.ts): the per-step GPU figures skip those. */
 function nextStepLogs(trainer: Trainer): boolean {
-  const s = trainer.step + 1;
-  const { logInterval, evalInterval, maxIters } = trainer.cfg;
-  return s % logInterval === 0 || s % evalInterval === 0 || s === maxIters;
+  return isLogStep(trainer.cfg, trainer.step + 1);
 }
 
 /** The webgpu-only figures of a row (see the header). */
