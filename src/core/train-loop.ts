@@ -155,8 +155,8 @@ export async function* trainLoop(trainer: Trainer, hooks: LoopHooks = {}): Async
     await hooks.afterStep?.();
   }
   const stopped = trainer.step < end; // by the signal
-  const paused = !stopped && end < cfg.maxIters; // at `until`: the run goes on later
-  if (lastEvalStep !== trainer.step && !paused && (!stopped || (hooks.evalOnStop ?? true))) lastVal = await evaluate(trainer);
+  const atUntil = !stopped && end < cfg.maxIters; // the run goes on later: nothing to evaluate yet
+  if (lastEvalStep !== trainer.step && !atUntil && (!stopped || (hooks.evalOnStop ?? true))) lastVal = await evaluate(trainer);
   if (stopped) await hooks.checkpoint?.('stop', lastVal);
   const counts = paramCount(trainer.model.config);
   yield {
