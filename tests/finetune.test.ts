@@ -10,7 +10,8 @@ import { Dataset } from '../src/core/data.ts';
 import { decodeCheckpoint, disposeCheckpoint, modelFromCheckpoint, resumeTrainer, saveTrainer } from '../src/core/checkpoint.ts';
 import { initFrom, initFromConfig, frozenNames } from '../src/core/finetune.ts';
 import { describeAdded, extendVocabulary, quoteChar } from '../src/core/vocab.ts';
-import { learningRate, newTrainer, trainLoop, type Trainer } from '../src/core/train.ts';
+import { learningRate, newTrainer, type Trainer } from '../src/core/train.ts';
+import { trainLoop } from '../src/core/train-loop.ts';
 import { Rng } from '../src/core/rng.ts';
 import type { GPT } from '../src/core/model.ts';
 

@@ -7,7 +7,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { installNodeWebGPU } from '../src/cli/webgpu.ts';
-import { setKernelMode, setMatmulChoice, useTiledMatmul } from '../src/core/kernels/mode.ts';
+import { kernelsOf, useTiledMatmul, type Kernels } from '../src/core/kernels/mode.ts';
 import { matMulTiled } from '../src/core/kernels/webgpu/matmul.ts';
 import * as ops from '../src/core/ops.ts';
 import { Rng } from '../src/core/rng.ts';
@@ -31,15 +31,18 @@ function make(inputs: Input[], seed: number): tf.Tensor[] {
 let dispatches = 0;
 
 /**
- * f's value and its input gradients for a fixed random cotangent dy, on `backend` in `mode`,
+ * f's value and its input gradients for a fixed random cotangent dy, on `backend` with the ops in `mode`,
  * with the GPU dispatches of f's forward and backward passes (webgpu only).
  */
-async function run(backend: string, mode: 'generic' | 'fused', inputs: Input[], f: (...xs: tf.Tensor[]) => tf.Tensor) {
+type Op = (k: Kernels, ...xs: tf.Tensor[]) => tf.Tensor;
+
+async function run(backend: string, mode: 'generic' | 'fused', inputs: Input[], op: Op) {
   await tf.setBackend(backend);
-  setKernelMode(mode);
+  const k = kernelsOf({ mode });
+  const f = (...xs: tf.Tensor[]) => op(k, ...xs);
   const xs = make(inputs, 7);
   const wrt = xs.filter((_, i) => !inputs[i].int);
-  const all = (ws: tf.Tensor[]) => { let k = 0; return xs.map((x, i) => (inputs[i].int ? x : ws[k++])); };
+  const all = (ws: tf.Tensor[]) => { let j = 0; return xs.map((x, i) => (inputs[i].int ? x : ws[j++])); };
   const value = f(...xs);
   const dy = make([{ shape: value.shape }], 11)[0];
   await value.data(); // everything before the gradient pass is done
@@ -65,7 +68,7 @@ function maxErr(a: Float32Array, b: Float32Array): number {
 }
 
 /** Fused on webgpu vs generic on cpu: values and grads; returns the max error and dispatches fused/generic. */
-async function check(inputs: Input[], f: (...xs: tf.Tensor[]) => tf.Tensor, tol = 2e-5) {
+async function check(inputs: Input[], f: Op, tol = 2e-5) {
   const ref = await run('cpu', 'generic', inputs, f);
   const fused = await run('webgpu', 'fused', inputs, f);
   const generic = await run('webgpu', 'generic', inputs, f);
@@ -93,7 +96,7 @@ describe('fused LayerNorm', () => {
   for (const [N, C, bias] of [[1, 5, true], [7, 96, true], [130, 200, false]] as [number, number, boolean][]) {
     it(`N=${N} C=${C} bias=${bias}`, async () => {
       const inputs = [{ shape: [N, C] }, { shape: [C] }, ...(bias ? [{ shape: [C] }] : [])];
-      const r = await check(inputs, (x, w, b) => ops.layerNorm(x as tf.Tensor2D, w, b ?? null));
+      const r = await check(inputs, (k, x, w, b) => ops.layerNorm(k, x as tf.Tensor2D, w, b ?? null));
       console.log(`layerNorm [${N},${C}] err ${r.err} dispatches fused ${r.fused} generic ${r.generic}`);
     });
   }
@@ -103,7 +106,7 @@ describe('fused bias + GELU (after the c_fc matmul)', () => {
   for (const [N, F, bias] of [[1, 3, true], [5, 67, true], [9, 130, false]] as [number, number, boolean][]) {
     it(`N=${N} F=${F} bias=${bias}`, async () => {
       const inputs = [{ shape: [N, 4] }, { shape: [4, F] }, ...(bias ? [{ shape: [F] }] : [])];
-      const r = await check(inputs, (x, w, b) => ops.linearGelu(x as tf.Tensor2D, w as tf.Tensor2D, b ?? null));
+      const r = await check(inputs, (k, x, w, b) => ops.linearGelu(k, x as tf.Tensor2D, w as tf.Tensor2D, b ?? null));
       console.log(`linearGelu [${N},${F}] err ${r.err} dispatches fused ${r.fused} generic ${r.generic}`);
     });
   }
@@ -119,7 +122,7 @@ describe('fused causal self-attention (c_attn linear + attention)', () => {
     it(`B=${B} T=${T} nH=${nH} C=${C} bias=${bias}`, async () => {
       const inputs = [{ shape: [B * T, C] }, { shape: [C, 3 * C], std: 1 / Math.sqrt(C) }, ...(bias ? [{ shape: [3 * C], std: 0.1 }] : [])];
       const mask = () => tf.tensor2d(maskValues, [S, S]).slice([0, 0], [T, T]);
-      const r = await check(inputs, (x, w, b) => ops.causalSelfAttention(x as tf.Tensor2D, w, b ?? null, B, T, nH, mask, null));
+      const r = await check(inputs, (k, x, w, b) => ops.causalSelfAttention(k, x as tf.Tensor2D, w, b ?? null, B, T, nH, mask, null));
       console.log(`causalSelfAttention B=${B} T=${T} nH=${nH} C=${C} err ${r.err} dispatches fused ${r.fused} generic ${r.generic}`);
     });
   }
@@ -130,7 +133,7 @@ describe('fused softmax cross-entropy', () => {
   for (const [N, V] of [[1, 5], [300, 65]]) {
     it(`N=${N} V=${V}`, async () => {
       const inputs = [{ shape: [N, V], std: 3 }, { shape: [N], int: V }];
-      const r = await check(inputs, (l, t) => ops.crossEntropy(l as tf.Tensor2D, t as tf.Tensor1D));
+      const r = await check(inputs, (k, l, t) => ops.crossEntropy(k, l as tf.Tensor2D, t as tf.Tensor1D));
       console.log(`crossEntropy [${N},${V}] err ${r.err} dispatches fused ${r.fused} generic ${r.generic}`);
     });
   }
@@ -141,7 +144,7 @@ describe('fused token + position embedding (scatter-add gradient)', () => {
   for (const [B, T, V, P, C] of [[1, 1, 3, 2, 5], [3, 7, 11, 9, 67]]) {
     it(`B=${B} T=${T} V=${V} P=${P} C=${C}`, async () => {
       const inputs = [{ shape: [V, C] }, { shape: [P, C] }, { shape: [B, T], int: V }];
-      const r = await check(inputs, (wte, wpe, idx) => ops.embed(wte as tf.Tensor2D, wpe as tf.Tensor2D, idx as tf.Tensor2D));
+      const r = await check(inputs, (k, wte, wpe, idx) => ops.embed(k, wte as tf.Tensor2D, wpe as tf.Tensor2D, idx as tf.Tensor2D));
       console.log(`embed B=${B} T=${T} V=${V} C=${C} err ${r.err} dispatches fused ${r.fused} generic ${r.generic}`);
     });
   }
@@ -150,16 +153,14 @@ describe('fused token + position embedding (scatter-add gradient)', () => {
 describe('register-tiled matmul (the fused path on a CPU adapter)', () => {
   it('is what auto picks on a CPU adapter (SwiftShader) and not on a GPU, and only in fused mode', async () => {
     await tf.setBackend('webgpu');
-    setKernelMode('fused');
     const found = await installNodeWebGPU(); // already installed: what Dawn found
-    expect(useTiledMatmul()).toBe(typeof found !== 'string' && found.software);
-    setMatmulChoice('tiled');
-    expect(useTiledMatmul()).toBe(true);
-    setMatmulChoice('tfjs');
-    expect(useTiledMatmul()).toBe(false);
-    setMatmulChoice('auto');
-    setKernelMode('generic');
-    expect(useTiledMatmul()).toBe(false);
+    expect(useTiledMatmul(kernelsOf({ mode: 'fused', matmul: 'auto' }))).toBe(typeof found !== 'string' && found.software);
+    expect(useTiledMatmul(kernelsOf({ mode: 'fused', matmul: 'tiled' }))).toBe(true);
+    expect(useTiledMatmul(kernelsOf({ mode: 'fused', matmul: 'tfjs' }))).toBe(false);
+    expect(useTiledMatmul(kernelsOf({ mode: 'generic', matmul: 'tiled' }))).toBe(false);
+    await tf.setBackend('cpu');
+    expect(useTiledMatmul(kernelsOf({ mode: 'fused', matmul: 'tiled' }))).toBe(false); // fused kernels exist only on webgpu
+    await tf.setBackend('webgpu');
   });
   // [M, K, N]: one row, K = 1, sizes not multiples of the 8 x 8 block or the 64-lane workgroup, baby's shapes.
   // Against float64 sums in JS, within the float32 bound for any order of a K-term sum:
@@ -193,13 +194,13 @@ describe('register-tiled matmul (the fused path on a CPU adapter)', () => {
   }
   for (const [N, I, O] of [[1, 5, 3], [37, 13, 65]]) {
     it(`linear (bias gradient as a GEMV) N=${N} in=${I} out=${O}`, async () => {
-      const r = await check([{ shape: [N, I] }, { shape: [I, O] }, { shape: [O] }], (x, w, b) => ops.linear(x as tf.Tensor2D, w as tf.Tensor2D, b));
+      const r = await check([{ shape: [N, I] }, { shape: [I, O] }, { shape: [O] }], (k, x, w, b) => ops.linear(k, x as tf.Tensor2D, w as tf.Tensor2D, b));
       console.log(`linear [${N},${I}]x[${I},${O}] err ${r.err} dispatches fused ${r.fused} generic ${r.generic}`);
     });
   }
   for (const [N, C, V] of [[1, 8, 65], [19, 24, 65]]) {
     it(`tied head x @ wte^T N=${N} C=${C} V=${V}`, async () => {
-      const r = await check([{ shape: [N, C] }, { shape: [V, C] }], (x, w) => ops.tiedHead(x as tf.Tensor2D, w as tf.Tensor2D));
+      const r = await check([{ shape: [N, C] }, { shape: [V, C] }], (k, x, w) => ops.tiedHead(k, x as tf.Tensor2D, w as tf.Tensor2D));
       console.log(`tiedHead [${N},${C}]x[${V},${C}]^T err ${r.err} dispatches fused ${r.fused} generic ${r.generic}`);
     });
   }
@@ -215,11 +216,9 @@ describe('whole nano model, fused vs generic on webgpu', () => {
   for (const matmul of ['tiled', 'tfjs'] as const)
   it(`same loss and gradients at init (1e-4), ${matmul} matmul`, async () => {
     await tf.setBackend('webgpu');
-    setMatmulChoice(matmul);
     const batch = data.evalBatches('train', 1, cfg.batchSize, cfg.blockSize)[0];
     const lossAndGrads = async (mode: 'generic' | 'fused') => {
-      setKernelMode(mode);
-      const model = new GPT(modelConfigOf(cfg), runRngs(cfg.seed).init);
+      const model = new GPT(modelConfigOf(cfg), runRngs(cfg.seed).init, { kernels: kernelsOf({ mode, matmul }) });
       const x = tf.tensor2d(batch.x, [cfg.batchSize, cfg.blockSize], 'int32');
       const y = tf.tensor2d(batch.y, [cfg.batchSize, cfg.blockSize], 'int32');
       const { value, grads } = tf.variableGrads(() => model.loss(x, y), [...model.params.values()]);
@@ -241,7 +240,6 @@ describe('whole nano model, fused vs generic on webgpu', () => {
       expect(e, name).toBeLessThan(1e-4);
       worst = Math.max(worst, e);
     }
-    setMatmulChoice('auto');
     console.log(`nano at init (${matmul} matmul): loss generic ${g.loss} fused ${f.loss}; max |grad diff| ${worst.toExponential(1)}`);
   });
 
@@ -249,8 +247,7 @@ describe('whole nano model, fused vs generic on webgpu', () => {
     await tf.setBackend('webgpu');
     const device = (tf.backend() as unknown as { device: GPUDevice }).device;
     const train = async (mode: 'generic' | 'fused') => {
-      setKernelMode(mode);
-      const trainer = newTrainer(cfg, data);
+      const trainer = newTrainer(cfg, data, { kernels: kernelsOf({ mode }) });
       const losses: number[] = [];
       const perStep: number[] = [];
       const variants: number[] = [];

@@ -6,7 +6,8 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { makeConfig, type Config } from '../src/core/config.ts';
 import { Dataset } from '../src/core/data.ts';
-import { DivergedError, decays, learningRate, newTrainer, trainLoop, type Trainer } from '../src/core/train.ts';
+import { DivergedError, decays, learningRate, newTrainer, type Trainer } from '../src/core/train.ts';
+import { trainLoop } from '../src/core/train-loop.ts';
 import { paramShapes } from '../src/core/model.ts';
 import { generate } from '../src/core/sample.ts';
 
@@ -174,6 +175,60 @@ describe('training loop', () => {
     for (const k of ['trainLoss', 'valLoss', 'tokensPerSec', 'params', 'nonEmbeddingParams', 'elapsedSec']) {
       expect(Number.isFinite(summary[k]), k).toBe(true);
     }
+    dispose(t);
+  });
+
+  it('runs its hooks: a checkpoint after each evaluation, each step reported as done in order, a stop saved where it stopped', async () => {
+    const t = newTrainer(small({ maxIters: 20, logInterval: 5, evalInterval: 10 }), data);
+    const saves: string[] = [];
+    const done: { step: number; msPerStep: number; etaSec: number }[] = [];
+    let before = 0;
+    let after = 0;
+    const events: string[] = [];
+    let summary: { steps: number; valLoss: number } | null = null;
+    const loop = trainLoop(t, {
+      signal: { get aborted() { return t.step >= 13; } },
+      beforeStep: async () => void before++,
+      afterStep: async () => void after++,
+      onStepDone: (p) => done.push(p),
+      checkpoint: async (reason, valLoss) => void saves.push(`${reason}@${t.step}:${Number.isFinite(valLoss)}`),
+      evalOnStop: false,
+    });
+    for await (const ev of loop) {
+      events.push(ev.event === 'done' ? 'done' : `${ev.event}${ev.step}`);
+      if (ev.event === 'eval') expect(saves.at(-1)).toBe('eval@10:true'); // saved before the event
+      if (ev.event === 'done') summary = ev.summary;
+    }
+    expect(events).toEqual(['step5', 'step10', 'eval10', 'done']);
+    expect(saves).toEqual(['eval@10:true', 'stop@13:true']); // the stop carries the last evaluation's loss
+    expect(summary).toMatchObject({ steps: 13 });
+    expect([before, after]).toEqual([13, 13]);
+    expect(done.map((p) => p.step)).toEqual(Array.from({ length: 13 }, (_, i) => i + 1));
+    expect(done[0].msPerStep).toBeNaN(); // the first step compiles: no speed from it
+    for (const p of done.slice(1)) {
+      expect(p.msPerStep).toBeGreaterThan(0);
+      expect(p.etaSec).toBeCloseTo(((20 - p.step) * p.msPerStep) / 1000, 6);
+    }
+    // `until`: train on to step 17 (no evaluation, no checkpoint), then to the end
+    const saves2 = saves.length;
+    for await (const ev of trainLoop(t, { until: 17, checkpoint: async (r) => void saves.push(r) })) expect(ev.event).not.toBe('eval');
+    expect(t.step).toBe(17);
+    expect(saves.length).toBe(saves2);
+    for await (const ev of trainLoop(t, { checkpoint: async (r) => void saves.push(`${r}@${t.step}`) })) void ev;
+    expect(saves.slice(saves2)).toEqual(['done@20']);
+    dispose(t);
+  });
+
+  it('stops with DivergedError when the validation loss is not finite, saving nothing', async () => {
+    const t = newTrainer(small({ maxIters: 10, logInterval: 5, evalInterval: 5 }), data);
+    const saves: string[] = [];
+    const run = async () => {
+      for await (const ev of trainLoop(t, { evaluate: async () => NaN, checkpoint: async (r) => void saves.push(r) })) void ev;
+    };
+    const err = await run().then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(DivergedError);
+    expect((err as Error).message).toMatch(/validation loss became NaN at step 5: lower the learning rate/);
+    expect(saves).toEqual([]);
     dispose(t);
   });
 

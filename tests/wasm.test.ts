@@ -7,7 +7,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { makeConfig } from '../src/core/config.ts';
 import { Dataset } from '../src/core/data.ts';
 import { builtinCorpus } from '../src/core/corpus.ts';
-import { newTrainer, trainLoop } from '../src/core/train.ts';
+import { newTrainer } from '../src/core/train.ts';
+import { trainLoop } from '../src/core/train-loop.ts';
 import { generate } from '../src/core/sample.ts';
 
 beforeAll(async () => {

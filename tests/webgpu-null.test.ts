@@ -13,7 +13,7 @@ import { makeConfig } from '../src/core/config.ts';
 import { Dataset } from '../src/core/data.ts';
 import { newTrainer } from '../src/core/train.ts';
 import { webgpuBackend } from '../src/core/kernels/tfjs-internals.ts';
-import { setMatmulChoice } from '../src/core/kernels/mode.ts';
+import { kernelsOf } from '../src/core/kernels/mode.ts';
 
 beforeAll(async () => {
   const dawn = await import('webgpu');
@@ -22,9 +22,10 @@ beforeAll(async () => {
   Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true });
   await import('@tensorflow/tfjs-backend-webgpu');
   expect(await tf.setBackend('webgpu')).toBe(true);
-  setMatmulChoice('tfjs'); // a hardware GPU's choice (the null adapter is not a CPU one either)
 });
 
+// tfjs' matmul: a hardware GPU's choice (auto picks it on the null adapter too, which is not a CPU one)
+const kernels = kernelsOf({ mode: 'fused', matmul: 'tfjs' });
 const data = new Dataset('To be, or not to be, that is the question: whether tis nobler in the mind to suffer.\n'.repeat(40));
 
 /** device.createBindGroup calls, tfjs kernels (runKernelFunc with a kernel name) and dispatches during f. */
@@ -57,8 +58,8 @@ async function countDuring(f: () => Promise<unknown>): Promise<{ bindGroups: num
 describe('the recorded step on the null adapter', () => {
   it('baby: 167 dispatches a step either way; replayed with 0 tfjs kernels and 0 bind groups', async () => {
     const cfg = makeConfig({ preset: 'baby', batchSize: 16, maxIters: 1000, logInterval: 10, evalInterval: 1000 });
-    const eager = newTrainer({ ...cfg, step: 'eager' }, data);
-    const recorded = newTrainer(cfg, data);
+    const eager = newTrainer({ ...cfg, step: 'eager' }, data, { kernels });
+    const recorded = newTrainer(cfg, data, { kernels });
     for (let i = 0; i < 3; i++) {
       await eager.trainStep();
       await recorded.trainStep();

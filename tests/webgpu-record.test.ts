@@ -14,17 +14,13 @@ import { Dataset } from '../src/core/data.ts';
 import { DivergedError, newTrainer, type Trainer } from '../src/core/train.ts';
 import { decodeCheckpoint, resumeTrainer, saveTrainer } from '../src/core/checkpoint.ts';
 import { applyFreeze } from '../src/core/finetune.ts';
-import { setKernelMode, kernelMode } from '../src/core/kernels/mode.ts';
 import { missingWebGPUInternals, webgpuBackend } from '../src/core/kernels/tfjs-internals.ts';
 
-const before = kernelMode();
 beforeAll(async () => {
   const found = await installNodeWebGPU();
   if (typeof found === 'string') throw new Error(found);
   expect(await tf.setBackend('webgpu')).toBe(true);
-  setKernelMode('fused');
 });
-afterAll(() => setKernelMode(before));
 
 const TEXT = 'To be, or not to be, that is the question: whether tis nobler in the mind to suffer.\n'.repeat(20);
 const data = new Dataset(TEXT);

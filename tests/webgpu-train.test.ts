@@ -11,20 +11,19 @@ import { installNodeWebGPU } from '../src/cli/webgpu.ts';
 import { makeConfig } from '../src/core/config.ts';
 import { Dataset } from '../src/core/data.ts';
 import { newTrainer, type Trainer } from '../src/core/train.ts';
-import { setKernelMode, kernelMode } from '../src/core/kernels/mode.ts';
+import { kernelsOf } from '../src/core/kernels/mode.ts';
+import { trainLoop } from '../src/core/train-loop.ts';
 import { countsBetween, gpuCounts, installGpuCounters } from '../src/core/kernels/webgpu/counters.ts';
 import { decodeCheckpoint, disposeCheckpoint, modelFromCheckpoint, saveTrainer } from '../src/core/checkpoint.ts';
 import { generate } from '../src/core/sample.ts';
 import { applyFreeze } from '../src/core/finetune.ts';
 
-const before = kernelMode();
 beforeAll(async () => {
   const found = await installNodeWebGPU();
   if (typeof found === 'string') throw new Error(found);
   expect(await tf.setBackend('webgpu')).toBe(true);
   installGpuCounters();
 });
-afterAll(() => setKernelMode(before));
 
 const TEXT = 'To be, or not to be, that is the question: whether tis nobler in the mind to suffer.\n'.repeat(20);
 const data = new Dataset(TEXT);
@@ -32,8 +31,7 @@ const data = new Dataset(TEXT);
 const cfg = makeConfig({ nLayer: 1, nHead: 1, nEmbd: 24, blockSize: 7, batchSize: 3, maxIters: 20, logInterval: 5, evalInterval: 1000, evalIters: 1, dropout: 0, seed: 11, step: 'eager' }); // eager: tfjs' own path (webgpu-record.test.ts tests the recorded one)
 
 async function run(mode: 'generic' | 'fused'): Promise<{ trainer: Trainer; losses: number[] }> {
-  setKernelMode(mode);
-  const trainer = newTrainer(cfg, data);
+  const trainer = newTrainer(cfg, data, { kernels: kernelsOf({ mode }) }); // the model's own choice
   const losses: number[] = [];
   while (trainer.step < cfg.maxIters) {
     const log = await trainer.trainStep();
@@ -75,13 +73,12 @@ describe('training on WebGPU: generic vs fused', () => {
   });
 
   it('a fused run\'s checkpoint loads in a generic run and greedy-samples the same text', async () => {
-    setKernelMode('fused');
     const bytes = await saveTrainer(fused.trainer, data.tokenizer);
     const opts = { prompt: 'To be', maxNewTokens: 12, temperature: 0, seed: 1 };
     const fromFused = await generate(fused.trainer.model, data.tokenizer, opts);
-    setKernelMode('generic');
     const ckpt = await decodeCheckpoint(bytes);
-    const { model, tokenizer } = modelFromCheckpoint(ckpt);
+    const { model, tokenizer } = modelFromCheckpoint(ckpt, { kernels: kernelsOf({ mode: 'generic' }) });
+    expect(fused.trainer.model.kernels.mode).toBe('fused'); // two models, two choices, side by side
     const fromGeneric = await generate(model, tokenizer, opts);
     expect(fromGeneric).toBe(fromFused);
     expect(fromFused.length).toBeGreaterThan(opts.prompt.length);
@@ -90,8 +87,7 @@ describe('training on WebGPU: generic vs fused', () => {
   }, 600_000);
 
   it('steps read nothing back, repeat the same GPU work, and the fused path issues far fewer dispatches and uploads', async () => {
-    const perStep = async (t: Trainer, mode: 'generic' | 'fused') => {
-      setKernelMode(mode);
+    const perStep = async (t: Trainer) => {
       const steps: ReturnType<typeof countsBetween>[] = [];
       const tensors: number[] = [];
       for (let i = 0; i < 3; i++) {
@@ -111,8 +107,8 @@ describe('training on WebGPU: generic vs fused', () => {
       expect(tensors.slice(1).map((n, i) => n - tensors[i])).toEqual([1, 1]);
       return steps[0];
     };
-    const g = await perStep(generic.trainer, 'generic');
-    const f = await perStep(fused.trainer, 'fused');
+    const g = await perStep(generic.trainer);
+    const f = await perStep(fused.trainer);
     console.log(`per step, generic -> fused: ${g.dispatches} -> ${f.dispatches} dispatches, ${g.uploads} -> ${f.uploads} uploads (${g.uploadBytes} -> ${f.uploadBytes} bytes)`);
     expect(f.dispatches).toBeLessThan(g.dispatches / 2);
     expect(f.uploads).toBeLessThan(g.uploads / 10);
@@ -124,7 +120,6 @@ describe('training on WebGPU: generic vs fused', () => {
     // Saving reads every parameter and moment, and tfjs keeps those values on the
     // CPU; the fused AdamW then writes the GPU buffers in place. A later save must
     // hold the new values (the GPU's, read through a fresh tensor), not the cached ones.
-    setKernelMode('fused');
     const t = fused.trainer;
     const first = await decodeCheckpoint(await saveTrainer(t, data.tokenizer));
     await t.trainStep();
@@ -148,9 +143,26 @@ describe('training on WebGPU: generic vs fused', () => {
     disposeCheckpoint(first);
     disposeCheckpoint(second);
   }, 600_000);
+  it('the training loop reports every step as the GPU finishes it, between loss readbacks, with no readback of its own', async () => {
+    const t = newTrainer({ ...cfg, maxIters: 10, logInterval: 5 }, data);
+    try {
+      const order: string[] = [];
+      const r0 = gpuCounts().readbacks;
+      for await (const ev of trainLoop(t, { onStepDone: (p) => order.push(`done${p.step}`) })) if (ev.event === 'step') order.push(`log${ev.step}`);
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the last completion notice
+      const readbacks = gpuCounts().readbacks - r0;
+      expect(order.filter((e) => e.startsWith('done'))).toEqual(Array.from({ length: 10 }, (_, i) => `done${i + 1}`));
+      // steps 1-4 reported before the step-5 readback returned; 6-9 before step 10's
+      expect(order.indexOf('log5')).toBeGreaterThan(order.indexOf('done4'));
+      expect(order.indexOf('log10')).toBeGreaterThan(order.indexOf('done9'));
+      console.log(`loop on webgpu: ${order.join(" ")}; readbacks ${readbacks}`);
+      expect(readbacks).toBe(3); // the losses at steps 5 and 10, and the evaluation at the end (one stacked read)
+    } finally {
+      free(t);
+    }
+  }, 600_000);
   it('frozen parameters (fine-tuning\'s --freeze) do not move by a bit under the fused AdamW; the rest all move', async () => {
-    setKernelMode('fused');
-    const t = newTrainer({ ...cfg, weightDecay: 0.1 }, data);
+    const t = newTrainer({ ...cfg, weightDecay: 0.1 }, data); // fused: the default
     try {
       const frozen = applyFreeze(t.model, 'embeddings');
       expect(frozen).toEqual(['transformer.wte.weight', 'transformer.wpe.weight']);

@@ -8,7 +8,7 @@
 // files, so the last good checkpoint is never touched; at worst a
 // `<file>.tmp-<pid>` is left behind.
 
-import type { StopSignal } from '../core/train';
+import type { StopSignal } from '../core/train-loop';
 
 export type StopSignalName = 'SIGINT' | 'SIGTERM';
 

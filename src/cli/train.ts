@@ -8,7 +8,8 @@ import { decodeCheckpoint, resumeTrainer, saveTrainer } from '../core/checkpoint
 import { Dataset } from '../core/data';
 import { CORPUS_NAMES } from '../core/corpus';
 import { generate } from '../core/sample';
-import { newTrainer, trainLoop, type Trainer } from '../core/train';
+import { newTrainer, type Trainer } from '../core/train';
+import { trainLoop, type CheckpointReason } from '../core/train-loop';
 import { configFlags, configOverrides, parse } from './args';
 import { CliError, formatDuration, loadCorpus, setupBackend, writeAtomic } from './common';
 import { guardInterrupts, shellLine } from './interrupt';
@@ -99,8 +100,13 @@ export async function trainCommand(argv: string[]): Promise<void> {
     console.error(`tabgpt: ${sig}: stopping after the step in progress, then saving ${out}; press Ctrl-C again to quit at once (${out} stays as it was)`);
   });
   let stepModeSaid = false;
+  // Checkpoints at each evaluation and at a stop (core/train-loop.ts says when).
+  const checkpoint = async (reason: CheckpointReason, valLoss: number) => {
+    if (reason === 'stop') interrupts.dispose(); // a second Ctrl-C now quits at once, leaving the last checkpoint as it was
+    await writeAtomic(out, await saveTrainer(trainer, data.tokenizer, { ...runExtra, corpus: source, val_loss: String(valLoss) }));
+  };
   try {
-    for await (const ev of trainLoop(trainer, { signal: interrupts.signal })) {
+    for await (const ev of trainLoop(trainer, { signal: interrupts.signal, checkpoint })) {
       if (ev.event === 'step') {
         if (backend === 'webgpu' && !stepModeSaid) {
           stepModeSaid = true;
@@ -112,7 +118,6 @@ export async function trainCommand(argv: string[]): Promise<void> {
         say(`step ${String(ev.step).padStart(String(cfg.maxIters).length)}/${cfg.maxIters} | loss ${ev.trainLoss.toFixed(4)} | val ${Number.isNaN(lastEvalVal) ? '   -  ' : lastEvalVal.toFixed(4)} | lr ${ev.lr.toExponential(2)} | ${Math.round(ev.tokensPerSec).toLocaleString('en-US')} tok/s | ${ev.msPerStep.toFixed(0)} ms/step | ETA ${formatDuration(done > 0 ? eta : NaN)}`);
       } else if (ev.event === 'eval') {
         lastEvalVal = ev.valLoss;
-        await writeAtomic(out, await saveTrainer(trainer, data.tokenizer, { ...runExtra, corpus: source, val_loss: String(ev.valLoss) }));
         emit({ event: 'eval', step: ev.step, trainLoss: ev.trainLoss, valLoss: ev.valLoss, valBpc: ev.valLoss / Math.LN2, lr: ev.lr, tokensPerSec: ev.tokensPerSec, elapsedSec: ev.elapsedSec, checkpoint: out });
         if (!json && !interrupts.received) {
           const sample = await generate(trainer.model, data.tokenizer, { maxNewTokens: 120, temperature: 0.8, seed: ev.step });
@@ -121,8 +126,6 @@ export async function trainCommand(argv: string[]): Promise<void> {
         }
       } else if (interrupts.received && ev.summary.steps < cfg.maxIters) {
         const s = ev.summary;
-        interrupts.dispose();
-        await writeAtomic(out, await saveTrainer(trainer, data.tokenizer, { corpus: source, val_loss: String(s.valLoss) }));
         emit({ event: 'interrupted', signal: interrupts.received, step: s.steps, maxIters: cfg.maxIters, valLoss: s.valLoss, checkpoint: out, resume: resumeCommand });
         say(`interrupted (${interrupts.received}) at step ${s.steps}/${cfg.maxIters}: val loss ${s.valLoss.toFixed(4)}; saved ${out}`);
         say(`resume with: ${resumeCommand}`);

@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { isSoftwareAdapter } from '../core/kernels/adapter';
 
 /** SwiftShader's Vulkan ICD from Debian's chromium package. */
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -23,7 +24,7 @@ export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 export interface NodeWebGPU {
   /** Adapter vendor / architecture / description as Dawn reports them. */
   adapter: { vendor: string; architecture: string; description: string };
-  /** True on SwiftShader (a CPU): speeds are not a GPU's. */
+  /** True on a CPU adapter (SwiftShader, llvmpipe; core/kernels/adapter.ts): speeds are not a GPU's. */
   software: boolean;
 }
 
@@ -69,7 +70,7 @@ export async function installNodeWebGPU(): Promise<NodeWebGPU | string> {
   const info = adapter.info;
   installed = {
     adapter: { vendor: info.vendor, architecture: info.architecture, description: info.description },
-    software: info.architecture === 'swiftshader' || /swiftshader|llvmpipe|lavapipe/i.test(info.description),
+    software: isSoftwareAdapter(info),
   };
   return installed;
 }

@@ -4,11 +4,11 @@
 // (webgpu/webgl/wasm/cpu) both call benchPreset and get the same row.
 //
 // How each figure is taken (so it means the same everywhere):
-//  - Training runs the real Trainer (train.ts), logging its loss every
-//    logInterval steps as in a real run. A "sync" reads back ln_f's gain,
-//    which the step's last AdamW update writes, so on a GPU the clock stops
-//    when the step's work is done, not when it was queued. Syncs happen only
-//    between repeats, never inside a step.
+//  - Training runs the real Trainer through the training loop (train-loop.ts),
+//    logging its loss every logInterval steps as in a real run. A "sync"
+//    reads back ln_f's gain, which the step's last AdamW update writes, so on
+//    a GPU the clock stops when the step's work is done, not when it was
+//    queued. Syncs happen only between repeats, never inside a step.
 //  - tokens/s is the median over repeats after the first step and a warm-up.
 //  - matmulGflops is a plain 2-D matmul (ops.matMul2d: the kernel the model's
 //    Linears use, tfjs' or the tiled one of a CPU adapter) at the model's GEMM shapes
@@ -32,8 +32,9 @@ import { makeConfig } from './config';
 import type { Dataset } from './data';
 import { flopsPerToken, paramCount } from './counts';
 import { generate } from './sample';
-import { newTrainer, type Trainer } from './train';
-import { kernelMode, matmulChoice, setKernelMode, setMatmulChoice, useTiledMatmul } from './kernels/mode';
+import { isLogStep, newTrainer, type Trainer } from './train';
+import { trainLoop } from './train-loop';
+import { kernelsOf, useTiledMatmul, type Kernels } from './kernels/mode';
 import { countsBetween, gpuCounts, installGpuCounters, type GpuCounts } from './kernels/webgpu/counters';
 export type { GpuStepFigures as BenchGpuFigures };
 import { matmulGflopsOf, median, mfuOf, modelGflopsOf, stepsPerRepeat } from './benchreport';
@@ -82,9 +83,14 @@ async function timed(work: () => Promise<void>, cpuClock?: () => number): Promis
   return { wallMs, cpuMs: cpuClock ? cpuClock() - c0 : NaN };
 }
 
+/** Train on to step `until` through the training loop, as a run does (the bench's config reaches no evaluation). */
+async function trainTo(trainer: Trainer, until: number): Promise<void> {
+  for await (const ev of trainLoop(trainer, { until })) void ev;
+}
+
 function timeSteps(trainer: Trainer, steps: number, cpuClock?: () => number): Promise<Timing> {
   return timed(async () => {
-    for (let i = 0; i < steps; i++) await trainer.trainStep();
+    await trainTo(trainer, trainer.step + steps);
     await sync(trainer);
   }, cpuClock);
 }
@@ -93,10 +99,11 @@ function timeSteps(trainer: Trainer, steps: number, cpuClock?: () => number): Pr
  * Dense 2-D matmul throughput [M, K] @ [K, N] in GFLOP/s: median of 3 timed
  * batches of calls after 2 warm-up calls, each batch ended by a scalar
  * readback. `cpu` is the same from CPU time (NaN without a CPU clock).
- * The matmul the model's Linears use (ops.matMul2d: the tiled kernel on the
- * fused path of a CPU adapter), so MFU compares the step with its own GEMM.
+ * The matmul the model's Linears use (ops.matMul2d with the model's `kernels`:
+ * the tiled kernel on the fused path of a CPU adapter), so MFU compares the
+ * step with its own GEMM.
  */
-export async function measureMatmul(M: number, K: number, N: number, budgetMs = 1500, cpuClock?: () => number): Promise<{ wall: number; cpu: number }> {
+export async function measureMatmul(kernels: Kernels, M: number, K: number, N: number, budgetMs = 1500, cpuClock?: () => number): Promise<{ wall: number; cpu: number }> {
   const a = tf.randomNormal([M, K]) as tf.Tensor2D;
   const b = tf.randomNormal([K, N]) as tf.Tensor2D;
   const run = (calls: number) =>
@@ -104,7 +111,7 @@ export async function measureMatmul(M: number, K: number, N: number, budgetMs = 
       let last: tf.Tensor | null = null;
       for (let i = 0; i < calls; i++) {
         last?.dispose();
-        last = matMul2d(a, b, false, false);
+        last = matMul2d(kernels, a, b, false, false);
       }
       const s = tf.sum(last!);
       await s.data();
@@ -131,7 +138,7 @@ export async function measureMatmul(M: number, K: number, N: number, budgetMs = 
 
 /** Step a trainer on to `step` (if it is not there yet), then read tf.memory(). */
 async function memoryAt(trainer: Trainer, step: number): Promise<{ numTensors: number; numBytes: number }> {
-  while (trainer.step < step) await trainer.trainStep();
+  await trainTo(trainer, step);
   await sync(trainer);
   const { numTensors, numBytes } = tf.memory();
   return { numTensors, numBytes };
@@ -156,7 +163,7 @@ async function measureGeneration(trainer: Trainer, useCache: boolean, tokens: nu
 /** Per-kernel time of `steps` training steps (tf.profile), heaviest first. */
 async function profileSteps(trainer: Trainer, steps: number): Promise<ProfileEntry[]> {
   const info = await tf.profile(async () => {
-    for (let i = 0; i < steps; i++) await trainer.trainStep();
+    await trainTo(trainer, trainer.step + steps);
     await sync(trainer);
   });
   const byKernel = new Map<string, { ms: number; calls: number }>();
@@ -173,11 +180,9 @@ async function profileSteps(trainer: Trainer, steps: number): Promise<ProfileEnt
     .sort((a, b) => b.msPerStep - a.msPerStep || b.callsPerStep - a.callsPerStep);
 }
 
-/** Whether the trainer's next step reads its losses back (a log step): the per-step GPU figures skip those. */
+/** Whether the trainer's next step reads its losses back (a log step, train-loop.ts): the per-step GPU figures skip those. */
 function nextStepLogs(trainer: Trainer): boolean {
-  const s = trainer.step + 1;
-  const { logInterval, evalInterval, maxIters } = trainer.cfg;
-  return s % logInterval === 0 || s % evalInterval === 0 || s === maxIters;
+  return isLogStep(trainer.cfg, trainer.step + 1);
 }
 
 /** The webgpu-only figures of a row (see the header). */
@@ -248,19 +253,6 @@ export async function measureGpuSteps(trainer: Trainer, steps = 3, cpuClock?: ()
 
 /** Benchmark one preset on the current backend (tf.getBackend()). */
 export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
-  const previousMode = kernelMode();
-  const previousMatmul = matmulChoice();
-  if (opts.kernels) setKernelMode(opts.kernels);
-  if (opts.matmul) setMatmulChoice(opts.matmul);
-  try {
-    return await benchPresetIn(opts);
-  } finally {
-    setKernelMode(previousMode);
-    setMatmulChoice(previousMatmul);
-  }
-}
-
-async function benchPresetIn(opts: BenchOptions): Promise<BenchRow> {
   const log = opts.log ?? (() => {});
   const check = () => {
     if (opts.signal?.aborted) throw new BenchAborted('benchmark stopped');
@@ -268,13 +260,14 @@ async function benchPresetIn(opts: BenchOptions): Promise<BenchRow> {
   const s = benchSettings(tf.getBackend(), opts); // the same defaults whichever shell asked
   const repeats = s.repeats;
   const cfg = makeConfig({ preset: opts.preset, ...(s.batchSize ? { batchSize: s.batchSize } : {}), maxIters: 1_000_000, evalInterval: 1_000_000 });
-  const trainer = newTrainer(cfg, opts.dataset);
+  const kernels = kernelsOf({ mode: opts.kernels, matmul: opts.matmul }); // the benchmarked models' own choice
+  const trainer = newTrainer(cfg, opts.dataset, { kernels });
   const mcfg = trainer.model.config;
   const { batchSize: B, blockSize: T } = trainer.cfg;
   const C = mcfg.nEmbd;
   const webgpu = tf.getBackend() === 'webgpu';
-  const matmulKernel = useTiledMatmul() ? 'tiled' : 'tfjs'; // the fused path's matmul that runs (kernels/mode.ts)
-  const name = `${tf.getBackend()} ${opts.preset}${webgpu ? ` ${kernelMode()}${kernelMode() === 'fused' ? ` (${matmulKernel} matmul)` : ''}` : ''}`;
+  const matmulKernel = useTiledMatmul(kernels) ? 'tiled' : 'tfjs'; // the fused path's matmul that runs (kernels/mode.ts)
+  const name = `${tf.getBackend()} ${opts.preset}${webgpu ? ` ${kernels.mode}${kernels.mode === 'fused' ? ` (${matmulKernel} matmul)` : ''}` : ''}`;
   let live: Trainer[] = [trainer]; // disposed at the end, whatever happens
   try {
     // The backend's own dense matmul throughput at the model's GEMM shapes (the
@@ -283,7 +276,7 @@ async function benchPresetIn(opts: BenchOptions): Promise<BenchRow> {
     let matmul = { wall: 0, cpu: 0 };
     let matmulShape = '';
     for (const [M, K, N] of [[B * T, C, 4 * C], [B * T, 4 * C, C], [B * T, C, C]]) {
-      const m = await measureMatmul(M, K, N, 1000, opts.cpuClock);
+      const m = await measureMatmul(kernels, M, K, N, 1000, opts.cpuClock);
       log(`${name}: matmul [${M}x${K}]@[${K}x${N}] ${m.wall.toFixed(2)} GFLOP/s`);
       if (m.wall > matmul.wall) [matmul, matmulShape] = [m, `${M}x${K}@${K}x${N}`];
       check();
@@ -345,7 +338,7 @@ async function benchPresetIn(opts: BenchOptions): Promise<BenchRow> {
       countRun = 'B1xT8';
       disposeTrainer(trainer);
       live = [];
-      const standIn = newTrainer(makeConfig({ preset: opts.preset, batchSize: 1, blockSize: 8, maxIters: 1_000_000, evalInterval: 1_000_000 }), opts.dataset);
+      const standIn = newTrainer(makeConfig({ preset: opts.preset, batchSize: 1, blockSize: 8, maxIters: 1_000_000, evalInterval: 1_000_000 }), opts.dataset, { kernels });
       live = [standIn];
       counts = { at10: await memoryAt(standIn, 10), at100: await memoryAt(standIn, 100) };
     }
@@ -357,7 +350,7 @@ async function benchPresetIn(opts: BenchOptions): Promise<BenchRow> {
     return {
       backend: tf.getBackend(),
       preset: opts.preset,
-      ...(webgpu ? { kernels: kernelMode(), ...(kernelMode() === 'fused' ? { matmulKernel } : {}) } : {}),
+      ...(webgpu ? { kernels: kernels.mode, ...(kernels.mode === 'fused' ? { matmulKernel } : {}) } : {}),
       ...(gpu ?? {}),
       params: params.total,
       nonEmbeddingParams: params.nonEmbedding,

@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { validate, type Config } from './config';
 import { CheckpointProblem, isLinearWeight, paramNameOf, validateHeader, type CheckpointMeta, type HeaderEntry, type ValidHeader } from './checkpoint-validate';
 import { sha256Hex, type Dataset } from './data';
-import { GPT } from './model';
+import { GPT, type GPTOptions } from './model';
 import { Rng } from './rng';
 import { Tokenizer } from './tokenizer';
 import { Trainer } from './train';
@@ -134,9 +134,9 @@ export async function saveTrainer(trainer: Trainer, tokenizer: Tokenizer, extra?
 }
 
 /** Build the model from a decoded checkpoint (takes ownership of its weight tensors' data). */
-export function modelFromCheckpoint(ckpt: Checkpoint): { model: GPT; tokenizer: Tokenizer } {
+export function modelFromCheckpoint(ckpt: Checkpoint, options: GPTOptions = {}): { model: GPT; tokenizer: Tokenizer } {
   const weights = new Map([...ckpt.tensors].filter(([k]) => !k.startsWith('optimizer.')));
-  const model = new GPT(ckpt.meta.config, weights);
+  const model = new GPT(ckpt.meta.config, weights, options);
   for (const t of weights.values()) t.dispose();
   return { model, tokenizer: Tokenizer.fromJSON(ckpt.meta.vocab) };
 }
@@ -169,11 +169,11 @@ function littleEndian(): boolean {
  * batch Rng, so the loss curve continues as if never interrupted. `overrides`
  * may only change what does not alter the run's math (intervals, maxIters).
  */
-export function resumeTrainer(ckpt: Checkpoint, data: Dataset, overrides: Partial<Config> = {}): Trainer {
+export function resumeTrainer(ckpt: Checkpoint, data: Dataset, overrides: Partial<Config> = {}, options: GPTOptions = {}): Trainer {
   const tokenizer = Tokenizer.fromJSON(ckpt.meta.vocab);
   const cfg: Config = { ...ckpt.meta.config, ...overrides };
   const dataset = data.tokenizer.vocabSize === tokenizer.vocabSize && data.tokenizer.chars.every((c, i) => c === tokenizer.chars[i]) ? data : data.withTokenizer(tokenizer);
-  const { model } = modelFromCheckpoint(ckpt);
+  const { model } = modelFromCheckpoint(ckpt, options);
   validate(cfg, dataset.minSplitLength);
   const trainer = new Trainer(model, dataset, cfg, new Rng(0));
   restoreTrainerState(trainer, ckpt);

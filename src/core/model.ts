@@ -19,6 +19,8 @@ import type { ModelConfig } from './config';
 import { Rng } from './rng';
 import { causalSelfAttention, crossEntropy, embed, layerNorm, linear, linearGelu, tiedHead } from './ops';
 import { installWasmKernels } from './kernels';
+import { DEFAULT_KERNELS, type Kernels } from './kernels/mode';
+import { cachedAttention, type KVCache } from './kvcache';
 
 export type Params = Map<string, tf.Variable>;
 
@@ -53,23 +55,7 @@ export function paramShapes(cfg: ModelConfig): [string, number[]][] {
 // Counting lives in counts.ts (pure arithmetic, importable by the pages).
 export { paramCount, flopsPerToken, type ParamCount } from './counts';
 
-/**
- * Key/value cache for one sequence: per layer k and v [nH, n, hs], filled up
- * to `length`. n = length (grown per token) or blockSize (fixed).
- */
-export interface KVCache {
-  k: tf.Tensor3D[];
-  v: tf.Tensor3D[];
-  /** Positions already in the cache. */
-  length: number;
-  /**
-   * Fixed size: every token then runs the same shapes, which WebGL compiles
-   * once instead of once per position (it keys shaders on shapes); on CPU
-   * backends growing is cheaper (attention over the filled part only, no
-   * masked writes). newCache() picks by backend.
-   */
-  fixed: boolean;
-}
+export type { KVCache } from './kvcache';
 
 export interface ForwardOptions {
   /** Apply dropout (training only). */
@@ -80,14 +66,30 @@ export interface ForwardOptions {
   onAttention?: (layer: number, att: tf.Tensor4D) => void;
 }
 
+/**
+ * Attention up to c_proj inside a block: ln_1's output x [N, C] and c_attn's
+ * weight w [C, 3C] and bias b [3C] -> [N, C]. Training and evaluation attend
+ * over the whole sequence (ops.causalSelfAttention: fused on webgpu);
+ * generation attends to the KV cache (kvcache.ts).
+ */
+type Attend = (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor | null, layer: number) => tf.Tensor2D;
+
+export interface GPTOptions {
+  /** Which kernels this model's ops run (kernels/mode.ts): fused on webgpu unless told generic; default DEFAULT_KERNELS. */
+  kernels?: Kernels;
+}
+
 export class GPT {
   readonly config: ModelConfig;
   readonly params: Params;
+  /** This model's kernel choice, passed to every op (not a process-wide setting: two models may differ). */
+  readonly kernels: Kernels;
   /** [blockSize, blockSize] additive causal mask: 0 on and below the diagonal, -1e9 above. */
   private readonly causalMask: tf.Tensor2D;
 
-  constructor(config: ModelConfig, init: Rng | Map<string, tf.Tensor>) {
+  constructor(config: ModelConfig, init: Rng | Map<string, tf.Tensor>, options: GPTOptions = {}) {
     this.config = config;
+    this.kernels = options.kernels ?? DEFAULT_KERNELS;
     installWasmKernels(); // transposed and batched matmuls at 2-D GEMM speed on wasm (kernels/wasm/batchmatmul.ts)
     this.params = new Map();
     for (const [name, shape] of paramShapes(config)) {
@@ -115,16 +117,16 @@ export class GPT {
   }
 
   private ln(x: tf.Tensor2D, name: string): tf.Tensor2D {
-    return layerNorm(x, this.p(`${name}.weight`), this.optBias(name));
+    return layerNorm(this.kernels, x, this.p(`${name}.weight`), this.optBias(name));
   }
 
   private lin(x: tf.Tensor2D, name: string): tf.Tensor2D {
-    return linear(x, this.p(`${name}.weight`) as tf.Tensor2D, this.optBias(name));
+    return linear(this.kernels, x, this.p(`${name}.weight`) as tf.Tensor2D, this.optBias(name));
   }
 
   /** gelu(x @ W + b) for the MLP's c_fc (ops.ts: bias and GELU fused on webgpu). */
   private linGelu(x: tf.Tensor2D, name: string): tf.Tensor2D {
-    return linearGelu(x, this.p(`${name}.weight`) as tf.Tensor2D, this.optBias(name));
+    return linearGelu(this.kernels, x, this.p(`${name}.weight`) as tf.Tensor2D, this.optBias(name));
   }
 
   private drop(x: tf.Tensor2D, opts: ForwardOptions, salt: number): tf.Tensor2D {
@@ -141,47 +143,48 @@ export class GPT {
     if (T > blockSize) throw new Error(`sequence length ${T} exceeds blockSize ${blockSize}`);
     const wte = this.p('transformer.wte.weight') as tf.Tensor2D;
     const wpe = this.p('transformer.wpe.weight') as tf.Tensor2D;
-    let x = embed(wte, wpe, idx); // token + position embeddings (ops.ts): [N, C]
+    let x = embed(this.kernels, wte, wpe, idx); // token + position embeddings (ops.ts): [N, C]
     x = this.drop(x, opts, 0);
     let maskT: tf.Tensor | null = null;
     const mask = () => (maskT ??= this.causalMask.slice([0, 0], [T, T])); // [T, T], sliced once, only if the generic attention asks
-    for (let l = 0; l < nLayer; l++) {
-      const h = `transformer.h.${l}`;
-      const y = this.attention(this.ln(x, `${h}.ln_1`), B, T, `${h}.attn.c_attn`, mask, opts, l); // [N, C]
-      x = x.add(this.drop(this.lin(y, `${h}.attn.c_proj`), opts, 100 + l));
-      const hidden = this.linGelu(this.ln(x, `${h}.ln_2`), `${h}.mlp.c_fc`); // [N, 4C]
-      x = x.add(this.drop(this.lin(hidden, `${h}.mlp.c_proj`), opts, 200 + l));
-    }
+    const rate = this.config.dropout;
+    const attend: Attend = (h, w, b, l) => {
+      const dropout = opts.training && rate > 0 ? (att: tf.Tensor) => tf.dropout(att, rate, undefined, (opts.dropoutSeed ?? 0) * 1009 + 300 + l) : null;
+      // onAttention (the views' inspection forward) needs the softmax itself: the generic path then
+      const onAtt = opts.onAttention ? (att: tf.Tensor4D) => opts.onAttention!(l, att) : null;
+      return causalSelfAttention(this.kernels, h, w, b, B, T, this.config.nHead, mask, dropout, onAtt); // ops.ts: c_attn and attention, fused on webgpu
+    };
+    for (let l = 0; l < nLayer; l++) x = this.block(x, l, attend, opts);
     x = this.ln(x, 'transformer.ln_f');
-    return tiedHead(x, wte); // tied head: [N, C] @ [V, C]^T -> [N, V]
+    return tiedHead(this.kernels, x, wte); // tied head: [N, C] @ [V, C]^T -> [N, V]
   }
 
-  /** Causal multi-head self-attention before c_proj: [N, C] (ln_1's output) -> [N, C]. */
-  private attention(x: tf.Tensor2D, B: number, T: number, name: string, mask: () => tf.Tensor, opts: ForwardOptions, layer: number): tf.Tensor2D {
-    const rate = this.config.dropout;
-    const dropout = opts.training && rate > 0 ? (att: tf.Tensor) => tf.dropout(att, rate, undefined, (opts.dropoutSeed ?? 0) * 1009 + 300 + layer) : null;
-    // ops.ts: c_attn's projections and attention, fused on webgpu
-    // onAttention (the views' inspection forward) needs the softmax itself: the generic path then
-    const onAtt = opts.onAttention ? (att: tf.Tensor4D) => opts.onAttention!(layer, att) : null;
-    return causalSelfAttention(x, this.p(`${name}.weight`), this.optBias(name), B, T, this.config.nHead, mask, dropout, onAtt);
+  /**
+   * One pre-LayerNorm transformer block, x [N, C] -> [N, C]: the same code for
+   * training, evaluation and KV-cache generation, which differ only in
+   * `attend` (see Attend).
+   *   x = x + dropout(c_proj(attend(ln_1(x))))
+   *   x = x + dropout(mlp.c_proj(gelu(c_fc(ln_2(x)))))
+   */
+  private block(x: tf.Tensor2D, l: number, attend: Attend, opts: ForwardOptions): tf.Tensor2D {
+    const h = `transformer.h.${l}`;
+    const y = attend(this.ln(x, `${h}.ln_1`), this.p(`${h}.attn.c_attn.weight`) as tf.Tensor2D, this.optBias(`${h}.attn.c_attn`), l); // [N, C]
+    x = x.add(this.drop(this.lin(y, `${h}.attn.c_proj`), opts, 100 + l));
+    const hidden = this.linGelu(this.ln(x, `${h}.ln_2`), `${h}.mlp.c_fc`); // [N, 4C]
+    return x.add(this.drop(this.lin(hidden, `${h}.mlp.c_proj`), opts, 200 + l));
   }
 
   /** Mean next-character cross-entropy (nats): idx, targets [B, T] int32 -> scalar. */
   loss(idx: tf.Tensor2D, targets: tf.Tensor2D, opts: ForwardOptions = {}): tf.Scalar {
     const logits = this.forward(idx, opts); // [N, V]
-    return crossEntropy(logits, targets.reshape([-1]) as tf.Tensor1D);
+    return crossEntropy(this.kernels, logits, targets.reshape([-1]) as tf.Tensor1D);
   }
 
   /**
    * Incremental forward for generation: feed `tokens` (positions cache.length ..
    * cache.length + t - 1), write their keys and values into the cache, and
-   * return the logits of the last position [V]. Each new token costs one position.
-   *
-   * A fixed cache (KVCache.fixed) holds blockSize positions and attention
-   * spans all of them, the causal mask hiding those not yet written (they get
-   * exactly 0 weight, so the result equals attention over the filled part); a
-   * growing cache appends along the position axis (contiguous per head) and
-   * needs no mask for one token.
+   * return the logits of the last position [V]. Each new token costs one
+   * position: the same blocks as forward(), attending to the cache (kvcache.ts).
    */
   forwardCached(tokens: number[], cache: KVCache): tf.Tensor1D {
     installWasmKernels();
@@ -189,51 +192,16 @@ export class GPT {
     const t = tokens.length;
     const start = cache.length;
     if (start + t > S) throw new Error(`KV cache overflow: ${start + t} > blockSize ${S}`);
-    const hs = C / nH;
-    const scale = 1 / Math.sqrt(hs);
     const out = tf.tidy(() => {
       const wte = this.p('transformer.wte.weight') as tf.Tensor2D;
       const tok = tf.gather(wte, tf.tensor1d(tokens, 'int32')); // [t, C]: no gradient here, so a plain gather
       let x = tok.add(this.p('transformer.wpe.weight').slice([start, 0], [t, C])) as tf.Tensor2D;
-      const n = cache.fixed ? S : start + t; // positions attention spans
-      // Row i (absolute position start+i) sees positions 0..start+i: rows of the causal mask
-      // (not needed for one new token in a growing cache: it sees all of it).
-      const mask = cache.fixed || t > 1 ? this.causalMask.slice([start, 0], [t, n]) : null; // [t, n]
-      // Fixed cache: 1 at the slots this call writes, 0 elsewhere; `keep` is its complement.
-      const slots = cache.fixed ? new Float32Array(S).fill(1, start, start + t) : null;
-      const write = slots && t === 1 ? tf.tensor1d(slots) : null;
-      const keep = slots && start > 0 ? tf.tensor1d(slots.map((v) => 1 - v)) : null;
-      // New keys or values [nH, t, hs] into the cache [nH, ., hs]: appended, or written at their slots.
-      const place = (fresh: tf.Tensor3D, old: tf.Tensor3D | undefined): tf.Tensor3D => {
-        if (!cache.fixed) return old ? tf.concat([old, fresh], 1) : fresh;
-        const placed = (write ? fresh.mul(write.reshape([1, S, 1])) : tf.pad(fresh, [[0, 0], [start, S - start - t], [0, 0]])) as tf.Tensor3D;
-        return old && keep ? (old.mul(keep.reshape([1, S, 1])).add(placed) as tf.Tensor3D) : placed;
-      };
-      for (let l = 0; l < nLayer; l++) {
-        const h = `transformer.h.${l}`;
-        // One [C, 3C] matmul here (a few rows: per-kernel overhead, not FLOPs, is the cost), then column blocks.
-        const [q, k, v] = tf.split(this.lin(this.ln(x, `${h}.ln_1`), `${h}.attn.c_attn`), 3, 1); // [t, C] each
-        // [t, C] -> [t, nH, hs] -> heads first [nH, t, hs]
-        const heads = (z: tf.Tensor) => z.reshape([t, nH, hs]).transpose([1, 0, 2]) as tf.Tensor3D;
-        const qh = heads(q).mul(scale);
-        const kAll = place(heads(k), cache.k[l]); // [nH, n, hs]
-        const vAll = place(heads(v), cache.v[l]);
-        tf.keep(kAll);
-        tf.keep(vAll);
-        cache.k[l]?.dispose();
-        cache.v[l]?.dispose();
-        cache.k[l] = kAll;
-        cache.v[l] = vAll;
-        const scores = tf.matMul(qh, kAll, false, true); // [nH, t, n]
-        const att = tf.softmax(mask ? scores.add(mask) : scores);
-        const y = tf.matMul(att, vAll); // [nH, t, hs]
-        // [nH, t, hs] -> [t, nH, hs] -> [t, C]
-        const merged = y.transpose([1, 0, 2]).reshape([t, C]) as tf.Tensor2D;
-        x = x.add(this.lin(merged, `${h}.attn.c_proj`));
-        x = x.add(this.lin(this.linGelu(this.ln(x, `${h}.ln_2`), `${h}.mlp.c_fc`), `${h}.mlp.c_proj`));
-      }
+      const attendCache = cachedAttention(cache, t, nH, this.causalMask);
+      // c_attn as one [C, 3C] linear (the op the fused path runs), then the cached attention core
+      const attend: Attend = (h, w, b, l) => attendCache(linear(this.kernels, h, w, b), l);
+      for (let l = 0; l < nLayer; l++) x = this.block(x, l, attend, {});
       const last = this.ln(t > 1 ? x.slice([t - 1, 0], [1, C]) : x, 'transformer.ln_f'); // [1, C]
-      return tiedHead(last as tf.Tensor2D, wte).reshape([-1]) as tf.Tensor1D; // [1, V] -> [V]
+      return tiedHead(this.kernels, last as tf.Tensor2D, wte).reshape([-1]) as tf.Tensor1D; // [1, V] -> [V]
     });
     cache.length = start + t;
     return out;

@@ -13,9 +13,9 @@
 // Outside a gradient recording each computes its value directly (no wrapper).
 // docs/optimisation-log.md has the measured effect of each.
 //
-// Generic or fused: on the webgpu backend in `fused` mode (kernels/mode.ts,
-// useFused()) layerNorm, gelu, linearGelu, causalSelfAttention, crossEntropy
-// and embed run one WGSL kernel per direction (kernels/webgpu/index.ts), and
+// Generic or fused: every op takes the model's kernel choice k (kernels/mode.ts;
+// GPT's `kernels` option). On the webgpu backend in `fused` mode (useFused(k))
+// layerNorm, gelu, linearGelu, causalSelfAttention, crossEntropy and embed run one WGSL kernel per direction (kernels/webgpu/index.ts), and
 // on a CPU adapter (SwiftShader) every 2-D matmul takes the register-tiled
 // kernel (matMul2d); everywhere else, and in `generic` mode, the tf-op
 // compositions below, the reference the fused kernels are tested against.
@@ -24,7 +24,7 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { insideGradient } from './kernels/tfjs-internals';
-import { useFused, useTiledMatmul } from './kernels/mode';
+import { useFused, useTiledMatmul, type Kernels } from './kernels/mode';
 // The fused WGSL kernels (registered for the webgpu backend on import): kernels/webgpu/index.ts
 import { ATTENTION_MAX_T, biasGeluFused, causalAttentionFused, crossEntropyFused, embeddingFused, layerNormFused, matMulTiled } from './kernels/webgpu';
 
@@ -44,8 +44,8 @@ function recording(): boolean {
  * register-tiled kernel (kernels/webgpu/matmul.ts; kernels/mode.ts says when);
  * everywhere else tfjs' matmul, with the bias in its fused matmul kernel.
  */
-export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D, transposeA: boolean, transposeB: boolean, bias: tf.Tensor | null = null): tf.Tensor2D {
-  if (useTiledMatmul()) return matMulTiled(a, b, transposeA, transposeB, bias);
+export function matMul2d(k: Kernels, a: tf.Tensor2D, b: tf.Tensor2D, transposeA: boolean, transposeB: boolean, bias: tf.Tensor | null = null): tf.Tensor2D {
+  if (useTiledMatmul(k)) return matMulTiled(a, b, transposeA, transposeB, bias);
   if (bias) return tf.fused.matMul({ a, b, transposeA, transposeB, bias }) as tf.Tensor2D;
   return tf.matMul(a, b, transposeA, transposeB);
 }
@@ -57,19 +57,19 @@ export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D, transposeA: boolean, tr
  * (3.8 ms for [1024, 512]); sumRows is one GEMV (0.1 ms). The forward uses the
  * fused matmul+bias kernel where the backend has one (all four do).
  */
-export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor | null): tf.Tensor2D {
-  if (!recording()) return matMul2d(x, w, false, false, b);
+export function linear(k: Kernels, x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor | null): tf.Tensor2D {
+  if (!recording()) return matMul2d(k, x, w, false, false, b);
   const f = tf.customGrad((...args) => {
     const [input, weight] = args as tf.Tensor2D[];
     const save = args[args.length - 1] as tf.GradSaveFunc;
     save([input, weight]);
     return {
-      value: matMul2d(input, weight, false, false, b ? (args[2] as tf.Tensor) : null),
+      value: matMul2d(k, input, weight, false, false, b ? (args[2] as tf.Tensor) : null),
       gradFunc: (dy: tf.Tensor, [xs, ws]: tf.Tensor[]) => {
         const g = dy as tf.Tensor2D;
-        const dx = matMul2d(g, ws as tf.Tensor2D, false, true); // [N, out] @ [out, in]
-        const dw = matMul2d(xs as tf.Tensor2D, g, true, false); // [in, N] @ [N, out]
-        return b ? [dx, dw, sumRows(g)] : [dx, dw];
+        const dx = matMul2d(k, g, ws as tf.Tensor2D, false, true); // [N, out] @ [out, in]
+        const dw = matMul2d(k, xs as tf.Tensor2D, g, true, false); // [in, N] @ [N, out]
+        return b ? [dx, dw, sumRows(k, g)] : [dx, dw];
       },
     };
   });
@@ -82,18 +82,18 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor | null): tf.
  * dy^T @ x, both without a transpose kernel); elsewhere tf.matMul's autodiff,
  * which is the same two products.
  */
-export function tiedHead(x: tf.Tensor2D, wte: tf.Tensor2D): tf.Tensor2D {
-  if (!useTiledMatmul()) return tf.matMul(x, wte, false, true);
-  if (!recording()) return matMul2d(x, wte, false, true);
+export function tiedHead(k: Kernels, x: tf.Tensor2D, wte: tf.Tensor2D): tf.Tensor2D {
+  if (!useTiledMatmul(k)) return tf.matMul(x, wte, false, true);
+  if (!recording()) return matMul2d(k, x, wte, false, true);
   const f = tf.customGrad((...args) => {
     const [input, weight] = args as tf.Tensor2D[];
     const save = args[2] as tf.GradSaveFunc;
     save([input, weight]);
     return {
-      value: matMul2d(input, weight, false, true),
+      value: matMul2d(k, input, weight, false, true),
       gradFunc: (dy: tf.Tensor, [xs, ws]: tf.Tensor[]) => {
         const g = dy as tf.Tensor2D;
-        return [matMul2d(g, ws as tf.Tensor2D, false, false), matMul2d(g, xs as tf.Tensor2D, true, false)]; // [N, V] @ [V, C]; [V, N] @ [N, C]
+        return [matMul2d(k, g, ws as tf.Tensor2D, false, false), matMul2d(k, g, xs as tf.Tensor2D, true, false)]; // [N, V] @ [V, C]; [V, N] @ [N, C]
       },
     };
   });
@@ -105,9 +105,9 @@ export function tiedHead(x: tf.Tensor2D, wte: tf.Tensor2D): tf.Tensor2D {
  * come from tf.fill, a kernel on the device, not tf.ones, whose values are made
  * on the CPU: on webgpu that was an upload per bias per step (12 for `baby`).
  */
-export function sumRows(x: tf.Tensor2D): tf.Tensor1D {
+export function sumRows(k: Kernels, x: tf.Tensor2D): tf.Tensor1D {
   const [N, C] = x.shape;
-  return matMul2d(tf.fill([1, N], 1) as tf.Tensor2D, x, false, false).reshape([C]); // [1, N] @ [N, C] -> [1, C] -> [C]
+  return matMul2d(k, tf.fill([1, N], 1) as tf.Tensor2D, x, false, false).reshape([C]); // [1, N] @ [N, C] -> [1, C] -> [C]
 }
 
 /**
@@ -140,8 +140,8 @@ export function embeddingLookup(w: tf.Tensor2D, idx: tf.Tensor1D): tf.Tensor2D {
  * GEMM. Fused (webgpu): one gather kernel forward, one scatter-add kernel
  * back, positions computed in the kernel (kernels/webgpu/embedding.ts).
  */
-export function embed(wte: tf.Tensor2D, wpe: tf.Tensor2D, idx: tf.Tensor2D): tf.Tensor2D {
-  if (useFused()) return embeddingFused(wte, wpe, idx);
+export function embed(k: Kernels, wte: tf.Tensor2D, wpe: tf.Tensor2D, idx: tf.Tensor2D): tf.Tensor2D {
+  if (useFused(k)) return embeddingFused(wte, wpe, idx);
   const [B, T] = idx.shape;
   return embeddingLookup(wte, idx.reshape([B * T])).add(embeddingLookup(wpe, positions(B, T))) as tf.Tensor2D;
 }
@@ -164,8 +164,8 @@ function normalize(x: tf.Tensor2D): { xhat: tf.Tensor2D; rstd: tf.Tensor2D } {
 }
 
 /** LayerNorm over the last axis: [N, C] -> [N, C], gain w [C], optional bias b [C]. */
-export function layerNorm(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor | null): tf.Tensor2D {
-  if (useFused()) return layerNormFused(x, w, b, LN_EPS); // one WGSL kernel each way (kernels/webgpu/layernorm.ts)
+export function layerNorm(k: Kernels, x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor | null): tf.Tensor2D {
+  if (useFused(k)) return layerNormFused(x, w, b, LN_EPS); // one WGSL kernel each way (kernels/webgpu/layernorm.ts)
   if (!recording()) {
     const scaled = normalize(x).xhat.mul(w);
     return (b ? scaled.add(b) : scaled) as tf.Tensor2D;
@@ -183,8 +183,8 @@ export function layerNorm(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor | null): tf
         const dxhat = dy.mul(g); // [N, C]
         // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
         const dx = dxhat.sub(dxhat.mean(-1, true)).sub(xh.mul(dxhat.mul(xh).mean(-1, true))).mul(rs);
-        const dgain = sumRows(dy.mul(xh) as tf.Tensor2D);
-        return b ? [dx, dgain, sumRows(dy as tf.Tensor2D)] : [dx, dgain];
+        const dgain = sumRows(k, dy.mul(xh) as tf.Tensor2D);
+        return b ? [dx, dgain, sumRows(k, dy as tf.Tensor2D)] : [dx, dgain];
       },
     };
   });
@@ -201,8 +201,8 @@ const GELU_C = Math.sqrt(2 / Math.PI);
  * (~1-2 ns), and autodiff of pow also computes a log for the exponent's grad.
  *   d/dx = s + x s (1 - s) 2u',  s = sigmoid(2u),  2u' = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2)
  */
-export function gelu(x: tf.Tensor2D): tf.Tensor2D {
-  if (useFused()) return biasGeluFused(x, null); // one WGSL kernel each way (kernels/webgpu/gelu.ts)
+export function gelu(k: Kernels, x: tf.Tensor2D): tf.Tensor2D {
+  if (useFused(k)) return biasGeluFused(x, null); // one WGSL kernel each way (kernels/webgpu/gelu.ts)
   // sigmoid(2u) = sigmoid(x (2 sqrt(2/pi) + 2 sqrt(2/pi) 0.044715 x^2))
   const sig2u = (input: tf.Tensor, x2: tf.Tensor) => tf.sigmoid(input.mul(x2.mul(2 * GELU_C * 0.044715).add(2 * GELU_C)));
   if (!recording()) return x.mul(sig2u(x, x.square()));
@@ -230,9 +230,9 @@ export function gelu(x: tf.Tensor2D): tf.Tensor2D {
  * one kernel for the bias add and GELU, whose backward also sums the bias
  * gradient (kernels/webgpu/gelu.ts).
  */
-export function linearGelu(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor | null): tf.Tensor2D {
-  if (useFused()) return biasGeluFused(linear(x, w, null), b);
-  return gelu(linear(x, w, b));
+export function linearGelu(k: Kernels, x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor | null): tf.Tensor2D {
+  if (useFused(k)) return biasGeluFused(linear(k, x, w, null), b);
+  return gelu(k, linear(k, x, w, b));
 }
 
 /**
@@ -248,6 +248,7 @@ export function linearGelu(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor | null):
  * `onAttention` receives the softmax [B, nH, T, T] (core/inspect): it takes the generic path.
  */
 export function causalSelfAttention(
+  k: Kernels,
   x: tf.Tensor2D,
   w: tf.Tensor,
   b: tf.Tensor | null,
@@ -258,13 +259,13 @@ export function causalSelfAttention(
   dropout: ((att: tf.Tensor) => tf.Tensor) | null,
   onAttention: ((att: tf.Tensor4D) => void) | null = null,
 ): tf.Tensor2D {
-  if (useFused() && !dropout && !onAttention && T <= ATTENTION_MAX_T) return causalAttentionFused(linear(x, w as tf.Tensor2D, b), B, T, nH);
+  if (useFused(k) && !dropout && !onAttention && T <= ATTENTION_MAX_T) return causalAttentionFused(linear(k, x, w as tf.Tensor2D, b), B, T, nH);
   const C = x.shape[1];
   const hs = C / nH;
-  const [q, k, v] = qkvProjections(x, w, b, hs);
+  const [q, kp, v] = qkvProjections(k, x, w, b, hs);
   // [N, C] -> [B, T, nH, hs] -> heads as a batch dim: q, v [B, nH, T, hs], k as k^T [B, nH, hs, T]
   const qh = q.reshape([B, T, nH, hs]).transpose([0, 2, 1, 3]);
-  const kT = k.reshape([B, T, nH, hs]).transpose([0, 2, 3, 1]);
+  const kT = kp.reshape([B, T, nH, hs]).transpose([0, 2, 3, 1]);
   const vh = v.reshape([B, T, nH, hs]).transpose([0, 2, 1, 3]);
   let att = tf.softmax(tf.matMul(qh, kT).add(mask())); // [B, nH, T, T], q pre-scaled
   onAttention?.(att as tf.Tensor4D); // the views read the probabilities (before dropout)
@@ -282,20 +283,20 @@ export function causalSelfAttention(
  * costs ~50 ns/element) and no column slices of activations. q comes scaled
  * by 1/sqrt(hs), folded into its weight and bias ([C, C], not [B, nH, T, T]).
  */
-function qkvProjections(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor | null, hs: number): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] {
+function qkvProjections(k: Kernels, x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor | null, hs: number): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] {
   const C = x.shape[1];
   const scale = 1 / Math.sqrt(hs);
   const proj = (i: number, s: number) => {
     const wi = w.slice([0, i * C], [C, C]) as tf.Tensor2D;
     const bi = b ? b.slice([i * C], [C]) : null;
-    return s === 1 ? linear(x, wi, bi) : linear(x, wi.mul(s) as tf.Tensor2D, bi ? bi.mul(s) : null);
+    return s === 1 ? linear(k, x, wi, bi) : linear(k, x, wi.mul(s) as tf.Tensor2D, bi ? bi.mul(s) : null);
   };
   return [proj(0, scale), proj(1, 1), proj(2, 1)];
 }
 
 /** Mean cross-entropy in nats: logits [N, V], integer targets [N] -> scalar. */
-export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
-  if (useFused()) return crossEntropyFused(logits, targets); // one WGSL kernel each way (kernels/webgpu/crossentropy.ts)
+export function crossEntropy(k: Kernels, logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
+  if (useFused(k)) return crossEntropyFused(logits, targets); // one WGSL kernel each way (kernels/webgpu/crossentropy.ts)
   const [N, V] = logits.shape;
   if (!recording()) return tf.logSoftmax(logits).mul(oneHotFloat(targets, V)).sum().div(-N);
   const f = tf.customGrad((...args) => {

@@ -1,6 +1,6 @@
 // Training: AdamW with decoupled weight decay, linear warmup + cosine decay,
-// global-norm gradient clipping, fixed-batch evaluation, and an async
-// generator of events that the CLI, the worker and the scaling lab consume.
+// global-norm gradient clipping, fixed-batch evaluation. The loop that
+// drives a Trainer (evaluations, checkpoints, stops) is train-loop.ts.
 //
 // No GPU->CPU read happens inside a step: each step's loss stays on the device
 // and the last `logInterval` losses are read back together, asynchronously.
@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { modelConfigOf, validate, type Config } from './config';
 import { getBatch, type Batch, type Dataset } from './data';
-import { GPT, flopsPerToken, paramCount } from './model';
+import { GPT, type GPTOptions } from './model';
 import { Rng } from './rng';
 import { useFused } from './kernels/mode';
 import { FusedAdamW } from './kernels/webgpu/adamw';
@@ -21,6 +21,16 @@ export function learningRate(cfg: Pick<Config, 'lr' | 'minLr' | 'warmupIters' | 
   if (it >= cfg.maxIters) return cfg.minLr;
   const progress = (it - cfg.warmupIters) / Math.max(1, cfg.maxIters - cfg.warmupIters);
   return cfg.minLr + 0.5 * (1 + Math.cos(Math.PI * progress)) * (cfg.lr - cfg.minLr);
+}
+
+/** Whether step `step` (1-based, just taken) reads its losses back (Trainer.trainStep's rule): every logInterval, at each evaluation and at the end. */
+export function isLogStep(cfg: Pick<Config, 'logInterval' | 'evalInterval' | 'maxIters'>, step: number): boolean {
+  return step % cfg.logInterval === 0 || isEvalStep(cfg, step);
+}
+
+/** Whether step `step` (1-based, just taken) is followed by an evaluation (and a checkpoint): every evalInterval, and at the end. */
+export function isEvalStep(cfg: Pick<Config, 'evalInterval' | 'maxIters'>, step: number): boolean {
+  return step % cfg.evalInterval === 0 || step === cfg.maxIters;
 }
 
 /** nanoGPT's rule: matrices and the (tied) embedding decay; biases and LayerNorm gains do not. */
@@ -185,7 +195,7 @@ export class Trainer {
     this.pending.push(this.runStep(batch, lr, dropoutSeed));
     this.step++;
     const dt = performance.now() - t0;
-    const isLog = this.step % this.cfg.logInterval === 0 || this.step % this.cfg.evalInterval === 0 || this.step === this.cfg.maxIters;
+    const isLog = isLogStep(this.cfg, this.step);
     let log: StepLog | null = null;
     if (isLog) {
       const t1 = performance.now();
@@ -257,7 +267,7 @@ export class Trainer {
   private whyEager(): string | null {
     if (this.cfg.step === 'eager') return 'step=eager was asked for';
     if (tf.getBackend() !== 'webgpu') return `the ${tf.getBackend()} backend runs each op as it comes (only webgpu records)`;
-    if (!useFused()) return 'generic kernels are not recorded (kernels=fused records)';
+    if (!useFused(this.model.kernels)) return 'generic kernels are not recorded (kernels=fused records)';
     if (this.cfg.dropout > 0) return 'dropout > 0 draws a new mask every step';
     return null;
   }
@@ -341,7 +351,7 @@ export class Trainer {
 
   /** The fused WebGPU optimizer when the fused kernels are on (built once, on the first such step). */
   private fusedOptimizer(): FusedAdamW | null {
-    if (!useFused()) return null;
+    if (!useFused(this.model.kernels)) return null;
     if (!this.fused) {
       const { cfg, model, optimizer } = this;
       const slots = [...model.params].filter(([, p]) => p.trainable).map(([name, p]) => ({ name, p, m: optimizer.m.get(name)!, v: optimizer.v.get(name)!, decay: cfg.weightDecay > 0 && decays(name, p.shape) }));
@@ -392,84 +402,12 @@ export async function evaluateLoss(model: GPT, batches: Batch[]): Promise<number
   return Array.from(values).reduce((a, v) => a + v, 0) / values.length;
 }
 
-export type TrainEvent =
-  | ({ event: 'step' } & StepLog)
-  | { event: 'eval'; step: number; trainLoss: number; valLoss: number; lr: number; tokensPerSec: number; elapsedSec: number }
-  | { event: 'done'; summary: RunSummary };
+// The loop that drives a Trainer (evaluations, checkpoints, stops): train-loop.ts.
 
-export interface RunSummary {
-  steps: number;
-  trainLoss: number;
-  valLoss: number;
-  tokensPerSec: number;
-  params: number;
-  nonEmbeddingParams: number;
-  flopsPerToken: number;
-  tokens: number;
-  elapsedSec: number;
-  trainSec: number;
-  backend: string;
-}
-
-/**
- * A stop flag checked before each step. `wait`, when given, is awaited first: a
- * step on a synchronous backend only queues microtasks, so a shell whose stop
- * arrives as an event (Node's SIGINT) lets its event loop turn there.
- */
-export interface StopSignal {
-  readonly aborted: boolean;
-  wait?: () => Promise<void>;
-}
-
-/**
- * Run the trainer to maxIters, yielding a 'step' at each log, an 'eval' at each
- * evaluation (and at the end), then 'done'. The caller saves checkpoints on
- * 'eval' events: they are only yielded when the losses are finite.
- */
-export async function* trainLoop(trainer: Trainer, opts: { signal?: StopSignal } = {}): AsyncGenerator<TrainEvent> {
-  const { cfg } = trainer;
-  const started = performance.now();
-  let lastTrain = NaN;
-  let lastVal = NaN;
-  let lastEvalStep = -1;
-  while (trainer.step < cfg.maxIters) {
-    await opts.signal?.wait?.();
-    if (opts.signal?.aborted) break;
-    const log = await trainer.trainStep();
-    if (!log) continue;
-    lastTrain = log.trainLoss;
-    yield { event: 'step', ...log };
-    if (trainer.step % cfg.evalInterval === 0 || trainer.step === cfg.maxIters) {
-      lastVal = await trainer.evaluate('val');
-      lastEvalStep = trainer.step;
-      if (!Number.isFinite(lastVal)) throw new DivergedError(`validation loss became ${lastVal} at step ${trainer.step}: lower the learning rate and resume from the last checkpoint`);
-      yield { event: 'eval', step: trainer.step, trainLoss: log.trainLoss, valLoss: lastVal, lr: log.lr, tokensPerSec: trainer.tokensPerSec, elapsedSec: (performance.now() - started) / 1000 };
-    }
-  }
-  if (lastEvalStep !== trainer.step) lastVal = await trainer.evaluate('val');
-  const counts = paramCount(trainer.model.config);
-  yield {
-    event: 'done',
-    summary: {
-      steps: trainer.step,
-      trainLoss: lastTrain,
-      valLoss: lastVal,
-      tokensPerSec: trainer.tokensPerSec,
-      params: counts.total,
-      nonEmbeddingParams: counts.nonEmbedding,
-      flopsPerToken: flopsPerToken(trainer.model.config),
-      tokens: trainer.step * trainer.tokensPerStep,
-      elapsedSec: (performance.now() - started) / 1000,
-      trainSec: trainer.trainSeconds,
-      backend: tf.getBackend(),
-    },
-  };
-}
-
-/** A fresh run: validate the config against the data, init the model from the seed. */
-export function newTrainer(config: Config, data: Dataset): Trainer {
+/** A fresh run: validate the config against the data, init the model from the seed (`options`: the model's, e.g. its kernels). */
+export function newTrainer(config: Config, data: Dataset, options: GPTOptions = {}): Trainer {
   const cfg: Config = { ...config, vocabSize: data.tokenizer.vocabSize };
   validate(cfg, data.minSplitLength);
   const rngs = runRngs(cfg.seed);
-  return new Trainer(new GPT(modelConfigOf(cfg), rngs.init), data, cfg, rngs.batches);
+  return new Trainer(new GPT(modelConfigOf(cfg), rngs.init, options), data, cfg, rngs.batches);
 }

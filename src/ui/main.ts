@@ -18,7 +18,7 @@ import { $ } from './dom';
 import { exposeOnWindow, initialState, type Send, type TrainPage } from './train/page';
 import { settingsChanged, validateSettings, wireCopyCli, writeUrl } from './train/settings';
 import { selectCorpus, showCorpusKind, wireCorpusPicker } from './train/corpus-picker';
-import { onEval, onProgress, onStatus, onWorkerError, saveWhenHidden, startRun, wireRunButtons } from './train/run-control';
+import { onEval, onProgress, onStatus, onStep, onWorkerError, saveWhenHidden, startRun, wireRunButtons } from './train/run-control';
 import { EvalSample, renderProgress, wireChartOptions } from './train/progress';
 import { SavedModels } from './train/saved-models';
 
@@ -90,6 +90,9 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
       break;
     case 'progress':
       onProgress(page, msg);
+      break;
+    case 'step':
+      onStep(page, msg);
       break;
     case 'eval':
       onEval(page, msg);

@@ -109,10 +109,15 @@ export type FromWorker =
   /** How the training step runs (core/train.ts stepMode): recorded and replayed, or eager and why. */
   | { type: 'stepMode'; step: 'recorded' | 'eager'; reason: string | null }
   /**
-   * Batched about every 100 ms: the current step plus the logged points since the last batch.
+   * At log steps (at most one per 100 ms), evaluations, pauses and the end: the step plus the logged points since the last batch.
    * `numTensors`: tf.memory().numTensors at the last logged step (no losses pending), for leak checks.
    */
   | { type: 'progress'; step: number; maxIters: number; points: MetricPoint[]; msPerStep: number; tokensPerSec: number; numTensors: number | null; numBytes?: number | null }
+  /**
+   * Each step as the device finishes it (at most ten a second; no loss, no readback), so the page moves
+   * every step between loss readbacks. msPerStep, tokensPerSec, etaSec: NaN until a second step is done.
+   */
+  | { type: 'step'; step: number; maxIters: number; msPerStep: number; tokensPerSec: number; etaSec: number }
   | { type: 'eval'; step: number; trainLoss: number; valLoss: number }
   /** A checkpoint of the run: at each evaluation ('eval'), every autosave interval or when the tab is hidden ('autosave'), on Stop ('stop'), at the end ('done') or for a download ('export'). */
   | { type: 'checkpoint'; runId: string; reason: 'eval' | 'autosave' | 'stop' | 'done' | 'export'; bytes: ArrayBuffer; step: number; maxIters: number; valLoss: number | null; trainLoss: number | null; config: Config; corpus: CorpusRef }

@@ -1,8 +1,9 @@
-// A training run in the worker: start (fresh, resumed or fine-tuned), the
-// step loop with its evaluations, samples, checkpoints and autosaves, and the
-// page's Pause / Resume / Step / Save / Stop. The loop trains one step at a
-// time and yields to the message loop between steps, so those controls act
-// within one step; metrics go to the page in batches about every 100 ms.
+// A training run in the worker: start (fresh, resumed or fine-tuned), core's
+// training loop (train-loop.ts) driven with the worker's hooks: samples,
+// autosaves, and the page's Pause / Resume / Step / Save / Stop. The loop
+// trains one step at a time and yields to the message loop between steps, so
+// those controls act within one step; each step as the device finishes it
+// goes to the page (at most ten a second), the losses every logInterval steps.
 // On a lost GPU device the run continues from its last checkpoint on the
 // next backend (backend.ts).
 
@@ -15,7 +16,9 @@ import { paramCount } from '../core/counts';
 import type { GPT } from '../core/model';
 import { generate } from '../core/sample';
 import type { Tokenizer } from '../core/tokenizer';
-import { newTrainer, Trainer } from '../core/train';
+import { isEvalStep, newTrainer, Trainer } from '../core/train';
+import { trainLoop, type LoopHooks, type StepProgress } from '../core/train-loop';
+import { deviceIdle } from '../core/kernels/webgpu/idle';
 import { Autosave } from './autosave';
 import { DeviceLostError, fallBack, lostReason } from './backend';
 import { sendCheckpoint } from './checkpoints';
@@ -24,6 +27,8 @@ import { EVAL_SAMPLE, type MetricPoint, type ToWorker } from './protocol';
 import { disposeLoaded, disposeRun, errorLine, post, setStatus, state, views, yieldToEvents, type Run } from './state';
 
 const PROGRESS_EVERY_MS = 100;
+/** Per-step messages: at most ten a second. */
+const STEP_EVERY_MS = 100;
 
 /** Build the run's trainer: fresh, resumed from a checkpoint, or fine-tuned from one. */
 async function makeTrainer(msg: Extract<ToWorker, { type: 'start' }>): Promise<Trainer> {
@@ -142,6 +147,45 @@ async function recover(r: Run, reason: string): Promise<void> {
   post({ type: 'notice', message: `The WebGPU ${reason.replace('device lost', 'device was lost')}: continuing on ${state.backend} from ${trainer.step > 0 ? `the checkpoint at step ${trainer.step}` : 'the start'}.` });
 }
 
+/**
+ * The per-step 'step' messages: each step as the device finishes it, at most
+ * one per STEP_EVERY_MS (the latest kept for a trailing post), never behind a
+ * 'progress' already sent (its step counts queued steps once they are done),
+ * and none once the run has ended.
+ */
+class StepTicks {
+  private lastPost = 0;
+  private pending: StepProgress | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private floor = 0;
+
+  constructor(private readonly r: Run) {}
+
+  done(p: StepProgress): void {
+    if (p.step < this.floor) return;
+    this.pending = p;
+    const wait = this.lastPost + STEP_EVERY_MS - performance.now();
+    if (wait <= 0) this.send();
+    else this.timer ??= setTimeout(() => this.send(), wait);
+  }
+
+  /** A 'progress' message reported `step`: older ticks are stale. */
+  reported(step: number): void {
+    this.floor = step;
+    if (this.pending && this.pending.step < step) this.pending = null;
+  }
+
+  private send(): void {
+    this.timer = null;
+    const p = this.pending;
+    this.pending = null;
+    if (!p || state.run !== this.r || !this.r.active) return;
+    this.lastPost = performance.now();
+    post({ type: 'step', step: p.step, maxIters: p.maxIters, msPerStep: p.msPerStep, tokensPerSec: p.tokensPerSec, etaSec: p.etaSec });
+  }
+}
+
+/** Drive core's training loop (train-loop.ts) with the page's controls, messages, autosaves and views as its hooks. */
 async function loop(r: Run): Promise<void> {
   const { trainer } = r;
   const cfg = trainer.cfg;
@@ -150,74 +194,91 @@ async function loop(r: Run): Promise<void> {
   let lastStepMs = 0;
   let numTensors: number | null = null;
   let numBytes: number | null = null;
+  const ticks = new StepTicks(r);
+  // Losses and memory: at log steps (at most one message per PROGRESS_EVERY_MS), evaluations, pauses and the end.
   const flush = (force = false) => {
     const now = performance.now();
     if (!force && now - lastPost < PROGRESS_EVERY_MS) return;
     lastPost = now;
     post({ type: 'progress', step: trainer.step, maxIters: cfg.maxIters, points, msPerStep: lastStepMs, tokensPerSec: trainer.tokensPerSec, numTensors, numBytes });
+    ticks.reported(trainer.step);
     points = [];
   };
   let warm = false;
   let postedStep: { step: 'recorded' | 'eager'; reason: string | null } | null = null;
+  let stepStart = 0;
+  // A step's wall time counts towards the next autosave; evaluations and samples do not.
+  const stepped = () => {
+    if (stepStart > 0) r.autosave.trained(performance.now() - stepStart);
+    stepStart = 0;
+  };
   setStatus(r.paused ? 'paused' : 'compiling', r.paused ? undefined : state.backend === 'webgpu' ? 'compiling WebGPU shaders (first step)' : 'first step');
   flush(true);
-  while (trainer.step < cfg.maxIters) {
-    if (state.deviceLost) throw new DeviceLostError(state.deviceLost);
-    if (r.exportRequested) {
-      r.exportRequested = false;
-      await sendCheckpoint(r, 'export');
-    }
-    if (r.stopRequested) break;
-    if (r.autosave.due && trainer.step > 0) await sendCheckpoint(r, 'autosave');
-    if (r.paused && r.stepsAllowed === 0) {
-      flush(true);
-      if (state.status !== 'paused') setStatus('paused');
-      await new Promise<void>((resolve) => (r.wake = resolve));
-      r.wake = null;
-      continue;
-    }
-    if (r.paused) r.stepsAllowed--;
-    else if (state.status !== 'training' && warm) setStatus('training');
-    const stepStart = performance.now();
-    const log = await trainer.trainStep();
-    r.autosave.trained(performance.now() - stepStart);
-    const mode = trainer.stepMode;
-    if (mode.step !== postedStep?.step || mode.reason !== postedStep.reason) post({ type: 'stepMode', ...(postedStep = mode) });
-    if (!warm) {
-      // Wait for the first step to really finish (shaders compiled), then say we train.
-      await trainer.model.p('transformer.ln_f.weight').data();
-      warm = true;
-      if (!r.paused) setStatus('training');
-    }
-    if (log) {
+  const hooks: LoopHooks = {
+    signal: { get aborted() { return r.stopRequested; } },
+    // Between steps: a lost device, a download, an autosave, and Pause / Step.
+    beforeStep: async () => {
+      for (;;) {
+        if (state.deviceLost) throw new DeviceLostError(state.deviceLost);
+        if (r.exportRequested) {
+          r.exportRequested = false;
+          await sendCheckpoint(r, 'export');
+        }
+        if (r.stopRequested) return;
+        if (r.autosave.due && trainer.step > 0) await sendCheckpoint(r, 'autosave');
+        if (!r.paused || r.stepsAllowed > 0) break;
+        await deviceIdle(); // the steps already issued finish (and report) before the page hears of the pause
+        flush(true);
+        if (state.status !== 'paused') setStatus('paused');
+        await new Promise<void>((resolve) => (r.wake = resolve));
+        r.wake = null;
+      }
+      if (r.paused) r.stepsAllowed--;
+      else if (state.status !== 'training' && warm) setStatus('training');
+      stepStart = performance.now();
+    },
+    onStepDone: (p) => {
+      if (!warm) {
+        warm = true; // the first step really finished (shaders compiled): we train
+        if (!r.paused && r.active) setStatus('training');
+      }
+      ticks.done(p);
+    },
+    evaluate: (t) => views.evaluate(t),
+    checkpoint: async (reason, valLoss) => {
+      if (reason !== 'stop') r.lastVal = valLoss;
+      await sendCheckpoint(r, reason);
+    },
+    evalOnStop: false, // Stop saves at once; the last evaluation's loss goes with it
+    afterStep: async () => {
+      stepped();
+      const mode = trainer.stepMode;
+      if (mode.step !== postedStep?.step || mode.reason !== postedStep.reason) post({ type: 'stepMode', ...(postedStep = mode) });
+      await yieldToEvents();
+      await views.between();
+    },
+  };
+  for await (const ev of trainLoop(trainer, hooks)) {
+    stepped();
+    if (ev.event === 'step') {
       // The trainer's average: a step between readbacks only queues GPU work, so timing it alone would flatter.
-      lastStepMs = log.msPerStep;
-      r.lastTrain = log.trainLoss;
-      points.push({ step: log.step, trainLoss: log.trainLoss, lr: log.lr, tokensPerSec: log.tokensPerSec, msPerStep: log.msPerStep });
+      lastStepMs = ev.msPerStep;
+      r.lastTrain = ev.trainLoss;
+      points.push({ step: ev.step, trainLoss: ev.trainLoss, lr: ev.lr, tokensPerSec: ev.tokensPerSec, msPerStep: ev.msPerStep });
       const mem = tf.memory();
       numTensors = mem.numTensors; // the loss readback just drained the queue: a fixed count unless something leaks
       numBytes = mem.numBytes + trainer.recordedBytes; // the recorded step's own buffers count too
-    }
-    flush(r.paused);
-    if (trainer.step % cfg.evalInterval === 0 || trainer.step === cfg.maxIters) {
-      flush(true);
-      const valLoss = await views.evaluate(trainer);
-      if (!Number.isFinite(valLoss)) throw new Error(`validation loss became ${valLoss} at step ${trainer.step}: lower the learning rate and resume from the last checkpoint`);
-      r.lastVal = valLoss;
-      post({ type: 'eval', step: trainer.step, trainLoss: r.lastTrain ?? NaN, valLoss });
-      await sendCheckpoint(r, trainer.step === cfg.maxIters ? 'done' : 'eval');
+      flush(r.paused || isEvalStep(cfg, ev.step));
+    } else if (ev.event === 'eval') {
+      post({ type: 'eval', step: ev.step, trainLoss: ev.trainLoss, valLoss: ev.valLoss });
       await evalSample(r);
       await views.afterEval(trainer);
     }
-    await yieldToEvents();
-    await views.between();
   }
   flush(true);
   r.active = false;
-  if (r.stopRequested && trainer.step < cfg.maxIters) {
-    await sendCheckpoint(r, 'stop');
-    setStatus('done', `stopped at step ${trainer.step}`);
-  } else setStatus('done');
+  if (r.stopRequested && trainer.step < cfg.maxIters) setStatus('done', `stopped at step ${trainer.step}`);
+  else setStatus('done');
 }
 
 async function evalSample(r: Run): Promise<void> {

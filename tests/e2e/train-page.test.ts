@@ -69,6 +69,9 @@ describe('training page on WebGPU', () => {
     expect(first.backendReason).toBeNull();
     expect(await page.textContent('#badge')).toBe('WebGPU');
     expect(first.trainLoss!).toBeGreaterThan(LN_V_BUILTIN - 0.3); // an untrained model is near uniform
+    // Between two loss readbacks (every 5 steps here) the page still moves every step, in the status line too.
+    const between = await until(page, 'a step between two loss readbacks', (s) => s.status === 'training' && s.step % 5 !== 0);
+    expect(between.statusMessage).toMatch(/^step \d+ \/ 60 · .* tok\/s · ETA /);
 
     const sampled = await until(page, 'the first evaluation sample', (s) => s.sample !== null);
     expect(sampled.sampleStep).toBe(30);

@@ -7,6 +7,7 @@ import type { Config } from '../config';
 import { Dataset } from '../data';
 import { newTrainer } from '../train';
 import { matMul2d } from '../ops';
+import { DEFAULT_KERNELS, type Kernels } from '../kernels/mode';
 import { FEATURES_OF_INTEREST, LIMITS_OF_INTEREST, type DeviceReport, type SpeedEstimate } from './types';
 
 interface AdapterLike {
@@ -18,20 +19,21 @@ interface AdapterLike {
 /**
  * Float32 matmul rate of the current backend (GFLOP/s): n x n products queued
  * for ~budgetMs, one readback at the end. The model's own 2-D matmul
- * (ops.matMul2d), so on a CPU adapter it is the tiled kernel the step runs.
+ * (ops.matMul2d) with the kernels a run takes by default, so on a CPU adapter
+ * it is the tiled kernel the step runs.
  */
-export async function matmulGflops(n = 256, budgetMs = 300): Promise<number> {
+export async function matmulGflops(n = 256, budgetMs = 300, kernels: Kernels = DEFAULT_KERNELS): Promise<number> {
   const a = tf.randomUniform([n, n], -1, 1, 'float32', 1) as tf.Tensor2D;
   const b = tf.randomUniform([n, n], -1, 1, 'float32', 2) as tf.Tensor2D;
   try {
-    const warm = matMul2d(a, b, false, false); // compiles the kernel
+    const warm = matMul2d(kernels, a, b, false, false); // compiles the kernel
     await warm.data();
     warm.dispose();
     let reps = 1;
     for (;;) {
       const t0 = performance.now();
       const outs: tf.Tensor[] = [];
-      for (let i = 0; i < reps; i++) outs.push(matMul2d(a, b, false, false));
+      for (let i = 0; i < reps; i++) outs.push(matMul2d(kernels, a, b, false, false));
       await outs[outs.length - 1].data(); // in-order queue: the last done means all done
       const ms = performance.now() - t0;
       for (const o of outs) o.dispose();

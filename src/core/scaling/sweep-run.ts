@@ -6,7 +6,8 @@
 
 import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../data';
-import { DivergedError, newTrainer, trainLoop, type Trainer } from '../train';
+import { DivergedError, newTrainer, type Trainer } from '../train';
+import { trainLoop } from '../train-loop';
 import { ladder } from './ladder';
 import { SweepError, type SweepSpec } from './sweep';
 import type { Calibration } from './sweep-estimate';
@@ -69,7 +70,7 @@ export async function* trainRun(run: PlannedRun, data: Dataset, signal?: { abort
   const curve: CurvePoint[] = [];
   try {
     let summary: { valLoss: number; tokensPerSec: number; steps: number } | null = null;
-    const loop = trainLoop(trainer, { signal });
+    const loop = trainLoop(trainer, { signal, evalOnStop: false }); // a stopped run is dropped: no evaluation for it
     for (;;) {
       let next: Awaited<ReturnType<typeof loop.next>>;
       try {

@@ -4,7 +4,7 @@
 // buttons, the charts and the progress line.
 
 import type { Config } from '../../core/config';
-import { formatParams } from '../../core/format';
+import { formatCount, formatDuration, formatParams } from '../../core/format';
 import type { FromWorker } from '../../worker/protocol';
 import { errorMessage, rememberText } from '../corpus-loader';
 import { emptyHistory } from './history';
@@ -120,6 +120,17 @@ export function onProgress(page: TrainPage, msg: Extract<FromWorker, { type: 'pr
   }
   charts.addPoints(msg.points);
   state.chartRows = charts.history.steps.length;
+  renderProgress(page);
+}
+
+/** A step the device finished (every step, at most ten a second): the counter, speed and ETA move between loss readbacks. */
+export function onStep(page: TrainPage, msg: Extract<FromWorker, { type: 'step' }>): void {
+  const { state } = page;
+  state.step = msg.step;
+  state.maxIters = msg.maxIters;
+  if (msg.msPerStep > 0) state.msPerStep = msg.msPerStep;
+  if (msg.tokensPerSec > 0) state.tokensPerSec = msg.tokensPerSec;
+  if (state.status === 'training') state.statusMessage = `step ${formatCount(msg.step)} / ${formatCount(msg.maxIters)} · ${msg.tokensPerSec > 0 ? formatCount(msg.tokensPerSec) : '–'} tok/s · ETA ${formatDuration(msg.etaSec)}`;
   renderProgress(page);
 }
 
