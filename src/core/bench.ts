@@ -20,7 +20,9 @@
 //    the KV cache and with full recompute, timed end to end.
 //  - webgpu rows also carry what a real GPU pays per step whatever its speed
 //    (kernels/webgpu/counters.ts counts at the WebGPU API): dispatchesPerStep,
-//    uploadBytesPerStep, readbacksPerStep over a few non-logging steps;
+//    bindGroupsPerStep, tfjsKernelsPerStep (kernels run through tfjs' engine),
+//    uploadBytesPerStep, readbacksPerStep over a few non-logging steps, with
+//    the counters installed for those steps only;
 //    encodeMsPerStep, the JavaScript time to issue one step with submission
 //    held back to the step's end (so a software GPU does not share the CPU
 //    meanwhile): the launch-overhead floor no GPU can beat; gpuMsPerStep, the
@@ -34,7 +36,7 @@ import { flopsPerToken, paramCount } from './counts';
 import { generate } from './sample';
 import { newTrainer, type Trainer } from './train';
 import { kernelMode, matmulChoice, setKernelMode, setMatmulChoice, useTiledMatmul, type KernelMode, type MatmulChoice } from './kernels/mode';
-import { countsBetween, gpuCounts, installGpuCounters, type GpuCounts } from './kernels/webgpu/counters';
+import { countsBetween, gpuCounts, installGpuCounters, uninstallGpuCounters, type GpuCounts } from './kernels/webgpu/counters';
 export type { GpuStepFigures as BenchGpuFigures };
 import { matmulGflopsOf, median, mfuOf, modelGflopsOf, stepsPerRepeat, type BenchRow, type ProfileEntry } from './benchreport';
 import { matMul2d } from './ops';
@@ -212,6 +214,8 @@ function nextStepLogs(trainer: Trainer): boolean {
 /** The webgpu-only figures of a row (see the header). */
 export interface GpuStepFigures {
   dispatchesPerStep: number;
+  bindGroupsPerStep: number;
+  tfjsKernelsPerStep: number;
   encodeMsPerStep: number;
   /** The same from this process's CPU time (Node): the device is idle meanwhile, so it is the JS thread's; robust to a loaded machine. */
   encodeCpuMsPerStep?: number;
@@ -225,6 +229,14 @@ export interface GpuStepFigures {
 /** Count and time `steps` non-logging training steps on webgpu (null elsewhere); `timestamps` adds one timed step for gpuMsPerStep. */
 export async function measureGpuSteps(trainer: Trainer, steps = 3, cpuClock?: () => number, timestamps = true): Promise<GpuStepFigures | null> {
   if (!installGpuCounters()) return null;
+  try {
+    return await countGpuSteps(trainer, steps, cpuClock, timestamps);
+  } finally {
+    uninstallGpuCounters(); // the patched prototypes go back: later steps run uncounted
+  }
+}
+
+async function countGpuSteps(trainer: Trainer, steps: number, cpuClock: (() => number) | undefined, timestamps: boolean): Promise<GpuStepFigures> {
   const SUBMIT = 'WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE';
   const batchSize = tf.env().get(SUBMIT) as number;
   const total: GpuCounts = countsBetween(gpuCounts(), gpuCounts());
@@ -265,6 +277,8 @@ export async function measureGpuSteps(trainer: Trainer, steps = 3, cpuClock?: ()
   }
   return {
     dispatchesPerStep: total.dispatches / steps,
+    bindGroupsPerStep: total.bindGroups / steps,
+    tfjsKernelsPerStep: total.tfjsKernels / steps,
     encodeMsPerStep: median(encode),
     ...(encodeCpu.length ? { encodeCpuMsPerStep: median(encodeCpu) } : {}),
     uploadsPerStep: total.uploads / steps,
@@ -327,7 +341,7 @@ async function benchPresetIn(opts: BenchOptions): Promise<BenchRow> {
     const fullCount = !opts.trainingOnly && (100 - trainer.step) * warmMs <= (opts.countBudgetMs ?? 20000);
     const at10 = fullCount ? await memoryAt(trainer, 10) : null;
     const gpu = await measureGpuSteps(trainer, 3, opts.cpuClock);
-    if (gpu) log(`${name}: ${gpu.dispatchesPerStep} dispatches, ${gpu.encodeMsPerStep.toFixed(1)} ms encode (${gpu.encodeCpuMsPerStep?.toFixed(1) ?? '-'} ms cpu), ${gpu.uploadBytesPerStep} upload bytes, ${gpu.readbacksPerStep} readbacks per step; gpu ${gpu.gpuMsPerStep === null ? '-' : gpu.gpuMsPerStep.toFixed(1)} ms`);
+    if (gpu) log(`${name}: ${gpu.dispatchesPerStep} dispatches, ${gpu.bindGroupsPerStep} bind groups, ${gpu.tfjsKernelsPerStep} tfjs kernels, ${gpu.encodeMsPerStep.toFixed(1)} ms encode (${gpu.encodeCpuMsPerStep?.toFixed(1) ?? '-'} ms cpu), ${gpu.uploadBytesPerStep} upload bytes, ${gpu.readbacksPerStep} readbacks per step; gpu ${gpu.gpuMsPerStep === null ? '-' : gpu.gpuMsPerStep.toFixed(1)} ms`);
     const steps = stepsPerRepeat(warmMs, repeats, opts.trainBudgetMs ?? 4000);
     const rates: number[] = [];
     const cpuRates: number[] = [];

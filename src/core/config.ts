@@ -49,7 +49,13 @@ export interface TrainConfig {
   logInterval: number;
   /** Seed of the one PRNG: init, batches, dropout and sampling all derive from it. */
   seed: number;
+  /** WebGPU: 'recorded' replays the step recorded at the first (cached pipelines and bind groups, no tfjs op per step); 'eager' runs tfjs' ops every step, to compare and to debug. */
+  step: StepMode;
 }
+
+/** How a WebGPU training step is issued (TrainConfig.step). */
+export const STEP_MODES = ['recorded', 'eager'] as const;
+export type StepMode = (typeof STEP_MODES)[number];
 
 export type Config = ModelConfig & TrainConfig;
 
@@ -84,6 +90,7 @@ export const DEFAULT_CONFIG: Config = {
   evalIters: 10,
   logInterval: 10,
   seed: 1337,
+  step: 'recorded',
 };
 
 export class ConfigError extends Error {
@@ -119,6 +126,8 @@ export function validate(cfg: Config, corpusLength?: number): void {
   if (!(cfg.eps > 0)) throw new ConfigError(`eps must be > 0 (got ${cfg.eps})`);
   if (!(cfg.gradClip >= 0)) throw new ConfigError(`gradClip must be >= 0 (got ${cfg.gradClip})`);
   if (!Number.isInteger(cfg.seed)) throw new ConfigError(`seed must be an integer (got ${cfg.seed})`);
+  // Absent in checkpoints and results written before the field existed: the default then.
+  if (cfg.step !== undefined && !STEP_MODES.includes(cfg.step)) throw new ConfigError(`step must be ${STEP_MODES.join(' or ')} (got '${cfg.step}')`);
   if (corpusLength !== undefined && cfg.blockSize + 1 > corpusLength) {
     throw new ConfigError(`blockSize (${cfg.blockSize}) is larger than the text allows (${corpusLength} characters in the smaller split): use a longer text or --block-size ${Math.max(1, corpusLength - 1)} or less`);
   }
@@ -169,6 +178,11 @@ export function setField(cfg: Config, key: string, value: string): void {
   if (k === 'bias') {
     if (value !== 'true' && value !== 'false' && value !== '1' && value !== '0') throw new ConfigError(`bias must be true or false (got '${value}')`);
     cfg.bias = value === 'true' || value === '1';
+    return;
+  }
+  if (k === 'step') {
+    if (!(STEP_MODES as readonly string[]).includes(value)) throw new ConfigError(`step must be ${STEP_MODES.join(' or ')} (got '${value}')`);
+    cfg.step = value as StepMode;
     return;
   }
   if (!NUMERIC_KEYS.includes(k)) throw new ConfigError(`unknown config key '${key}'`);

@@ -36,8 +36,8 @@ export interface ParsedUrl {
   problems: string[];
 }
 
-/** Every config key the URL accepts (numeric fields and bias). */
-export const URL_CONFIG_KEYS: (keyof Config)[] = [...NUMERIC_KEYS, 'bias'];
+/** Every config key the URL accepts (numeric fields, bias and step). */
+export const URL_CONFIG_KEYS: (keyof Config)[] = [...NUMERIC_KEYS, 'bias', 'step'];
 
 export function defaultSettings(): PageSettings {
   return { preset: DEFAULT_PRESET, overrides: {}, corpus: DEFAULT_CORPUS, backend: null, autostart: false, options: {}, views: false };

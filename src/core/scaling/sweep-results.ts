@@ -109,7 +109,8 @@ export function resultsFromJSON(text: string, name = 'results'): SweepResults {
 // CSV: '#' header lines carry the format, spec, corpus (and calibration) as JSON; then
 // one row per run. Config fields are columns 'config.KEY'; the loss curve is a JSON cell.
 
-const CONFIG_KEYS = [...Object.keys(DEFAULT_CONFIG)] as (keyof Config)[];
+// Not `step`: how a WebGPU step is issued, not what it computes (and a word, where the cells are JSON numbers).
+const CONFIG_KEYS = Object.keys(DEFAULT_CONFIG).filter((k) => k !== 'step') as (keyof Config)[];
 const RUN_COLUMNS = ['id', ...RUN_NUMBERS, 'dataLimited', 'backend', 'finishedAt'] as const;
 // lr-scan runs carry their factor here (empty for main runs); on import it routes them to lrScan.
 const LR_COLUMN = 'lrMultiplier';
