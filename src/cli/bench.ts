@@ -10,9 +10,9 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { BROWSER_ORDER, NODE_BACKENDS, type BackendName } from '../core/backend';
 import { benchPreset } from '../core/bench';
-import { benchVariants, defaultBenchBatchSize, formatGpuTable, formatProfile, formatTable, type BenchRow } from '../core/benchreport';
+import { benchVariants, defaultBenchBatchSize, formatGpuTable, formatProfile, formatStepRatios, formatTable, type BenchRow } from '../core/benchreport';
 import { KERNEL_MODES, MATMUL_CHOICES, type KernelMode, type MatmulChoice } from '../core/kernels/mode';
-import { PRESET_NAMES, type PresetName } from '../core/config';
+import { PRESET_NAMES, STEP_MODES, type PresetName, type StepMode } from '../core/config';
 import { Dataset } from '../core/data';
 import { isPosInt, num, parse } from './args';
 import { CliError, loadCorpus, setupBackend } from './common';
@@ -30,6 +30,8 @@ const HELP = `usage: tabgpt bench [flags]
   --kernels LIST      webgpu rows: generic, fused or generic,fused (both, side by side, with ratios); default fused
   --matmul LIST       fused rows' matmul: auto (tiled on a CPU adapter such as SwiftShader, tfjs' on a GPU),
                       tiled, tfjs, or a list (one fused row each, e.g. tfjs,tiled); default auto
+  --step LIST         webgpu rows: recorded (the step replayed from cached bind groups), eager (tfjs ops
+                      every step) or eager,recorded (both, side by side, with the speed-up); default recorded
   --preset NAME       one preset (${PRESET_NAMES.join(', ')}); default ${DEFAULT_PRESETS.join(', ')} (cpu: not mini)
   --json              one JSON object per line per backend and preset (progress goes to stderr)
   --browser           run in headless Chromium through the bench page (npm run bench -- --browser);
@@ -50,6 +52,8 @@ export interface BenchFlags {
   kernels: KernelMode[];
   /** Matmul choices for fused webgpu rows, in order (one row each). */
   matmul: MatmulChoice[];
+  /** Step modes for webgpu rows, in order (one row each; config.step). */
+  steps: StepMode[];
   presets: PresetName[];
   json: boolean;
   profile: boolean;
@@ -67,6 +71,7 @@ function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; presetGiv
     backend: { type: 'string' },
     kernels: { type: 'string' },
     matmul: { type: 'string' },
+    step: { type: 'string' },
     preset: { type: 'string' },
     json: { type: 'boolean', default: false },
     browser: { type: 'boolean', default: false },
@@ -97,6 +102,8 @@ function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; presetGiv
   for (const k of kernels) if (!KERNEL_MODES.includes(k as KernelMode)) throw new CliError(`--kernels must be generic, fused or generic,fused (got '${values.kernels}')`);
   const matmul = ((values.matmul as string | undefined) ?? 'auto').split(',').map((k) => k.trim());
   for (const m of matmul) if (!MATMUL_CHOICES.includes(m as MatmulChoice)) throw new CliError(`--matmul must be auto, tiled, tfjs or a list of them (got '${values.matmul}')`);
+  const steps = ((values.step as string | undefined) ?? 'recorded').split(',').map((k) => k.trim());
+  for (const s of steps) if (!STEP_MODES.includes(s as StepMode)) throw new CliError(`--step must be recorded, eager or eager,recorded (got '${values.step}')`);
   const preset = values.preset as string | undefined;
   if (preset !== undefined && !PRESET_NAMES.includes(preset as PresetName)) throw new CliError(`--preset must be one of ${PRESET_NAMES.join(', ')} (got '${preset}')`);
   const budgetS = num(values, 'budget-s', (n) => n > 0 && Number.isFinite(n), 'a positive number of seconds');
@@ -104,6 +111,7 @@ function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; presetGiv
     backends: backend ? [backend as BackendName] : allowed,
     kernels: [...new Set(kernels)] as KernelMode[],
     matmul: [...new Set(matmul)] as MatmulChoice[],
+    steps: [...new Set(steps)] as StepMode[],
     presets: preset ? [preset as PresetName] : DEFAULT_PRESETS,
     presetGiven: preset !== undefined,
     json: values.json as boolean,
@@ -131,8 +139,9 @@ export async function emitRow(row: BenchRow, flags: Pick<BenchFlags, 'json' | 'o
   }
 }
 
-/** The closing table (and profiles) in text mode. */
+/** The closing table (and profiles) in text mode; in JSON mode the recorded/eager speed-ups go to stderr beside the progress. */
 export function printSummary(rows: BenchRow[], flags: Pick<BenchFlags, 'json'>): void {
+  if (flags.json) for (const line of formatStepRatios(rows)) console.error(`bench: ${line}`);
   if (flags.json || rows.length === 0) return;
   console.log(formatTable(rows));
   const gpu = formatGpuTable(rows);
@@ -177,7 +186,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
         progress(`${backend} ${preset}: skipped by default (slow); run it with --backend ${backend} --preset ${preset}`);
         continue;
       }
-      for (const variant of benchVariants(backend, flags.kernels, flags.matmul)) {
+      for (const variant of benchVariants(backend, flags.kernels, flags.matmul, flags.steps)) {
         const row = await benchPreset({
           preset,
           ...variant,

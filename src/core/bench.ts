@@ -30,7 +30,7 @@
 //    `kernels` says which ops ran: generic tfjs ops or the fused kernels.
 
 import * as tf from '@tensorflow/tfjs';
-import { makeConfig, type PresetName } from './config';
+import { makeConfig, type PresetName, type StepMode } from './config';
 import type { Dataset } from './data';
 import { flopsPerToken, paramCount } from './counts';
 import { generate } from './sample';
@@ -67,6 +67,8 @@ export interface BenchOptions {
   kernels?: KernelMode;
   /** Fused rows: which matmul (kernels/mode.ts: auto, tiled, tfjs); the choice in force when absent. */
   matmul?: MatmulChoice;
+  /** How the trainer issues each step (config.step: recorded or eager); the config's default when absent. */
+  step?: StepMode;
   /**
    * Training figures only: no generation, no 100-step tensor-count run (the
    * counts are taken at step 10, if reached, and at the end). For software
@@ -309,14 +311,14 @@ async function benchPresetIn(opts: BenchOptions): Promise<BenchRow> {
     if (opts.signal?.aborted) throw new BenchAborted('benchmark stopped');
   };
   const repeats = opts.repeats ?? 3;
-  const cfg = makeConfig({ preset: opts.preset, ...(opts.batchSize ? { batchSize: opts.batchSize } : {}), maxIters: 1_000_000, evalInterval: 1_000_000 });
+  const cfg = makeConfig({ preset: opts.preset, ...(opts.batchSize ? { batchSize: opts.batchSize } : {}), ...(opts.step ? { step: opts.step } : {}), maxIters: 1_000_000, evalInterval: 1_000_000 });
   const trainer = newTrainer(cfg, opts.dataset);
   const mcfg = trainer.model.config;
   const { batchSize: B, blockSize: T } = trainer.cfg;
   const C = mcfg.nEmbd;
   const webgpu = tf.getBackend() === 'webgpu';
   const matmulKernel = useTiledMatmul() ? 'tiled' : 'tfjs'; // the fused path's matmul that runs (kernels/mode.ts)
-  const name = `${tf.getBackend()} ${opts.preset}${webgpu ? ` ${kernelMode()}${kernelMode() === 'fused' ? ` (${matmulKernel} matmul)` : ''}` : ''}`;
+  const name = `${tf.getBackend()} ${opts.preset}${webgpu ? ` ${kernelMode()}${kernelMode() === 'fused' ? ` (${matmulKernel} matmul)` : ''} ${cfg.step}` : ''}`;
   let live: Trainer[] = [trainer]; // disposed at the end, whatever happens
   try {
     // The backend's own dense matmul throughput at the model's GEMM shapes (the
@@ -387,7 +389,7 @@ async function benchPresetIn(opts: BenchOptions): Promise<BenchRow> {
       countRun = 'B1xT8';
       disposeTrainer(trainer);
       live = [];
-      const standIn = newTrainer(makeConfig({ preset: opts.preset, batchSize: 1, blockSize: 8, maxIters: 1_000_000, evalInterval: 1_000_000 }), opts.dataset);
+      const standIn = newTrainer(makeConfig({ preset: opts.preset, batchSize: 1, blockSize: 8, ...(opts.step ? { step: opts.step } : {}), maxIters: 1_000_000, evalInterval: 1_000_000 }), opts.dataset);
       live = [standIn];
       counts = { at10: await memoryAt(standIn, 10), at100: await memoryAt(standIn, 100) };
     }
@@ -399,7 +401,7 @@ async function benchPresetIn(opts: BenchOptions): Promise<BenchRow> {
     return {
       backend: tf.getBackend(),
       preset: opts.preset,
-      ...(webgpu ? { kernels: kernelMode(), ...(kernelMode() === 'fused' ? { matmulKernel } : {}) } : {}),
+      ...(webgpu ? { kernels: kernelMode(), ...(kernelMode() === 'fused' ? { matmulKernel } : {}), step: trainer.cfg.step } : {}),
       ...(gpu ?? {}),
       params: params.total,
       nonEmbeddingParams: params.nonEmbedding,

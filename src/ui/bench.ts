@@ -6,11 +6,12 @@
 //   backends=webgpu,webgl,wasm,cpu  presets=nano,micro  budget=4 (s)  repeats=3
 //   gen=256 (chars)  batch=16  profile=1  threads=N (wasm)  auto=1 (start on load)
 //   kernels=generic,fused (webgpu rows: one per mode, side by side)  matmul=tfjs,tiled (fused rows' matmul; auto)  trainingonly=1
+//   step=eager,recorded (webgpu rows: how the trainer issues a step; recorded)
 // Progress and results are also on window.tabgpt.state (as on the other
 // pages) for the headless driver and the browser tests.
 
 import { benchVariants, defaultBenchBatchSize, formatGpuTable, formatProfile, formatTable, type BenchRow } from '../core/benchreport';
-import { PRESET_NAMES, type PresetName } from '../core/config';
+import { PRESET_NAMES, STEP_MODES, type PresetName } from '../core/config';
 import type { BenchRunOptions, FromBenchWorker, ToBenchWorker } from '../worker/protocol';
 
 const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
@@ -113,8 +114,8 @@ async function runBackend(backend: Backend, presets: PresetName[], base: Omit<Be
     envs[backend] = ready.env;
     render();
     for (const preset of presets) {
-      for (const variant of benchVariants(backend, kernelModes, matmuls)) {
-        $('status').textContent = `${backend} ${preset}${variant.kernels ? ` ${variant.kernels}` : ''}${variant.matmul ? ` (${variant.matmul} matmul)` : ''}…`;
+      for (const variant of benchVariants(backend, kernelModes, matmuls, steps)) {
+        $('status').textContent = `${backend} ${preset}${variant.kernels ? ` ${variant.kernels}` : ''}${variant.matmul ? ` (${variant.matmul} matmul)` : ''}${variant.step ? ` ${variant.step}` : ''}…`;
         const reply = await request(worker, { type: 'run', options: { ...base, preset, ...variant, batchSize: base.batchSize ?? defaultBenchBatchSize(backend) } });
         if (reply.type === 'row') {
           state.rows.push(reply.row);
@@ -165,6 +166,7 @@ async function runAll(): Promise<void> {
 
 const kernelModes = listParam('kernels', KERNEL_MODES, ['fused']);
 const matmuls = listParam('matmul', MATMUL_CHOICES, ['auto']);
+const steps = listParam('step', STEP_MODES, ['recorded']);
 checkboxes($('backends'), BACKENDS, listParam('backends', BACKENDS, BACKENDS));
 checkboxes($('presets'), PRESET_NAMES, listParam('presets', PRESET_NAMES, DEFAULT_PRESETS));
 for (const [param, id] of [['budget', 'budget'], ['repeats', 'repeats'], ['gen', 'gen'], ['batch', 'batch']] as const) {
