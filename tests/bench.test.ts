@@ -222,9 +222,9 @@ describe('tabgpt bench', () => {
     const matmul = await tabgpt('bench', '--backend', 'webgpu', '--matmul', 'tfjs,fast');
     expect(matmul.code).toBe(2);
     expect(matmul.stderr.trim()).toBe("tabgpt: error: --matmul must be auto, tiled, tfjs or a list of them (got 'tfjs,fast')");
-    const preset = await tabgpt('bench', '--preset', 'huge');
+    const preset = await tabgpt('bench', '--preset', 'baby,huge');
     expect(preset.code).toBe(2);
     expect(preset.stderr.trim().split('\n')).toHaveLength(1);
-    expect(preset.stderr).toMatch(/--preset must be one of nano, micro, baby, mini, small \(got 'huge'\)/);
+    expect(preset.stderr).toMatch(/--preset must be one of nano, micro, baby, mini, small or a list of them \(got 'baby,huge'\)/);
   });
 });

@@ -12,11 +12,12 @@ import { BROWSER_ORDER, NODE_BACKENDS, type BackendName } from '../core/backend'
 import { benchPreset } from '../core/bench';
 import { benchVariants, defaultBenchBatchSize, formatGpuTable, formatProfile, formatStepRatios, formatTable, type BenchRow } from '../core/benchreport';
 import { KERNEL_MODES, MATMUL_CHOICES, type KernelMode, type MatmulChoice } from '../core/kernels/mode';
-import { PRESET_NAMES, STEP_MODES, type PresetName, type StepMode } from '../core/config';
+import { DEFAULT_CONFIG, PRESET_NAMES, STEP_MODES, type PresetName, type StepMode } from '../core/config';
 import { Dataset } from '../core/data';
 import { isPosInt, num, parse } from './args';
 import { CliError, loadCorpus, setupBackend } from './common';
 import { installNodeWebGPU } from './webgpu';
+import { findTorchPython, formatTorchCeiling, torchMeta, type TorchMetaRow } from './torch-ceiling';
 
 const DEFAULT_PRESETS: PresetName[] = ['nano', 'micro', 'baby', 'mini'];
 /** Left out of a run without --preset: a cpu step of `mini` takes ~10-30 s here (ask for it by name). */
@@ -32,12 +33,15 @@ const HELP = `usage: tabgpt bench [flags]
                       tiled, tfjs, or a list (one fused row each, e.g. tfjs,tiled); default auto
   --step LIST         webgpu rows: recorded (the step replayed from cached bind groups), eager (tfjs ops
                       every step) or eager,recorded (both, side by side, with the speed-up); default recorded
-  --preset NAME       one preset (${PRESET_NAMES.join(', ')}); default ${DEFAULT_PRESETS.join(', ')} (cpu: not mini)
+  --preset LIST       presets (${PRESET_NAMES.join(', ')}), one or a list (baby,small); default ${DEFAULT_PRESETS.join(', ')} (cpu: not mini)
   --json              one JSON object per line per backend and preset (progress goes to stderr)
   --browser           run in headless Chromium through the bench page (npm run bench -- --browser);
                       without a GPU, WebGPU/WebGL run on SwiftShader: minutes per preset
   --training-only     training figures only: no generation, no 100-step tensor-count run (software GPUs)
   --profile           add a per-kernel time breakdown (tf.profile) of a few training steps
+  --torch             also time nanoGPT's step in PyTorch on the meta device (bench/torch-meta.py: its CPU
+                      cost without arithmetic, the ceiling a GPU run could reach) per preset, beside the
+                      webgpu rows; skipped with a notice where no python3 imports torch (TABGPT_PYTHON picks one)
   --batch-size N      sequences per step (default 16; 4 on cpu, which is ~50x slower)
   --repeats N         timed repeats, median reported (default 3)
   --budget-s S        seconds of timed training per row (default 3)
@@ -58,6 +62,8 @@ export interface BenchFlags {
   json: boolean;
   profile: boolean;
   trainingOnly: boolean;
+  /** Also run bench/torch-meta.py per preset (PyTorch's CPU ceiling). */
+  torch: boolean;
   batchSize?: number;
   repeats?: number;
   budgetMs?: number;
@@ -77,6 +83,7 @@ function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; presetGiv
     browser: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     'training-only': { type: 'boolean', default: false },
+    torch: { type: 'boolean', default: false },
     'batch-size': { type: 'string' },
     repeats: { type: 'string' },
     'budget-s': { type: 'string' },
@@ -105,18 +112,20 @@ function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; presetGiv
   const steps = ((values.step as string | undefined) ?? 'recorded').split(',').map((k) => k.trim());
   for (const s of steps) if (!STEP_MODES.includes(s as StepMode)) throw new CliError(`--step must be recorded, eager or eager,recorded (got '${values.step}')`);
   const preset = values.preset as string | undefined;
-  if (preset !== undefined && !PRESET_NAMES.includes(preset as PresetName)) throw new CliError(`--preset must be one of ${PRESET_NAMES.join(', ')} (got '${preset}')`);
+  const presets = preset?.split(',').map((p) => p.trim());
+  if (presets?.some((p) => !PRESET_NAMES.includes(p as PresetName))) throw new CliError(`--preset must be one of ${PRESET_NAMES.join(', ')} or a list of them (got '${preset}')`);
   const budgetS = num(values, 'budget-s', (n) => n > 0 && Number.isFinite(n), 'a positive number of seconds');
   return {
     backends: backend ? [backend as BackendName] : allowed,
     kernels: [...new Set(kernels)] as KernelMode[],
     matmul: [...new Set(matmul)] as MatmulChoice[],
     steps: [...new Set(steps)] as StepMode[],
-    presets: preset ? [preset as PresetName] : DEFAULT_PRESETS,
+    presets: presets ? ([...new Set(presets)] as PresetName[]) : DEFAULT_PRESETS,
     presetGiven: preset !== undefined,
     json: values.json as boolean,
     profile: values.profile as boolean,
     trainingOnly: values['training-only'] as boolean,
+    torch: values.torch as boolean,
     browser,
     batchSize: num(values, 'batch-size', isPosInt, 'a positive integer'),
     repeats: num(values, 'repeats', isPosInt, 'a positive integer'),
@@ -129,8 +138,8 @@ function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; presetGiv
   };
 }
 
-/** Print a row as it completes (JSON mode) and append it to --out. */
-export async function emitRow(row: BenchRow, flags: Pick<BenchFlags, 'json' | 'out'>): Promise<void> {
+/** Print a row as it completes (JSON mode) and append it to --out (a BenchRow, or --torch's TorchMetaRow). */
+export async function emitRow(row: BenchRow | TorchMetaRow, flags: Pick<BenchFlags, 'json' | 'out'>): Promise<void> {
   const line = JSON.stringify(row);
   if (flags.json) console.log(line);
   if (flags.out) {
@@ -164,6 +173,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
     const { benchInBrowser } = await import('./benchbrowser');
     const rows = await benchInBrowser(flags, progress);
     printSummary(rows, flags);
+    if (flags.torch) await torchCeiling(flags, rows, 65, progress); // the page's text: Tiny Shakespeare's 65 characters
     return;
   }
   const corpus = await loadCorpus({ text: flags.text, corpus: flags.corpus });
@@ -210,4 +220,27 @@ export async function benchCommand(argv: string[]): Promise<void> {
     }
   }
   printSummary(rows, flags);
+  if (flags.torch) await torchCeiling(flags, rows, dataset.tokenizer.vocabSize, progress);
+}
+
+/** --torch: PyTorch's meta-device step per preset after the tabgpt rows, and the comparison (stdout in text mode, stderr beside --json). */
+async function torchCeiling(flags: BenchFlags, rows: BenchRow[], vocabSize: number, progress: (line: string) => void): Promise<void> {
+  const found = await findTorchPython();
+  if (typeof found === 'string') return progress(`notice: --torch skipped: ${found}`);
+  const torchRows: TorchMetaRow[] = [];
+  for (const preset of flags.presets) {
+    progress(`torch ${found.torch} ${preset}: nanoGPT's step on the meta device (${found.python} bench/torch-meta.py)`);
+    const t = await torchMeta(found.python, preset, { batchSize: flags.batchSize ?? DEFAULT_CONFIG.batchSize, vocabSize, budgetS: (flags.budgetMs ?? 3000) / 1000, repeats: flags.repeats });
+    if (typeof t === 'string') {
+      progress(`notice: --torch ${t}`);
+      continue;
+    }
+    progress(`torch ${preset}: ${t.msPerStep.toFixed(2)} ms/step, ${Math.round(t.tokensPerSec)} tok/s ceiling`);
+    torchRows.push(t);
+    await emitRow(t, flags);
+  }
+  const text = formatTorchCeiling(torchRows, rows);
+  if (!text) return;
+  if (flags.json) for (const line of text.split('\n')) progress(line);
+  else console.log('\n' + text);
 }
