@@ -57,16 +57,16 @@ describe('the comparison text', () => {
       adamw: { 'foreach=False': { msPerStep: 9, cpuMsPerStep: 4 }, default: { sameAs: 'foreach=False' }, 'foreach=True': { error: "Could not run 'aten::_foreach_mul_.Scalar' with arguments from the 'Meta' backend" } } } as TorchMetaRow;
     const gpu = { backend: 'webgpu', preset: 'baby', batchSize: 16, blockSize: 64, kernels: 'fused', matmulKernel: 'tiled' } as const;
     const rows = [
-      { ...gpu, step: 'eager', msPerStep: 36, encodeMsPerStep: 30 },
-      { ...gpu, step: 'recorded', msPerStep: 3, encodeMsPerStep: 1 },
+      { ...gpu, step: 'eager', msPerStep: 36, encodeMsPerStep: 30, encodeCpuMsPerStep: 20 },
+      { ...gpu, step: 'recorded', msPerStep: 3, encodeMsPerStep: 1, encodeCpuMsPerStep: 0.03 },
       { ...gpu, batchSize: 8, step: 'recorded', msPerStep: 2 }, // another batch: not comparable
       { backend: 'wasm', preset: 'baby', batchSize: 16, blockSize: 64, msPerStep: 500 },
     ] as unknown as BenchRow[];
     expect(formatTorchCeiling([t], rows).split('\n')).toEqual([
       'PyTorch CPU ceiling (nanoGPT step on the meta device: no arithmetic, bench/torch-meta.py):',
       "  torch 1.13.1 baby B16 T64: 9.00 ms/step, 113,778 tok/s ceiling; AdamW foreach=False 9.00 ms (cpu 4.00); default = foreach=False; foreach=True: Could not run 'aten::_foreach_mul_.Scalar' with arguments from the 'Meta' backend",
-      '  tabgpt webgpu baby fused+tiled eager: 36.00 ms/step (encode 30.00 ms): 0.25x PyTorch\'s ceiling by ms/step',
-      '  tabgpt webgpu baby fused+tiled recorded: 3.00 ms/step (encode 1.00 ms): 3.00x PyTorch\'s ceiling by ms/step',
+      "  tabgpt webgpu baby fused+tiled eager: 36.00 ms/step = 4x PyTorch's 9.00 ms; encode cpu 20.00 ms = 5x PyTorch's step cpu 4.00 ms",
+      "  tabgpt webgpu baby fused+tiled recorded: 3.00 ms/step = 0.33x PyTorch's 9.00 ms; encode cpu 0.03 ms = 0.0075x PyTorch's step cpu 4.00 ms",
     ]);
     expect(formatTorchCeiling([], rows)).toBe('');
   });
