@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { benchPreset } from '../src/core/bench.ts';
-import { formatGpuTable, formatTable, kernelRatios, matmulGflopsOf, median, mfuOf, modelGflopsOf, stepsPerRepeat } from '../src/core/benchreport.ts';
+import { formatGpuTable, formatStepRatios, formatTable, kernelRatios, matmulGflopsOf, median, mfuOf, modelGflopsOf, stepRatios, stepsPerRepeat } from '../src/core/benchreport.ts';
 import { BENCH_DEFAULTS, benchVariants, type BenchRow } from '../src/core/bench-defs.ts';
 import { builtinCorpus } from '../src/core/corpus.ts';
 import { flopsPerToken } from '../src/core/counts.ts';
@@ -69,6 +69,14 @@ describe('table', () => {
     expect(benchVariants('wasm', ['generic', 'fused'], ['auto'])).toEqual([{}]);
   });
 
+  it('runs each webgpu variant once per step mode, in the order given', () => {
+    expect(benchVariants('webgpu', ['generic', 'fused'], ['tiled'], ['eager', 'recorded'])).toEqual([
+      { kernels: 'generic', step: 'eager' }, { kernels: 'generic', step: 'recorded' },
+      { kernels: 'fused', matmul: 'tiled', step: 'eager' }, { kernels: 'fused', matmul: 'tiled', step: 'recorded' },
+    ]);
+    expect(benchVariants('wasm', ['fused'], ['auto'], ['eager', 'recorded'])).toEqual([{}]);
+  });
+
   it('shows the webgpu rows\' per-step GPU work and fused/generic ratios measured in the same run', () => {
     const gpu = { backend: 'webgpu', preset: 'baby', readbacksPerStep: 0, uploadsPerStep: 2, uploadBytesPerStep: 8192, uniformWritesPerStep: 10, gpuMsPerStep: null };
     const rows = [
@@ -83,12 +91,42 @@ describe('table', () => {
     ]);
     const text = formatGpuTable(rows).split('\n');
     expect(text).toHaveLength(8); // title, header, rule, the three webgpu rows (not the wasm one), two ratio lines
-    expect(text[1]).toMatch(/^backend\s+preset\s+kernels\s+tok\/s\s+dispatches\/step/);
-    expect(text[3]).toMatch(/^webgpu\s+baby\s+generic\s+100\s+1,000\s+50\.0\s+40\.0\s+8,192\s+2\s+10\s+0\s+-$/);
-    expect(text[5]).toMatch(/^webgpu\s+baby\s+fused\+tiled\s+400\s/);
+    expect(text[1]).toMatch(/^backend\s+preset\s+kernels\s+step\s+tok\/s\s+ms\/step\s+dispatches\/step\s+bind groups\/step\s+tfjs kernels\/step\s+encode ms/);
+    expect(text[3]).toMatch(/^webgpu\s+baby\s+generic\s+-\s+100\s+41\.5\s+1,000\s+-\s+-\s+50\.0\s+40\.0\s+8,192\s+2\s+10\s+0\s+-$/);
+    expect(text[5]).toMatch(/^webgpu\s+baby\s+fused\+tiled\s+-\s+400\s/);
     expect(text[6]).toBe('fused+tfjs / generic, webgpu baby: tokens/s x1.50, dispatches x0.200, encode ms x0.200 (cpu x0.125)');
     expect(text[7]).toBe('fused+tiled / generic, webgpu baby: tokens/s x4.00, dispatches x0.200, encode ms x0.200 (cpu x0.125)');
     expect(formatGpuTable([row({})])).toBe('');
+  });
+
+  it('pairs recorded and eager rows of the same variant and prints the speed-up with the figures behind it', () => {
+    const gpu = { backend: 'webgpu', preset: 'baby', kernels: 'fused', matmulKernel: 'tiled', dispatchesPerStep: 150, readbacksPerStep: 0, uploadsPerStep: 1, uploadBytesPerStep: 4096, uniformWritesPerStep: 0, gpuMsPerStep: null } as const;
+    const rows = [
+      row({ ...gpu, step: 'eager', tokensPerSec: 1000, msPerStep: 97, dispatchesPerStep: 150, bindGroupsPerStep: 150, tfjsKernelsPerStep: 420, encodeMsPerStep: 80 }),
+      row({ ...gpu, step: 'recorded', tokensPerSec: 9700, msPerStep: 10, dispatchesPerStep: 150, bindGroupsPerStep: 0, tfjsKernelsPerStep: 0, encodeMsPerStep: 2 }),
+      // another matmul, and a generic row: each pairs only with its own kind
+      row({ ...gpu, matmulKernel: 'tfjs', step: 'eager', tokensPerSec: 500, msPerStep: 200 }),
+      row({ ...gpu, kernels: 'generic', matmulKernel: undefined, step: 'recorded', tokensPerSec: 2000, msPerStep: 50 }),
+    ];
+    const ratios = stepRatios(rows);
+    expect(ratios).toHaveLength(1);
+    expect(ratios[0].label).toBe('fused+tiled');
+    expect(ratios[0].speedup).toBeCloseTo(9.7, 12);
+    expect(formatStepRatios(rows)).toEqual([
+      'recorded vs eager, webgpu baby fused+tiled: 9.7x (ms/step 97.0 -> 10.0, tok/s 1,000 -> 9,700, encode ms/step 80.0 -> 2.0, tfjs kernels/step 420 -> 0, bind groups/step 150 -> 0)',
+    ]);
+    // rows of different adapters never pair (the field some rows carry)
+    const other = rows.map((r, i) => (i === 0 ? ({ ...r, adapter: 'null' } as BenchRow) : r));
+    expect(stepRatios(other)).toEqual([]);
+    // fused/generic ratios pair within one step mode, and say which
+    const both = [
+      row({ ...gpu, kernels: 'generic', matmulKernel: undefined, step: 'eager', tokensPerSec: 100 }),
+      row({ ...gpu, step: 'recorded', tokensPerSec: 900, msPerStep: 10 }),
+      row({ ...gpu, step: 'eager', tokensPerSec: 300, msPerStep: 30 }),
+    ];
+    expect(kernelRatios(both)).toEqual([expect.objectContaining({ step: 'eager', tokensPerSec: 3 })]);
+    expect(formatGpuTable(both)).toMatch(/^fused\+tiled \/ generic \(eager step\), webgpu baby: tokens\/s x3\.00/m);
+    expect(formatGpuTable(both)).toMatch(/^recorded vs eager, webgpu baby fused\+tiled: 3\.0x/m);
   });
 });
 
@@ -188,12 +226,15 @@ describe('tabgpt bench', () => {
     const kernels = await tabgpt('bench', '--backend', 'webgpu', '--kernels', 'fast');
     expect(kernels.code).toBe(2);
     expect(kernels.stderr.trim()).toBe("tabgpt: error: --kernels must be generic, fused or generic,fused (got 'fast')");
+    const step = await tabgpt('bench', '--backend', 'webgpu', '--step', 'eager,replay');
+    expect(step.code).toBe(2);
+    expect(step.stderr.trim()).toBe("tabgpt: error: --step must be recorded, eager or eager,recorded (got 'eager,replay')");
     const matmul = await tabgpt('bench', '--backend', 'webgpu', '--matmul', 'tfjs,fast');
     expect(matmul.code).toBe(2);
     expect(matmul.stderr.trim()).toBe("tabgpt: error: --matmul must be auto, tiled, tfjs or a list of them (got 'tfjs,fast')");
-    const preset = await tabgpt('bench', '--preset', 'huge');
+    const preset = await tabgpt('bench', '--preset', 'baby,huge');
     expect(preset.code).toBe(2);
     expect(preset.stderr.trim().split('\n')).toHaveLength(1);
-    expect(preset.stderr).toMatch(/--preset must be one of nano, micro, baby, mini, small \(got 'huge'\)/);
+    expect(preset.stderr).toMatch(/--preset must be one of nano, micro, baby, mini, small or a list of them \(got 'baby,huge'\)/);
   });
 });

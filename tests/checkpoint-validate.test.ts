@@ -73,6 +73,12 @@ describe('checkpoint validation before any tensor is built', () => {
     }
   });
 
+  it('reads a file written before config.step existed with the default step', async () => {
+    const c = await decodeCheckpoint(edited((_h, cfg) => void delete cfg.step), 'old.safetensors');
+    expect(c.meta.config.step).toBe('recorded');
+    disposeCheckpoint(c);
+  });
+
   it('names a config field out of range: 100,000 layers, a zero width, a negative lr, a string bias', async () => {
     expect(await refusal(edited((_h, c) => void (c.nLayer = 100_000)))).toMatch(/config\.nLayer is 100000: it must be an integer from 1 to 1024 \(the file has tensors for 2 layers\)/);
     expect(await refusal(edited((_h, c) => void (c.nEmbd = 0)))).toMatch(/config\.nEmbd is 0/);
@@ -80,6 +86,7 @@ describe('checkpoint validation before any tensor is built', () => {
     expect(await refusal(edited((_h, c) => void (c.lr = -1)))).toMatch(/config\.lr must be a positive number/);
     expect(await refusal(edited((_h, c) => void (c.bias = 'yes')))).toMatch(/config\.bias must be true or false/);
     expect(await refusal(edited((_h, c) => void delete c.beta2))).toMatch(/config\.beta2 is missing/);
+    expect(await refusal(edited((_h, c) => void (c.step = 'fast')))).toMatch(/config\.step must be recorded or eager \(got 'fast'\)/);
   });
 
   it('names the first tensor the config implies but the file lacks (3 layers claimed, 2 stored)', async () => {

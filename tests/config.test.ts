@@ -90,6 +90,10 @@ describe('setField', () => {
     setField(cfg, 'min-lr', '1e-5');
     setField(cfg, 'bias', 'false');
     expect(cfg).toMatchObject({ nLayer: 5, blockSize: 48, minLr: 1e-5, bias: false });
+    expect(makeConfig().step).toBe('recorded');
+    setField(cfg, 'step', 'eager');
+    expect(cfg.step).toBe('eager');
+    expect(() => validate({ ...cfg, step: 'fast' as never })).toThrow(/step must be recorded or eager \(got 'fast'\)/);
     expect(toKebab('weightDecay')).toBe('weight-decay');
     expect(toCamel('eval-iters')).toBe('evalIters');
   });
@@ -100,6 +104,7 @@ describe('setField', () => {
     expect(() => setField(cfg, 'lr', '')).toThrow(/^lr must be a number/);
     expect(() => setField(cfg, 'n-layers', '3')).toThrow(/unknown config key 'n-layers'/);
     expect(() => setField(cfg, 'bias', 'maybe')).toThrow(/bias must be true or false/);
+    expect(() => setField(cfg, 'step', 'replay')).toThrow(/^step must be recorded or eager \(got 'replay'\)/);
     expect(() => setField(cfg, 'vocab-size', '3')).toThrow(ConfigError); // set from the corpus, not by hand
   });
 });

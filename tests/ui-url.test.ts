@@ -63,6 +63,18 @@ describe('URL state', () => {
     }
     expect(configOf(parseSearch('?bias=false').settings).bias).toBe(false);
   });
+
+  it('step=eager round-trips and reaches the CLI line; a bad step is reported, the default kept', () => {
+    const { settings, problems } = parseSearch('?step=eager');
+    expect(problems).toEqual([]);
+    expect(configOf(settings).step).toBe('eager');
+    expect(toSearch(settings)).toBe('?step=eager');
+    expect(toSearch(parseSearch('?step=recorded').settings)).toBe(''); // the default: not written
+    expect(cliCommand(settings, { kind: 'builtin' })).toBe('npx tabgpt train --corpus builtin --step eager');
+    const bad = parseSearch('?step=fast');
+    expect(bad.problems).toEqual(["step=fast ignored: step must be recorded or eager (got 'fast')"]);
+    expect(configOf(bad.settings).step).toBe('recorded');
+  });
 });
 
 describe('copy as CLI command', () => {
@@ -75,9 +87,9 @@ describe('copy as CLI command', () => {
   }
 
   it('gives a tabgpt train line that the CLI parses into the same config', () => {
-    const { settings } = parseSearch('?preset=nano&nEmbd=48&nHead=3&dropout=0.1&lr=0.003&maxIters=300&batchSize=8&seed=7&bias=false&corpus=builtin');
+    const { settings } = parseSearch('?preset=nano&nEmbd=48&nHead=3&dropout=0.1&lr=0.003&maxIters=300&batchSize=8&seed=7&bias=false&step=eager&corpus=builtin');
     const line = cliCommand(settings, { kind: 'builtin' });
-    expect(line).toBe('npx tabgpt train --corpus builtin --preset nano --n-head 3 --n-embd 48 --dropout 0.1 --batch-size 8 --max-iters 300 --lr 0.003 --seed 7 --bias false');
+    expect(line).toBe('npx tabgpt train --corpus builtin --preset nano --n-head 3 --n-embd 48 --dropout 0.1 --batch-size 8 --max-iters 300 --lr 0.003 --seed 7 --bias false --step eager');
     const { cfg, values } = cliConfig(line);
     expect(values.corpus).toBe('builtin');
     expect(cfg).toEqual(configOf(settings));

@@ -11,13 +11,14 @@ import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { BROWSER_ORDER, NODE_BACKENDS, type BackendName } from '../core/backend';
 import { benchPreset } from '../core/bench';
 import { BENCH_DEFAULTS, benchVariants, defaultBenchBatchSize, type BenchRow } from '../core/bench-defs';
-import { formatGpuTable, formatProfile, formatTable } from '../core/benchreport';
+import { formatGpuTable, formatProfile, formatStepRatios, formatTable } from '../core/benchreport';
 import { KERNEL_MODES, MATMUL_CHOICES, type KernelMode, type MatmulChoice } from '../core/kernels/mode';
-import { DEFAULT_CONFIG, PRESET_NAMES, type PresetName } from '../core/config';
+import { DEFAULT_CONFIG, PRESET_NAMES, STEP_MODES, type PresetName, type StepMode } from '../core/config';
 import { Dataset } from '../core/data';
 import { isPosInt, num, parse } from './args';
 import { CliError, loadCorpus, setupBackend } from './common';
 import { installNodeWebGPU } from './webgpu';
+import { findTorchPython, formatTorchCeiling, torchMeta, type TorchMetaRow } from './torch-ceiling';
 
 /** Left out of a run without --preset: a cpu step of `mini` takes ~10-30 s here (ask for it by name). */
 const SLOW_BY_DEFAULT: Record<string, PresetName[]> = { cpu: ['mini'] };
@@ -30,12 +31,17 @@ const HELP = `usage: tabgpt bench [flags]
   --kernels LIST      webgpu rows: generic, fused or generic,fused (both, side by side, with ratios); default ${BENCH_DEFAULTS.kernels.join(',')}
   --matmul LIST       fused rows' matmul: auto (tiled on a CPU adapter such as SwiftShader, tfjs' on a GPU),
                       tiled, tfjs, or a list (one fused row each, e.g. tfjs,tiled); default ${BENCH_DEFAULTS.matmul.join(',')}
-  --preset NAME       one preset (${PRESET_NAMES.join(', ')}); default ${BENCH_DEFAULTS.presets.join(', ')} (cpu: not mini)
+  --step LIST         webgpu rows: recorded (the step replayed from cached bind groups), eager (tfjs ops
+                      every step) or eager,recorded (both, side by side, with the speed-up); default recorded
+  --preset LIST       presets (${PRESET_NAMES.join(', ')}), one or a list (baby,small); default ${BENCH_DEFAULTS.presets.join(', ')} (cpu: not mini)
   --json              one JSON object per line per backend and preset (progress goes to stderr)
   --browser           run in headless Chromium through the bench page (npm run bench -- --browser);
                       without a GPU, WebGPU/WebGL run on SwiftShader: minutes per preset
   --training-only     training figures only: no generation, no 100-step tensor-count run (software GPUs)
   --profile           add a per-kernel time breakdown (tf.profile) of a few training steps
+  --torch             also time nanoGPT's step in PyTorch on the meta device (bench/torch-meta.py: its CPU
+                      cost without arithmetic, the ceiling a GPU run could reach) per preset, beside the
+                      webgpu rows; skipped with a notice where no python3 imports torch (TABGPT_PYTHON picks one)
   --batch-size N      sequences per step (default ${DEFAULT_CONFIG.batchSize}; ${defaultBenchBatchSize('cpu')} on cpu, which is ~50x slower)
   --repeats N         timed repeats, median reported (default ${BENCH_DEFAULTS.repeats})
   --budget-s S        seconds of timed training per row (default ${BENCH_DEFAULTS.trainBudgetMs / 1000})
@@ -50,10 +56,14 @@ export interface BenchFlags {
   kernels: KernelMode[];
   /** Matmul choices for fused webgpu rows, in order (one row each). */
   matmul: MatmulChoice[];
+  /** Step modes for webgpu rows, in order (one row each; config.step). */
+  steps: StepMode[];
   presets: PresetName[];
   json: boolean;
   profile: boolean;
   trainingOnly: boolean;
+  /** Also run bench/torch-meta.py per preset (PyTorch's CPU ceiling). */
+  torch: boolean;
   batchSize?: number;
   repeats?: number;
   budgetMs?: number;
@@ -67,11 +77,13 @@ function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; presetGiv
     backend: { type: 'string' },
     kernels: { type: 'string' },
     matmul: { type: 'string' },
+    step: { type: 'string' },
     preset: { type: 'string' },
     json: { type: 'boolean', default: false },
     browser: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     'training-only': { type: 'boolean', default: false },
+    torch: { type: 'boolean', default: false },
     'batch-size': { type: 'string' },
     repeats: { type: 'string' },
     'budget-s': { type: 'string' },
@@ -97,18 +109,23 @@ function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; presetGiv
   for (const k of kernels) if (!KERNEL_MODES.includes(k as KernelMode)) throw new CliError(`--kernels must be generic, fused or generic,fused (got '${values.kernels}')`);
   const matmul = ((values.matmul as string | undefined) ?? BENCH_DEFAULTS.matmul.join(',')).split(',').map((k) => k.trim());
   for (const m of matmul) if (!MATMUL_CHOICES.includes(m as MatmulChoice)) throw new CliError(`--matmul must be auto, tiled, tfjs or a list of them (got '${values.matmul}')`);
+  const steps = ((values.step as string | undefined) ?? 'recorded').split(',').map((k) => k.trim());
+  for (const s of steps) if (!STEP_MODES.includes(s as StepMode)) throw new CliError(`--step must be recorded, eager or eager,recorded (got '${values.step}')`);
   const preset = values.preset as string | undefined;
-  if (preset !== undefined && !PRESET_NAMES.includes(preset as PresetName)) throw new CliError(`--preset must be one of ${PRESET_NAMES.join(', ')} (got '${preset}')`);
+  const presets = preset?.split(',').map((p) => p.trim());
+  if (presets?.some((p) => !PRESET_NAMES.includes(p as PresetName))) throw new CliError(`--preset must be one of ${PRESET_NAMES.join(', ')} or a list of them (got '${preset}')`);
   const budgetS = num(values, 'budget-s', (n) => n > 0 && Number.isFinite(n), 'a positive number of seconds');
   return {
     backends: backend ? [backend as BackendName] : allowed,
     kernels: [...new Set(kernels)] as KernelMode[],
     matmul: [...new Set(matmul)] as MatmulChoice[],
-    presets: preset ? [preset as PresetName] : [...BENCH_DEFAULTS.presets],
+    steps: [...new Set(steps)] as StepMode[],
+    presets: presets ? ([...new Set(presets)] as PresetName[]) : [...BENCH_DEFAULTS.presets],
     presetGiven: preset !== undefined,
     json: values.json as boolean,
     profile: values.profile as boolean,
     trainingOnly: values['training-only'] as boolean,
+    torch: values.torch as boolean,
     browser,
     batchSize: num(values, 'batch-size', isPosInt, 'a positive integer'),
     repeats: num(values, 'repeats', isPosInt, 'a positive integer'),
@@ -121,8 +138,8 @@ function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; presetGiv
   };
 }
 
-/** Print a row as it completes (JSON mode) and append it to --out. */
-export async function emitRow(row: BenchRow, flags: Pick<BenchFlags, 'json' | 'out'>): Promise<void> {
+/** Print a row as it completes (JSON mode) and append it to --out (a BenchRow, or --torch's TorchMetaRow). */
+export async function emitRow(row: BenchRow | TorchMetaRow, flags: Pick<BenchFlags, 'json' | 'out'>): Promise<void> {
   const line = JSON.stringify(row);
   if (flags.json) console.log(line);
   if (flags.out) {
@@ -131,8 +148,9 @@ export async function emitRow(row: BenchRow, flags: Pick<BenchFlags, 'json' | 'o
   }
 }
 
-/** The closing table (and profiles) in text mode. */
+/** The closing table (and profiles) in text mode; in JSON mode the recorded/eager speed-ups go to stderr beside the progress. */
 export function printSummary(rows: BenchRow[], flags: Pick<BenchFlags, 'json'>): void {
+  if (flags.json) for (const line of formatStepRatios(rows)) console.error(`bench: ${line}`);
   if (flags.json || rows.length === 0) return;
   console.log(formatTable(rows));
   const gpu = formatGpuTable(rows);
@@ -155,6 +173,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
     const { benchInBrowser } = await import('./benchbrowser');
     const rows = await benchInBrowser(flags, progress);
     printSummary(rows, flags);
+    if (flags.torch) await torchCeiling(flags, rows, 65, progress); // the page's text: Tiny Shakespeare's 65 characters
     return;
   }
   const corpus = await loadCorpus({ text: flags.text, corpus: flags.corpus });
@@ -177,7 +196,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
         progress(`${backend} ${preset}: skipped by default (slow); run it with --backend ${backend} --preset ${preset}`);
         continue;
       }
-      for (const variant of benchVariants(backend, flags.kernels, flags.matmul)) {
+      for (const variant of benchVariants(backend, flags.kernels, flags.matmul, flags.steps)) {
         const row = await benchPreset({
           preset,
           ...variant,
@@ -198,4 +217,27 @@ export async function benchCommand(argv: string[]): Promise<void> {
     }
   }
   printSummary(rows, flags);
+  if (flags.torch) await torchCeiling(flags, rows, dataset.tokenizer.vocabSize, progress);
+}
+
+/** --torch: PyTorch's meta-device step per preset after the tabgpt rows, and the comparison (stdout in text mode, stderr beside --json). */
+async function torchCeiling(flags: BenchFlags, rows: BenchRow[], vocabSize: number, progress: (line: string) => void): Promise<void> {
+  const found = await findTorchPython();
+  if (typeof found === 'string') return progress(`notice: --torch skipped: ${found}`);
+  const torchRows: TorchMetaRow[] = [];
+  for (const preset of flags.presets) {
+    progress(`torch ${found.torch} ${preset}: nanoGPT's step on the meta device (${found.python} bench/torch-meta.py)`);
+    const t = await torchMeta(found.python, preset, { batchSize: flags.batchSize ?? DEFAULT_CONFIG.batchSize, vocabSize, budgetS: (flags.budgetMs ?? BENCH_DEFAULTS.trainBudgetMs) / 1000, repeats: flags.repeats });
+    if (typeof t === 'string') {
+      progress(`notice: --torch ${t}`);
+      continue;
+    }
+    progress(`torch ${preset}: ${t.msPerStep.toFixed(2)} ms/step, ${Math.round(t.tokensPerSec)} tok/s ceiling`);
+    torchRows.push(t);
+    await emitRow(t, flags);
+  }
+  const text = formatTorchCeiling(torchRows, rows);
+  if (!text) return;
+  if (flags.json) for (const line of text.split('\n')) progress(line);
+  else console.log('\n' + text);
 }

@@ -34,6 +34,7 @@ export async function benchInBrowser(flags: BenchFlags, progress: (line: string)
     if (flags.trainingOnly) query.set('trainingonly', '1');
     query.set('kernels', flags.kernels.join(','));
     query.set('matmul', flags.matmul.join(','));
+    query.set('step', flags.steps.join(','));
     if (flags.wasmThreads !== undefined) query.set('threads', String(flags.wasmThreads));
     const url = `${origin}/bench.html?${query}`;
     progress(`opening ${url}`);

@@ -7,7 +7,7 @@
 // nothing from tfjs: the bench page loads it without a backend.
 
 import type { KernelMode, MatmulChoice } from './choices';
-import type { PresetName } from './config';
+import type { PresetName, StepMode } from './config';
 
 /** One backend x preset measurement: one JSON line of `tabgpt bench --json`. */
 export interface BenchRow {
@@ -61,8 +61,14 @@ export interface BenchRow {
   kernels?: 'generic' | 'fused';
   /** fused webgpu rows: the matmul that ran, kernels/webgpu/matmul.ts' 'tiled' or tfjs' (kernels/mode.ts). */
   matmulKernel?: 'tiled' | 'tfjs';
+  /** webgpu rows: how the step ran (the trainer's stepMode): 'recorded' (replayed) or 'eager' (tfjs ops each step). */
+  step?: StepMode;
   /** webgpu rows (core/bench.ts' measureGpuSteps): compute dispatches one step issues, counted at the WebGPU API. */
   dispatchesPerStep?: number;
+  /** GPUDevice.createBindGroup calls per step (tfjs makes one per dispatch; a replayed step none). */
+  bindGroupsPerStep?: number;
+  /** Kernels run through tfjs' engine per step (customGrad wrappers not counted): the per-op JavaScript a step pays. */
+  tfjsKernelsPerStep?: number;
   /** JavaScript ms to issue one step, submission held to its end: the launch-overhead floor. */
   encodeMsPerStep?: number;
   /** The same in this process's CPU time (Node only; the device idles meanwhile): robust to other processes. */
@@ -120,6 +126,8 @@ export interface BenchRequest {
   kernels?: KernelMode;
   /** Fused rows: which matmul (kernels/mode.ts: auto, tiled, tfjs); the choice in force when absent. */
   matmul?: MatmulChoice;
+  /** webgpu: how the trainer issues a step (config step); recorded when absent. */
+  step?: StepMode;
   /**
    * Training figures only: no generation, no 100-step tensor-count run (the
    * counts are taken at step 10, if reached, and at the end). For software
@@ -166,9 +174,10 @@ export function defaultBenchBatchSize(backend: string): number | undefined {
  * webgpu, the fused mode once per matmul choice (kernels/mode.ts); a single
  * plain row elsewhere. Shared by the CLI and the bench page.
  */
-export function benchVariants<K extends string, M extends string>(backend: string, kernels: readonly K[], matmuls: readonly M[]): { kernels?: K; matmul?: M }[] {
+export function benchVariants<K extends string, M extends string, S extends string = never>(backend: string, kernels: readonly K[], matmuls: readonly M[], steps: readonly S[] = []): { kernels?: K; matmul?: M; step?: S }[] {
   if (backend !== 'webgpu') return [{}];
-  return kernels.flatMap((k): { kernels: K; matmul?: M }[] => (k === 'fused' ? matmuls.map((matmul) => ({ kernels: k, matmul })) : [{ kernels: k }]));
+  const byKernels = kernels.flatMap((k): { kernels: K; matmul?: M }[] => (k === 'fused' ? matmuls.map((matmul) => ({ kernels: k, matmul })) : [{ kernels: k }]));
+  return steps.length === 0 ? byKernels : byKernels.flatMap((v) => steps.map((step) => ({ ...v, step })));
 }
 
 /** One untimed warm-up step on cpu, whose steps take seconds; BENCH_DEFAULTS' elsewhere. */

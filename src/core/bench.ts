@@ -20,7 +20,9 @@
 //    the KV cache and with full recompute, timed end to end.
 //  - webgpu rows also carry what a real GPU pays per step whatever its speed
 //    (kernels/webgpu/counters.ts counts at the WebGPU API): dispatchesPerStep,
-//    uploadBytesPerStep, readbacksPerStep over a few non-logging steps;
+//    bindGroupsPerStep, tfjsKernelsPerStep (kernels run through tfjs' engine),
+//    uploadBytesPerStep, readbacksPerStep over a few non-logging steps, with
+//    the counters installed for those steps only;
 //    encodeMsPerStep, the JavaScript time to issue one step with submission
 //    held back to the step's end (so a software GPU does not share the CPU
 //    meanwhile): the launch-overhead floor no GPU can beat; gpuMsPerStep, the
@@ -35,7 +37,7 @@ import { generate } from './sample';
 import { isLogStep, newTrainer, type Trainer } from './train';
 import { trainLoop } from './train-loop';
 import { kernelsOf, useTiledMatmul, type Kernels } from './kernels/mode';
-import { countsBetween, gpuCounts, installGpuCounters, type GpuCounts } from './kernels/webgpu/counters';
+import { countsBetween, gpuCounts, installGpuCounters, uninstallGpuCounters, type GpuCounts } from './kernels/webgpu/counters';
 export type { GpuStepFigures as BenchGpuFigures };
 import { matmulGflopsOf, median, mfuOf, modelGflopsOf, stepsPerRepeat } from './benchreport';
 import { benchSettings, type BenchRequest, type BenchRow, type ProfileEntry } from './bench-defs';
@@ -188,6 +190,8 @@ function nextStepLogs(trainer: Trainer): boolean {
 /** The webgpu-only figures of a row (see the header). */
 export interface GpuStepFigures {
   dispatchesPerStep: number;
+  bindGroupsPerStep: number;
+  tfjsKernelsPerStep: number;
   encodeMsPerStep: number;
   /** The same from this process's CPU time (Node): the device is idle meanwhile, so it is the JS thread's; robust to a loaded machine. */
   encodeCpuMsPerStep?: number;
@@ -201,6 +205,14 @@ export interface GpuStepFigures {
 /** Count and time `steps` non-logging training steps on webgpu (null elsewhere); `timestamps` adds one timed step for gpuMsPerStep. */
 export async function measureGpuSteps(trainer: Trainer, steps = 3, cpuClock?: () => number, timestamps = true): Promise<GpuStepFigures | null> {
   if (!installGpuCounters()) return null;
+  try {
+    return await countGpuSteps(trainer, steps, cpuClock, timestamps);
+  } finally {
+    uninstallGpuCounters(); // the patched prototypes go back: later steps run uncounted
+  }
+}
+
+async function countGpuSteps(trainer: Trainer, steps: number, cpuClock: (() => number) | undefined, timestamps: boolean): Promise<GpuStepFigures> {
   const SUBMIT = 'WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE';
   const batchSize = tf.env().get(SUBMIT) as number;
   const total: GpuCounts = countsBetween(gpuCounts(), gpuCounts());
@@ -241,6 +253,8 @@ export async function measureGpuSteps(trainer: Trainer, steps = 3, cpuClock?: ()
   }
   return {
     dispatchesPerStep: total.dispatches / steps,
+    bindGroupsPerStep: total.bindGroups / steps,
+    tfjsKernelsPerStep: total.tfjsKernels / steps,
     encodeMsPerStep: median(encode),
     ...(encodeCpu.length ? { encodeCpuMsPerStep: median(encodeCpu) } : {}),
     uploadsPerStep: total.uploads / steps,
@@ -259,7 +273,7 @@ export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
   };
   const s = benchSettings(tf.getBackend(), opts); // the same defaults whichever shell asked
   const repeats = s.repeats;
-  const cfg = makeConfig({ preset: opts.preset, ...(s.batchSize ? { batchSize: s.batchSize } : {}), maxIters: 1_000_000, evalInterval: 1_000_000 });
+  const cfg = makeConfig({ preset: opts.preset, ...(s.batchSize ? { batchSize: s.batchSize } : {}), ...(opts.step ? { step: opts.step } : {}), maxIters: 1_000_000, evalInterval: 1_000_000 });
   const kernels = kernelsOf({ mode: opts.kernels, matmul: opts.matmul }); // the benchmarked models' own choice
   const trainer = newTrainer(cfg, opts.dataset, { kernels });
   const mcfg = trainer.model.config;
@@ -267,7 +281,7 @@ export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
   const C = mcfg.nEmbd;
   const webgpu = tf.getBackend() === 'webgpu';
   const matmulKernel = useTiledMatmul(kernels) ? 'tiled' : 'tfjs'; // the fused path's matmul that runs (kernels/mode.ts)
-  const name = `${tf.getBackend()} ${opts.preset}${webgpu ? ` ${kernels.mode}${kernels.mode === 'fused' ? ` (${matmulKernel} matmul)` : ''}` : ''}`;
+  const name = `${tf.getBackend()} ${opts.preset}${webgpu ? ` ${kernels.mode}${kernels.mode === 'fused' ? ` (${matmulKernel} matmul)` : ''} ${cfg.step}` : ''}`;
   let live: Trainer[] = [trainer]; // disposed at the end, whatever happens
   try {
     // The backend's own dense matmul throughput at the model's GEMM shapes (the
@@ -292,7 +306,7 @@ export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
     const fullCount = !opts.trainingOnly && (100 - trainer.step) * warmMs <= s.countBudgetMs;
     const at10 = fullCount ? await memoryAt(trainer, 10) : null;
     const gpu = await measureGpuSteps(trainer, 3, opts.cpuClock);
-    if (gpu) log(`${name}: ${gpu.dispatchesPerStep} dispatches, ${gpu.encodeMsPerStep.toFixed(1)} ms encode (${gpu.encodeCpuMsPerStep?.toFixed(1) ?? '-'} ms cpu), ${gpu.uploadBytesPerStep} upload bytes, ${gpu.readbacksPerStep} readbacks per step; gpu ${gpu.gpuMsPerStep === null ? '-' : gpu.gpuMsPerStep.toFixed(1)} ms`);
+    if (gpu) log(`${name}: ${gpu.dispatchesPerStep} dispatches, ${gpu.bindGroupsPerStep} bind groups, ${gpu.tfjsKernelsPerStep} tfjs kernels, ${gpu.encodeMsPerStep.toFixed(1)} ms encode (${gpu.encodeCpuMsPerStep?.toFixed(1) ?? '-'} ms cpu), ${gpu.uploadBytesPerStep} upload bytes, ${gpu.readbacksPerStep} readbacks per step; gpu ${gpu.gpuMsPerStep === null ? '-' : gpu.gpuMsPerStep.toFixed(1)} ms`);
     const steps = stepsPerRepeat(warmMs, repeats, s.trainBudgetMs);
     const rates: number[] = [];
     const cpuRates: number[] = [];
@@ -338,7 +352,7 @@ export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
       countRun = 'B1xT8';
       disposeTrainer(trainer);
       live = [];
-      const standIn = newTrainer(makeConfig({ preset: opts.preset, batchSize: 1, blockSize: 8, maxIters: 1_000_000, evalInterval: 1_000_000 }), opts.dataset, { kernels });
+      const standIn = newTrainer(makeConfig({ preset: opts.preset, batchSize: 1, blockSize: 8, ...(opts.step ? { step: opts.step } : {}), maxIters: 1_000_000, evalInterval: 1_000_000 }), opts.dataset, { kernels });
       live = [standIn];
       counts = { at10: await memoryAt(standIn, 10), at100: await memoryAt(standIn, 100) };
     }
@@ -350,7 +364,7 @@ export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
     return {
       backend: tf.getBackend(),
       preset: opts.preset,
-      ...(webgpu ? { kernels: kernels.mode, ...(kernels.mode === 'fused' ? { matmulKernel } : {}) } : {}),
+      ...(webgpu ? { kernels: kernels.mode, ...(kernels.mode === 'fused' ? { matmulKernel } : {}), step: trainer.stepMode.step } : {}),
       ...(gpu ?? {}),
       params: params.total,
       nonEmbeddingParams: params.nonEmbedding,

@@ -3,6 +3,7 @@
 // share it without loading a backend; bench.ts produces the rows.
 
 import type { BenchRow } from './bench-defs';
+import type { StepMode } from './config';
 
 /** Median of a non-empty list (mean of the middle two for even lengths). */
 export function median(xs: number[]): number {
@@ -42,7 +43,7 @@ const num = (x: number, digits = 0) => (Number.isFinite(x) ? x.toLocaleString('e
 const kernelsLabel = (r: BenchRow) => `${r.kernels}${r.matmulKernel ? `+${r.matmulKernel}` : ''}`;
 
 const COLUMNS: [string, (r: BenchRow) => string][] = [
-  ['backend', (r) => r.backend + (r.kernels ? ` ${kernelsLabel(r)}` : '')],
+  ['backend', (r) => r.backend + (r.kernels ? ` ${kernelsLabel(r)}` : '') + (r.step ? ` ${r.step}` : '')],
   ['preset', (r) => r.preset],
   ['params', (r) => num(r.params)],
   ['B', (r) => String(r.batchSize)],
@@ -78,8 +79,12 @@ const GPU_COLUMNS: [string, (r: BenchRow) => string][] = [
   ['backend', (r) => r.backend],
   ['preset', (r) => r.preset],
   ['kernels', (r) => (r.kernels ? kernelsLabel(r) : '-')],
+  ['step', (r) => r.step ?? '-'],
   ['tok/s', (r) => num(r.tokensPerSec)],
+  ['ms/step', (r) => num(r.msPerStep, 1)],
   ['dispatches/step', (r) => num(r.dispatchesPerStep ?? NaN)],
+  ['bind groups/step', (r) => num(r.bindGroupsPerStep ?? NaN)],
+  ['tfjs kernels/step', (r) => num(r.tfjsKernelsPerStep ?? NaN)],
   ['encode ms/step', (r) => num(r.encodeMsPerStep ?? NaN, 1)],
   ['encode cpu ms', (r) => num(r.encodeCpuMsPerStep ?? NaN, 1)],
   ['upload B/step', (r) => num(r.uploadBytesPerStep ?? NaN)],
@@ -89,16 +94,30 @@ const GPU_COLUMNS: [string, (r: BenchRow) => string][] = [
   ['gpu ms/step', (r) => (r.gpuMsPerStep == null ? '-' : num(r.gpuMsPerStep, 1))],
 ];
 
+/**
+ * Whether two rows measured the same thing apart from the named fields:
+ * backend, preset, shape and every variant field (kernels, matmul, step, and
+ * an adapter where rows carry one), so a ratio never pairs rows from
+ * different adapters or step modes.
+ */
+function samePairing(a: BenchRow, b: BenchRow, apart: readonly string[]): boolean {
+  const keys = ['backend', 'preset', 'batchSize', 'blockSize', 'kernels', 'matmulKernel', 'step', 'adapter'].filter((k) => !apart.includes(k));
+  const ra = a as unknown as Record<string, unknown>;
+  const rb = b as unknown as Record<string, unknown>;
+  return keys.every((k) => ra[k] === rb[k]);
+}
+
 /** fused / generic for each backend x preset measured both ways: tokens/s, dispatches and encode time as ratios. */
-export function kernelRatios(rows: BenchRow[]): { backend: string; preset: string; label: string; tokensPerSec: number; dispatches: number; encodeMs: number; encodeCpuMs: number }[] {
+export function kernelRatios(rows: BenchRow[]): { backend: string; preset: string; label: string; step?: StepMode; tokensPerSec: number; dispatches: number; encodeMs: number; encodeCpuMs: number }[] {
   const out = [];
   for (const f of rows.filter((r) => r.kernels === 'fused')) {
-    const g = rows.find((r) => r.kernels === 'generic' && r.backend === f.backend && r.preset === f.preset && r.batchSize === f.batchSize);
+    const g = rows.find((r) => r.kernels === 'generic' && samePairing(r, f, ['kernels', 'matmulKernel']));
     if (!g) continue;
     out.push({
       backend: f.backend,
       preset: f.preset,
       label: kernelsLabel(f),
+      ...(f.step ? { step: f.step } : {}),
       tokensPerSec: f.tokensPerSec / g.tokensPerSec,
       dispatches: (f.dispatchesPerStep ?? NaN) / (g.dispatchesPerStep ?? NaN),
       encodeMs: (f.encodeMsPerStep ?? NaN) / (g.encodeMsPerStep ?? NaN),
@@ -108,17 +127,52 @@ export function kernelRatios(rows: BenchRow[]): { backend: string; preset: strin
   return out;
 }
 
-/** The per-step GPU work of the webgpu rows, and fused/generic ratios where both ran; '' without webgpu rows. */
+/**
+ * recorded vs eager for each row measured both ways (same backend, preset,
+ * kernels, matmul, adapter): the speed-up (eager ms/step / recorded ms/step,
+ * which is also recorded tok/s / eager tok/s: both come from the same medians)
+ * and the two rows' figures behind it.
+ */
+export interface StepRatio {
+  backend: string;
+  preset: string;
+  /** The rows' kernels ('fused+tiled', 'generic'), '' where they name none. */
+  label: string;
+  speedup: number;
+  eager: BenchRow;
+  recorded: BenchRow;
+}
+
+export function stepRatios(rows: BenchRow[]): StepRatio[] {
+  const out: StepRatio[] = [];
+  for (const recorded of rows.filter((x) => x.step === 'recorded')) {
+    const eager = rows.find((x) => x.step === 'eager' && samePairing(x, recorded, ['step']));
+    if (!eager) continue;
+    out.push({ backend: recorded.backend, preset: recorded.preset, label: recorded.kernels ? kernelsLabel(recorded) : '', speedup: eager.msPerStep / recorded.msPerStep, eager, recorded });
+  }
+  return out;
+}
+
+/** One line per recorded/eager pair: "recorded vs eager, webgpu baby fused+tiled: 9.7x (ms/step 12.0 -> 1.2, ...)". */
+export function formatStepRatios(rows: BenchRow[]): string[] {
+  const pair = (e: number | undefined, r: number | undefined, digits = 0) => `${num(e ?? NaN, digits)} -> ${num(r ?? NaN, digits)}`;
+  return stepRatios(rows).map(({ backend, preset, label, speedup, eager: e, recorded: r }) =>
+    `recorded vs eager, ${backend} ${preset}${label ? ` ${label}` : ''}: ${num(speedup, 1)}x (ms/step ${pair(e.msPerStep, r.msPerStep, 1)}, tok/s ${pair(e.tokensPerSec, r.tokensPerSec)}, ` +
+    `encode ms/step ${pair(e.encodeMsPerStep, r.encodeMsPerStep, 1)}, tfjs kernels/step ${pair(e.tfjsKernelsPerStep, r.tfjsKernelsPerStep)}, bind groups/step ${pair(e.bindGroupsPerStep, r.bindGroupsPerStep)})`);
+}
+
+/** The per-step GPU work of the webgpu rows, and fused/generic and recorded/eager ratios where both ran; '' without webgpu rows. */
 export function formatGpuTable(rows: BenchRow[]): string {
   const gpuRows = rows.filter((r) => r.dispatchesPerStep !== undefined);
   if (gpuRows.length === 0) return '';
   const cells = [GPU_COLUMNS.map(([h]) => h), ...gpuRows.map((r) => GPU_COLUMNS.map(([, f]) => f(r)))];
   const widths = GPU_COLUMNS.map((_, i) => Math.max(...cells.map((c) => c[i].length)));
-  const line = (c: string[]) => c.map((s, i) => (i < 3 ? s.padEnd(widths[i]) : s.padStart(widths[i]))).join('  ');
+  const line = (c: string[]) => c.map((s, i) => (i < 4 ? s.padEnd(widths[i]) : s.padStart(widths[i]))).join('  '); // the text columns left, numbers right
   const out = ['GPU work per training step (webgpu):', line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)];
   for (const r of kernelRatios(rows)) {
-    out.push(`${r.label} / generic, ${r.backend} ${r.preset}: tokens/s x${num(r.tokensPerSec, 2)}, dispatches x${num(r.dispatches, 3)}, encode ms x${num(r.encodeMs, 3)} (cpu x${num(r.encodeCpuMs, 3)})`);
+    out.push(`${r.label} / generic${r.step ? ` (${r.step} step)` : ''}, ${r.backend} ${r.preset}: tokens/s x${num(r.tokensPerSec, 2)}, dispatches x${num(r.dispatches, 3)}, encode ms x${num(r.encodeMs, 3)} (cpu x${num(r.encodeCpuMs, 3)})`);
   }
+  out.push(...formatStepRatios(rows));
   return out.join('\n');
 }
 

@@ -16,7 +16,7 @@
 //      AdamW moments are all there or all absent.
 // The expected shapes come from model.ts' paramShapes; nothing here allocates a tensor.
 
-import { validate, type Config } from './config';
+import { DEFAULT_CONFIG, validate, type Config } from './config';
 import { paramShapes } from './model';
 
 /** Linear weights: stored [in, out] in tabgpt, [out, in] in the file (PyTorch's nn.Linear). */
@@ -148,6 +148,7 @@ export function validateHeader(header: unknown, bodyLength: number): ValidHeader
     }
   }
   if (typeof config.bias !== 'boolean') fail(`config.bias must be true or false (got ${JSON.stringify(config.bias)})`);
+  config.step ??= DEFAULT_CONFIG.step; // files written before the field existed: the default
   for (const k of ['dropout', 'batchSize', 'maxIters', 'lr', 'minLr', 'warmupIters', 'weightDecay', 'beta1', 'beta2', 'eps', 'gradClip', 'evalInterval', 'evalIters', 'logInterval', 'seed'] as const) {
     if (typeof config[k] !== 'number') fail(`config.${k} is missing or not a number (got ${JSON.stringify(config[k])})`);
   }

@@ -49,12 +49,13 @@ export interface TrainConfig {
   logInterval: number;
   /** Seed of the one PRNG: init, batches, dropout and sampling all derive from it. */
   seed: number;
-  /** WebGPU with fused kernels: record the training step once and replay it (a step's CPU cost ~10x lower); `eager` runs every op through tfjs. */
+  /** WebGPU: 'recorded' replays the step recorded at the first (cached pipelines and bind groups, no tfjs op per step); 'eager' runs tfjs' ops every step, to compare and to debug. */
   step: StepMode;
 }
 
-export type StepMode = 'recorded' | 'eager';
-export const STEP_MODES: readonly StepMode[] = ['recorded', 'eager'];
+/** How a WebGPU training step is issued (TrainConfig.step). */
+export const STEP_MODES = ['recorded', 'eager'] as const;
+export type StepMode = (typeof STEP_MODES)[number];
 
 export type Config = ModelConfig & TrainConfig;
 
@@ -124,8 +125,9 @@ export function validate(cfg: Config, corpusLength?: number): void {
   }
   if (!(cfg.eps > 0)) throw new ConfigError(`eps must be > 0 (got ${cfg.eps})`);
   if (!(cfg.gradClip >= 0)) throw new ConfigError(`gradClip must be >= 0 (got ${cfg.gradClip})`);
-  if (cfg.step !== undefined && !STEP_MODES.includes(cfg.step)) throw new ConfigError(`step must be one of ${STEP_MODES.join(', ')} (got '${cfg.step}')`);
   if (!Number.isInteger(cfg.seed)) throw new ConfigError(`seed must be an integer (got ${cfg.seed})`);
+  // Absent in checkpoints and results written before the field existed: the default then.
+  if (cfg.step !== undefined && !STEP_MODES.includes(cfg.step)) throw new ConfigError(`step must be ${STEP_MODES.join(' or ')} (got '${cfg.step}')`);
   if (corpusLength !== undefined && cfg.blockSize + 1 > corpusLength) {
     throw new ConfigError(`blockSize (${cfg.blockSize}) is larger than the text allows (${corpusLength} characters in the smaller split): use a longer text or --block-size ${Math.max(1, corpusLength - 1)} or less`);
   }
@@ -179,7 +181,7 @@ export function setField(cfg: Config, key: string, value: string): void {
     return;
   }
   if (k === 'step') {
-    if (!STEP_MODES.includes(value as StepMode)) throw new ConfigError(`step must be one of ${STEP_MODES.join(', ')} (got '${value}')`);
+    if (!(STEP_MODES as readonly string[]).includes(value)) throw new ConfigError(`step must be ${STEP_MODES.join(' or ')} (got '${value}')`);
     cfg.step = value as StepMode;
     return;
   }

@@ -6,6 +6,7 @@
 //   backends=webgpu,webgl,wasm,cpu  presets=nano,micro  budget=3 (s)  repeats=3
 //   gen=256 (chars)  batch=16  profile=1  threads=N (wasm)  auto=1 (start on load)
 //   kernels=generic,fused (webgpu rows: one per mode, side by side)  matmul=tfjs,tiled (fused rows' matmul; auto)  trainingonly=1
+//   step=eager,recorded (webgpu rows: how the trainer issues a step; recorded)
 // What is not given is core/bench-defs.ts' default, as for `tabgpt bench`.
 // Progress and results are also on window.tabgpt.state (as on the other
 // pages) for the headless driver and the browser tests.
@@ -13,7 +14,7 @@
 import { BENCH_DEFAULTS, benchVariants, defaultBenchBatchSize, type BenchRequest, type BenchRow } from '../core/bench-defs';
 import { formatGpuTable, formatProfile, formatTable } from '../core/benchreport';
 import { BROWSER_ORDER, KERNEL_MODES, MATMUL_CHOICES, type BackendName } from '../core/choices';
-import { DEFAULT_CONFIG, PRESET_NAMES, type PresetName } from '../core/config';
+import { DEFAULT_CONFIG, PRESET_NAMES, STEP_MODES, type PresetName } from '../core/config';
 import type { FromBenchWorker, ToBenchWorker } from '../worker/protocol';
 import { $ } from './dom';
 
@@ -110,8 +111,8 @@ async function runBackend(backend: BackendName, presets: PresetName[], base: Omi
     envs[backend] = ready.env;
     render();
     for (const preset of presets) {
-      for (const variant of benchVariants(backend, kernelModes, matmuls)) {
-        $('status').textContent = `${backend} ${preset}${variant.kernels ? ` ${variant.kernels}` : ''}${variant.matmul ? ` (${variant.matmul} matmul)` : ''}…`;
+      for (const variant of benchVariants(backend, kernelModes, matmuls, steps)) {
+        $('status').textContent = `${backend} ${preset}${variant.kernels ? ` ${variant.kernels}` : ''}${variant.matmul ? ` (${variant.matmul} matmul)` : ''}${variant.step ? ` ${variant.step}` : ''}…`;
         const reply = await request(worker, { type: 'run', options: { ...base, preset, ...variant } });
         if (reply.type === 'row') {
           state.rows.push(reply.row);
@@ -162,6 +163,7 @@ async function runAll(): Promise<void> {
 
 const kernelModes = listParam('kernels', KERNEL_MODES, BENCH_DEFAULTS.kernels);
 const matmuls = listParam('matmul', MATMUL_CHOICES, BENCH_DEFAULTS.matmul);
+const steps = listParam('step', STEP_MODES, ['recorded']);
 checkboxes($('backends'), BROWSER_ORDER, listParam('backends', BROWSER_ORDER, BROWSER_ORDER));
 checkboxes($('presets'), PRESET_NAMES, listParam('presets', PRESET_NAMES, BENCH_DEFAULTS.presets));
 // The form shows the defaults (bench-defs.ts, the CLI's too); the URL's values replace them.

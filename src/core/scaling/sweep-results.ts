@@ -110,6 +110,8 @@ export function resultsFromJSON(text: string, name = 'results'): SweepResults {
 // one row per run. Config fields are columns 'config.KEY'; the loss curve is a JSON cell.
 
 const CONFIG_KEYS = [...Object.keys(DEFAULT_CONFIG)] as (keyof Config)[];
+// Config columns added after files were written: absent there, the default then.
+const LATER_CONFIG_KEYS: readonly (keyof Config)[] = ['step'];
 const RUN_COLUMNS = ['id', ...RUN_NUMBERS, 'dataLimited', 'backend', 'finishedAt'] as const;
 // lr-scan runs carry their factor here (empty for main runs); on import it routes them to lrScan.
 const LR_COLUMN = 'lrMultiplier';
@@ -135,7 +137,7 @@ export function resultsToCSV(results: SweepResults): string {
       ...RUN_COLUMNS.map((k) => csvCell(run[k])),
       run.lrMultiplier === undefined ? '' : csvCell(run.lrMultiplier),
       run.diverged === undefined ? '' : csvCell(run.diverged),
-      ...CONFIG_KEYS.map((k) => csvCell(run.config[k])),
+      ...CONFIG_KEYS.map((k) => csvCell(JSON.stringify(run.config[k]))), // JSON cells: numbers as they are, words ("eager") quoted
       csvCell(JSON.stringify(run.curve)),
     ];
     lines.push(cells.join(','));
@@ -202,7 +204,7 @@ export function resultsFromCSV(text: string, name = 'results.csv'): SweepResults
     const divCell = cols.includes(DIVERGED_COLUMN) ? cells[at(DIVERGED_COLUMN)] : '';
     if (divCell !== '') run.diverged = divCell;
     const config: Record<string, unknown> = {};
-    for (const k of CONFIG_KEYS) config[k] = json(`config.${k}`);
+    for (const k of CONFIG_KEYS) config[k] = LATER_CONFIG_KEYS.includes(k) && !cols.includes(`config.${k}`) ? DEFAULT_CONFIG[k] : json(`config.${k}`);
     run.config = config;
     run.curve = JSON.parse(cells[at('curve')]) as CurvePoint[];
     return run as unknown as RunResult;

@@ -36,7 +36,7 @@ export interface ParsedUrl {
   problems: string[];
 }
 
-/** Every config key the URL accepts (numeric fields and bias). */
+/** Every config key the URL accepts (numeric fields, bias and step). */
 export const URL_CONFIG_KEYS: (keyof Config)[] = [...NUMERIC_KEYS, 'bias', 'step'];
 
 export function defaultSettings(): PageSettings {
