@@ -12,7 +12,7 @@ export const WEBGPU_NEEDS = "WebGPU tests need Debian's chromium and libvulkan1:
 class OneLine extends Error {
   constructor(message: string) {
     super(message);
-    this.name = 'WebGPU';
+    this.name = 'tabgpt';
     this.stack = `${this.name}: ${message}`;
   }
 }
