@@ -56,14 +56,29 @@ async function generate(page: Page, opts: { prompt: string; length: number; temp
   return s.generated;
 }
 
+/**
+ * How long to watch for a step that should not come: a few of the run's own step times (its
+ * progress messages arrive within one), at least 300 ms. A "nothing happened" check needs a window;
+ * this keeps it short and tied to the speed of the run it watches.
+ */
+const quietWindow = (s: PageState) => Math.min(2000, Math.max(300, 4 * (s.msPerStep ?? 250)));
+
 describe('training page on WebGPU', () => {
+  // One page load for the describe (browser page loads are expensive): a 60-step run that each test
+  // either follows (the first) or waits to finish (the others), so none needs another test to have run.
   let page: Page;
   let context: BrowserContext;
-
+  beforeAll(async () => {
+    ({ page, context } = await openPage(`${TINY}&maxIters=60&evalInterval=30&logInterval=5&lr=0.01&autostart=1`));
+  });
   afterAll(async () => context?.close());
+  /** The shared run, finished (resumed first if a failed test left it paused). */
+  async function finished(): Promise<PageState> {
+    if ((await state(page)).status === 'paused') await page.click('#resume');
+    return until(page, 'the run to finish', (s) => s.status === 'done');
+  }
 
   it('shows the WebGPU badge, trains with a falling loss and streams a sample; Pause, Step and Resume act within a step', async () => {
-    ({ page, context } = await openPage(`${TINY}&maxIters=60&evalInterval=30&logInterval=5&lr=0.01&autostart=1`));
     const first = await until(page, 'the first logged loss', (s) => s.trainLoss !== null);
     expect(first.backend).toBe('webgpu');
     expect(first.backendReason).toBeNull();
@@ -78,11 +93,11 @@ describe('training page on WebGPU', () => {
     await page.click('#pause');
     const paused = await until(page, 'the run to pause', (s) => s.status === 'paused');
     expect(paused.numTensors).toBeGreaterThan(0);
-    await page.waitForTimeout(1500);
+    await page.waitForTimeout(quietWindow(paused));
     expect((await state(page)).step).toBe(paused.step); // no step runs while paused
     await page.click('#step');
     await until(page, 'one more step', (s) => s.step === paused.step + 1);
-    await page.waitForTimeout(1000);
+    await page.waitForTimeout(quietWindow(paused));
     const stepped = await state(page);
     expect(stepped.step).toBe(paused.step + 1); // exactly one
     expect(stepped.status).toBe('paused');
@@ -108,7 +123,7 @@ describe('training page on WebGPU', () => {
   }, 300_000);
 
   it('downloads the model as a safetensors file that the CLI samples identically (greedy)', async () => {
-    expect(page, 'needs the trained page of the previous test').toBeTruthy();
+    await finished();
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-current')]);
     expect(download.suggestedFilename()).toMatch(/^tabgpt-run-.*-step60\.safetensors$/);
     const file = join(tmp, 'page.safetensors');
@@ -121,8 +136,7 @@ describe('training page on WebGPU', () => {
   }, 180_000);
 
   it('the recorded step (the default here) and the eager one give the same losses to the last bit', async () => {
-    expect(page, 'needs the trained page of the first test').toBeTruthy();
-    const recorded = await state(page);
+    const recorded = await finished();
     expect(await page.getAttribute('#badge-step', 'data-step')).toBe('recorded');
     const { page: p, context: c } = await openPage(`${TINY}&maxIters=60&evalInterval=30&logInterval=5&lr=0.01&step=eager&autostart=1`);
     try {
