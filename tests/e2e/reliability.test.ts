@@ -218,7 +218,7 @@ describe('two tabs', () => {
       // used to see a tab's own run still "training elsewhere", read before its lock was released).
       for (const page of [a, b]) {
         await expect.poll(async () => (await page.locator('#models-body tr[data-id]').allTextContents()).map((t) => /unfinished/.test(t)).join(), { timeout: 60_000 }).toBe('true,true');
-        expect(await page.locator(`#models-body tr[data-id^="${aSaved.runId}@"] button[data-action="resume"]`).count()).toBe(1); // the same rendering
+        await expect.poll(() => page.locator(`#models-body tr[data-id^="${aSaved.runId}@"] button[data-action="resume"]`).count(), { timeout: 60_000 }).toBe(1);
       }
       // A delete in B shows in A.
       await b.click(`#models-body tr[data-id^="${aSaved.runId}@"] button[data-action="delete"]`);
