@@ -190,6 +190,14 @@ describe('results file', () => {
     expect(back).toEqual(results);
     expect(parseResults(csv)).toEqual(results); // detected as CSV by content
     expect(parseResults(resultsToJSON(results))).toEqual(results);
+    // String config fields (step) come back as strings, and runs saved before a field existed come back without it.
+    expect(back.runs[0].config.step).toBe(results.runs[0].config.step);
+    const older = { ...results, runs: results.runs.map((run) => {
+      const { step: _, ...config } = run.config;
+      return { ...run, config: config as typeof run.config };
+    }) };
+    expect(Object.keys(resultsFromCSV(resultsToCSV(older)).runs[0].config)).not.toContain('step');
+    expect(resultsFromCSV(resultsToCSV(older))).toEqual(older);
   });
 
   it('refuses files that are not results, with one clear line', () => {

@@ -135,7 +135,7 @@ export function resultsToCSV(results: SweepResults): string {
       ...RUN_COLUMNS.map((k) => csvCell(run[k])),
       run.lrMultiplier === undefined ? '' : csvCell(run.lrMultiplier),
       run.diverged === undefined ? '' : csvCell(run.diverged),
-      ...CONFIG_KEYS.map((k) => csvCell(run.config[k])),
+      ...CONFIG_KEYS.map((k) => (run.config[k] === undefined ? '' : csvCell(run.config[k]))),
       csvCell(JSON.stringify(run.curve)),
     ];
     lines.push(cells.join(','));
@@ -202,7 +202,11 @@ export function resultsFromCSV(text: string, name = 'results.csv'): SweepResults
     const divCell = cols.includes(DIVERGED_COLUMN) ? cells[at(DIVERGED_COLUMN)] : '';
     if (divCell !== '') run.diverged = divCell;
     const config: Record<string, unknown> = {};
-    for (const k of CONFIG_KEYS) config[k] = json(`config.${k}`);
+    for (const k of CONFIG_KEYS) {
+      const raw = cells[at(`config.${k}`)];
+      if (raw === '') continue; // a field newer than the run (step): absent, as in its JSON
+      config[k] = typeof DEFAULT_CONFIG[k] === 'string' ? raw : json(`config.${k}`); // strings are written bare
+    }
     run.config = config;
     run.curve = JSON.parse(cells[at('curve')]) as CurvePoint[];
     return run as unknown as RunResult;
