@@ -48,6 +48,8 @@ export async function unlockRun(runId: string | null): Promise<void> {
 /** Ids of the runs training in other tabs of this browser. */
 export async function runsElsewhere(): Promise<Set<string>> {
   if (!navigator.locks?.query) return new Set();
+  // This tab's own, taken before asking: the answer may list a lock that was being let go meanwhile.
+  const mine = new Set([...held.keys(), ...releasing.keys()]);
   const { held: locks = [] } = await navigator.locks.query();
-  return new Set(locks.map((l) => l.name ?? '').filter((n) => n.startsWith(PREFIX)).map((n) => n.slice(PREFIX.length)).filter((id) => !held.has(id) && !releasing.has(id)));
+  return new Set(locks.map((l) => l.name ?? '').filter((n) => n.startsWith(PREFIX)).map((n) => n.slice(PREFIX.length)).filter((id) => !mine.has(id)));
 }
