@@ -39,7 +39,7 @@ function drive(args: string[], script: [RegExp, (p: ReturnType<typeof spawn>) =>
   };
   child.stdout!.on('data', (c: Buffer) => ((stdout += c.toString()), check()));
   child.stderr!.on('data', (c: Buffer) => ((stderr += c.toString()), check()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 150_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 150_000); // a hang's backstop, not a wait
   return new Promise((res) => child.on('exit', (code, signal) => {
     clearTimeout(timer);
     res({ code, signal, stdout, stderr, ms: Date.now() - lastAction });
