@@ -9,6 +9,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { saveTrainer } from '../src/core/checkpoint';
+import { makeConfig } from '../src/core/config';
+import { Dataset } from '../src/core/data';
+import { newTrainer } from '../src/core/train';
 
 const ROOT = resolve(__dirname, '..');
 const BIN = join(ROOT, 'bin/tabgpt.js');
@@ -21,8 +26,8 @@ interface Done { code: number | null; signal: NodeJS.Signals | null; stdout: str
  * Start the CLI; each time stdout or stderr matches the next `[pattern, action]`,
  * run the action (send a signal). Resolves when the process exits.
  */
-function drive(args: string[], script: [RegExp, (p: ReturnType<typeof spawn>) => void][]): Promise<Done> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, TABGPT_DEBUG: '' } });
+function drive(args: string[], script: [RegExp, (p: ReturnType<typeof spawn>) => void][], env: Record<string, string> = {}): Promise<Done> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, TABGPT_DEBUG: '', ...env } });
   let stdout = '';
   let stderr = '';
   let lastAction = 0;
@@ -34,7 +39,7 @@ function drive(args: string[], script: [RegExp, (p: ReturnType<typeof spawn>) =>
   };
   child.stdout!.on('data', (c: Buffer) => ((stdout += c.toString()), check()));
   child.stderr!.on('data', (c: Buffer) => ((stderr += c.toString()), check()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 150_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 150_000); // a hang's backstop, not a wait
   return new Promise((res) => child.on('exit', (code, signal) => {
     clearTimeout(timer);
     res({ code, signal, stdout, stderr, ms: Date.now() - lastAction });
@@ -85,14 +90,17 @@ describe('interrupting tabgpt train', () => {
 
   it('a second Ctrl-C quits at once, without saving: the last good checkpoint stays as it was', async () => {
     const out = join(dir, 'twice.safetensors');
-    // Long evaluations (60 batches) so the second signal lands while the first one's final evaluation runs.
-    const r = await drive([...TRAIN, '--eval-interval', '10', '--eval-iters', '60', '--out', out], [
+    // TABGPT_HOLD_EVAL (cli/train.ts) holds the evaluation that follows the first Ctrl-C and says so:
+    // the second Ctrl-C lands inside it, whatever the machine's load.
+    const r = await drive([...TRAIN, '--eval-interval', '10', '--eval-iters', '4', '--out', out], [
       [/eval step 10: .* saved /, (p) => p.kill('SIGINT')],
-      [/SIGINT: stopping after/, (p) => p.kill('SIGINT')],
-    ]);
-    expect(r.signal, `${r.code} ${r.stdout.slice(-300)} ${r.stderr}`).toBe('SIGINT'); // the default action: killed, no handler ran
+      [/evaluating \(held by TABGPT_HOLD_EVAL/, (p) => p.kill('SIGINT')],
+    ], { TABGPT_HOLD_EVAL: '1' });
+    expect(r.stderr).toMatch(/SIGINT: stopping after the step in progress/); // the first one was caught...
+    expect(r.signal, `${r.code} ${r.stdout.slice(-300)} ${r.stderr}`).toBe('SIGINT'); // ...the second got the default action: killed
     expect(r.stdout).not.toMatch(/interrupted/);
     expect(meta(out).step).toBe('10');
+    expect(readdirSync(dir).filter((f) => f.startsWith('twice.safetensors.tmp'))).toEqual([]); // killed before it began to write
     const sample = spawnSync(process.execPath, [BIN, 'sample', '--ckpt', out, '--max-new-tokens', '5', '--json'], { cwd: ROOT, encoding: 'utf8' });
     expect(sample.status, sample.stderr).toBe(0); // still a whole, valid checkpoint
   }, 180_000);
@@ -119,8 +127,13 @@ describe('interrupting tabgpt sweep', () => {
 });
 
 describe('a hostile checkpoint given to the CLI', () => {
-  it('one line naming the field (config.nLayer), no internal error', () => {
-    const good = readFileSync(join(dir, 'term.safetensors'));
+  it('one line naming the field (config.nLayer), no internal error', async () => {
+    // A good 2-layer checkpoint of its own (built here, in-process), then its header edited to lie.
+    await tf.setBackend('cpu');
+    const t = newTrainer(makeConfig({ nLayer: 2, nHead: 2, nEmbd: 16, blockSize: 16, batchSize: 2, maxIters: 1 }), new Dataset('to be or not to be, that is the question. '.repeat(20)));
+    const good = Buffer.from(await saveTrainer(t, t.data.tokenizer));
+    t.model.dispose();
+    t.dispose();
     const len = Number(good.readBigUInt64LE(0));
     const header = JSON.parse(good.subarray(8, 8 + len).toString('utf8'));
     header.__metadata__.config = JSON.stringify({ ...JSON.parse(header.__metadata__.config), nLayer: 100_000 });

@@ -55,13 +55,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('train, sample, resume', () => {
   let ckpt: string;
+  let r: Run;
 
-  beforeAll(() => {
+  // One training run for the whole describe: each test reads its output or its checkpoint, none another test's.
+  beforeAll(async () => {
     ckpt = join(dir, 'nano.safetensors');
+    r = await tabgpt('train', '--corpus', 'builtin', '--preset', 'nano', '--max-iters', '20', '--eval-interval', '10', '--json', '--out', ckpt);
   });
 
-  it('train --json prints eval and done lines with the run summary', async () => {
-    const r = await tabgpt('train', '--corpus', 'builtin', '--preset', 'nano', '--max-iters', '20', '--eval-interval', '10', '--json', '--out', ckpt);
+  it('train --json prints eval and done lines with the run summary', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     const lines = jsonLines(r.stdout);
@@ -80,6 +82,7 @@ describe('train, sample, resume', () => {
   });
 
   it('sample --json prints {"text"} and a seed reproduces it', async () => {
+    expect(r.code, r.stderr).toBe(0);
     const greedy = ['sample', '--ckpt', ckpt, '--json', '--seed', '1', '--temperature', '0', '--max-new-tokens', '40'];
     const a = await tabgpt(...greedy);
     expect(a.code, a.stderr).toBe(0);
@@ -97,10 +100,11 @@ describe('train, sample, resume', () => {
   });
 
   it('train --resume continues from the checkpoint\'s step', async () => {
-    const out = join(dir, 'resumed.safetensors');
-    const r = await tabgpt('train', '--resume', ckpt, '--max-iters', '30', '--eval-interval', '10', '--json', '--out', out);
     expect(r.code, r.stderr).toBe(0);
-    const lines = jsonLines(r.stdout);
+    const out = join(dir, 'resumed.safetensors');
+    const resumed = await tabgpt('train', '--resume', ckpt, '--max-iters', '30', '--eval-interval', '10', '--json', '--out', out);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const lines = jsonLines(resumed.stdout);
     expect(lines.map((l) => `${l.event}${l.step ?? ''}`)).toEqual(['eval30', 'done']);
     expect(lines[1].steps).toBe(30);
     expect(checkpointMeta(out).step).toBe('30');

@@ -7,6 +7,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { installNodeWebGPU } from '../src/cli/webgpu.ts';
+import { requireWebGPU } from './webgpu.ts';
 import { kernelsOf, useTiledMatmul, type Kernels } from '../src/core/kernels/mode.ts';
 import { matMulTiled } from '../src/core/kernels/webgpu/matmul.ts';
 import * as ops from '../src/core/ops.ts';
@@ -81,9 +82,7 @@ async function check(inputs: Input[], f: Op, tol = 2e-5) {
 }
 
 beforeAll(async () => {
-  const gpu = await installNodeWebGPU();
-  if (typeof gpu === 'string') throw new Error(gpu);
-  await tf.setBackend('webgpu');
+  await requireWebGPU();
   const proto = (globalThis as unknown as { GPUComputePassEncoder: { prototype: { dispatchWorkgroups: (...a: number[]) => void } } }).GPUComputePassEncoder.prototype;
   const orig = proto.dispatchWorkgroups;
   proto.dispatchWorkgroups = function (this: unknown, ...a: number[]) {

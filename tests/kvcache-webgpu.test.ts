@@ -6,7 +6,7 @@
 
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { installNodeWebGPU } from '../src/cli/webgpu.ts';
+import { requireWebGPU } from './webgpu.ts';
 import { GPT } from '../src/core/model.ts';
 import { Rng } from '../src/core/rng.ts';
 import { kernelsOf } from '../src/core/kernels/mode.ts';
@@ -17,9 +17,7 @@ const cfg = { nLayer: 2, nHead: 2, nEmbd: 24, blockSize: 12, vocabSize: 9, dropo
 const seq = [1, 8, 2, 7, 3, 6, 4, 5, 0, 1, 2, 3];
 
 beforeAll(async () => {
-  const found = await installNodeWebGPU();
-  if (typeof found === 'string') throw new Error(found);
-  expect(await tf.setBackend('webgpu')).toBe(true);
+  await requireWebGPU();
   installGpuCounters();
 });
 

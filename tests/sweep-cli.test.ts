@@ -71,12 +71,15 @@ describe('tabgpt sweep (subprocess)', () => {
   });
 
   it('fit --json reports E, Nc, alpha, 95% intervals, the held-out check and the points', () => {
-    const r = runCli(['fit', out, '--json', '--bootstrap', '30']);
-    expect(r.code).toBe(0);
+    // A sweep of its own: the CLI's results on the ground-truth corpus, kept in the repository.
+    const small = join(ROOT, 'data', 'scaling-builtin-small.json');
+    const sizes = new Set((JSON.parse(readFileSync(small, 'utf8')) as { runs: { nonEmbeddingParams: number }[] }).runs.map((x) => x.nonEmbeddingParams)).size;
+    const r = runCli(['fit', small, '--json', '--bootstrap', '30']);
+    expect(r.code, r.stderr).toBe(0);
     const fit = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(fit.params).toBe('nonEmbedding');
     for (const k of ['E', 'Nc', 'alpha', 'intervals', 'heldOut', 'points']) expect(fit).toHaveProperty(k);
-    expect((fit.points as unknown[]).length).toBe(5);
+    expect((fit.points as unknown[]).length).toBe(sizes); // one point per size
     const held = fit.heldOut as { params: number; predicted: number; measured: number; error: number } | null;
     if (held) {
       expect(held.error).toBeCloseTo((held.predicted - held.measured) / held.measured, 10);
@@ -84,10 +87,10 @@ describe('tabgpt sweep (subprocess)', () => {
     } else {
       expect(fit.heldOutError).toMatch(/after holding out/); // four tiny points may not pin E
     }
-    const total = JSON.parse(runCli(['fit', out, '--json', '--params', 'total', '--bootstrap', '0']).stdout);
+    const total = JSON.parse(runCli(['fit', small, '--json', '--params', 'total', '--bootstrap', '0']).stdout);
     expect(total.params).toBe('total');
     expect(total.points[0].N).toBeGreaterThan((fit.points as { N: number }[])[0].N);
-    const human = runCli(['fit', out, '--bootstrap', '0']);
+    const human = runCli(['fit', small, '--bootstrap', '0']);
     expect(human.stdout).toContain('N = non-embedding parameters');
   });
 

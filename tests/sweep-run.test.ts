@@ -38,19 +38,23 @@ async function collect(gen: AsyncGenerator<SweepEvent>, onEvent?: (ev: SweepEven
 }
 
 describe('runSweep in Node (wasm)', () => {
+  // One sweep for the whole describe (each test reads it, none another test's results).
   let finished: RunResult[] = [];
-
-  it('trains every planned run smallest first and records each run in full (tokens, epochs, both parameter counts, FLOPs, losses, curve)', async () => {
-    const tensorsAtRunStart: number[] = [];
-    const events = await collect(runSweep(SPEC, data), (ev) => {
+  let events: SweepEvent[] = [];
+  const tensorsAtRunStart: number[] = [];
+  beforeAll(async () => {
+    events = await collect(runSweep(SPEC, data), (ev) => {
       if (ev.event === 'run-start') tensorsAtRunStart.push(tf.memory().numTensors);
     });
+    finished = events.flatMap((e) => (e.event === 'run' ? [e.result] : []));
+  });
+
+  it('trains every planned run smallest first and records each run in full (tokens, epochs, both parameter counts, FLOPs, losses, curve)', async () => {
     const plan = events[0];
     expect(plan.event).toBe('plan');
     if (plan.event !== 'plan') return;
     expect(plan.runs).toHaveLength(5);
     expect(plan.skipped).toEqual([]);
-    finished = events.flatMap((e) => (e.event === 'run' ? [e.result] : []));
     expect(finished.map((r) => r.id)).toEqual(plan.runs.map((r) => r.id));
     const done = events[events.length - 1];
     expect(done).toMatchObject({ event: 'done', runsDone: 5, runsTotal: 5, stopped: false });
@@ -88,6 +92,7 @@ describe('runSweep in Node (wasm)', () => {
   });
 
   it('fits the finished runs and stores them in the results format', () => {
+    expect(finished).toHaveLength(5);
     let results = emptyResults(SPEC, { source: 'builtin', chars: data.chars, trainChars: data.train.length, valChars: data.val.length, vocabSize: data.tokenizer.vocabSize, sha256: '0' });
     for (const r of finished) results = withRun(results, r);
     const back = resultsFromJSON(resultsToJSON(results));
@@ -99,6 +104,7 @@ describe('runSweep in Node (wasm)', () => {
   });
 
   it('skips finished runs (resume) and drops only the run in progress when aborted', async () => {
+    expect(finished).toHaveLength(5);
     const signal = { aborted: false };
     const events = await collect(runSweep(SPEC, data, { done: finished.slice(0, 2), signal }), (ev) => {
       if (ev.event === 'progress' && ev.runId === finished[3].id) signal.aborted = true;

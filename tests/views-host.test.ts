@@ -13,23 +13,42 @@ import { ViewsHost } from '../src/worker/views.ts';
 
 const TEXT = 'the cat sat on the mat. the dog sat on the log.\n'.repeat(40);
 let trainer: Trainer;
-let training = false;
-const posted: FromWorker[] = [];
-let host: ViewsHost;
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
   trainer = newTrainer(makeConfig({ preset: 'nano', nLayer: 1, nEmbd: 16, blockSize: 8, batchSize: 4, evalIters: 3, maxIters: 20 }), new Dataset(TEXT));
   for (let i = 0; i < 10; i++) await trainer.trainStep();
-  host = new ViewsHost({ post: (m) => posted.push(m), current: () => ({ model: trainer.model, tokenizer: trainer.data.tokenizer, step: trainer.step }), training: () => training });
 });
 
-const settle = () => new Promise((r) => setTimeout(r, 50));
-const views = () => posted.filter((m): m is Extract<FromWorker, { type: 'view' }> => m.type === 'view');
+/** A fresh host per test (the trained model is shared, read only): what it posts, and a promise for its next post. */
+function makeHost() {
+  const posted: FromWorker[] = [];
+  const waiting: (() => void)[] = [];
+  /** Whether the host is told that a run is mid-loop. */
+  const flags = { training: false };
+  const host = new ViewsHost({
+    post: (m) => {
+      posted.push(m);
+      for (const w of waiting.splice(0)) w();
+    },
+    current: () => ({ model: trainer.model, tokenizer: trainer.data.tokenizer, step: trainer.step }),
+    training: () => flags.training,
+  });
+  return {
+    host,
+    posted,
+    flags,
+    /** Resolves once `n` messages have been posted in all. */
+    posts: async (n: number) => {
+      while (posted.length < n) await new Promise<void>((r) => waiting.push(r));
+    },
+    views: () => posted.filter((m): m is Extract<FromWorker, { type: 'view' }> => m.type === 'view'),
+  };
+}
 
 describe('ViewsHost', () => {
   it('closed: the evaluation is Trainer.evaluate and nothing is posted; open: the mean of loss by position, posted', async () => {
-    posted.length = 0;
+    const { host, posted, views } = makeHost();
     const plain = await trainer.evaluate('val');
     expect(await host.evaluate(trainer)).toBe(plain);
     expect(posted).toEqual([]);
@@ -43,12 +62,19 @@ describe('ViewsHost', () => {
   });
 
   it('while training, requests wait for between() and only the newest of each kind is answered', async () => {
-    posted.length = 0;
-    training = true;
+    const h = makeHost();
+    const { host, posted, views } = h;
+    h.flags.training = true;
     for (const text of ['t', 'th', 'the']) host.handle({ type: 'inspect', id: text.length, request: { kind: 'nextChars', text, k: 3 } });
     host.handle({ type: 'inspect', id: 9, request: { kind: 'attention', text: 'the cat' } });
-    await settle();
-    expect(posted).toEqual([]); // nothing inside a step
+    // Nothing inside a step. What proves that time passed: a request made when no step runs is
+    // answered in order after any answer already under way, so once it is posted, an answer to
+    // the queued requests that did not wait for between() would have been posted before it.
+    h.flags.training = false;
+    host.handle({ type: 'inspect', id: 99, request: { kind: 'nextChars', text: 'the', k: 3 } });
+    await h.posts(1);
+    expect(posted.map((m) => (m as { id: number }).id)).toEqual([99]);
+    posted.length = 0;
     await host.between();
     expect(views().map((v) => [v.id, v.view.kind])).toEqual([[3, 'nextChars'], [9, 'attention']]);
     const nc = views()[0].view as { kind: 'nextChars'; data: { context: string; top: unknown[] } };
@@ -57,22 +83,27 @@ describe('ViewsHost', () => {
   });
 
   it('refuses a speed estimate while training and reports unknown characters in one line', async () => {
-    posted.length = 0;
-    host.handle({ type: 'inspect', id: 20, request: { kind: 'estimate', config: trainer.cfg, text: TEXT } });
-    host.handle({ type: 'inspect', id: 21, request: { kind: 'score', text: 'THE CAT', target: 'paste' } });
-    await host.between();
-    expect(posted).toEqual([
+    const h = makeHost();
+    h.flags.training = true;
+    h.host.handle({ type: 'inspect', id: 20, request: { kind: 'estimate', config: trainer.cfg, text: TEXT } });
+    h.host.handle({ type: 'inspect', id: 21, request: { kind: 'score', text: 'THE CAT', target: 'paste' } });
+    await h.host.between();
+    expect(h.posted).toEqual([
       { type: 'viewError', id: 20, kind: 'estimate', message: 'a run is training: the estimate is for before Start' },
       { type: 'viewError', id: 21, kind: 'score', message: "the text has characters the model does not know: 'T' (U+0054), 'H' (U+0048), 'E' (U+0045), 'C' (U+0043), 'A' (U+0041)" },
     ]);
-    training = false;
   });
 
   it('after an evaluation: the embedding map and the last asked views again; no tensors left behind', async () => {
-    posted.length = 0;
+    const h = makeHost();
+    h.host.handle({ type: 'views', open: true });
+    h.host.handle({ type: 'inspect', id: 1, request: { kind: 'nextChars', text: 'the', k: 3 } });
+    h.host.handle({ type: 'inspect', id: 2, request: { kind: 'attention', text: 'the cat' } });
+    await h.posts(2); // answered at once (no step runs)
+    h.posted.length = 0;
     const before = tf.memory().numTensors;
-    await host.afterEval(trainer);
-    expect(views().map((v) => v.view.kind)).toEqual(['embedding', 'nextChars', 'attention']);
+    await h.host.afterEval(trainer);
+    expect(h.views().map((v) => [v.id, v.view.kind])).toEqual([[null, 'embedding'], [null, 'nextChars'], [null, 'attention']]);
     expect(tf.memory().numTensors).toBe(before);
   });
 });

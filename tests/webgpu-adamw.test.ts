@@ -4,7 +4,7 @@
 
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { installNodeWebGPU } from '../src/cli/webgpu.ts';
+import { requireWebGPU } from './webgpu.ts';
 import { adamwStep, decays, type OptimizerState } from '../src/core/train.ts';
 import { FusedAdamW } from '../src/core/kernels/webgpu/adamw.ts';
 import { countsBetween, gpuCounts, installGpuCounters } from '../src/core/kernels/webgpu/counters.ts';
@@ -12,9 +12,7 @@ import { Rng } from '../src/core/rng.ts';
 import { matMulTiled } from '../src/core/kernels/webgpu/matmul.ts';
 
 beforeAll(async () => {
-  const found = await installNodeWebGPU();
-  if (typeof found === 'string') throw new Error(found);
-  expect(await tf.setBackend('webgpu')).toBe(true);
+  await requireWebGPU();
   expect(installGpuCounters()).toBe(true);
 });
 

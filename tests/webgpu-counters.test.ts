@@ -6,7 +6,7 @@
 
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { installNodeWebGPU } from '../src/cli/webgpu.ts';
+import { requireWebGPU } from './webgpu.ts';
 import { countsBetween, gpuCounts, gpuCountersInstalled, installGpuCounters, uninstallGpuCounters } from '../src/core/kernels/webgpu/counters.ts';
 import type { WebGPUBackendInternals } from '../src/core/kernels/webgpu/stream.ts';
 import { measureGpuSteps } from '../src/core/bench.ts';
@@ -16,9 +16,7 @@ import { kernelsOf } from '../src/core/kernels/mode.ts';
 import { newTrainer } from '../src/core/train.ts';
 
 beforeAll(async () => {
-  const found = await installNodeWebGPU();
-  if (typeof found === 'string') throw new Error(found);
-  expect(await tf.setBackend('webgpu')).toBe(true);
+  await requireWebGPU();
 });
 
 // Above tfjs' CPU hand-off threshold (WEBGPU_CPU_HANDOFF_SIZE_THRESHOLD, 1000

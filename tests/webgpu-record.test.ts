@@ -8,7 +8,7 @@
 
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { installNodeWebGPU } from '../src/cli/webgpu.ts';
+import { requireWebGPU } from './webgpu.ts';
 import { makeConfig, type Config } from '../src/core/config.ts';
 import { Dataset } from '../src/core/data.ts';
 import { DivergedError, newTrainer, type Trainer } from '../src/core/train.ts';
@@ -17,9 +17,7 @@ import { applyFreeze } from '../src/core/finetune.ts';
 import { missingWebGPUInternals, webgpuBackend } from '../src/core/kernels/tfjs-internals.ts';
 
 beforeAll(async () => {
-  const found = await installNodeWebGPU();
-  if (typeof found === 'string') throw new Error(found);
-  expect(await tf.setBackend('webgpu')).toBe(true);
+  await requireWebGPU();
 });
 
 const TEXT = 'To be, or not to be, that is the question: whether tis nobler in the mind to suffer.\n'.repeat(20);

@@ -7,7 +7,7 @@
 
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { installNodeWebGPU } from '../src/cli/webgpu.ts';
+import { requireWebGPU } from './webgpu.ts';
 import { makeConfig } from '../src/core/config.ts';
 import { Dataset } from '../src/core/data.ts';
 import { newTrainer, type Trainer } from '../src/core/train.ts';
@@ -19,9 +19,7 @@ import { generate } from '../src/core/sample.ts';
 import { applyFreeze } from '../src/core/finetune.ts';
 
 beforeAll(async () => {
-  const found = await installNodeWebGPU();
-  if (typeof found === 'string') throw new Error(found);
-  expect(await tf.setBackend('webgpu')).toBe(true);
+  await requireWebGPU();
   installGpuCounters();
 });
 

@@ -100,6 +100,18 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const interrupts = guardInterrupts((sig) => {
     console.error(`tabgpt: ${sig}: stopping after the step in progress, then saving ${out}; press Ctrl-C again to quit at once (${out} stays as it was)`);
   });
+  // Test hook (tests/cli-interrupt.test.ts): with TABGPT_HOLD_EVAL=1 an evaluation that starts after a stop
+  // signal says so on stderr and waits for stdin to close, so a second Ctrl-C lands inside it for certain.
+  if (process.env.TABGPT_HOLD_EVAL === '1') {
+    const evaluate = trainer.evaluate.bind(trainer);
+    trainer.evaluate = async (split) => {
+      if (interrupts.received) {
+        console.error('tabgpt: evaluating (held by TABGPT_HOLD_EVAL until stdin closes)');
+        await new Promise((resolve) => process.stdin.once('end', resolve).resume());
+      }
+      return evaluate(split);
+    };
+  }
   let stepModeSaid = false;
   // Checkpoints at each evaluation and at a stop (core/train-loop.ts says when).
   const checkpoint = async (reason: CheckpointReason, valLoss: number) => {

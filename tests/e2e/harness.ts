@@ -70,7 +70,7 @@ export async function waitForState<S extends PageStateLike = PageStateLike>(
       if (!allowError && last.status === 'error') throw new Error(`page reported an error while waiting for ${what}: ${last.error}`);
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last state: ${JSON.stringify(last)?.slice(0, 800)}`);
-    await page.waitForTimeout(intervalMs);
+    await page.waitForTimeout(intervalMs); // a poll's interval, not a sleep: the predicate is a Node closure read against each new state
   }
 }
 

@@ -149,6 +149,8 @@ describe('saved models', () => {
       await page.click(`#models-body tr[data-id="${a.runId}@20"] button[data-action="fine-tune"]`);
       const ft = await until(page, 'the fine-tune to finish', (s) => s.status === 'done' && s.runId !== b.runId && s.savedStep === 20 && s.model?.source === s.runId);
       expect(ft.notices).toContain("Fine-tune: 3 new characters: 'ç', 'é', '—' (added to the model's vocabulary)");
+      expect(ft.error).toBeNull();
+      expect(ft.step).toBe(20);
       expect(ft.model!.params).toBe(a.model!.params + 3 * 16); // three more rows of the (tied) token embedding
       expect(ft.valLoss!).toBeLessThan(Math.log(a.corpus!.vocabSize + 3));
       expect(ft.notices.some((n) => n.startsWith('Dashed: from scratch ('))).toBe(true);

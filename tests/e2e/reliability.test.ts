@@ -8,7 +8,7 @@
 import { appendFileSync, closeSync, mkdtempSync, openSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, JSHandle, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PageState } from '../../src/ui/main';
 import { makeConfig } from '../../src/core/config';
@@ -199,6 +199,23 @@ describe('two tabs', () => {
         a.goto(server.url(`/?${TINY}&maxIters=100000&evalInterval=20&logInterval=5&autostart=1`)),
         b.goto(server.url(`/?${TINY}&maxIters=100000&evalInterval=20&logInterval=5`)),
       ]);
+      // The run lock (src/ui/train/run-lock.ts, the page's own module): a lock another tab holds shows, one this
+      // tab holds or is letting go of never does (a list read then showed a stopped run as training elsewhere),
+      // and once unlockRun has resolved the other tab no longer sees it.
+      type Lock = { lockRun(id: string): Promise<boolean>; unlockRun(id: string): Promise<void>; runsElsewhere(): Promise<Set<string>> };
+      // A string, so that no transform of this file rewrites the browser's import().
+      const lockModule = async (page: Page) => (await page.evaluateHandle("import('/src/ui/train/run-lock.ts')")) as JSHandle<Lock>;
+      const [la, lb] = await Promise.all([lockModule(a), lockModule(b)]);
+      expect(await la.evaluate((m) => m.lockRun('probe'))).toBe(true);
+      expect(await lb.evaluate(async (m) => (await m.runsElsewhere()).has('probe'))).toBe(true);
+      expect(await la.evaluate(async (m) => {
+        const letGo = m.unlockRun('probe');
+        const meanwhile = (await m.runsElsewhere()).has('probe');
+        await letGo;
+        return [meanwhile, (await m.runsElsewhere()).has('probe')];
+      })).toEqual([false, false]);
+      expect(await lb.evaluate(async (m) => (await m.runsElsewhere()).has('probe'))).toBe(false);
+
       const aSaved = await until(a, 'a save in tab A', (s) => (s.savedStep ?? 0) >= 20);
       // Tab B sees A's save without a reload, marked as training elsewhere, with no Resume.
       const rowA = b.locator(`#models-body tr[data-id^="${aSaved.runId}@"]`);
@@ -213,13 +230,16 @@ describe('two tabs', () => {
       await b.click('#stop');
       await until(a, 'A stopped', (s) => s.status === 'done');
       await until(b, 'B stopped', (s) => s.status === 'done');
+      // Each tab announces its stop once the browser has its run's lock back, and a list shows only its
+      // newest reading: both lists settle on two resumable runs (the polls wait for that state; they
+      // used to see a tab's own run still "training elsewhere", read before its lock was released).
       for (const page of [a, b]) {
-        await expect.poll(async () => (await page.locator('#models-body tr[data-id]').allTextContents()).map((t) => /unfinished/.test(t)).join(), { timeout: 30_000 }).toBe('true,true');
-        await expect.poll(() => page.locator(`#models-body tr[data-id^="${aSaved.runId}@"] button[data-action="resume"]`).count(), { timeout: 30_000 }).toBe(1);
+        await expect.poll(async () => (await page.locator('#models-body tr[data-id]').allTextContents()).map((t) => /unfinished/.test(t)).join(), { timeout: 60_000 }).toBe('true,true');
+        await expect.poll(() => page.locator(`#models-body tr[data-id^="${aSaved.runId}@"] button[data-action="resume"]`).count(), { timeout: 60_000 }).toBe(1);
       }
       // A delete in B shows in A.
       await b.click(`#models-body tr[data-id^="${aSaved.runId}@"] button[data-action="delete"]`);
-      await expect.poll(() => a.locator('#models-body tr[data-id]').count(), { timeout: 30_000 }).toBe(1);
+      await expect.poll(() => a.locator('#models-body tr[data-id]').count(), { timeout: 60_000 }).toBe(1);
     } finally {
       await context.close();
     }

@@ -7,6 +7,7 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ViewsSnapshot } from '../../src/ui/views/panel';
 import { launchBrowser, startServer, waitForState } from './harness';
 
 const outDir = process.argv[2] ?? 'docs';
@@ -19,6 +20,8 @@ try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error('pageerror', e.message));
+  /** Two animation frames: what the page changed has been laid out and painted. */
+  const painted = () => page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
   await page.goto(server.url(URL), { timeout: 300_000 });
   const ticker = setInterval(() => void page.evaluate(() => (window as unknown as { tabgpt: { state: { step: number; status: string } } }).tabgpt.state).then((s) => console.log(new Date().toISOString().slice(11, 19), s.status, 'step', s.step)).catch(() => {}), 20_000);
   const done = await waitForState(page, (s) => s.status === 'done', { timeoutMs: 900_000, what: 'the run' });
@@ -35,8 +38,12 @@ try {
   await page.fill('#score-text', sample.slice(0, 100));
   await page.click('#score-run');
   await page.click('#estimate-run');
-  await page.waitForFunction(() => ((window as unknown as { tabgpt: { views: { device: { estimatedTokensPerSec: number | null } | null } } }).tabgpt.views.device?.estimatedTokensPerSec ?? 0) > 0, undefined, { timeout: 600_000, polling: 500 });
-  await page.waitForTimeout(1000);
+  // Every view answered (the estimate, the attention window, the scored text), then drawn.
+  await page.waitForFunction(() => {
+    const v = (window as unknown as { tabgpt: { views: ViewsSnapshot } }).tabgpt.views;
+    return (v.device?.estimatedTokensPerSec ?? 0) > 0 && v.attention !== null && v.scores.paste !== undefined && v.embedding !== null;
+  }, undefined, { timeout: 600_000, polling: 500 });
+  await painted();
   const shoot = async (suffix: string) => {
     for (const id of ['view-next', 'view-attention', 'view-loss-position', 'view-embedding', 'view-confidence', 'view-compare', 'view-device']) {
       await page.locator(`#${id}`).screenshot({ path: join(outDir, `views-${id.slice(5)}-${suffix}.png`) });
@@ -50,7 +57,7 @@ try {
   await page.screenshot({ path: join(outDir, 'views-page-dark-desktop.png') });
   await page.emulateMedia({ colorScheme: 'light' });
   await page.setViewportSize({ width: 390, height: 844 });
-  await page.waitForTimeout(800);
+  await painted(); // the charts redraw at the new width (resize observers run before the next paint)
   await page.evaluate(() => scrollTo(0, 0));
   await page.screenshot({ path: join(outDir, 'views-page-phone.png') });
   await page.addStyleTag({ content: '.run-buttons { display: none !important; }' }); // the fixed Start bar would cover the cards

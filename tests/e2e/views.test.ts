@@ -44,7 +44,7 @@ async function untilViews(what: string, pred: (v: ViewsSnapshot) => boolean, tim
     const v = await views();
     if (pred(v)) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; views: ${JSON.stringify(v).slice(0, 600)}\npage errors: ${errors.join('\n')}`);
-    await page.waitForTimeout(150);
+    await page.waitForTimeout(150); // a poll's interval: the predicate is a Node closure, checked on each read of the snapshot
   }
 }
 const softmax = (z: number[]) => {
@@ -55,10 +55,21 @@ const softmax = (z: number[]) => {
 };
 
 describe('the views on one trained tiny model', () => {
+  // The page loaded once (beforeAll above) trains to the end here, so that every test starts from the
+  // trained model, whichever tests run.
   let done: PageState;
+  beforeAll(async () => {
+    done = await waitForState<PageState & Record<string, unknown>>(page, (s) => s.status === 'done', { timeoutMs: 540_000, what: 'the run to finish' });
+  }, 600_000);
+
+  /** Up to 20 characters of the evaluation's sample that the model knows (or 'the'). */
+  async function promptText(): Promise<string> {
+    const vocab = (await views()).vocab ?? [];
+    const prompt = (await page.evaluate(() => (window as unknown as { tabgpt: { state: PageState } }).tabgpt.state.sample)) ?? '';
+    return [...prompt].filter((c) => vocab.length === 0 || vocab.includes(c)).slice(0, 20).join('') || 'the';
+  }
 
   it('trains with the views open; loss by position has blockSize points and its mean is the reported validation loss', async () => {
-    done = await waitForState<PageState & Record<string, unknown>>(page, (s) => s.status === 'done', { timeoutMs: 540_000, what: 'the run to finish' });
     expect(done.backend).toBe('webgpu');
     expect(page.url()).toContain('views=1');
     expect(await page.isVisible('#views')).toBe(true);
@@ -85,9 +96,7 @@ describe('the views on one trained tiny model', () => {
   }, 300_000);
 
   it('next-character bars: probabilities sum to at most 1, match the logits, and greedy generation picks the top bar', async () => {
-    const vocab = (await views()).vocab ?? [];
-    const prompt = (await page.evaluate(() => (window as unknown as { tabgpt: { state: PageState } }).tabgpt.state.sample)) ?? '';
-    const text = [...prompt].filter((c) => vocab.length === 0 || vocab.includes(c)).slice(0, 20).join('') || 'the';
+    const text = await promptText();
     await page.fill('#gen-prompt', text);
     const v = await untilViews('next characters for the prompt', (x) => x.nextCharsContext === [...text].slice(-T).join(''));
     const bars = v.nextChars!;
@@ -108,7 +117,7 @@ describe('the views on one trained tiny model', () => {
   }, 300_000);
 
   it('attention maps: [layer][head][T][T], rows sum to 1 and are zero above the diagonal; a click enlarges one', async () => {
-    const text = (await views()).nextCharsContext!;
+    const text = [...(await promptText())].slice(-T).join(''); // one context window
     await page.fill('#attention-text', text);
     await page.click('#attention-run');
     const v = await untilViews('attention for the window', (x) => x.attentionChars?.join('') === text);

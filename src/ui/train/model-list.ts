@@ -24,6 +24,8 @@ export class ModelList {
   persistent: boolean | null = null;
   /** While a run is going, the actions that would start or load another model are disabled. */
   private busy = false;
+  /** Counts refresh() calls (see there). */
+  private generation = 0;
 
   constructor(private readonly body: HTMLElement, private readonly errorEl: HTMLElement, private readonly usageEl: HTMLElement) {
     const input = $<HTMLInputElement>('model-file');
@@ -45,13 +47,21 @@ export class ModelList {
   fail: (message: string) => void = () => {};
 
   async refresh(): Promise<void> {
+    // Refreshes overlap (own saves, other tabs' news): only the newest one's reading is shown,
+    // so an older reading that comes back late cannot overwrite it.
+    const generation = ++this.generation;
+    let records: SavedModel[];
+    let elsewhere: Set<string>;
     try {
-      this.records = await listModels();
-      this.elsewhere = await runsElsewhere().catch(() => new Set<string>());
+      records = await listModels();
+      elsewhere = await runsElsewhere().catch(() => new Set<string>());
     } catch (e) {
-      this.errorEl.textContent = (e as Error).message;
+      if (generation === this.generation) this.errorEl.textContent = (e as Error).message;
       return;
     }
+    if (generation !== this.generation) return;
+    this.records = records;
+    this.elsewhere = elsewhere;
     this.render();
     const u = await usage().catch(() => null);
     this.persistent = await persisted().catch(() => null);

@@ -96,13 +96,17 @@ export function onStatus(page: TrainPage, msg: Extract<FromWorker, { type: 'stat
   state.statusMessage = msg.message ?? null;
   if (msg.status === 'done' || msg.status === 'error') {
     page.runActive = false;
-    if (state.runId) unlockRun(state.runId);
-    announceChange(); // other tabs may resume this run now
+    // Once the browser has the lock back: other tabs may resume this run now, and a list read
+    // before that would still show it as training in a tab.
+    const done = msg.status === 'done';
+    void unlockRun(state.runId).then(() => {
+      announceChange();
+      if (done) void page.models.refresh();
+    });
   }
   if (msg.status === 'error' && !state.error) state.error = msg.message ?? 'the run failed';
   updateButtons(page);
   renderProgress(page);
-  if (msg.status === 'done') void page.models.refresh();
 }
 
 export function onProgress(page: TrainPage, msg: Extract<FromWorker, { type: 'progress' }>): void {
