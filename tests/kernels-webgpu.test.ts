@@ -109,6 +109,27 @@ describe('fused bias + GELU (after the c_fc matmul)', () => {
   }
 });
 
+describe('fused bias + GELU, exact (erf) form', () => {
+  // std 2 puts inputs on both branches of the kernel's erf (|z| / sqrt 2 above and below 0.93) and into the tails
+  for (const [N, F, bias] of [[1, 3, true], [5, 67, true], [9, 130, false]] as [number, number, boolean][]) {
+    it(`N=${N} F=${F} bias=${bias}`, async () => {
+      const inputs = [{ shape: [N, 4], std: 2 }, { shape: [4, F] }, ...(bias ? [{ shape: [F] }] : [])];
+      const r = await check(inputs, (x, w, b) => ops.linearGelu(x as tf.Tensor2D, w as tf.Tensor2D, b ?? null, 'erf'));
+      console.log(`linearGelu erf [${N},${F}] err ${r.err} dispatches fused ${r.fused} generic ${r.generic}`);
+    });
+  }
+  it('differs from the tanh form (the form reaches the kernel)', async () => {
+    await tf.setBackend('webgpu');
+    setKernelMode('fused');
+    const x = tf.tensor2d([[-3, -1.5, -0.5, 0.7, 2.5]]);
+    const [e, t] = (await Promise.all([ops.gelu(x, 'erf').data(), ops.gelu(x, 'tanh').data()])) as Float32Array[];
+    // 0.5 x (1 + erf(x / sqrt 2)) at x = -3 is -0.0040497, the tanh form gives -0.0036374
+    expect(e[0]).toBeCloseTo(-0.0040497, 6);
+    expect(t[0]).toBeCloseTo(-0.0036374, 6);
+    tf.dispose(x);
+  });
+});
+
 describe('fused causal self-attention (c_attn linear + attention)', () => {
   const S = 140;
   const maskValues = new Float32Array(S * S);

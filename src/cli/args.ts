@@ -13,6 +13,7 @@ export function configFlags(): Options {
   const out: Options = {};
   for (const k of NUMERIC_KEYS) out[toKebab(k)] = { type: 'string' };
   out.bias = { type: 'string' };
+  out.gelu = { type: 'string' };
   return out;
 }
 
@@ -48,7 +49,7 @@ export const isNonNegInt = (n: number) => Number.isInteger(n) && n >= 0;
 export function configOverrides(values: Parsed['values']): Partial<Config> {
   const overrides: Partial<Config> = {};
   const scratch = makeConfig();
-  for (const k of [...NUMERIC_KEYS, 'bias'] as (keyof Config)[]) {
+  for (const k of [...NUMERIC_KEYS, 'bias', 'gelu'] as (keyof Config)[]) {
     const raw = values[toKebab(k)];
     if (raw === undefined) continue;
     setField(scratch, k, raw as string);
