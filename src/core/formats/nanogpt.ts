@@ -305,7 +305,7 @@ export async function fromNanoGPT(ckptBytes: Uint8Array, vocab: string[] | null,
   const opt = root.get('optimizer');
   const ostate = isMap(opt) ? opt.get('state') : null;
   if (isMap(ostate) && ostate.size > 0) {
-    const groups = (opt as Map<unknown, unknown>).get('param_groups');
+    const groups = (opt as Map<unknown, unknown>).get('param_groups') as unknown[];
     const { decay, noDecay } = optimizerGroups(params);
     const ids = Array.isArray(groups) ? groups.map((g) => (isMap(g) && Array.isArray(g.get('params')) ? (g.get('params') as unknown[]) : [])) : [];
     if (ids.length !== 2 || ids[0].length !== decay.length || ids[1].length !== noDecay.length) {
