@@ -64,6 +64,8 @@ export class RefusedGlobal extends PickleError {
  * `persistent` resolves persistent ids (torch.save's storages) or is absent (refused).
  */
 export function unpickle(bytes: Uint8Array, allowed: Allowed, persistent?: (id: unknown) => unknown): unknown {
+  // Python 3 and torch.save write protocol 2 or later, which opens with PROTO (0x80)
+  if (bytes[0] !== 0x80) throw new PickleError(`is not a valid pickle (it starts with ${bytes.length ? `byte 0x${bytes[0].toString(16)}` : 'nothing'}, not a protocol-2+ header)`);
   const parser = new Parser({
     nameResolver: {
       resolve: (module: string, name: string) => {
