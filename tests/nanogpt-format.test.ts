@@ -15,6 +15,7 @@ import { decodeCheckpoint, disposeCheckpoint, saveTrainer } from '../src/core/ch
 import type { CheckpointMeta } from '../src/core/checkpoint-validate.ts';
 import { makeConfig } from '../src/core/config.ts';
 import { Dataset } from '../src/core/data.ts';
+import { fineTuneOverrides, initFrom } from '../src/core/finetune.ts';
 import { fromNanoGPT, NanoGPTError, readMeta, toNanoGPT } from '../src/core/formats/nanogpt.ts';
 import { fileTensors, type FileTensor } from '../src/core/formats/safetensors.ts';
 import { newTrainer } from '../src/core/train.ts';
@@ -74,6 +75,17 @@ describe('ckpt.pt and meta.pkl round trip', () => {
     const again = fileTensors(bytes);
     expect([...again.keys()].sort()).toEqual([...tensors.keys()].sort());
     for (const [k, t] of tensors) expect(again.get(k)!.data).toEqual(t.data);
+  });
+
+  it('an imported erf model stays erf when fine-tuned with the page\'s settings (the form goes with the weights)', async () => {
+    const { bytes } = await fromNanoGPT(exported.ckpt, readMeta(exported.metaPkl));
+    const ckpt = await decodeCheckpoint(bytes);
+    const ft = initFrom(ckpt, TEXT, fineTuneOverrides(makeConfig({ maxIters: 5 })));
+    expect(ft.trainer.model.config.gelu).toBe('erf');
+    await ft.trainer.trainStep();
+    disposeCheckpoint(ckpt);
+    ft.trainer.model.dispose();
+    ft.trainer.dispose();
   });
 
   it('keeps a tanh model tanh (export records config.gelu), and the command carries the run settings', async () => {
