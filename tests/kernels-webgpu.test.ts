@@ -232,15 +232,15 @@ describe('whole nano model, fused vs generic on webgpu', () => {
   // SwiftShader runs a nano step in seconds: a small batch, and 5 steps (bench runs longer ones)
   const cfg = makeConfig({ preset: 'nano', batchSize: 2, maxIters: 5, logInterval: 1, evalInterval: 1000, seed: 5, vocabSize: data.tokenizer.vocabSize });
 
-  // tiled: the fused path here (a CPU adapter); tfjs: the fused path on a hardware GPU
-  for (const matmul of ['tiled', 'tfjs'] as const)
-  it(`same loss and gradients at init (1e-4), ${matmul} matmul`, async () => {
+  // tiled: the fused path here (a CPU adapter); tfjs: the fused path on a hardware GPU; erf: nanoGPT's GELU
+  for (const [matmul, gelu] of [['tiled', 'tanh'], ['tfjs', 'tanh'], ['tiled', 'erf']] as const)
+  it(`same loss and gradients at init (1e-4), ${matmul} matmul${gelu === 'erf' ? ', erf GELU' : ''}`, async () => {
     await tf.setBackend('webgpu');
     setMatmulChoice(matmul);
     const batch = data.evalBatches('train', 1, cfg.batchSize, cfg.blockSize)[0];
     const lossAndGrads = async (mode: 'generic' | 'fused') => {
       setKernelMode(mode);
-      const model = new GPT(modelConfigOf(cfg), runRngs(cfg.seed).init);
+      const model = new GPT({ ...modelConfigOf(cfg), gelu }, runRngs(cfg.seed).init);
       const x = tf.tensor2d(batch.x, [cfg.batchSize, cfg.blockSize], 'int32');
       const y = tf.tensor2d(batch.y, [cfg.batchSize, cfg.blockSize], 'int32');
       const { value, grads } = tf.variableGrads(() => model.loss(x, y), [...model.params.values()]);
@@ -263,7 +263,7 @@ describe('whole nano model, fused vs generic on webgpu', () => {
       worst = Math.max(worst, e);
     }
     setMatmulChoice('auto');
-    console.log(`nano at init (${matmul} matmul): loss generic ${g.loss} fused ${f.loss}; max |grad diff| ${worst.toExponential(1)}`);
+    console.log(`nano at init (${matmul} matmul, ${gelu} GELU): loss generic ${g.loss} fused ${f.loss}; max |grad diff| ${worst.toExponential(1)}`);
   });
 
   it('same training losses over 5 steps (1e-4), constant dispatch and tensor counts, no per-step compiles', { timeout: 400_000 }, async () => {
