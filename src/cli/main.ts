@@ -15,7 +15,7 @@ const COMMANDS: Record<string, { about: string; run: (argv: string[]) => Promise
 };
 
 function usage(): string {
-  return ['usage: tabgpt <command> [flags]   (tabgpt <command> --help for its flags)', '', ...Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(12)} ${v.about}`)].join('\n');
+  return ['usage: tabgpt <command> [flags]   (tabgpt <command> --help for its flags)', '', ...Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(13)} ${v.about}`)].join('\n');
 }
 
 async function main(): Promise<void> {

@@ -47,13 +47,19 @@ export async function toNanoGPTCommand(argv: string[]): Promise<void> {
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new CliError(`--out ${values.out}: is a file; give a folder (nanoGPT's --out_dir)`);
   const maxIters = num(values, 'max-iters', isPosInt, 'a positive integer');
   const bytes = await readInput('ckpt', path, 'a tabgpt .safetensors checkpoint');
+  if (bytes[0] === 0x50 && bytes[1] === 0x4b) throw new CliError(`--ckpt ${path}: is a PyTorch (zip) file; to-nanogpt takes a tabgpt .safetensors checkpoint (from-nanogpt reads ckpt.pt)`);
   await setupBackend('cpu');
   const ckpt = await decodeCheckpoint(bytes, path); // validates the whole file
   disposeCheckpoint(ckpt);
   const { meta } = ckpt;
   if (maxIters !== undefined && maxIters < meta.step) throw new CliError(`--max-iters ${maxIters} is below the checkpoint's step ${meta.step}`);
   const text = values.text !== undefined || values.corpus !== undefined ? await loadCorpus({ text: values.text as string | undefined, corpus: values.corpus as string | undefined }) : null;
-  const bins = text ? tokenBins(text.text, meta.vocab) : null;
+  let bins: ReturnType<typeof tokenBins> | null = null;
+  try {
+    bins = text ? tokenBins(text.text, meta.vocab) : null;
+  } catch (e) {
+    throw new CliError(`${values.text !== undefined ? `--text ${values.text}` : `--corpus ${values.corpus}`}: ${(e as Error).message}`);
+  }
   const out = toNanoGPT(meta, fileTensors(bytes), { dir, maskBuffers: values['mask-buffers'] as boolean, maxIters });
   await writeAtomic(join(dir, 'ckpt.pt'), out.ckpt);
   await writeAtomic(join(dir, 'meta.pkl'), out.metaPkl);
@@ -88,15 +94,19 @@ export async function fromNanoGPTCommand(argv: string[]): Promise<void> {
   const path = values.ckpt as string;
   const ckptBytes = await readInput('ckpt', path, "nanoGPT's ckpt.pt");
   const metaPath = (values.meta as string | undefined) ?? join(dirname(path), 'meta.pkl');
-  let vocab: string[] | null = null;
-  if (values.meta !== undefined || existsSync(metaPath)) vocab = readMeta(await readInput('meta', metaPath, "nanoGPT's meta.pkl"), metaPath);
+  if (ckptBytes[0] !== 0x50 && ckptBytes.length >= 8 && ckptBytes[0] !== 0x80) {
+    // a safetensors file opens with its header length, then '{'
+    if (ckptBytes[8] === 0x7b) throw new CliError(`--ckpt ${path}: is a safetensors file, not nanoGPT's ckpt.pt (to-nanogpt converts tabgpt's checkpoints the other way)`);
+  }
+  if (values.meta === undefined && !existsSync(metaPath)) throw new CliError(`no meta.pkl beside ${path}: give nanoGPT's vocabulary with --meta FILE (nanoGPT keeps it at data/<dataset>/meta.pkl)`);
+  const vocab = readMeta(await readInput('meta', metaPath, "nanoGPT's meta.pkl"), metaPath);
   const { bytes, info } = await fromNanoGPT(ckptBytes, vocab, path);
   await setupBackend('cpu');
   disposeCheckpoint(await decodeCheckpoint(bytes, values.out as string)); // the result passes tabgpt's own checks before it is written
   const out = values.out as string;
   await writeAtomic(out, bytes);
   const c = info.config;
-  console.log(`read ${path}${vocab ? ` and ${metaPath}` : ''}: ${c.nLayer} layers, ${c.nHead} heads, ${c.nEmbd} wide, block ${c.blockSize}, vocab ${c.vocabSize}, bias ${c.bias}, dropout ${c.dropout}; step ${info.step}${info.bestValLoss !== null ? `, best val loss ${info.bestValLoss.toFixed(4)}` : ''}; AdamW state ${info.optimizer ? 'yes' : 'no'}; GELU ${c.gelu}`);
+  console.log(`read ${path} and ${metaPath}: ${c.nLayer} layers, ${c.nHead} heads, ${c.nEmbd} wide, block ${c.blockSize}, vocab ${c.vocabSize}, bias ${c.bias}, dropout ${c.dropout}; step ${info.step}${info.bestValLoss !== null ? `, best val loss ${info.bestValLoss.toFixed(4)}` : ''}; AdamW state ${info.optimizer ? 'yes' : 'no'}; GELU ${c.gelu}`);
   for (const n of info.notes) console.log(`  ${n}`);
   console.log(`wrote ${out}: sample with  npm run sample -- --ckpt ${out}   (or Upload it, or ckpt.pt with meta.pkl, on the training page)`);
 }
