@@ -118,6 +118,36 @@ describe('fused bias + GELU, exact (erf) form', () => {
       console.log(`linearGelu erf [${N},${F}] err ${r.err} dispatches fused ${r.fused} generic ${r.generic}`);
     });
   }
+  it('is float32-accurate: within 3e-7 of the exact GELU on [-8, 8] (the generic tf.erf path for comparison)', async () => {
+    // float64 reference: erf's Taylor series below 2, erfc's continued fraction above
+    const erf = (x: number): number => {
+      const a = Math.abs(x);
+      if (a < 2) {
+        let term = a, sum = a;
+        for (let n = 1; n < 60; n++) { term *= (-a * a) / n; sum += term / (2 * n + 1); }
+        return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum;
+      }
+      let k = a;
+      for (let n = 80; n >= 1; n--) k = a + n / 2 / k;
+      return Math.sign(x) * (1 - Math.exp(-a * a) / (Math.sqrt(Math.PI) * k));
+    };
+    const n = 4097;
+    const xs = Float32Array.from({ length: n }, (_, i) => -8 + (16 * i) / (n - 1));
+    const exact = Array.from(xs, (x) => 0.5 * x * (1 + erf(x / Math.SQRT2)));
+    const errOf = async (mode: 'fused' | 'generic') => {
+      setKernelMode(mode);
+      const x = tf.tensor2d(xs, [1, n]);
+      const y = (await ops.gelu(x, 'erf').data()) as Float32Array;
+      x.dispose();
+      return y.reduce((m, v, i) => Math.max(m, Math.abs(v - exact[i]) / (1 + Math.abs(exact[i]))), 0);
+    };
+    await tf.setBackend('webgpu');
+    const fused = await errOf('fused');
+    const generic = await errOf('generic');
+    console.log(`erf GELU vs exact on [-8, 8]: fused kernel ${fused.toExponential(2)}, generic tf.erf ${generic.toExponential(2)}`);
+    expect(fused).toBeLessThan(3e-7);
+  });
+
   it('differs from the tanh form (the form reaches the kernel)', async () => {
     await tf.setBackend('webgpu');
     setKernelMode('fused');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zipSync } from 'fflate';
 import * as tf from '@tensorflow/tfjs';
-import { decodeCheckpoint, disposeCheckpoint, saveTrainer } from '../src/core/checkpoint.ts';
+import { decodeCheckpoint, disposeCheckpoint, encodeCheckpoint, modelFromCheckpoint, saveTrainer } from '../src/core/checkpoint.ts';
 import type { CheckpointMeta } from '../src/core/checkpoint-validate.ts';
 import { makeConfig } from '../src/core/config.ts';
 import { Dataset } from '../src/core/data.ts';
@@ -110,6 +110,36 @@ describe('ckpt.pt and meta.pkl round trip', () => {
     disposeCheckpoint(await decodeCheckpoint(bytes));
     noBias.model.dispose();
     noBias.dispose();
+  });
+});
+
+describe('config.gelu in checkpoints', () => {
+  it('a file from before the field (no gelu in its config) loads as the tanh form', async () => {
+    const logits = async (bytes: Uint8Array) => {
+      const ck = await decodeCheckpoint(bytes);
+      const { model } = modelFromCheckpoint(ck);
+      disposeCheckpoint(ck);
+      const idx = tf.tensor2d([[1, 2, 3, 4]], [1, 4], 'int32');
+      const out = (await model.forward(idx).data()) as Float32Array;
+      idx.dispose();
+      model.dispose();
+      return { out, gelu: ck.meta.config.gelu };
+    };
+    const weights = new Map([...tensors].map(([k, t]) => [k, tf.tensor(t.data, t.shape)]));
+    const withForm = async (gelu: 'tanh' | 'erf' | undefined) => {
+      const config = { ...meta.config, gelu };
+      if (gelu === undefined) delete config.gelu;
+      // encodeCheckpoint takes tabgpt's layout: Linear weights transposed back from the file's [out, in]
+      const tabgpt = new Map([...weights].map(([k, t]) => [k, /\.(c_attn|c_proj|c_fc)\.weight$/.test(k) ? t.transpose() : t]));
+      return logits(await encodeCheckpoint({ ...meta, config }, tabgpt));
+    };
+    const old = await withForm(undefined);
+    const tanh = await withForm('tanh');
+    const erf = await withForm('erf');
+    expect(old.gelu).toBeUndefined();
+    expect(old.out).toEqual(tanh.out);
+    expect(old.out).not.toEqual(erf.out);
+    tf.dispose([...weights.values()]);
   });
 });
 
