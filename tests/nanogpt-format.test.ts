@@ -18,6 +18,7 @@ import { Dataset } from '../src/core/data.ts';
 import { fineTuneOverrides, initFrom } from '../src/core/finetune.ts';
 import { fromNanoGPT, NanoGPTError, readMeta, toNanoGPT } from '../src/core/formats/nanogpt.ts';
 import { fileTensors, type FileTensor } from '../src/core/formats/safetensors.ts';
+import { loadTorch, saveTorch, TorchTensor, type SaveValue } from '../src/core/formats/torch-file.ts';
 import { newTrainer } from '../src/core/train.ts';
 
 const TEXT = 'To be, or not to be, that is the question:\nWhether tis nobler in the mind to suffer\n'.repeat(20);
@@ -95,6 +96,19 @@ describe('ckpt.pt and meta.pkl round trip', () => {
     expect(info.notes.join(' ')).not.toContain('causal-mask');
     expect(tanh.flags).toEqual(expect.arrayContaining(['--init_from=resume', '--out_dir=/d', '--dataset=/d', '--batch_size=2', '--block_size=8', '--dropout=0.1',
       '--max_iters=50', '--lr_decay_iters=50', '--beta1=0.9', '--beta2=0.99', '--gradient_accumulation_steps=1']));
+  });
+
+  it('leaves out an optimizer state that does not follow nanoGPT\'s groups (frozen parameters), with a note', async () => {
+    // read the export back as plain values, drop one parameter from the no-decay group, save again
+    const toSave = (v: unknown): SaveValue => v instanceof TorchTensor ? { shape: v.shape, data: v.data }
+      : v instanceof Map ? new Map([...v].map(([k, x]) => [k, toSave(x)])) : Array.isArray(v) ? v.map(toSave) : (v as SaveValue);
+    const root = toSave(loadTorch(exported.ckpt)) as Map<unknown, Map<unknown, unknown>>;
+    const groups = root.get('optimizer')!.get('param_groups') as Map<string, number[]>[];
+    groups[1].set('params', groups[1].get('params')!.slice(1));
+    const { bytes, info } = await fromNanoGPT(saveTorch(root as SaveValue), meta.vocab);
+    expect(info.optimizer).toBe(false);
+    expect(info.notes.join(' ')).toMatch(/does not follow nanoGPT's two parameter groups .* left out/);
+    disposeCheckpoint(await decodeCheckpoint(bytes));
   });
 
   it('imports a weights-only file (no optimizer) and a bias=False model', async () => {

@@ -299,32 +299,11 @@ export async function fromNanoGPT(ckptBytes: Uint8Array, vocab: string[] | null,
   const known = new Set(params.map(([k]) => k));
   for (const k of state.keys()) if (!known.has(k)) throw bad(`tensor ${k} is not part of nanoGPT's GPT with these model_args (an extra tensor)`);
 
-  // AdamW state, mapped back to names through configure_optimizers' groups
-  let adamT: number | undefined;
-  let eps: number | null = null;
-  const opt = root.get('optimizer');
-  const ostate = isMap(opt) ? opt.get('state') : null;
-  if (isMap(ostate) && ostate.size > 0) {
-    const groups = (opt as Map<unknown, unknown>).get('param_groups') as unknown[];
-    const { decay, noDecay } = optimizerGroups(params);
-    const ids = Array.isArray(groups) ? groups.map((g) => (isMap(g) && Array.isArray(g.get('params')) ? (g.get('params') as unknown[]) : [])) : [];
-    if (ids.length !== 2 || ids[0].length !== decay.length || ids[1].length !== noDecay.length) {
-      throw bad(`its optimizer does not have nanoGPT's two parameter groups (${decay.length} decayed, ${noDecay.length} not): it cannot be mapped to parameter names`);
-    }
-    const order = [...decay, ...noDecay];
-    const shapes = new Map(params);
-    eps = num(isMap(groups[0]) ? groups[0].get('eps') : null);
-    order.forEach((pname, i) => {
-      const s = ostate.get(i < decay.length ? ids[0][i] : ids[1][i - decay.length]);
-      if (!isMap(s)) throw bad(`its optimizer has no state for parameter ${i} (${pname})`);
-      const step = num(s.get('step'));
-      if (step === null || !Number.isInteger(step) || step < 0) throw bad(`its optimizer's step for ${pname} is not a count`);
-      if (adamT !== undefined && step !== adamT) throw bad(`its optimizer's steps differ between parameters (${adamT} and ${step})`);
-      adamT = step;
-      entries.push({ name: `optimizer.exp_avg.${pname}`, shape: shapes.get(pname)!, data: tensor('exp_avg', s.get('exp_avg'), shapes.get(pname)!, `optimizer state of ${pname}: `).data });
-      entries.push({ name: `optimizer.exp_avg_sq.${pname}`, shape: shapes.get(pname)!, data: tensor('exp_avg_sq', s.get('exp_avg_sq'), shapes.get(pname)!, `optimizer state of ${pname}: `).data });
-    });
-  } else notes.push('no optimizer state: the model samples and fine-tunes; resuming starts AdamW afresh');
+  const adam = readOptimizer(root.get('optimizer'), params, tensor, bad);
+  if ('note' in adam) notes.push(adam.note);
+  else entries.push(...adam.entries);
+  const adamT = 'note' in adam ? undefined : adam.t;
+  const eps = 'note' in adam ? null : adam.eps;
 
   const config = importConfig(args, root.get('config'), eps);
   try {
@@ -340,6 +319,44 @@ export async function fromNanoGPT(ckptBytes: Uint8Array, vocab: string[] | null,
     extra: { imported_from: `nanoGPT ${name}`, ...(bestValLoss !== null ? { val_loss: String(bestValLoss) } : {}) },
   };
   return { bytes: await encodeSafetensors(meta, entries), info: { config, step: meta.step, bestValLoss, optimizer: adamT !== undefined, notes } };
+}
+
+/**
+ * AdamW's state dict as tabgpt's optimizer tensors: parameter indices mapped
+ * back to names through configure_optimizers' groups (decayed first). A state
+ * that is absent or does not follow those groups (a run with frozen
+ * parameters) is left out with a note; a malformed one is refused.
+ */
+function readOptimizer(
+  opt: unknown,
+  params: [string, number[]][],
+  tensor: (key: string, v: unknown, shape: number[], where: string) => TorchTensor,
+  bad: (why: string) => NanoGPTError,
+): { entries: FileTensor[]; t: number; eps: number | null } | { note: string } {
+  const state = isMap(opt) ? opt.get('state') : null;
+  if (!isMap(state) || state.size === 0) return { note: 'no optimizer state: the model samples and fine-tunes; resuming starts AdamW afresh' };
+  const groups = (opt as Map<unknown, unknown>).get('param_groups');
+  const { decay, noDecay } = optimizerGroups(params);
+  const ids = Array.isArray(groups) ? groups.map((g) => (isMap(g) && Array.isArray(g.get('params')) ? (g.get('params') as unknown[]) : [])) : [];
+  if (ids.length !== 2 || ids[0].length !== decay.length || ids[1].length !== noDecay.length) {
+    return { note: `its optimizer state does not follow nanoGPT's two parameter groups (${decay.length} decayed, ${noDecay.length} not), so it was left out: resuming starts AdamW afresh` };
+  }
+  const shapes = new Map(params);
+  const entries: FileTensor[] = [];
+  let t: number | undefined;
+  [...decay, ...noDecay].forEach((name, i) => {
+    const s = state.get(i < decay.length ? ids[0][i] : ids[1][i - decay.length]);
+    if (!isMap(s)) throw bad(`its optimizer has no state for parameter ${i} (${name})`);
+    const step = num(s.get('step'));
+    if (step === null || !Number.isInteger(step) || step < 0) throw bad(`its optimizer's step for ${name} is not a count`);
+    if (t !== undefined && step !== t) throw bad(`its optimizer's steps differ between parameters (${t} and ${step})`);
+    t = step;
+    const shape = shapes.get(name)!;
+    entries.push({ name: `optimizer.exp_avg.${name}`, shape, data: tensor('exp_avg', s.get('exp_avg'), shape, `optimizer state of ${name}: `).data });
+    entries.push({ name: `optimizer.exp_avg_sq.${name}`, shape, data: tensor('exp_avg_sq', s.get('exp_avg_sq'), shape, `optimizer state of ${name}: `).data });
+  });
+  const g0 = (groups as unknown[])[0];
+  return { entries, t: t!, eps: num(isMap(g0) ? g0.get('eps') : null) };
 }
 
 /** tabgpt's config from model_args and train.py's settings (defaults where the file has none). */

@@ -160,6 +160,8 @@ function rebuildTensor(storage: unknown, offset: unknown, size: unknown, stride:
     throw new TorchFileError('has a tensor with a malformed size or stride');
   }
   const numel = size.reduce((a, b) => a * b, 1);
+  // a view larger than its storage (stride-0 broadcasts) is not something a checkpoint holds, and would size an allocation
+  if (numel > s.data.length) throw new TorchFileError(`has a tensor of shape [${size}] larger than its storage (${s.data.length} values)`);
   const off = offset as number;
   const last = numel === 0 ? off : off + size.reduce((a, d, i) => a + (d - 1) * stride[i], 0);
   if (last >= s.data.length && numel > 0) throw new TorchFileError(`has a tensor of shape [${size}] reaching past its storage (${s.data.length} values)`);
