@@ -10,6 +10,7 @@ import { fileTensors } from '../core/formats/safetensors';
 import { fromNanoGPT, readMeta, toNanoGPT, tokenBins } from '../core/formats/nanogpt';
 import { isPosInt, num, parse } from './args';
 import { CliError, loadCorpus, setupBackend, writeAtomic } from './common';
+import { shellLine } from './interrupt';
 
 const TO_HELP = `usage: tabgpt to-nanogpt --ckpt model.safetensors --out DIR [--text FILE | --corpus shakespeare]
                           [--max-iters N] [--mask-buffers]
@@ -45,6 +46,8 @@ export async function toNanoGPTCommand(argv: string[]): Promise<void> {
   const path = values.ckpt as string;
   const dir = resolve(values.out as string);
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new CliError(`--out ${values.out}: is a file; give a folder (nanoGPT's --out_dir)`);
+  // train.py's configurator splits each --key=value at '=' (so a folder with one cannot be passed)
+  if (dir.includes('=')) throw new CliError(`--out ${values.out}: nanoGPT's train.py cannot take a folder whose path has '=' in it: choose another`);
   const maxIters = num(values, 'max-iters', isPosInt, 'a positive integer');
   const bytes = await readInput('ckpt', path, 'a tabgpt .safetensors checkpoint');
   if (bytes[0] === 0x50 && bytes[1] === 0x4b) throw new CliError(`--ckpt ${path}: is a PyTorch (zip) file; to-nanogpt takes a tabgpt .safetensors checkpoint (from-nanogpt reads ckpt.pt)`);
@@ -77,9 +80,10 @@ export async function toNanoGPTCommand(argv: string[]): Promise<void> {
     : 'GELU: this model was trained with the tanh form (GPT-2\'s); nanoGPT\'s model.py uses nn.GELU() (erf), so its first steps adjust the weights to it. For the same function, edit model.py\'s MLP to nn.GELU(approximate=\'tanh\')');
   if (values['mask-buffers']) console.log('causal-mask buffers included: for nanoGPT on PyTorch < 2.0 (PyTorch 2.x refuses them; export again without --mask-buffers)');
   console.log('\ncontinue the run with nanoGPT, in its folder (one GPU):');
-  console.log(`  python train.py ${out.flags.join(' ')}`);
+  console.log(`  python train.py ${shellLine(out.flags)}`);
   console.log(`on N GPUs of one machine: torchrun --standalone --nproc_per_node=N train.py with the same flags, but --gradient_accumulation_steps=N and --batch_size=${cfg.batchSize}/N (the same ${cfg.batchSize} sequences per step)`);
-  console.log('without a GPU add --device=cpu --compile=False; bring the result back with: npm run from-nanogpt -- --ckpt ' + join(dir, 'ckpt.pt') + ' --out model.safetensors');
+  if ((maxIters ?? cfg.maxIters) <= meta.step) console.log(`the run is at the end of its schedule (step ${meta.step} of ${cfg.maxIters}): export again with --max-iters N to continue to N`);
+  console.log(`without a GPU add --device=cpu --compile=False; bring the result back with: npm run from-nanogpt -- ${shellLine(['--ckpt', join(dir, 'ckpt.pt'), '--out', 'model.safetensors'])}`);
 }
 
 export async function fromNanoGPTCommand(argv: string[]): Promise<void> {
