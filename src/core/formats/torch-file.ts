@@ -115,6 +115,8 @@ export function loadTorch(bytes: Uint8Array): unknown {
   const pklName = names.find((n) => /^[^/]+\/data\.pkl$/.test(n));
   if (!pklName) throw new TorchFileError(`has no data.pkl (a zip, but not one torch.save wrote: ${names.slice(0, 3).join(', ') || 'empty'})`);
   const prefix = pklName.slice(0, -'data.pkl'.length);
+  const order = entries[`${prefix}byteorder`];
+  if (order && new TextDecoder().decode(order).trim() !== 'little') throw new TorchFileError('was saved on a big-endian machine: load and save it again on a little-endian one');
   const storages = new Map<string, { data: Float32Array }>();
   const storageType = (name: string) => ({ storageType: name });
   const allowed: Record<string, unknown> = {
