@@ -1,6 +1,7 @@
 // tabgpt and real PyTorch, both ways (tests/pytorch/nanogpt_interop.py is
 // PyTorch's side): nanoGPT's checkpoint, saved as its train.py saves it, read
-// by from-nanogpt gives the same logits (1e-4) and the same greedy text; a
+// by from-nanogpt gives the same logits (1e-4) and the same greedy text (also
+// for a bias=False model saved without optimizer state); a
 // tabgpt checkpoint written by to-nanogpt is read by torch.load, loads
 // strictly into nanoGPT's GPT with the same logits (1e-4), and its AdamW state
 // loads into torch.optim.AdamW with nanoGPT's groups and keeps training.
@@ -56,7 +57,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 describe.skipIf(!python)('nanoGPT checkpoints against real PyTorch', () => {
   let dir: string;
-  let expected: { torch: string; probe: number[][]; logits: number[]; greedy: string; mask_buffers: boolean };
+  let expected: { torch: string; probe: number[][]; logits: number[]; greedy: string; nobias_logits: number[]; mask_buffers: boolean };
   let text: string;
 
   beforeAll(async () => {
@@ -94,6 +95,19 @@ describe.skipIf(!python)('nanoGPT checkpoints against real PyTorch', () => {
     disposeCheckpoint(ckpt);
     model.dispose();
   }, 60_000);
+
+  it('from-nanogpt: a bias=False model saved without optimizer state gives PyTorch\'s logits (1e-4)', async () => {
+    const { bytes, info } = await fromNanoGPT(readFileSync(join(dir, 'ckpt_nobias.pt')), readMeta(readFileSync(join(dir, 'meta.pkl'))));
+    expect(info.config.bias).toBe(false);
+    expect(info.optimizer).toBe(false);
+    const ckpt = await decodeCheckpoint(bytes, 'imported');
+    const { model } = modelFromCheckpoint(ckpt);
+    disposeCheckpoint(ckpt);
+    const err = maxAbsDiff(await logitsOf(model, expected.probe), expected.nobias_logits);
+    console.log(`from-nanogpt, bias=False: max |logit difference| vs PyTorch: ${err.toExponential(2)}`);
+    expect(err).toBeLessThan(1e-4);
+    model.dispose();
+  });
 
   it('to-nanogpt: torch.load reads it, the same logits (1e-4), AdamW with nanoGPT groups continues', async () => {
     // a tabgpt run (GPT-2's tanh GELU) of 40 steps on the same text

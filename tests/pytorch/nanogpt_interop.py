@@ -8,7 +8,8 @@ the way nanoGPT's train.py does.
   python3 nanogpt_interop.py make DIR   train a small nanoGPT a few steps, save DIR/ckpt.pt
                                         (model, optimizer, model_args, iter_num, best_val_loss,
                                         config) and DIR/meta.pkl, and DIR/expected.json: its
-                                        logits for DIR's probe and its greedy continuation
+                                        logits for a probe and its greedy continuation; also
+                                        DIR/ckpt_nobias.pt, a bias=False model without optimizer
   python3 nanogpt_interop.py check DIR  torch.load DIR/ckpt.pt (tabgpt's to-nanogpt), load it
                                         strictly into the GPT, write its logits for the probe,
                                         load the optimizer state into AdamW with nanoGPT's groups
@@ -205,7 +206,21 @@ def make(out):
             nxt, _ = model(idx[:, -24:])
             idx = torch.cat((idx, nxt[:, -1, :].argmax(-1, keepdim=True)), dim=1)
     greedy = ''.join(itos[i] for i in idx[0].tolist())
-    json.dump({'torch': torch.__version__, 'probe': probe, 'logits': logits.reshape(-1).tolist(), 'greedy': greedy, 'mask_buffers': not hasattr(F, 'scaled_dot_product_attention')},
+
+    # a bias=False model saved with weights only (no optimizer key): random weights, LayerNorm gains perturbed
+    torch.manual_seed(7)
+    nobias_args = dict(n_layer=1, n_head=4, n_embd=32, block_size=24, bias=False, vocab_size=len(chars), dropout=0.0)
+    nobias = GPT(GPTConfig(**nobias_args))
+    with torch.no_grad():
+        for p in nobias.parameters():
+            p.add_(torch.randn_like(p) * 0.3)
+    nobias.eval()
+    torch.save({'model': nobias.state_dict(), 'model_args': nobias_args, 'iter_num': 0, 'best_val_loss': 1e9, 'config': config},
+               os.path.join(out, 'ckpt_nobias.pt'))
+    with torch.no_grad():
+        nobias_logits, _ = nobias(torch.tensor(probe))
+    json.dump({'torch': torch.__version__, 'probe': probe, 'logits': logits.reshape(-1).tolist(), 'greedy': greedy,
+               'nobias_logits': nobias_logits.reshape(-1).tolist(), 'mask_buffers': not hasattr(F, 'scaled_dot_product_attention')},
               open(os.path.join(out, 'expected.json'), 'w'))
 
 
