@@ -77,7 +77,7 @@ describe('saved models', () => {
     }
   }, 240_000);
 
-  it("takes nanoGPT's ckpt.pt with its meta.pkl (to-nanogpt's export) and samples what the CLI samples; a hostile ckpt.pt gets one line", async () => {
+  it("takes nanoGPT's ckpt.pt with its meta.pkl (to-nanogpt's export) and samples what the CLI samples; a hostile ckpt.pt dropped on the list gets one line", async () => {
     const ckpt = join(tmp, 'nano.safetensors');
     const out = join(tmp, 'nanogpt');
     await run('node', ['bin/tabgpt.js', 'train', '--corpus', 'builtin', '--preset', 'nano', '--max-iters', '60', '--lr', '0.01', '--out', ckpt, '--json'], { cwd: ROOT });
@@ -92,7 +92,13 @@ describe('saved models', () => {
     try {
       await page.goto(server.url('/?corpus=builtin'));
       await until(page, 'WebGPU', (s) => s.backend === 'webgpu');
-      await page.setInputFiles('#model-file', { name: 'ckpt.pt', mimeType: 'application/octet-stream', buffer: evil });
+      // dropped on the Saved models card (the real pair below is chosen with the Upload button)
+      const dropped = await page.evaluateHandle((bytes) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([new Uint8Array(bytes)], 'ckpt.pt'));
+        return dt;
+      }, [...evil]);
+      await page.dispatchEvent('#models-body', 'drop', { dataTransfer: dropped });
       await expect.poll(() => page.textContent('#models-error')).toBe('ckpt.pt: refers to os.system, which is not part of a PyTorch checkpoint: refused (tabgpt never executes a pickle)');
       await page.setInputFiles('#model-file', [join(out, 'ckpt.pt'), join(out, 'meta.pkl')]);
       const loaded = await until(page, 'the uploaded ckpt.pt', (s) => s.model?.source === 'ckpt.safetensors');
