@@ -42,7 +42,7 @@ export class PyPersistent {
 export type PyValue = null | boolean | number | bigint | string | PyFloat | PyTuple | PyGlobal | PyReduce | PyPersistent | PyValue[] | Map<PyValue, PyValue>;
 
 /** An allowed global: a JS function that builds plain data from its arguments, or a marker object. */
-export type Allowed = Record<string, ((...args: any[]) => unknown) | object>;
+export type Allowed = Record<string, ((...args: never[]) => unknown) | object>;
 
 /** A BufferReader that never moves backwards (negative lengths from a corrupt or hostile file). */
 class SafeReader extends BufferReader {

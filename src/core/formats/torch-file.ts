@@ -17,7 +17,7 @@
 // (os.system, builtins.eval, ...) is refused by name.
 
 import { unzipSync, zipSync, type Zippable } from 'fflate';
-import { pickle, PickleError, PyGlobal, PyPersistent, PyReduce, PyTuple, RefusedGlobal, unpickle, type PyValue } from './pickle';
+import { pickle, PickleError, PyGlobal, PyPersistent, PyReduce, PyTuple, RefusedGlobal, unpickle, type Allowed, type PyValue } from './pickle';
 
 export class TorchFileError extends Error {
   override name = 'TorchFileError';
@@ -119,7 +119,7 @@ export function loadTorch(bytes: Uint8Array): unknown {
   if (order && new TextDecoder().decode(order).trim() !== 'little') throw new TorchFileError('was saved on a big-endian machine: load and save it again on a little-endian one');
   const storages = new Map<string, { data: Float32Array }>();
   const storageType = (name: string) => ({ storageType: name });
-  const allowed: Record<string, unknown> = {
+  const allowed: Allowed = {
     'collections.OrderedDict': () => new Map(),
     'torch._utils._rebuild_parameter': (data: unknown) => data,
     'torch._utils._rebuild_tensor_v2': (storage: unknown, offset: unknown, size: unknown, stride: unknown) => rebuildTensor(storage, offset, size, stride),
@@ -144,7 +144,7 @@ export function loadTorch(bytes: Uint8Array): unknown {
     return s;
   };
   try {
-    return unpickle(entries[pklName], allowed as never, persistent);
+    return unpickle(entries[pklName], allowed, persistent);
   } catch (e) {
     if (e instanceof RefusedGlobal) throw new TorchFileError(`refers to ${e.qualified}, which is not part of a PyTorch checkpoint: refused (tabgpt never executes a pickle)`);
     if (e instanceof PickleError) throw new TorchFileError(`data.pkl ${e.message}`);
