@@ -16,7 +16,7 @@ import type { CheckpointMeta } from '../src/core/checkpoint-validate.ts';
 import { makeConfig } from '../src/core/config.ts';
 import { Dataset } from '../src/core/data.ts';
 import { fineTuneOverrides, initFrom } from '../src/core/finetune.ts';
-import { fromNanoGPT, NanoGPTError, readMeta, toNanoGPT } from '../src/core/formats/nanogpt.ts';
+import { fromNanoGPT, NanoGPTError, readMeta, toNanoGPT, tokenBins } from '../src/core/formats/nanogpt.ts';
 import { fileTensors, type FileTensor } from '../src/core/formats/safetensors.ts';
 import { loadTorch, saveTorch, TorchTensor, type SaveValue } from '../src/core/formats/torch-file.ts';
 import { newTrainer } from '../src/core/train.ts';
@@ -109,6 +109,16 @@ describe('ckpt.pt and meta.pkl round trip', () => {
     expect(info.optimizer).toBe(false);
     expect(info.notes.join(' ')).toMatch(/does not follow nanoGPT's two parameter groups .* left out/);
     disposeCheckpoint(await decodeCheckpoint(bytes));
+  });
+
+  it('train.bin / val.bin: the text as uint16 ids in the checkpoint\'s vocabulary, 90/10', () => {
+    const { train, val } = tokenBins(TEXT, meta.vocab);
+    const ids = (b: Uint8Array) => new Uint16Array(b.buffer, b.byteOffset, b.length / 2);
+    const n = [...TEXT].length;
+    expect(ids(train).length).toBe(Math.floor(n * 0.9));
+    expect(ids(val).length).toBe(n - Math.floor(n * 0.9));
+    const decode = (u: Uint16Array) => Array.from(u, (i) => meta.vocab[i]).join('');
+    expect(decode(ids(train)) + decode(ids(val))).toBe(TEXT);
   });
 
   it('imports a weights-only file (no optimizer) and a bias=False model', async () => {
