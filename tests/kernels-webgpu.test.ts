@@ -111,6 +111,56 @@ describe('fused bias + GELU (after the c_fc matmul)', () => {
   }
 });
 
+describe('fused bias + GELU, exact (erf) form', () => {
+  // std 2 puts inputs on both branches of the kernel's erf (|z| / sqrt 2 above and below 0.93) and into the tails
+  for (const [N, F, bias] of [[1, 3, true], [5, 67, true], [9, 130, false]] as [number, number, boolean][]) {
+    it(`N=${N} F=${F} bias=${bias}`, async () => {
+      const inputs = [{ shape: [N, 4], std: 2 }, { shape: [4, F] }, ...(bias ? [{ shape: [F] }] : [])];
+      const r = await check(inputs, (k, x, w, b) => ops.linearGelu(k, x as tf.Tensor2D, w as tf.Tensor2D, b ?? null, 'erf'));
+      console.log(`linearGelu erf [${N},${F}] err ${r.err} dispatches fused ${r.fused} generic ${r.generic}`);
+    });
+  }
+  it('is float32-accurate: within 3e-7 of the exact GELU on [-8, 8] (the generic tf.erf path for comparison)', async () => {
+    // float64 reference: erf's Taylor series below 2, erfc's continued fraction above
+    const erf = (x: number): number => {
+      const a = Math.abs(x);
+      if (a < 2) {
+        let term = a, sum = a;
+        for (let n = 1; n < 60; n++) { term *= (-a * a) / n; sum += term / (2 * n + 1); }
+        return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum;
+      }
+      let k = a;
+      for (let n = 80; n >= 1; n--) k = a + n / 2 / k;
+      return Math.sign(x) * (1 - Math.exp(-a * a) / (Math.sqrt(Math.PI) * k));
+    };
+    const n = 4097;
+    const xs = Float32Array.from({ length: n }, (_, i) => -8 + (16 * i) / (n - 1));
+    const exact = Array.from(xs, (x) => 0.5 * x * (1 + erf(x / Math.SQRT2)));
+    const errOf = async (mode: 'fused' | 'generic') => {
+      const x = tf.tensor2d(xs, [1, n]);
+      const y = (await ops.gelu(kernelsOf({ mode }), x, 'erf').data()) as Float32Array;
+      x.dispose();
+      return y.reduce((m, v, i) => Math.max(m, Math.abs(v - exact[i]) / (1 + Math.abs(exact[i]))), 0);
+    };
+    await tf.setBackend('webgpu');
+    const fused = await errOf('fused');
+    const generic = await errOf('generic');
+    console.log(`erf GELU vs exact on [-8, 8]: fused kernel ${fused.toExponential(2)}, generic tf.erf ${generic.toExponential(2)}`);
+    expect(fused).toBeLessThan(3e-7);
+  });
+
+  it('differs from the tanh form (the form reaches the kernel)', async () => {
+    await tf.setBackend('webgpu');
+    const k = kernelsOf({ mode: 'fused' });
+    const x = tf.tensor2d([[-3, -1.5, -0.5, 0.7, 2.5]]);
+    const [e, t] = (await Promise.all([ops.gelu(k, x, 'erf').data(), ops.gelu(k, x, 'tanh').data()])) as Float32Array[];
+    // 0.5 x (1 + erf(x / sqrt 2)) at x = -3 is -0.0040497, the tanh form gives -0.0036374
+    expect(e[0]).toBeCloseTo(-0.0040497, 6);
+    expect(t[0]).toBeCloseTo(-0.0036374, 6);
+    tf.dispose(x);
+  });
+});
+
 describe('fused causal self-attention (c_attn linear + attention)', () => {
   const S = 140;
   const maskValues = new Float32Array(S * S);
@@ -211,13 +261,13 @@ describe('whole nano model, fused vs generic on webgpu', () => {
   // SwiftShader runs a nano step in seconds: a small batch, and 5 steps (bench runs longer ones)
   const cfg = makeConfig({ preset: 'nano', batchSize: 2, maxIters: 5, logInterval: 1, evalInterval: 1000, seed: 5, vocabSize: data.tokenizer.vocabSize });
 
-  // tiled: the fused path here (a CPU adapter); tfjs: the fused path on a hardware GPU
-  for (const matmul of ['tiled', 'tfjs'] as const)
-  it(`same loss and gradients at init (1e-4), ${matmul} matmul`, async () => {
+  // tiled: the fused path here (a CPU adapter); tfjs: the fused path on a hardware GPU; erf: nanoGPT's GELU
+  for (const [matmul, gelu] of [['tiled', 'tanh'], ['tfjs', 'tanh'], ['tiled', 'erf']] as const)
+  it(`same loss and gradients at init (1e-4), ${matmul} matmul${gelu === 'erf' ? ', erf GELU' : ''}`, async () => {
     await tf.setBackend('webgpu');
     const batch = data.evalBatches('train', 1, cfg.batchSize, cfg.blockSize)[0];
     const lossAndGrads = async (mode: 'generic' | 'fused') => {
-      const model = new GPT(modelConfigOf(cfg), runRngs(cfg.seed).init, { kernels: kernelsOf({ mode, matmul }) });
+      const model = new GPT({ ...modelConfigOf(cfg), gelu }, runRngs(cfg.seed).init, { kernels: kernelsOf({ mode, matmul }) });
       const x = tf.tensor2d(batch.x, [cfg.batchSize, cfg.blockSize], 'int32');
       const y = tf.tensor2d(batch.y, [cfg.batchSize, cfg.blockSize], 'int32');
       const { value, grads } = tf.variableGrads(() => model.loss(x, y), [...model.params.values()]);
@@ -239,7 +289,7 @@ describe('whole nano model, fused vs generic on webgpu', () => {
       expect(e, name).toBeLessThan(1e-4);
       worst = Math.max(worst, e);
     }
-    console.log(`nano at init (${matmul} matmul): loss generic ${g.loss} fused ${f.loss}; max |grad diff| ${worst.toExponential(1)}`);
+    console.log(`nano at init (${matmul} matmul, ${gelu} GELU): loss generic ${g.loss} fused ${f.loss}; max |grad diff| ${worst.toExponential(1)}`);
   });
 
   it('same training losses over 5 steps (1e-4), constant dispatch and tensor counts, no per-step compiles', { timeout: 400_000 }, async () => {

@@ -14,6 +14,7 @@ export function configFlags(): Options {
   for (const k of NUMERIC_KEYS) out[toKebab(k)] = { type: 'string' };
   out.bias = { type: 'string' };
   out.step = { type: 'string' };
+  out.gelu = { type: 'string' };
   return out;
 }
 
@@ -49,7 +50,7 @@ export const isNonNegInt = (n: number) => Number.isInteger(n) && n >= 0;
 export function configOverrides(values: Parsed['values']): Partial<Config> {
   const overrides: Partial<Config> = {};
   const scratch = makeConfig();
-  for (const k of [...NUMERIC_KEYS, 'bias', 'step'] as (keyof Config)[]) {
+  for (const k of [...NUMERIC_KEYS, 'bias', 'step', 'gelu'] as (keyof Config)[]) {
     const raw = values[toKebab(k)];
     if (raw === undefined) continue;
     setField(scratch, k, raw as string);

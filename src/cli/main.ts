@@ -9,11 +9,13 @@ const COMMANDS: Record<string, { about: string; run: (argv: string[]) => Promise
   sweep: { about: 'train a ladder of model sizes and record their losses', run: async (a) => (await import('./sweep')).sweepCommand(a) },
   fit: { about: 'fit scaling laws to a sweep results file', run: async (a) => (await import('./fit')).fitCommand(a) },
   transfer: { about: 'pre-train, then fine-tune vs from scratch on held-out text (npm run transfer)', run: async (a) => (await import('./transfer')).transferCommand(a) },
+  'to-nanogpt': { about: "write a checkpoint as nanoGPT's ckpt.pt + meta.pkl, to continue in PyTorch", run: async (a) => (await import('./nanogpt')).toNanoGPTCommand(a) },
+  'from-nanogpt': { about: "read nanoGPT's ckpt.pt (+ meta.pkl) into a tabgpt checkpoint", run: async (a) => (await import('./nanogpt')).fromNanoGPTCommand(a) },
   bench: { about: 'measure training and generation speed per backend and preset', run: async (a) => (await import('./bench')).benchCommand(a) },
 };
 
 function usage(): string {
-  return ['usage: tabgpt <command> [flags]   (tabgpt <command> --help for its flags)', '', ...Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(8)} ${v.about}`)].join('\n');
+  return ['usage: tabgpt <command> [flags]   (tabgpt <command> --help for its flags)', '', ...Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(13)} ${v.about}`)].join('\n');
 }
 
 async function main(): Promise<void> {
@@ -27,7 +29,7 @@ async function main(): Promise<void> {
   await entry.run(rest);
 }
 
-const USER_ERRORS = new Set(['CliError', 'ConfigError', 'DataError', 'TokenizerError', 'CheckpointError', 'SampleError', 'DivergedError', 'FitError', 'SweepError']);
+const USER_ERRORS = new Set(['CliError', 'ConfigError', 'DataError', 'TokenizerError', 'CheckpointError', 'SampleError', 'DivergedError', 'FitError', 'SweepError', 'NanoGPTError']);
 
 main().then(
   () => process.exit(process.exitCode ?? 0),

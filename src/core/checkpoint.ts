@@ -14,18 +14,19 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { validate, type Config } from './config';
-import { CheckpointProblem, isLinearWeight, paramNameOf, validateHeader, type CheckpointMeta, type HeaderEntry, type ValidHeader } from './checkpoint-validate';
+import { CheckpointProblem, isLinearWeight, paramNameOf, validateHeader, type CheckpointMeta, type ValidHeader } from './checkpoint-validate';
 import { sha256Hex, type Dataset } from './data';
 import { GPT, type GPTOptions } from './model';
 import { Rng } from './rng';
 import { Tokenizer } from './tokenizer';
 import { Trainer } from './train';
+import { CHECKPOINT_VERSION, encodeSafetensors, type FileTensor } from './formats/safetensors';
 
 export class CheckpointError extends Error {
   override name = 'CheckpointError';
 }
 
-export const CHECKPOINT_VERSION = '1';
+export { CHECKPOINT_VERSION };
 
 export type { CheckpointMeta };
 
@@ -38,44 +39,14 @@ export interface Checkpoint {
 
 /** Serialise named tensors (tabgpt layout) plus metadata into safetensors bytes. */
 export async function encodeCheckpoint(meta: CheckpointMeta, tensors: Map<string, tf.Tensor>): Promise<Uint8Array> {
-  const entries: { name: string; shape: number[]; data: Float32Array }[] = [];
+  const entries: FileTensor[] = [];
   for (const [name, t] of tensors) {
     const fileTensor = isLinearWeight(paramNameOf(name)) ? tf.transpose(t) : t;
     const data = (await fileTensor.data()) as Float32Array;
     entries.push({ name, shape: fileTensor.shape, data });
     if (fileTensor !== t) fileTensor.dispose();
   }
-  const dataBytes = entries.reduce((a, e) => a + e.data.byteLength, 0);
-  const body = new Uint8Array(dataBytes);
-  const header: Record<string, unknown> = {};
-  let offset = 0;
-  for (const e of entries) {
-    body.set(new Uint8Array(e.data.buffer, e.data.byteOffset, e.data.byteLength), offset);
-    header[e.name] = { dtype: 'F32', shape: e.shape, data_offsets: [offset, offset + e.data.byteLength] } satisfies HeaderEntry;
-    offset += e.data.byteLength;
-  }
-  if (!littleEndian()) throw new CheckpointError('big-endian hosts are not supported');
-  const metadata: Record<string, string> = {
-    format: 'pt',
-    'tabgpt.version': CHECKPOINT_VERSION,
-    config: JSON.stringify(meta.config),
-    vocab: JSON.stringify(meta.vocab),
-    step: String(meta.step),
-    seed: String(meta.seed),
-    rng_state: String(meta.rngState),
-    data_sha256: await sha256Hex(body),
-    ...(meta.adamT !== undefined ? { optimizer: JSON.stringify({ type: 'AdamW', t: meta.adamT }) } : {}),
-    ...(meta.extra ?? {}),
-  };
-  header.__metadata__ = metadata;
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8); // align the data section to 8 bytes
-  const headerBytes = new TextEncoder().encode(json);
-  const out = new Uint8Array(8 + headerBytes.length + body.length);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
-  out.set(headerBytes, 8);
-  out.set(body, 8 + headerBytes.length);
-  return out;
+  return encodeSafetensors(meta, entries);
 }
 
 /** Parse and verify safetensors bytes. Refuses truncated or corrupted files with one clear line. */
@@ -158,10 +129,6 @@ export function restoreTrainerState(trainer: Trainer, ckpt: Checkpoint): void {
 
 export function disposeCheckpoint(ckpt: Checkpoint): void {
   for (const t of ckpt.tensors.values()) if (!t.isDisposed) t.dispose();
-}
-
-function littleEndian(): boolean {
-  return new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 }
 
 /**

@@ -18,7 +18,16 @@ export interface ModelConfig {
   dropout: number;
   /** Biases in Linear and LayerNorm layers (GPT-2 style); false is slightly faster and no worse. */
   bias: boolean;
+  /**
+   * The MLP's GELU: 'tanh' is GPT-2's approximation (tabgpt's default), 'erf' the exact form that
+   * nanoGPT's nn.GELU() computes, so a model imported from PyTorch computes what PyTorch does.
+   * Absent (checkpoints from before the field) means 'tanh'.
+   */
+  gelu?: GeluForm;
 }
+
+export type GeluForm = 'tanh' | 'erf';
+export const GELU_FORMS: readonly GeluForm[] = ['tanh', 'erf'];
 
 export interface TrainConfig {
   /** Sequences per step (B); tokens per step = batchSize * blockSize. */
@@ -76,6 +85,7 @@ export const DEFAULT_CONFIG: Config = {
   vocabSize: 0,
   dropout: 0,
   bias: true,
+  gelu: 'tanh',
   batchSize: 16,
   maxIters: 2000,
   lr: 2e-3,
@@ -115,6 +125,7 @@ export function validate(cfg: Config, corpusLength?: number): void {
   if (cfg.nEmbd % cfg.nHead !== 0) {
     throw new ConfigError(`nEmbd (${cfg.nEmbd}) must be divisible by nHead (${cfg.nHead}): pick nHead among ${divisors(cfg.nEmbd).join(', ')}`);
   }
+  if (cfg.gelu !== undefined && !GELU_FORMS.includes(cfg.gelu)) throw new ConfigError(`gelu must be ${GELU_FORMS.join(' or ')} (got ${JSON.stringify(cfg.gelu)})`);
   if (!(cfg.dropout >= 0 && cfg.dropout < 1)) throw new ConfigError(`dropout must be in [0, 1) (got ${cfg.dropout})`);
   if (!(cfg.lr > 0 && Number.isFinite(cfg.lr))) throw new ConfigError(`lr must be a positive number (got ${cfg.lr})`);
   if (!(cfg.minLr >= 0 && cfg.minLr <= cfg.lr)) throw new ConfigError(`minLr must be between 0 and lr=${cfg.lr} (got ${cfg.minLr})`);
@@ -185,6 +196,11 @@ export function setField(cfg: Config, key: string, value: string): void {
     cfg.step = value as StepMode;
     return;
   }
+  if (k === 'gelu') {
+    if (!GELU_FORMS.includes(value as GeluForm)) throw new ConfigError(`gelu must be ${GELU_FORMS.join(' or ')} (got '${value}')`);
+    cfg.gelu = value as GeluForm;
+    return;
+  }
   if (!NUMERIC_KEYS.includes(k)) throw new ConfigError(`unknown config key '${key}'`);
   const num = Number(value);
   if (value.trim() === '' || !Number.isFinite(num)) throw new ConfigError(`${toKebab(k)} must be a number (got '${value}')`);
@@ -192,6 +208,6 @@ export function setField(cfg: Config, key: string, value: string): void {
 }
 
 export function modelConfigOf(cfg: ModelConfig): ModelConfig {
-  const { nLayer, nHead, nEmbd, blockSize, vocabSize, dropout, bias } = cfg;
-  return { nLayer, nHead, nEmbd, blockSize, vocabSize, dropout, bias };
+  const { nLayer, nHead, nEmbd, blockSize, vocabSize, dropout, bias, gelu } = cfg;
+  return { nLayer, nHead, nEmbd, blockSize, vocabSize, dropout, bias, ...(gelu !== undefined ? { gelu } : {}) };
 }

@@ -57,6 +57,9 @@ export function initFromConfig(saved: Config, overrides: Partial<Config>, vocabS
       throw new ConfigError(`${k}=${overrides[k]} differs from the checkpoint's ${k}=${saved[k]}: a run from a checkpoint keeps its model shape (drop the flag)`);
     }
   }
+  if (overrides.gelu !== undefined && overrides.gelu !== (saved.gelu ?? 'tanh')) {
+    throw new ConfigError(`gelu=${overrides.gelu} differs from the checkpoint's gelu=${saved.gelu ?? 'tanh'}: the MLP's GELU form belongs to its weights (drop the flag)`);
+  }
   const lr = overrides.lr ?? saved.lr / 10;
   const maxIters = overrides.maxIters ?? saved.maxIters;
   return {
@@ -111,6 +114,7 @@ export function initFrom(ckpt: Checkpoint, text: string, overrides: Partial<Conf
 export function fineTuneOverrides(config: Config): Partial<Config> {
   const out: Partial<Config> = { ...config };
   for (const k of SHAPE_KEYS) delete out[k];
+  delete out.gelu; // the MLP's GELU form goes with the weights, like the shape
   delete out.vocabSize;
   return out;
 }

@@ -126,7 +126,7 @@ export class GPT {
 
   /** gelu(x @ W + b) for the MLP's c_fc (ops.ts: bias and GELU fused on webgpu). */
   private linGelu(x: tf.Tensor2D, name: string): tf.Tensor2D {
-    return linearGelu(this.kernels, x, this.p(`${name}.weight`) as tf.Tensor2D, this.optBias(name));
+    return linearGelu(this.kernels, x, this.p(`${name}.weight`) as tf.Tensor2D, this.optBias(name), this.config.gelu ?? 'tanh');
   }
 
   private drop(x: tf.Tensor2D, opts: ForwardOptions, salt: number): tf.Tensor2D {

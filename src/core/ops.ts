@@ -25,6 +25,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { insideGradient } from './kernels/tfjs-internals';
 import { useFused, useTiledMatmul, type Kernels } from './kernels/mode';
+import type { GeluForm } from './config';
 // The fused WGSL kernels (registered for the webgpu backend on import): kernels/webgpu/index.ts
 import { ATTENTION_MAX_T, biasGeluFused, causalAttentionFused, crossEntropyFused, embeddingFused, layerNormFused, matMulTiled } from './kernels/webgpu';
 
@@ -201,8 +202,9 @@ const GELU_C = Math.sqrt(2 / Math.PI);
  * (~1-2 ns), and autodiff of pow also computes a log for the exponent's grad.
  *   d/dx = s + x s (1 - s) 2u',  s = sigmoid(2u),  2u' = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2)
  */
-export function gelu(k: Kernels, x: tf.Tensor2D): tf.Tensor2D {
-  if (useFused(k)) return biasGeluFused(x, null); // one WGSL kernel each way (kernels/webgpu/gelu.ts)
+export function gelu(k: Kernels, x: tf.Tensor2D, form: GeluForm = 'tanh'): tf.Tensor2D {
+  if (useFused(k)) return biasGeluFused(x, null, form); // one WGSL kernel each way (kernels/webgpu/gelu.ts)
+  if (form === 'erf') return geluErf(x);
   // sigmoid(2u) = sigmoid(x (2 sqrt(2/pi) + 2 sqrt(2/pi) 0.044715 x^2))
   const sig2u = (input: tf.Tensor, x2: tf.Tensor) => tf.sigmoid(input.mul(x2.mul(2 * GELU_C * 0.044715).add(2 * GELU_C)));
   if (!recording()) return x.mul(sig2u(x, x.square()));
@@ -224,15 +226,42 @@ export function gelu(k: Kernels, x: tf.Tensor2D): tf.Tensor2D {
   return f(x) as tf.Tensor2D;
 }
 
+const INV_SQRT2 = Math.SQRT1_2;
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/**
+ * GELU, exact form (PyTorch nn.GELU(), nanoGPT's MLP): x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)),
+ * with the closed-form gradient Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi).
+ * tf.erf is one kernel on every backend (Abramowitz-Stegun 7.1.26, absolute error < 1.5e-7).
+ */
+function geluErf(x: tf.Tensor2D): tf.Tensor2D {
+  const phiCdf = (input: tf.Tensor) => tf.erf(input.mul(INV_SQRT2)).add(1).mul(0.5); // Phi(x)
+  if (!recording()) return x.mul(phiCdf(x));
+  const f = tf.customGrad((...args) => {
+    const input = args[0] as tf.Tensor2D;
+    const save = args[1] as tf.GradSaveFunc;
+    const cdf = phiCdf(input);
+    save([input, cdf]);
+    return {
+      value: input.mul(cdf) as tf.Tensor2D,
+      gradFunc: (dy: tf.Tensor, [xs, c]: tf.Tensor[]) => {
+        const pdf = xs.square().mul(-0.5).exp().mul(INV_SQRT_2PI); // phi(x)
+        return dy.mul(c.add(xs.mul(pdf)));
+      },
+    };
+  });
+  return f(x) as tf.Tensor2D;
+}
+
 /**
  * The MLP's first half, gelu(x @ W + b): [N, in] -> [N, out]. Generic: the
  * fused matmul+bias, then gelu. Fused (webgpu): the matmul without bias, then
  * one kernel for the bias add and GELU, whose backward also sums the bias
  * gradient (kernels/webgpu/gelu.ts).
  */
-export function linearGelu(k: Kernels, x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor | null): tf.Tensor2D {
-  if (useFused(k)) return biasGeluFused(linear(k, x, w, null), b);
-  return gelu(k, linear(k, x, w, b));
+export function linearGelu(k: Kernels, x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor | null, form: GeluForm = 'tanh'): tf.Tensor2D {
+  if (useFused(k)) return biasGeluFused(linear(k, x, w, null), b, form);
+  return gelu(k, linear(k, x, w, b), form);
 }
 
 /**

@@ -77,6 +77,41 @@ describe('saved models', () => {
     }
   }, 240_000);
 
+  it("takes nanoGPT's ckpt.pt with its meta.pkl (to-nanogpt's export) and samples what the CLI samples; a hostile ckpt.pt dropped on the list gets one line", async () => {
+    const ckpt = join(tmp, 'nano.safetensors');
+    const out = join(tmp, 'nanogpt');
+    await run('node', ['bin/tabgpt.js', 'train', '--corpus', 'builtin', '--preset', 'nano', '--max-iters', '60', '--lr', '0.01', '--out', ckpt, '--json'], { cwd: ROOT });
+    await run('node', ['bin/tabgpt.js', 'to-nanogpt', '--ckpt', ckpt, '--out', out], { cwd: ROOT });
+    const greedy = await cliSample(ckpt, ['--temperature', '0', '--prompt', 'the ', '--max-new-tokens', '60']);
+    // a torch.save file whose pickle calls os.system: a zip with archive/data.pkl, stored
+    const { zipSync } = await import('fflate');
+    const evil = Buffer.from(zipSync({ 'archive/data.pkl': [Buffer.from("\x80\x02cos\nsystem\nX\x02\x00\x00\x00id\x85R.", 'latin1'), { level: 0 }] }));
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const errors = collectPageErrors(page);
+    try {
+      await page.goto(server.url('/?corpus=builtin'));
+      await until(page, 'WebGPU', (s) => s.backend === 'webgpu');
+      // dropped on the Saved models card (the real pair below is chosen with the Upload button)
+      const dropped = await page.evaluateHandle((bytes) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([new Uint8Array(bytes)], 'ckpt.pt'));
+        return dt;
+      }, [...evil]);
+      await page.dispatchEvent('#models-body', 'drop', { dataTransfer: dropped });
+      await expect.poll(() => page.textContent('#models-error')).toBe('ckpt.pt: refers to os.system, which is not part of a PyTorch checkpoint: refused (tabgpt never executes a pickle)');
+      await page.setInputFiles('#model-file', [join(out, 'ckpt.pt'), join(out, 'meta.pkl')]);
+      const loaded = await until(page, 'the uploaded ckpt.pt', (s) => s.model?.source === 'ckpt.safetensors');
+      expect(loaded.model!.step).toBe(60);
+      expect(await page.textContent('#models-error')).toBe('');
+      expect(await generate(page, { prompt: 'the ', length: 60, temperature: 0, seed: 1337 })).toBe(greedy);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\npage errors:\n${errors.join('\n')}`);
+    } finally {
+      await context.close();
+    }
+  }, 240_000);
+
   it('offers to resume a stopped run after a reload and continues it exactly from its IndexedDB save', async () => {
     const query = 'preset=nano&nLayer=1&nEmbd=16&blockSize=16&batchSize=4&corpus=builtin&maxIters=150&evalInterval=10&logInterval=5&lr=0.01&backend=wasm';
     const context = await browser.newContext();

@@ -1,5 +1,5 @@
 // The saved-models table: runs autosaved at each evaluation and uploaded
-// safetensors files, with size, step, val loss and date, and the actions
+// safetensors files (or nanoGPT's ckpt.pt with its meta.pkl), with size, step, val loss and date, and the actions
 // resume / generate with / fine-tune / download / delete. Plus the upload.
 // The list follows the other tabs (storage-sync.ts) and marks runs training
 // in another tab (run-lock.ts), which cannot be resumed here meanwhile.
@@ -29,18 +29,47 @@ export class ModelList {
 
   constructor(private readonly body: HTMLElement, private readonly errorEl: HTMLElement, private readonly usageEl: HTMLElement) {
     const input = $<HTMLInputElement>('model-file');
-    input.addEventListener('change', async () => {
-      const file = input.files?.[0];
+    input.addEventListener('change', () => {
+      const files = [...(input.files ?? [])];
       input.value = '';
-      if (!file) return;
-      this.errorEl.textContent = '';
-      if (file.size === 0) {
-        this.errorEl.textContent = `${file.name} is empty: choose a .safetensors file written by tabgpt (the CLI or this page)`;
-        return this.fail(this.errorEl.textContent);
-      }
-      this.onUpload(file.name, await file.arrayBuffer());
+      void this.take(files);
+    });
+    // Files dropped on the Saved models card are taken as if chosen (ckpt.pt and meta.pkl together)
+    const card = body.closest('section');
+    card?.addEventListener('dragover', (e) => e.preventDefault());
+    card?.addEventListener('drop', (e) => {
+      e.preventDefault();
+      void this.take([...(e.dataTransfer?.files ?? [])]);
     });
     onChange(() => void this.refresh());
+  }
+
+  /** Chosen or dropped files: a .safetensors file, or nanoGPT's ckpt.pt with its meta.pkl. */
+  private async take(files: File[]): Promise<void> {
+    this.errorEl.textContent = '';
+    // nanoGPT's checkpoint is converted here (core/formats/nanogpt.ts, no tfjs), then loads like a safetensors upload
+    const pt = files.find((f) => /\.pt$/i.test(f.name));
+    if (pt) return this.uploadNanoGPT(pt, files.find((f) => /\.pkl$/i.test(f.name)) ?? null);
+    const file = files[0];
+    if (!file) return;
+    if (file.size === 0) {
+      this.errorEl.textContent = `${file.name} is empty: choose a .safetensors file written by tabgpt (the CLI or this page)`;
+      return this.fail(this.errorEl.textContent);
+    }
+    this.onUpload(file.name, await file.arrayBuffer());
+  }
+
+  /** nanoGPT's checkpoint (and vocabulary) as a tabgpt checkpoint, then the usual upload; bad files get one line. */
+  private async uploadNanoGPT(pt: File, meta: File | null): Promise<void> {
+    try {
+      const { fromNanoGPT, readMeta } = await import('../../core/formats/nanogpt');
+      const vocab = meta ? readMeta(new Uint8Array(await meta.arrayBuffer()), meta.name) : null;
+      const { bytes } = await fromNanoGPT(new Uint8Array(await pt.arrayBuffer()), vocab, pt.name);
+      this.onUpload(pt.name.replace(/\.pt$/i, '.safetensors'), bytes.buffer as ArrayBuffer);
+    } catch (e) {
+      this.errorEl.textContent = (e as Error).message.split('\n')[0];
+      this.fail(this.errorEl.textContent);
+    }
   }
 
   /** Errors also reach window.tabgpt.state through this hook. */
