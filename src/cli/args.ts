@@ -13,6 +13,7 @@ export function configFlags(): Options {
   const out: Options = {};
   for (const k of NUMERIC_KEYS) out[toKebab(k)] = { type: 'string' };
   out.bias = { type: 'string' };
+  out.recompute = { type: 'boolean' }; // a switch: --recompute
   return out;
 }
 
@@ -48,10 +49,10 @@ export const isNonNegInt = (n: number) => Number.isInteger(n) && n >= 0;
 export function configOverrides(values: Parsed['values']): Partial<Config> {
   const overrides: Partial<Config> = {};
   const scratch = makeConfig();
-  for (const k of [...NUMERIC_KEYS, 'bias'] as (keyof Config)[]) {
+  for (const k of [...NUMERIC_KEYS, 'bias', 'recompute'] as (keyof Config)[]) {
     const raw = values[toKebab(k)];
     if (raw === undefined) continue;
-    setField(scratch, k, raw as string);
+    setField(scratch, k, String(raw));
     (overrides as Record<string, unknown>)[k] = scratch[k];
   }
   return overrides;

@@ -16,7 +16,7 @@ import { guardInterrupts, shellLine } from './interrupt';
 const HELP = `usage: tabgpt train [flags]
   --text FILE | --corpus shakespeare|builtin   training text (default: shakespeare, built-in offline)
   --preset ${PRESET_NAMES.join('|')}   model shape (then any of the flags below override it)
-  ${NUMERIC_KEYS.map((k) => '--' + toKebab(k)).join(' ')} --bias true|false
+  ${NUMERIC_KEYS.map((k) => '--' + toKebab(k)).join(' ')} --bias true|false --recompute
   --backend wasm|cpu|webgpu (default wasm)   --out FILE (default out/ckpt.safetensors)
   --resume FILE   continue a run from its checkpoint   --json   machine-readable lines
   --init-from FILE   a new run from a checkpoint's weights: fresh AdamW and schedule, its model shape,

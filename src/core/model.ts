@@ -83,6 +83,8 @@ export interface ForwardOptions {
 export class GPT {
   readonly config: ModelConfig;
   readonly params: Params;
+  /** Recompute each block's activations in the backward pass (the training config's `recompute`; the Trainer sets it). */
+  recompute = false;
   /** [blockSize, blockSize] additive causal mask: 0 on and below the diagonal, -1e9 above. */
   private readonly causalMask: tf.Tensor2D;
 
@@ -143,17 +145,62 @@ export class GPT {
     const wpe = this.p('transformer.wpe.weight') as tf.Tensor2D;
     let x = embed(wte, wpe, idx); // token + position embeddings (ops.ts): [N, C]
     x = this.drop(x, opts, 0);
-    let maskT: tf.Tensor | null = null;
-    const mask = () => (maskT ??= this.causalMask.slice([0, 0], [T, T])); // [T, T], sliced once, only if the generic attention asks
+    // The block's causal mask [T, T], sliced at most once per scope, only if the generic attention asks.
+    const maskFn = () => {
+      let maskT: tf.Tensor | null = null;
+      return () => (maskT ??= this.causalMask.slice([0, 0], [T, T]));
+    };
+    const mask = maskFn();
+    const recompute = this.recompute && opts.training === true && tf.engine().state.gradientDepth > 0;
     for (let l = 0; l < nLayer; l++) {
-      const h = `transformer.h.${l}`;
-      const y = this.attention(this.ln(x, `${h}.ln_1`), B, T, `${h}.attn.c_attn`, mask, opts, l); // [N, C]
-      x = x.add(this.drop(this.lin(y, `${h}.attn.c_proj`), opts, 100 + l));
-      const hidden = this.linGelu(this.ln(x, `${h}.ln_2`), `${h}.mlp.c_fc`); // [N, 4C]
-      x = x.add(this.drop(this.lin(hidden, `${h}.mlp.c_proj`), opts, 200 + l));
+      x = recompute ? this.recomputedBlock(x, l, B, T, maskFn, opts) : this.block(x, l, B, T, mask, opts); // [N, C]
     }
     x = this.ln(x, 'transformer.ln_f');
     return tiedHead(x, wte); // tied head: [N, C] @ [V, C]^T -> [N, V]
+  }
+
+  /** Block `l`, pre-LayerNorm: x + attn(ln_1(x)), then + mlp(ln_2(x)): [N, C] -> [N, C]. */
+  private block(x: tf.Tensor2D, l: number, B: number, T: number, mask: () => tf.Tensor, opts: ForwardOptions): tf.Tensor2D {
+    const h = `transformer.h.${l}`;
+    const y = this.attention(this.ln(x, `${h}.ln_1`), B, T, `${h}.attn.c_attn`, mask, opts, l); // [N, C]
+    x = x.add(this.drop(this.lin(y, `${h}.attn.c_proj`), opts, 100 + l));
+    const hidden = this.linGelu(this.ln(x, `${h}.ln_2`), `${h}.mlp.c_fc`); // [N, 4C]
+    return x.add(this.drop(this.lin(hidden, `${h}.mlp.c_proj`), opts, 200 + l));
+  }
+
+  /**
+   * The same block with activation recomputation (config.recompute): a custom
+   * gradient whose forward runs the block off the tape and saves only its input
+   * [N, C]; its backward runs the block's forward again on the tape and
+   * backpropagates through it. Activation memory drops from every layer's
+   * intermediates to one layer's, for one more forward pass per step. Dropout
+   * masks come from fixed seeds, so the recomputed forward is the same one.
+   */
+  private recomputedBlock(x: tf.Tensor2D, l: number, B: number, T: number, maskFn: () => () => tf.Tensor, opts: ForwardOptions): tf.Tensor2D {
+    const prefix = `transformer.h.${l}.`;
+    const names = [...this.params.keys()].filter((n) => n.startsWith(prefix));
+    const vars = names.map((n) => this.p(n));
+    const f = tf.customGrad((...args) => {
+      const input = args[0] as tf.Tensor2D;
+      const save = args[args.length - 1] as tf.GradSaveFunc;
+      save([input]);
+      return {
+        value: tf.tidy(() => this.block(input, l, B, T, maskFn(), opts)), // off the tape (inside a kernel): nothing else kept
+        gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => {
+          const engine = tf.engine();
+          // A nested engine.gradients replaces (then clears) the engine's tape; the outer backward pass still owns it.
+          const outerTape = engine.state.activeTape;
+          try {
+            const { value, grads } = engine.gradients(() => this.block(saved as tf.Tensor2D, l, B, T, maskFn(), opts), [saved, ...vars], dy, true);
+            value.dispose();
+            return grads.map((g, i) => g ?? tf.zerosLike(i === 0 ? saved : vars[i - 1]));
+          } finally {
+            engine.state.activeTape = outerTape;
+          }
+        },
+      };
+    });
+    return f(x, ...vars) as tf.Tensor2D;
   }
 
   /** Causal multi-head self-attention before c_proj: [N, C] (ln_1's output) -> [N, C]. */

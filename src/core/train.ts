@@ -133,6 +133,7 @@ export class Trainer {
     this.data = data;
     this.cfg = cfg;
     this.rng = batchRng;
+    model.recompute = cfg.recompute ?? false; // the training config's choice, applied where the blocks run (model.ts)
     // tf.variable shares the initial tensor's data: dispose that tensor, or it stays counted (a leak per run).
     const zeros = (v: tf.Variable) => {
       const z = tf.zerosLike(v);
@@ -153,8 +154,9 @@ export class Trainer {
     this.lastLogStep = step;
   }
 
+  /** Tokens per optimizer step: gradAccumSteps micro-batches of batchSize x blockSize. */
   get tokensPerStep(): number {
-    return this.cfg.batchSize * this.cfg.blockSize;
+    return (this.cfg.gradAccumSteps ?? 1) * this.cfg.batchSize * this.cfg.blockSize;
   }
 
   get tokensPerSec(): number {
@@ -169,10 +171,12 @@ export class Trainer {
    */
   async trainStep(): Promise<StepLog | null> {
     const t0 = performance.now();
-    const batch = getBatch(this.data.train, this.cfg.batchSize, this.cfg.blockSize, this.rng);
+    // The micro-batches draw their windows in order from the one Rng, so N micro-batches of B
+    // are exactly the sequences of one batch of N*B (getBatch draws one start per sequence).
+    const batches = Array.from({ length: this.cfg.gradAccumSteps ?? 1 }, () => getBatch(this.data.train, this.cfg.batchSize, this.cfg.blockSize, this.rng));
     const dropoutSeed = this.rng.int(2 ** 30);
     const lr = learningRate(this.cfg, this.step);
-    const loss = this.applyStep(batch, lr, dropoutSeed);
+    const loss = this.applyStep(batches, lr, dropoutSeed);
     this.pending.push(loss);
     this.step++;
     const dt = performance.now() - t0;
@@ -224,23 +228,56 @@ export class Trainer {
     return values;
   }
 
-  /** Forward, backward, clip, AdamW update; returns the (device-side) loss. */
-  private applyStep(batch: Batch, lr: number, dropoutSeed: number): tf.Scalar {
+  /**
+   * Forward and backward over each micro-batch (gradients summed, then
+   * averaged: the mean over all gradAccumSteps x batchSize sequences), then one
+   * clip and AdamW update; returns the (device-side) mean loss.
+   */
+  private applyStep(batches: Batch[], lr: number, dropoutSeed: number): tf.Scalar {
     const { cfg, model, optimizer } = this;
     optimizer.t++;
     const t = optimizer.t;
     const fused = this.fusedOptimizer(); // webgpu + fused kernels: the whole update in a few dispatches (kernels/webgpu/adamw.ts)
     fused?.ensureExclusive();
     return tf.tidy(() => {
-      const x = tf.tensor2d(batch.x, [batch.batchSize, batch.blockSize], 'int32');
-      const y = tf.tensor2d(batch.y, [batch.batchSize, batch.blockSize], 'int32');
       // Only this model's variables (another model may be alive); grads are keyed by tfjs' unique variable name.
       // Frozen parameters (trainable = false, see finetune.ts) get no gradient and no update.
       const trainable = [...model.params.values()].filter((p) => p.trainable);
-      const { value, grads } = lossGrads(() => model.loss(x, y, { training: true, dropoutSeed }), trainable);
+      let grads: Record<string, tf.Tensor> = {};
+      let loss: tf.Scalar | null = null;
+      batches.forEach((batch, i) => {
+        const x = tf.tensor2d(batch.x, [batch.batchSize, batch.blockSize], 'int32');
+        const y = tf.tensor2d(batch.y, [batch.batchSize, batch.blockSize], 'int32');
+        const micro = lossGrads(() => model.loss(x, y, { training: true, dropoutSeed: dropoutSeed + i }), trainable);
+        x.dispose();
+        y.dispose();
+        if (i === 0) [grads, loss] = [micro.grads, micro.value];
+        else {
+          // Sum into the running total, freeing both addends: one set of gradients lives between micro-batches.
+          for (const name of Object.keys(grads)) {
+            const sum = grads[name].add(micro.grads[name]);
+            grads[name].dispose();
+            micro.grads[name].dispose();
+            grads[name] = sum;
+          }
+          const total = loss!.add(micro.value) as tf.Scalar;
+          loss!.dispose();
+          micro.value.dispose();
+          loss = total;
+        }
+      });
+      if (batches.length > 1) {
+        const n = batches.length;
+        for (const name of Object.keys(grads)) {
+          const mean = grads[name].div(n);
+          grads[name].dispose();
+          grads[name] = mean;
+        }
+        loss = loss!.div(n) as tf.Scalar;
+      }
       if (fused) fused.step(trainable.map((p) => grads[p.name]), lr, t);
       else adamwStep(model.params, grads, optimizer, cfg, lr);
-      return tf.keep(value as tf.Scalar);
+      return tf.keep(loss!);
     });
   }
 
