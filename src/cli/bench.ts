@@ -10,13 +10,13 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { BROWSER_ORDER, NODE_BACKENDS, type BackendName } from '../core/backend';
 import { benchPreset } from '../core/bench';
-import { benchVariants, defaultBenchBatchSize, formatGpuTable, formatProfile, formatTable, type BenchRow } from '../core/benchreport';
+import { benchVariants, defaultBenchBatchSize, formatGpuTable, formatProfile, formatTable, NULL_ADAPTER_CEILING, type BenchRow } from '../core/benchreport';
 import { KERNEL_MODES, MATMUL_CHOICES, type KernelMode, type MatmulChoice } from '../core/kernels/mode';
 import { PRESET_NAMES, type PresetName } from '../core/config';
 import { Dataset } from '../core/data';
 import { isPosInt, num, parse } from './args';
 import { CliError, loadCorpus, setupBackend } from './common';
-import { installNodeWebGPU } from './webgpu';
+import { adapterLabel, installNodeWebGPU, type AdapterChoice } from './webgpu';
 
 const DEFAULT_PRESETS: PresetName[] = ['nano', 'micro', 'baby', 'mini'];
 /** Left out of a run without --preset: a cpu step of `mini` takes ~10-30 s here (ask for it by name). */
@@ -41,6 +41,8 @@ const HELP = `usage: tabgpt bench [flags]
   --budget-s S        seconds of timed training per row (default 3)
   --gen-tokens N      new characters per generation measurement (default 256)
   --wasm-threads N    with --browser: threads for the wasm backend (tfjs caps it at half the logical cores)
+  --adapter default|null   webgpu: the system's adapter (default), or Dawn's null backend, which runs no
+                      kernels (512 MB): rows are a ceiling on tokens/s and measure memory; losses are not results
   --out FILE          also append the JSON lines to FILE (e.g. bench/node-2core.jsonl)
   --text FILE | --corpus shakespeare|builtin   the text (only its vocabulary size matters)`;
 
@@ -60,6 +62,8 @@ export interface BenchFlags {
   genTokens?: number;
   wasmThreads?: number;
   out?: string;
+  /** --adapter: webgpu's adapter, default or null (Dawn's null backend). */
+  adapter?: string;
 }
 
 function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; presetGiven: boolean; text?: string; corpus?: string }) | null {
@@ -78,6 +82,7 @@ function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; presetGiv
     'gen-tokens': { type: 'string' },
     'wasm-threads': { type: 'string' },
     out: { type: 'string' },
+    adapter: { type: 'string' },
     text: { type: 'string' },
     corpus: { type: 'string' },
   }, 'bench');
@@ -116,6 +121,7 @@ function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; presetGiv
     genTokens: num(values, 'gen-tokens', isPosInt, 'a positive integer'),
     wasmThreads: num(values, 'wasm-threads', isPosInt, 'a positive integer'),
     out: values.out as string | undefined,
+    adapter: values.adapter as string | undefined,
     text: values.text as string | undefined,
     corpus: values.corpus as string | undefined,
   };
@@ -159,18 +165,21 @@ export async function benchCommand(argv: string[]): Promise<void> {
   }
   const corpus = await loadCorpus({ text: flags.text, corpus: flags.corpus });
   if (corpus.notice) progress(`notice: ${corpus.notice}`);
+  if (flags.adapter !== undefined && (flags.browser || flags.backends.join() !== 'webgpu')) throw new CliError('--adapter applies to --backend webgpu in Node (add --backend webgpu)');
   const dataset = new Dataset(corpus.text);
   const rows: BenchRow[] = [];
   for (const backend of flags.backends) {
-    await setupBackend(backend);
+    await setupBackend(backend, backend === 'webgpu' ? flags.adapter : undefined);
+    let adapter: string | undefined;
     const env: Record<string, string | number | boolean> = { runtime: `node ${process.version}`, cpus: cpus().length, corpus: corpus.source };
     if (backend === 'wasm') {
       env.simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
       env.threads = getThreadsCount();
     }
     if (backend === 'webgpu') {
-      const found = await installNodeWebGPU(); // already installed by setupBackend: the adapter it found
-      if (typeof found !== 'string') env.adapter = `dawn ${found.adapter.vendor} ${found.adapter.architecture} ${found.adapter.description}`.trim();
+      const found = await installNodeWebGPU((flags.adapter ?? 'default') as AdapterChoice); // already installed by setupBackend: the adapter it found
+      if (typeof found !== 'string') env.adapter = adapter = adapterLabel(found);
+      if (adapter === 'null') progress(`webgpu on Dawn's null adapter: ${NULL_ADAPTER_CEILING}`);
     }
     for (const preset of flags.presets) {
       if (!flags.presetGiven && SLOW_BY_DEFAULT[backend]?.includes(preset)) {
@@ -192,6 +201,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
           profileSteps: flags.profile ? 3 : 0,
           trainingOnly: flags.trainingOnly,
           env,
+          adapter,
           cpuClock,
           log: progress,
         });

@@ -38,6 +38,8 @@ import { countsBetween, gpuCounts, installGpuCounters, type GpuCounts } from './
 export type { GpuStepFigures as BenchGpuFigures };
 import { matmulGflopsOf, median, mfuOf, modelGflopsOf, stepsPerRepeat, type BenchRow, type ProfileEntry } from './benchreport';
 import { matMul2d } from './ops';
+import { gpuAllocatedBytes, withPeakBytes } from './peak';
+import { NULL_ADAPTER_CEILING } from './benchreport';
 
 export interface BenchOptions {
   preset: PresetName;
@@ -84,6 +86,12 @@ export interface BenchOptions {
   env?: Record<string, string | number | boolean>;
   /** Progress lines ("baby: first step 812 ms"). */
   log?: (line: string) => void;
+  /**
+   * The WebGPU adapter's name for the row ("null" for Dawn's null backend).
+   * On the null adapter nothing runs: the row is a ceiling (no GPU work), with
+   * no GPU time, and its losses are not results.
+   */
+  adapter?: string;
   /** Checked between phases: stop early (throws BenchAborted). */
   signal?: { aborted: boolean };
 }
@@ -275,6 +283,21 @@ export async function measureGpuSteps(trainer: Trainer, steps = 3, cpuClock?: ()
   };
 }
 
+/**
+ * The peak of live tensor bytes over one non-logging training step (peak.ts),
+ * and on webgpu the bytes of GPU buffers the backend then holds (its pool).
+ * The figure memory.ts predicts.
+ */
+export async function measureStepMemory(trainer: Trainer): Promise<{ peakBytes: number; gpuAllocatedBytes: number | null }> {
+  while (nextStepLogs(trainer)) await trainer.trainStep();
+  await sync(trainer);
+  const { peakBytes } = await withPeakBytes(async () => {
+    await trainer.trainStep();
+    await sync(trainer);
+  });
+  return { peakBytes, gpuAllocatedBytes: gpuAllocatedBytes() };
+}
+
 /** Benchmark one preset on the current backend (tf.getBackend()). */
 export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
   const previousMode = kernelMode();
@@ -326,7 +349,10 @@ async function benchPresetIn(opts: BenchOptions): Promise<BenchRow> {
     // the ~100 steps fit the count budget; else a tiny stand-in run after the rest.
     const fullCount = !opts.trainingOnly && (100 - trainer.step) * warmMs <= (opts.countBudgetMs ?? 20000);
     const at10 = fullCount ? await memoryAt(trainer, 10) : null;
-    const gpu = await measureGpuSteps(trainer, 3, opts.cpuClock);
+    const mem = await measureStepMemory(trainer);
+    log(`${name}: peak ${(mem.peakBytes / 2 ** 20).toFixed(1)} MiB of tensors in a step${mem.gpuAllocatedBytes !== null ? `, ${(mem.gpuAllocatedBytes / 2 ** 20).toFixed(1)} MiB of GPU buffers held` : ''}`);
+    const nullAdapter = opts.adapter === 'null';
+    const gpu = await measureGpuSteps(trainer, 3, opts.cpuClock, !nullAdapter); // the null adapter's timestamps measure nothing
     if (gpu) log(`${name}: ${gpu.dispatchesPerStep} dispatches, ${gpu.encodeMsPerStep.toFixed(1)} ms encode (${gpu.encodeCpuMsPerStep?.toFixed(1) ?? '-'} ms cpu), ${gpu.uploadBytesPerStep} upload bytes, ${gpu.readbacksPerStep} readbacks per step; gpu ${gpu.gpuMsPerStep === null ? '-' : gpu.gpuMsPerStep.toFixed(1)} ms`);
     const steps = stepsPerRepeat(warmMs, repeats, opts.trainBudgetMs ?? 4000);
     const rates: number[] = [];
@@ -387,6 +413,10 @@ async function benchPresetIn(opts: BenchOptions): Promise<BenchRow> {
       preset: opts.preset,
       ...(webgpu ? { kernels: kernelMode(), ...(kernelMode() === 'fused' ? { matmulKernel } : {}) } : {}),
       ...(gpu ?? {}),
+      ...(opts.adapter !== undefined ? { adapter: opts.adapter } : {}),
+      ...(nullAdapter ? { ceiling: NULL_ADAPTER_CEILING } : {}),
+      peakBytes: mem.peakBytes,
+      ...(mem.gpuAllocatedBytes !== null ? { gpuAllocatedBytes: mem.gpuAllocatedBytes } : {}),
       params: params.total,
       nonEmbeddingParams: params.nonEmbedding,
       vocabSize: mcfg.vocabSize,

@@ -69,6 +69,14 @@ export interface BenchRow {
   readbacksPerStep?: number;
   /** Kernels' GPU time per step from timestamp queries; null where the adapter has none. */
   gpuMsPerStep?: number | null;
+  /** Peak bytes of live tensors over one training step (core/peak.ts; memory.ts predicts it). */
+  peakBytes?: number;
+  /** webgpu rows: bytes of GPU buffers the backend holds after that step (its pool of freed buffers included). */
+  gpuAllocatedBytes?: number;
+  /** webgpu rows: the adapter, "null" for Dawn's null backend, else the adapter's description. */
+  adapter?: string;
+  /** Set on rows from Dawn's null adapter, which runs no kernels: what the figures are (a ceiling) and are not. */
+  ceiling?: string;
   /** Per-kernel time over profiled steps (with --profile), heaviest first. */
   profile?: ProfileEntry[];
   /** Where it ran: runtime, threads, SIMD, user agent ... (set by the shell). */
@@ -84,6 +92,9 @@ export interface ProfileEntry {
   /** Kernel launches per training step. */
   callsPerStep: number;
 }
+
+/** What a row measured on Dawn's null adapter is. */
+export const NULL_ADAPTER_CEILING = "a ceiling, not a GPU's speed: Dawn's null adapter runs no kernels, so tokens/s is the most any GPU could give on this CPU (the JavaScript cost of a step) and losses are not results";
 
 /**
  * Default batch size on a backend: the training default (16, left to the
@@ -142,7 +153,7 @@ const num = (x: number, digits = 0) => (Number.isFinite(x) ? x.toLocaleString('e
 const kernelsLabel = (r: BenchRow) => `${r.kernels}${r.matmulKernel ? `+${r.matmulKernel}` : ''}`;
 
 const COLUMNS: [string, (r: BenchRow) => string][] = [
-  ['backend', (r) => r.backend + (r.kernels ? ` ${kernelsLabel(r)}` : '')],
+  ['backend', (r) => r.backend + (r.kernels ? ` ${kernelsLabel(r)}` : '') + (r.ceiling ? ' (null: ceiling)' : '')],
   ['preset', (r) => r.preset],
   ['params', (r) => num(r.params)],
   ['B', (r) => String(r.batchSize)],
@@ -156,6 +167,7 @@ const COLUMNS: [string, (r: BenchRow) => string][] = [
   ['1st step ms', (r) => num(r.firstStepMs)],
   ['tensors@10', (r) => String(r.tensorsAtStep10)],
   ['tensors@100', (r) => String(r.tensorsAtStep100) + (r.countRun === 'full' ? '' : '*')],
+  ['peak MiB', (r) => (r.peakBytes !== undefined ? num(r.peakBytes / 2 ** 20, 1) : '-')],
   ['gen tok/s kv', (r) => num(r.genTokensPerSecCached, 1)],
   ['gen tok/s full', (r) => num(r.genTokensPerSecRecompute, 1)],
   ['kv x', (r) => (r.genTokensPerSecRecompute > 0 ? num(r.genTokensPerSecCached / r.genTokensPerSecRecompute, 1) : '-')],
@@ -169,6 +181,7 @@ export function formatTable(rows: BenchRow[]): string {
   const out = [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)];
   const standIns = rows.filter((r) => r.countRun !== 'full');
   if (standIns.some((r) => r.countRun === 'skipped')) out.push('* --training-only: tensor counts at step 10 (if reached) and at the end of the timed run, not at step 100');
+  if (rows.some((r) => r.ceiling)) out.push(`(null: ceiling) ${NULL_ADAPTER_CEILING}`);
   const standIn = standIns.find((r) => r.countRun !== 'skipped');
   if (standIn) out.push(`* tensor counts from a ${standIn.countRun} run of the same model code (a full-size 100-step run would take too long)`);
   return out.join('\n');
