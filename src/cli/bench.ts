@@ -37,6 +37,8 @@ const HELP = `usage: tabgpt bench [flags]
   --training-only     training figures only: no generation, no 100-step tensor-count run (software GPUs)
   --profile           add a per-kernel time breakdown (tf.profile) of a few training steps
   --batch-size N      sequences per step (default 16; 4 on cpu, which is ~50x slower)
+  --grad-accum N      micro-batches of --batch-size per step, gradients averaged (default 1)
+  --recompute         recompute each block's activations in the backward pass (less memory, more time)
   --repeats N         timed repeats, median reported (default 3)
   --budget-s S        seconds of timed training per row (default 3)
   --gen-tokens N      new characters per generation measurement (default 256)
@@ -57,6 +59,8 @@ export interface BenchFlags {
   profile: boolean;
   trainingOnly: boolean;
   batchSize?: number;
+  gradAccumSteps?: number;
+  recompute?: boolean;
   repeats?: number;
   budgetMs?: number;
   genTokens?: number;
@@ -77,6 +81,8 @@ function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; presetGiv
     profile: { type: 'boolean', default: false },
     'training-only': { type: 'boolean', default: false },
     'batch-size': { type: 'string' },
+    'grad-accum': { type: 'string' },
+    recompute: { type: 'boolean', default: false },
     repeats: { type: 'string' },
     'budget-s': { type: 'string' },
     'gen-tokens': { type: 'string' },
@@ -116,6 +122,8 @@ function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; presetGiv
     trainingOnly: values['training-only'] as boolean,
     browser,
     batchSize: num(values, 'batch-size', isPosInt, 'a positive integer'),
+    gradAccumSteps: num(values, 'grad-accum', isPosInt, 'a positive integer'),
+    recompute: values.recompute as boolean,
     repeats: num(values, 'repeats', isPosInt, 'a positive integer'),
     budgetMs: budgetS !== undefined ? budgetS * 1000 : undefined,
     genTokens: num(values, 'gen-tokens', isPosInt, 'a positive integer'),
@@ -192,6 +200,8 @@ export async function benchCommand(argv: string[]): Promise<void> {
           ...variant,
           dataset,
           batchSize: flags.batchSize ?? defaultBenchBatchSize(backend),
+          gradAccumSteps: flags.gradAccumSteps,
+          recompute: flags.recompute,
           repeats: flags.repeats,
           trainBudgetMs: flags.budgetMs ?? 3000,
           warmupSteps: backend === 'cpu' ? 1 : 2,

@@ -47,6 +47,10 @@ export interface BenchOptions {
   dataset: Dataset;
   /** Sequences per step (default: the training default, 16). */
   batchSize?: number;
+  /** Micro-batches of batchSize per step (config gradAccumSteps); default 1. */
+  gradAccumSteps?: number;
+  /** Recompute each block's activations in the backward pass (config recompute); default off. */
+  recompute?: boolean;
   /** Timed repeats (median taken); default 3. */
   repeats?: number;
   /** Wall time to spend on the timed repeats, in ms (sets the steps per repeat); default 4000. */
@@ -318,7 +322,7 @@ async function benchPresetIn(opts: BenchOptions): Promise<BenchRow> {
     if (opts.signal?.aborted) throw new BenchAborted('benchmark stopped');
   };
   const repeats = opts.repeats ?? 3;
-  const cfg = makeConfig({ preset: opts.preset, ...(opts.batchSize ? { batchSize: opts.batchSize } : {}), maxIters: 1_000_000, evalInterval: 1_000_000 });
+  const cfg = makeConfig({ preset: opts.preset, ...(opts.batchSize ? { batchSize: opts.batchSize } : {}), gradAccumSteps: opts.gradAccumSteps ?? 1, recompute: opts.recompute ?? false, maxIters: 1_000_000, evalInterval: 1_000_000 });
   const trainer = newTrainer(cfg, opts.dataset);
   const mcfg = trainer.model.config;
   const { batchSize: B, blockSize: T } = trainer.cfg;
@@ -360,11 +364,11 @@ async function benchPresetIn(opts: BenchOptions): Promise<BenchRow> {
     for (let r = 0; r < repeats; r++) {
       check();
       const t = await timeSteps(trainer, steps, opts.cpuClock);
-      rates.push((steps * B * T * 1000) / t.wallMs);
-      cpuRates.push((steps * B * T * 1000) / t.cpuMs);
+      rates.push((steps * trainer.tokensPerStep * 1000) / t.wallMs);
+      cpuRates.push((steps * trainer.tokensPerStep * 1000) / t.cpuMs);
     }
     const tokensPerSec = median(rates);
-    const msPerStep = (B * T * 1000) / tokensPerSec;
+    const msPerStep = (trainer.tokensPerStep * 1000) / tokensPerSec;
     log(`${name}: ${tokensPerSec.toFixed(0)} tok/s, ${msPerStep.toFixed(1)} ms/step (${repeats} x ${steps} steps)`);
 
     let profile: ProfileEntry[] | undefined;
@@ -421,6 +425,8 @@ async function benchPresetIn(opts: BenchOptions): Promise<BenchRow> {
       nonEmbeddingParams: params.nonEmbedding,
       vocabSize: mcfg.vocabSize,
       batchSize: B,
+      ...(trainer.cfg.gradAccumSteps > 1 ? { gradAccumSteps: trainer.cfg.gradAccumSteps } : {}),
+      ...(trainer.cfg.recompute ? { recompute: true } : {}),
       blockSize: T,
       flopsPerToken: fpt,
       tokensPerSec,

@@ -12,6 +12,10 @@ export interface BenchRow {
   vocabSize: number;
   batchSize: number;
   blockSize: number;
+  /** Micro-batches of batchSize per step (absent: 1); tokens per step = gradAccumSteps x batchSize x blockSize. */
+  gradAccumSteps?: number;
+  /** Set when each block's activations were recomputed in the backward pass. */
+  recompute?: boolean;
   /** Training FLOPs per token by formula (counts.ts: 6N + attention). */
   flopsPerToken: number;
   /** Steady-state training throughput: median over repeats, after warm-up. */
@@ -156,7 +160,7 @@ const COLUMNS: [string, (r: BenchRow) => string][] = [
   ['backend', (r) => r.backend + (r.kernels ? ` ${kernelsLabel(r)}` : '') + (r.ceiling ? ' (null: ceiling)' : '')],
   ['preset', (r) => r.preset],
   ['params', (r) => num(r.params)],
-  ['B', (r) => String(r.batchSize)],
+  ['B', (r) => String(r.batchSize) + (r.gradAccumSteps ? `x${r.gradAccumSteps}` : '') + (r.recompute ? ' rc' : '')],
   ['T', (r) => String(r.blockSize)],
   ['tok/s', (r) => num(r.tokensPerSec)],
   ['ms/step', (r) => num(r.msPerStep, 1)],

@@ -1,39 +1,54 @@
 // The measured side of the memory model (memory.ts predicts): the peak of
-// tfjs' tensor bytes over some work, and on webgpu the bytes of GPU buffers
+// live tensor data over some work, and on webgpu the bytes of GPU buffers
 // the backend holds (its buffer pool keeps freed buffers for reuse, so the
 // device sees that figure, not the tensors').
 //
-// tfjs keeps a running total of live tensor bytes (engine.state.numBytes) but
-// no high-water mark outside tf.profile (whose per-kernel timing perturbs a
-// step); the total is watched here through an accessor on that one field,
-// removed again when the measurement ends.
+// What counts is tensor *data*: tf.memory().numBytes adds a tensor's size for
+// every tensor, so a reshape, a clone or a value saved for the backward pass
+// (each a view of one buffer) counts its buffer again. Here each buffer counts
+// once: the engine's table of data buffers (state.tensorInfo, keyed by dataId)
+// is watched while `work` runs, and its sizes summed as buffers come and go.
+// The total before `work` is tf.memory().numBytes, exact between steps, when
+// every live tensor (weights, AdamW moments) owns its buffer.
 
 import * as tf from '@tensorflow/tfjs';
 
-interface EngineBytes {
-  numBytes: number;
+interface DataInfo {
+  bytes: number;
+}
+interface EngineTable {
+  tensorInfo: WeakMap<object, DataInfo>;
 }
 
-/** Run `work` and return its result with the peak of live tensor bytes meanwhile (including what was live before). */
+/**
+ * Run `work` and return its result with the peak bytes of live tensor data
+ * meanwhile (what was live before included; each buffer counted once).
+ */
 export async function withPeakBytes<R>(work: () => Promise<R> | R): Promise<{ result: R; peakBytes: number }> {
-  const state = tf.engine().state as unknown as EngineBytes;
-  let value = state.numBytes;
-  let peak = value;
-  Object.defineProperty(state, 'numBytes', {
-    configurable: true,
-    enumerable: true,
-    get: () => value,
-    set: (v: number) => {
-      value = v;
-      if (v > peak) peak = v;
-    },
-  });
+  const table = (tf.engine().state as unknown as EngineTable).tensorInfo;
+  let live = tf.memory().numBytes;
+  let peak = live;
+  const set = table.set;
+  const del = table.delete;
+  // own properties shadow WeakMap.prototype's methods on this one table, removed again below
+  table.set = function (key: object, info: DataInfo) {
+    if (!table.has(key)) {
+      live += info.bytes;
+      if (live > peak) peak = live;
+    }
+    return set.call(table, key, info);
+  };
+  table.delete = function (key: object) {
+    const info = table.get(key);
+    if (info) live -= info.bytes;
+    return del.call(table, key);
+  };
   try {
     const result = await work();
     return { result, peakBytes: peak };
   } finally {
-    // back to a plain data property with the current total
-    Object.defineProperty(state, 'numBytes', { configurable: true, enumerable: true, writable: true, value });
+    delete (table as { set?: unknown }).set;
+    delete (table as { delete?: unknown }).delete;
   }
 }
 
