@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   await entry.run(rest);
 }
 
-const USER_ERRORS = new Set(['CliError', 'ConfigError', 'DataError', 'TokenizerError', 'CheckpointError', 'SampleError', 'DivergedError', 'FitError', 'SweepError']);
+const USER_ERRORS = new Set(['OutOfMemoryError', 'CliError', 'ConfigError', 'DataError', 'TokenizerError', 'CheckpointError', 'SampleError', 'DivergedError', 'FitError', 'SweepError']);
 
 main().then(
   () => process.exit(process.exitCode ?? 0),
@@ -36,8 +36,8 @@ main().then(
     if (process.env.TABGPT_DEBUG) console.error(err.stack);
     let msg = err.message.split('\n')[0];
     // The wasm backend aborts (emscripten's "Aborted()") when its 4 GB heap is exhausted.
-    if (/^Aborted\(/.test(msg) || /out of memory|Array buffer allocation failed/i.test(msg)) {
-      msg = 'the backend ran out of memory (wasm has a 4 GB heap): use a smaller --batch-size, --block-size or model';
+    if (err.name !== 'OutOfMemoryError' && (/^Aborted\(/.test(msg) || /out of memory|Array buffer allocation failed/i.test(msg))) {
+      msg = 'the backend ran out of memory (wasm has a 4 GB heap): use --grad-accum N with a smaller --batch-size, --recompute, or a smaller model (tabgpt plan says what fits)';
       err.name = 'CliError';
     }
     console.error(`tabgpt: error: ${msg}`);

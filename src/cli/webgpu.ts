@@ -16,6 +16,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { setDeviceMemoryBytes } from '../core/kernels/webgpu/oom';
+import { NULL_ADAPTER_BYTES } from '../core/memory';
 
 /** SwiftShader's Vulkan ICD from Debian's chromium package. */
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -98,6 +100,7 @@ async function installWith(dawn: typeof import('webgpu'), flags: string[], choic
     nullAdapter: choice === 'null',
   };
   installedChoice = choice;
+  if (choice === 'null') setDeviceMemoryBytes(NULL_ADAPTER_BYTES); // the null backend's fixed device memory
   return installed;
 }
 

@@ -233,3 +233,24 @@ export const WASM_HEAP_BYTES = 4 * 2 ** 30;
 
 /** Dawn's null adapter's device memory (and a modest laptop GPU's share): 512 MiB. */
 export const NULL_ADAPTER_BYTES = 512 * 2 ** 20;
+
+/** A step that ran out of memory: the message says what, the predicted peak and the fix. */
+export class OutOfMemoryError extends Error {
+  override name = 'OutOfMemoryError';
+}
+
+/**
+ * The one line for a run that ran out of memory: what was being allocated,
+ * the predicted peak of its step, and the settings that fit (planToFit within
+ * `memoryBytes`, what the device had given when it failed, when known).
+ */
+export function outOfMemoryMessage(cfg: MemoryConfig, path: KernelPath, what: string, memoryBytes: number | null): string {
+  const est = predictMemory(cfg, path);
+  // Where the device's memory is unknown (WebGPU does not tell), settings that halve the step's peak.
+  const plan = planToFit(cfg, path, { memoryBytes: memoryBytes ?? est.peakBytes / 2 / HEADROOM });
+  const fix = plan.recommend
+    ? `use ${plan.recommend} (the same ${(cfg.gradAccumSteps ?? 1) * cfg.batchSize} sequences per step, predicted ${formatBytes(plan.recommendedPeakBytes!)}${memoryBytes === null ? ', half' : ''})`
+    : 'use a smaller model or --block-size (even one sequence per micro-batch with --recompute does not fit)';
+  const device = memoryBytes !== null ? ` on a device of ${formatBytes(memoryBytes)}` : '';
+  return `out of memory allocating ${what}${device}: this step's predicted peak is ${formatBytes(est.peakBytes)} (weights ${formatBytes(est.weightsBytes)}, AdamW ${formatBytes(est.optimizerBytes)}, gradients ${formatBytes(est.gradientBytes)}, activations ${formatBytes(est.activationBytes)}); ${fix}; the last checkpoint is untouched`;
+}

@@ -12,6 +12,8 @@ import { GPT, flopsPerToken, paramCount } from './model';
 import { Rng } from './rng';
 import { useFused } from './kernels/mode';
 import { FusedAdamW } from './kernels/webgpu/adamw';
+import { deviceMemoryBytes, isOutOfMemoryError, takeOutOfMemory, watchOutOfMemory } from './kernels/webgpu/oom';
+import { kernelPathOf, outOfMemoryMessage, OutOfMemoryError, WASM_HEAP_BYTES } from './memory';
 
 /** lr at step `it` (0-based): linear warmup to lr, cosine decay to minLr at maxIters (nanoGPT's get_lr). */
 export function learningRate(cfg: Pick<Config, 'lr' | 'minLr' | 'warmupIters' | 'maxIters'>, it: number): number {
@@ -176,7 +178,14 @@ export class Trainer {
     const batches = Array.from({ length: this.cfg.gradAccumSteps ?? 1 }, () => getBatch(this.data.train, this.cfg.batchSize, this.cfg.blockSize, this.rng));
     const dropoutSeed = this.rng.int(2 ** 30);
     const lr = learningRate(this.cfg, this.step);
-    const loss = this.applyStep(batches, lr, dropoutSeed);
+    watchOutOfMemory();
+    let loss: tf.Scalar;
+    try {
+      loss = this.applyStep(batches, lr, dropoutSeed);
+    } catch (e) {
+      if (isOutOfMemoryError(e)) this.outOfMemory(`the training step's tensors (${(e as Error).message.split('\n')[0].replace(/\.$/, '')})`);
+      throw e;
+    }
     this.pending.push(loss);
     this.step++;
     const dt = performance.now() - t0;
@@ -185,6 +194,8 @@ export class Trainer {
     if (isLog) {
       const t1 = performance.now();
       const losses = await this.drainLosses();
+      const oom = takeOutOfMemory(); // the device reports a failed buffer later, by event: by now it has
+      if (oom) this.outOfMemory(`a GPU buffer for the training step (WebGPU: ${oom.replace(/\.$/, '')})`);
       const waitMs = performance.now() - t1;
       this.account(dt + waitMs);
       const bad = losses.findIndex((l) => !Number.isFinite(l));
@@ -205,6 +216,13 @@ export class Trainer {
       this.account(dt);
     }
     return log;
+  }
+
+  /** Stop the run with one line: what failed, the predicted peak, the settings that fit (memory.ts). */
+  private outOfMemory(what: string): never {
+    const backend = tf.getBackend();
+    const memory = backend === 'wasm' ? WASM_HEAP_BYTES : deviceMemoryBytes();
+    throw new OutOfMemoryError(outOfMemoryMessage(this.cfg, kernelPathOf(backend, useFused()), what, memory));
   }
 
   private account(ms: number): void {
