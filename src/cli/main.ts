@@ -9,6 +9,7 @@ const COMMANDS: Record<string, { about: string; run: (argv: string[]) => Promise
   sweep: { about: 'train a ladder of model sizes and record their losses', run: async (a) => (await import('./sweep')).sweepCommand(a) },
   fit: { about: 'fit scaling laws to a sweep results file', run: async (a) => (await import('./fit')).fitCommand(a) },
   transfer: { about: 'pre-train, then fine-tune vs from scratch on held-out text (npm run transfer)', run: async (a) => (await import('./transfer')).transferCommand(a) },
+  plan: { about: 'predict a run: parameters, FLOPs, peak memory, what fits --memory, time per backend', run: async (a) => (await import('./plan')).planCommand(a) },
   bench: { about: 'measure training and generation speed per backend and preset', run: async (a) => (await import('./bench')).benchCommand(a) },
 };
 

@@ -231,6 +231,9 @@ export function parseBytes(text: string): number | null {
 /** The wasm backend's heap: wasm32 addresses 4 GiB, of which tfjs' build may grow to all. */
 export const WASM_HEAP_BYTES = 4 * 2 ** 30;
 
+/** WebGPU's default maxStorageBufferBindingSize (128 MiB): what a page gets unless it asks its adapter for more. */
+export const WEBGPU_DEFAULT_MAX_BINDING_BYTES = 128 * 2 ** 20;
+
 /** Dawn's null adapter's device memory (and a modest laptop GPU's share): 512 MiB. */
 export const NULL_ADAPTER_BYTES = 512 * 2 ** 20;
 
