@@ -12,7 +12,7 @@ import { GPT, flopsPerToken, paramCount } from './model';
 import { Rng } from './rng';
 import { useFused } from './kernels/mode';
 import { FusedAdamW } from './kernels/webgpu/adamw';
-import { deviceMemoryBytes, isOutOfMemoryError, takeOutOfMemory, watchOutOfMemory } from './kernels/webgpu/oom';
+import { deviceMemoryBytes, isOutOfMemoryError, releasePooledBuffers, takeOutOfMemory, watchOutOfMemory } from './kernels/webgpu/oom';
 import { kernelPathOf, outOfMemoryMessage, OutOfMemoryError, WASM_HEAP_BYTES } from './memory';
 
 /** lr at step `it` (0-based): linear warmup to lr, cosine decay to minLr at maxIters (nanoGPT's get_lr). */
@@ -315,7 +315,10 @@ export class Trainer {
   /** Mean loss over the fixed evaluation batches of a split (nats). */
   async evaluate(split: 'train' | 'val' = 'val'): Promise<number> {
     const batches = this.data.evalBatches(split, this.cfg.evalIters, this.cfg.batchSize, this.cfg.blockSize);
-    return evaluateLoss(this.model, batches);
+    releasePooledBuffers(); // the training step's pooled buffers back to the device before other sizes are asked for (oom.ts)
+    const loss = await evaluateLoss(this.model, batches);
+    releasePooledBuffers(); // and evaluation's, before training (or sampling) goes on
+    return loss;
   }
 
   /** Training time excluding evaluation, for the final report. */

@@ -65,3 +65,36 @@ export function setDeviceMemoryBytes(bytes: number | null): void {
 export function deviceMemoryBytes(): number | null {
   return tf.getBackend() === 'webgpu' ? deviceMemory : null;
 }
+
+interface PoolLike {
+  freeBuffers?: Map<string, { size: number; destroy(): void }[]>;
+  numFreeBuffers?: number;
+  numBytesAllocated?: number;
+}
+
+/**
+ * Give the device back the buffers tfjs' webgpu backend keeps for reuse. Its
+ * pool keeps every freed buffer, keyed by size, for the life of the backend:
+ * after training steps it holds the step's whole working set, so evaluation's
+ * forward (other sizes) or a sample allocates beside it, which a device with
+ * little memory (Dawn's null adapter: 512 MiB; a laptop GPU) cannot give.
+ * Called between phases (train -> evaluate -> train); the next phase's buffers
+ * are created once and pooled again. Returns the bytes released.
+ */
+export function releasePooledBuffers(): number {
+  if (tf.getBackend() !== 'webgpu') return 0;
+  const pool = (tf.backend() as unknown as { bufferManager?: PoolLike }).bufferManager;
+  if (!pool?.freeBuffers) return 0;
+  let released = 0;
+  // Empty each list but keep its key: tfjs' releaseBuffer does nothing while its map is empty.
+  for (const list of pool.freeBuffers.values()) {
+    for (const b of list) {
+      released += b.size;
+      b.destroy();
+    }
+    list.length = 0;
+  }
+  pool.numFreeBuffers = 0;
+  if (typeof pool.numBytesAllocated === 'number') pool.numBytesAllocated -= released;
+  return released;
+}
