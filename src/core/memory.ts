@@ -257,3 +257,34 @@ export function outOfMemoryMessage(cfg: MemoryConfig, path: KernelPath, what: st
   const device = memoryBytes !== null ? ` on a device of ${formatBytes(memoryBytes)}` : '';
   return `out of memory allocating ${what}${device}: this step's predicted peak is ${formatBytes(est.peakBytes)} (weights ${formatBytes(est.weightsBytes)}, AdamW ${formatBytes(est.optimizerBytes)}, gradients ${formatBytes(est.gradientBytes)}, activations ${formatBytes(est.activationBytes)}); ${fix}; the last checkpoint is untouched`;
 }
+
+/** What the page says about a config's memory on a backend: a line, and a warning before Start when it will not fit. */
+export interface MemoryAdvice {
+  line: string;
+  warning: string | null;
+}
+
+/**
+ * The page's memory line and warning (the "This machine" panel and the
+ * training form): the predicted peak on `backend`, checked against wasm's
+ * heap, or on WebGPU against the adapter's buffer limits (given, else
+ * WebGPU's defaults) and a modest 512 MiB GPU, whose memory WebGPU does not
+ * report; the warning names the settings that fit.
+ */
+export function memoryAdvice(cfg: MemoryConfig, backend: string, limits: { maxBufferSize?: number; maxStorageBufferBindingSize?: number } = {}): MemoryAdvice {
+  const path = kernelPathOf(backend);
+  const est = predictMemory(cfg, path);
+  const line = `predicted peak memory of a step on ${backend}: ${formatBytes(est.peakBytes)} (weights ${formatBytes(est.weightsBytes)}, AdamW ${formatBytes(est.optimizerBytes)}, gradients ${formatBytes(est.gradientBytes)}, activations ${formatBytes(est.activationBytes)})`;
+  const fix = (plan: FitPlan) => (plan.settings
+    ? `set batchSize ${plan.settings.batchSize}, gradAccumSteps ${plan.settings.gradAccumSteps}${plan.settings.recompute ? ', recompute on' : ''} (the same sequences per step, ${formatBytes(plan.recommendedPeakBytes!)})`
+    : 'use a smaller preset or blockSize');
+  if (backend !== 'webgpu') {
+    const plan = planToFit(cfg, path, { memoryBytes: WASM_HEAP_BYTES });
+    return { line, warning: plan.fits ? null : `This run will not fit ${backend}'s 4 GB memory (${plan.problem}): ${fix(plan)}.` };
+  }
+  const binding = Math.min(limits.maxStorageBufferBindingSize ?? WEBGPU_DEFAULT_MAX_BINDING_BYTES, limits.maxBufferSize ?? Infinity);
+  const bound = planToFit(cfg, path, { memoryBytes: Infinity, maxBindingBytes: binding });
+  if (!bound.fits) return { line, warning: `This run will not fit this GPU: ${bound.problem}: ${fix(bound)}.` };
+  const modest = planToFit(cfg, path, { memoryBytes: NULL_ADAPTER_BYTES, maxBindingBytes: binding });
+  return { line, warning: modest.fits ? null : `WebGPU does not say how much memory this GPU has; this run needs ${formatBytes(est.peakBytes)}, more than a 512 MB laptop GPU holds: there, ${fix(modest)}.` };
+}
