@@ -285,13 +285,13 @@ export class Trainer {
         }
       });
       if (batches.length > 1) {
-        const n = batches.length;
+        const inv = tf.fill([], 1 / batches.length); // made on the device: no upload per gradient (a JS number would be one)
         for (const name of Object.keys(grads)) {
-          const mean = grads[name].div(n);
+          const mean = grads[name].mul(inv);
           grads[name].dispose();
           grads[name] = mean;
         }
-        loss = loss!.div(n) as tf.Scalar;
+        loss = loss!.mul(inv) as tf.Scalar;
       }
       if (fused) fused.step(trainable.map((p) => grads[p.name]), lr, t);
       else adamwStep(model.params, grads, optimizer, cfg, lr);
