@@ -14,6 +14,7 @@ import { Dataset, getBatch } from '../src/core/data.ts';
 import { lossGrads, newTrainer, type Trainer } from '../src/core/train.ts';
 import { Rng } from '../src/core/rng.ts';
 import { kernelMode, setKernelMode } from '../src/core/kernels/mode.ts';
+import { countsBetween, gpuCounts, installGpuCounters } from '../src/core/kernels/webgpu/counters.ts';
 
 const TEXT = 'Now is the winter of our discontent made glorious summer by this sun of York.\n'.repeat(20);
 const data = new Dataset(TEXT);
@@ -104,6 +105,20 @@ for (const backend of BACKENDS) {
         const scale = Math.max(...plain.grads[i].map(Math.abs));
         expect(maxAbsDiff(plain.grads[i], recomputed.grads[i]), v.name).toBeLessThanOrEqual(1e-5 * scale + 1e-9);
       });
+      free(trainer);
+    });
+
+    it.runIf(backend === 'webgpu')('uploads only the micro-batches: 2 per micro-batch (x, y), no readback', async () => {
+      expect(installGpuCounters()).toBe(true);
+      const trainer = newTrainer(base({ batchSize: 2, gradAccumSteps: 3, recompute: true, maxIters: 50, logInterval: 50 }), data);
+      await trainer.trainStep();
+      await trainer.trainStep();
+      const c0 = gpuCounts();
+      await trainer.trainStep();
+      const d = countsBetween(c0, gpuCounts());
+      expect(d.uploads).toBe(6);
+      expect(d.uploadBytes).toBe(6 * 2 * 7 * 4);
+      expect(d.readbacks).toBe(0);
       free(trainer);
     });
 
