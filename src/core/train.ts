@@ -222,6 +222,7 @@ export class Trainer {
   private outOfMemory(what: string): never {
     const backend = tf.getBackend();
     const memory = backend === 'wasm' ? WASM_HEAP_BYTES : deviceMemoryBytes();
+    releasePooledBuffers(); // what the failed step pooled goes back to the device: the next, smaller run can have it
     throw new OutOfMemoryError(outOfMemoryMessage(this.cfg, kernelPathOf(backend, useFused()), what, memory));
   }
 
