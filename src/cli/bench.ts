@@ -186,7 +186,10 @@ export async function benchCommand(argv: string[]): Promise<void> {
     }
     if (backend === 'webgpu') {
       const found = await installNodeWebGPU((flags.adapter ?? 'default') as AdapterChoice); // already installed by setupBackend: the adapter it found
-      if (typeof found !== 'string') env.adapter = adapter = adapterLabel(found);
+      if (typeof found !== 'string') {
+        env.adapter = `dawn ${found.adapter.vendor} ${found.adapter.architecture} ${found.adapter.description}`.replace(/\s+/g, ' ').trim();
+        adapter = adapterLabel(found);
+      }
       if (adapter === 'null') progress(`webgpu on Dawn's null adapter: ${NULL_ADAPTER_CEILING}`);
     }
     for (const preset of flags.presets) {

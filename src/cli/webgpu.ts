@@ -42,9 +42,10 @@ export const ADAPTER_CHOICES: readonly AdapterChoice[] = ['default', 'null'];
 let installed: NodeWebGPU | null = null;
 let installedChoice: AdapterChoice | null = null;
 
-/** How a row or log line names the adapter: "null" for Dawn's null backend, else Dawn's description. */
+/** How a bench row names the adapter: "null" for Dawn's null backend, else the adapter's description (its vendor and architecture when it gives none). */
 export function adapterLabel(found: NodeWebGPU): string {
-  return found.nullAdapter ? 'null' : `dawn ${found.adapter.vendor} ${found.adapter.architecture} ${found.adapter.description}`.replace(/\s+/g, ' ').trim();
+  if (found.nullAdapter) return 'null';
+  return found.adapter.description || `${found.adapter.vendor} ${found.adapter.architecture}`.trim();
 }
 
 /**
