@@ -13,7 +13,7 @@ import { makeConfig, PRESET_NAMES, type Config, type PresetName } from '../src/c
 import { Dataset } from '../src/core/data.ts';
 import { newTrainer } from '../src/core/train.ts';
 import { withPeakBytes } from '../src/core/peak.ts';
-import { FUSED_ATTENTION_MAX_T, HEADROOM, kernelPathOf, outOfMemoryMessage, parseBytes, planToFit, predictMemory } from '../src/core/memory.ts';
+import { FUSED_ATTENTION_MAX_T, HEADROOM, kernelPathOf, memoryAdvice, outOfMemoryMessage, parseBytes, planToFit, predictMemory } from '../src/core/memory.ts';
 import { ATTENTION_MAX_T } from '../src/core/kernels/webgpu/attention.ts';
 import { setKernelMode } from '../src/core/kernels/mode.ts';
 
@@ -93,6 +93,17 @@ describe('the planner', () => {
     expect(accum.gradientBytes).toBeGreaterThan(plain.gradientBytes); // the running sum
     const msg = outOfMemoryMessage(cfg, 'fused', 'a GPU buffer', 512 * 2 ** 20);
     expect(msg).toMatch(/^out of memory allocating a GPU buffer on a device of 537 MB: this step's predicted peak is 5\.\d\d GB .*; use --batch-size \d+ --grad-accum \d+ --recompute .*the last checkpoint is untouched$/);
+  });
+
+  it("gives the page its line and, before Start, a warning naming the settings that fit", () => {
+    const micro = { ...makeConfig(), vocabSize: V };
+    expect(memoryAdvice(micro, 'wasm')).toMatchObject({ warning: null });
+    expect(memoryAdvice(micro, 'webgpu').line).toMatch(/^predicted peak memory of a step on webgpu: [\d.]+ MB \(weights/);
+    const small16 = { ...makeConfig({ preset: 'small', batchSize: 16 }), vocabSize: V };
+    expect(memoryAdvice(small16, 'wasm').warning).toMatch(/^This run will not fit wasm's 4 GB memory .*: set batchSize 8, gradAccumSteps 2 \(the same sequences per step/);
+    expect(memoryAdvice(shakespeareChar(), 'webgpu').warning).toMatch(/more than a 512 MB laptop GPU holds: there, set batchSize 8, gradAccumSteps 8, recompute on/);
+    // an adapter whose buffers are too small for the generic attention's [B, nH, T, T] (dropout takes that path)
+    expect(memoryAdvice({ ...shakespeareChar(), dropout: 0.1 }, 'webgpu', { maxStorageBufferBindingSize: 64 * 2 ** 20 }).warning).toMatch(/^This run will not fit this GPU: its largest tensor/);
   });
 
   it('reads sizes as people write them', () => {
