@@ -13,6 +13,8 @@ import { BENCH_DEFAULTS, benchVariants, type BenchRow } from '../src/core/bench-
 import { builtinCorpus } from '../src/core/corpus.ts';
 import { flopsPerToken } from '../src/core/counts.ts';
 import { Dataset } from '../src/core/data.ts';
+import { makeConfig } from '../src/core/config.ts';
+import { predictMemory } from '../src/core/memory.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -58,7 +60,7 @@ describe('table', () => {
     const lines = formatTable([row({}), row({ backend: 'cpu', preset: 'micro', countRun: 'B1xT8' })]).split('\n');
     expect(lines[0]).toMatch(/^backend\s+preset\s+params/);
     expect(lines[1]).toMatch(/^-+\s+-+/);
-    expect(lines[2]).toMatch(/^wasm\s+nano\s+28,576\s+16\s+32\s+12,346\s+41\.5\s+2\.35\s+28\.40\s+0\.08\s+-\s+173\s+197\s+197\s+300\.0\s+100\.0\s+3\.0$/);
+    expect(lines[2]).toMatch(/^wasm\s+nano\s+28,576\s+16\s+32\s+12,346\s+41\.5\s+2\.35\s+28\.40\s+0\.08\s+-\s+173\s+197\s+197\s+-\s+300\.0\s+100\.0\s+3\.0$/); // peak MiB '-': a row without peakBytes
     expect(lines[3]).toMatch(/197\*/); // stand-in count run is marked ...
     expect(lines[4]).toMatch(/^\* tensor counts from a B1xT8 run/); // ... and explained
     expect(new Set(lines.slice(0, 4).map((l) => l.length)).size).toBe(1); // columns aligned
@@ -156,6 +158,9 @@ describe('benchPreset on wasm (tiny budgets; no time is asserted)', () => {
     expect(row.msPerStep).toBeCloseTo((row.batchSize * row.blockSize * 1000) / row.tokensPerSec, 6);
     expect(['64x32@32x128', '64x128@128x32', '64x32@32x32']).toContain(row.matmulShape); // the best of the model's three GEMM shapes
     expect(row.genTokensCached).toBe(6);
+    // the step's peak (core/peak.ts) lies above what lives between steps (weights, AdamW) and near the memory model's prediction
+    expect(row.peakBytes!).toBeGreaterThan(row.bytesAtStep10);
+    expect(Math.abs(row.peakBytes! / predictMemory({ ...makeConfig({ preset: 'nano', batchSize: 2 }), vocabSize: row.vocabSize }, 'generic').peakBytes - 1)).toBeLessThan(0.15);
     for (const k of ['tokensPerSec', 'matmulGflops', 'firstStepMs', 'genTokensPerSecCached', 'genTokensPerSecRecompute'] as const) expect(row[k]).toBeGreaterThan(0);
     expect(row.cpuMfu).toBeUndefined(); // no CPU clock given
     expect(tf.memory().numTensors).toBe(before); // everything it made is disposed

@@ -10,7 +10,7 @@ import { makeConfig, type Config } from '../src/core/config.ts';
 import { Dataset } from '../src/core/data.ts';
 import { newTrainer, type Trainer } from '../src/core/train.ts';
 import {
-  CheckpointError, decodeCheckpoint, disposeCheckpoint, modelFromCheckpoint, resumeTrainer, saveTrainer,
+  CheckpointError, decodeCheckpoint, disposeCheckpoint, encodeCheckpoint, modelFromCheckpoint, resumeTrainer, saveTrainer,
 } from '../src/core/checkpoint.ts';
 
 const TEXT = 'It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife.\n'.repeat(12);
@@ -116,6 +116,32 @@ describe('resume', () => {
     // same optimizer state too
     expect(resumed.optimizer.t).toBe(straight.optimizer.t);
     expect(Array.from(resumed.optimizer.v.get('transformer.wte.weight')!.dataSync())).toEqual(Array.from(straight.optimizer.v.get('transformer.wte.weight')!.dataSync()));
+    dispose(straight);
+    dispose(resumed);
+  });
+});
+
+describe('gradient accumulation and recomputation in checkpoints', () => {
+  it('are recorded, resume the same curve, and files from before them load with 1 and off', async () => {
+    const acc = { ...cfg, batchSize: 2, gradAccumSteps: 2, recompute: true };
+    const straight = newTrainer(acc, data);
+    const straightLosses = await trainSteps(straight, 6);
+    const first = newTrainer(acc, data);
+    await trainSteps(first, 3);
+    const bytes = await saveTrainer(first, data.tokenizer);
+    dispose(first);
+    const ckpt = await decodeCheckpoint(bytes);
+    expect(ckpt.meta.config).toMatchObject({ gradAccumSteps: 2, recompute: true });
+    // the same file as written before the two fields existed
+    const { gradAccumSteps: _a, recompute: _r, ...older } = ckpt.meta.config;
+    const old = await decodeCheckpoint(await encodeCheckpoint({ ...ckpt.meta, config: older as Config }, ckpt.tensors));
+    expect(old.meta.config).toMatchObject({ gradAccumSteps: 1, recompute: false });
+    const resumed = resumeTrainer(ckpt, new Dataset(TEXT));
+    expect(resumed.model.recompute).toBe(true);
+    const rest = await trainSteps(resumed, 3);
+    rest.forEach((l, i) => expect(Math.abs(l - straightLosses[3 + i])).toBeLessThanOrEqual(1e-6));
+    disposeCheckpoint(ckpt);
+    disposeCheckpoint(old);
     dispose(straight);
     dispose(resumed);
   });

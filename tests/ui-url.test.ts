@@ -95,6 +95,19 @@ describe('copy as CLI command', () => {
     expect(cfg).toEqual(configOf(settings));
   });
 
+  it('carries gradient accumulation and recomputation: URL, CLI line (--grad-accum, --recompute) and back', () => {
+    const { settings, problems } = parseSearch('?preset=small&batchSize=8&gradAccumSteps=8&recompute=true');
+    expect(problems).toEqual([]);
+    expect(configOf(settings)).toMatchObject({ batchSize: 8, gradAccumSteps: 8, recompute: true });
+    expect(toSearch(settings)).toBe('?preset=small&batchSize=8&gradAccumSteps=8&recompute=true');
+    const line = cliCommand(settings, { kind: 'shakespeare' });
+    expect(line).toBe('npx tabgpt train --corpus shakespeare --preset small --batch-size 8 --grad-accum 8 --recompute');
+    expect(cliConfig(line).cfg).toEqual(configOf(settings));
+    // the defaults (1, off) stay out of both
+    expect(toSearch(parseSearch('?gradAccumSteps=1&recompute=false').settings)).toBe('');
+    expect(parseSearch('?recompute=maybe').problems[0]).toMatch(/recompute must be true or false/);
+  });
+
   it('names the text file, and only Node backends', () => {
     const s = { ...defaultSettings(), backend: 'webgpu' as const };
     expect(cliCommand(s, { kind: 'file', name: "my notes.txt" })).toBe("npx tabgpt train --text 'my notes.txt'");

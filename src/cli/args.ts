@@ -15,6 +15,7 @@ export function configFlags(): Options {
   out.bias = { type: 'string' };
   out.step = { type: 'string' };
   out.gelu = { type: 'string' };
+  out.recompute = { type: 'boolean' }; // a switch: --recompute
   return out;
 }
 
@@ -50,10 +51,10 @@ export const isNonNegInt = (n: number) => Number.isInteger(n) && n >= 0;
 export function configOverrides(values: Parsed['values']): Partial<Config> {
   const overrides: Partial<Config> = {};
   const scratch = makeConfig();
-  for (const k of [...NUMERIC_KEYS, 'bias', 'step', 'gelu'] as (keyof Config)[]) {
+  for (const k of [...NUMERIC_KEYS, 'bias', 'step', 'gelu', 'recompute'] as (keyof Config)[]) {
     const raw = values[toKebab(k)];
     if (raw === undefined) continue;
-    setField(scratch, k, raw as string);
+    setField(scratch, k, String(raw));
     (overrides as Record<string, unknown>)[k] = scratch[k];
   }
   return overrides;

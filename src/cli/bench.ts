@@ -11,13 +11,13 @@ import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { BROWSER_ORDER, NODE_BACKENDS, type BackendName } from '../core/backend';
 import { benchPreset } from '../core/bench';
 import { BENCH_DEFAULTS, benchVariants, defaultBenchBatchSize, type BenchRow } from '../core/bench-defs';
-import { formatGpuTable, formatProfile, formatStepRatios, formatTable } from '../core/benchreport';
+import { formatGpuTable, formatProfile, formatStepRatios, formatTable, NULL_ADAPTER_CEILING } from '../core/benchreport';
 import { KERNEL_MODES, MATMUL_CHOICES, type KernelMode, type MatmulChoice } from '../core/kernels/mode';
 import { DEFAULT_CONFIG, PRESET_NAMES, STEP_MODES, type PresetName, type StepMode } from '../core/config';
 import { Dataset } from '../core/data';
 import { isPosInt, num, parse } from './args';
 import { CliError, loadCorpus, setupBackend } from './common';
-import { installNodeWebGPU } from './webgpu';
+import { adapterLabel, installNodeWebGPU, type AdapterChoice } from './webgpu';
 import { findTorchPython, formatTorchCeiling, torchMeta, type TorchMetaRow } from './torch-ceiling';
 
 /** Left out of a run without --preset: a cpu step of `mini` takes ~10-30 s here (ask for it by name). */
@@ -43,10 +43,14 @@ const HELP = `usage: tabgpt bench [flags]
                       cost without arithmetic, the ceiling a GPU run could reach) per preset, beside the
                       webgpu rows; skipped with a notice where no python3 imports torch (TABGPT_PYTHON picks one)
   --batch-size N      sequences per step (default ${DEFAULT_CONFIG.batchSize}; ${defaultBenchBatchSize('cpu')} on cpu, which is ~50x slower)
+  --grad-accum N      micro-batches of --batch-size per step, gradients averaged (default 1)
+  --recompute         recompute each block's activations in the backward pass (less memory, more time)
   --repeats N         timed repeats, median reported (default ${BENCH_DEFAULTS.repeats})
   --budget-s S        seconds of timed training per row (default ${BENCH_DEFAULTS.trainBudgetMs / 1000})
   --gen-tokens N      new characters per generation measurement (default ${BENCH_DEFAULTS.genTokens})
   --wasm-threads N    with --browser: threads for the wasm backend (tfjs caps it at half the logical cores)
+  --adapter default|null   webgpu: the system's adapter (default), or Dawn's null backend, which runs no
+                      kernels (512 MB): rows are a ceiling on tokens/s and measure memory; losses are not results
   --out FILE          also append the JSON lines to FILE (e.g. bench/node-2core.jsonl)
   --text FILE | --corpus shakespeare|builtin   the text (only its vocabulary size matters)`;
 
@@ -65,11 +69,15 @@ export interface BenchFlags {
   /** Also run bench/torch-meta.py per preset (PyTorch's CPU ceiling). */
   torch: boolean;
   batchSize?: number;
+  gradAccumSteps?: number;
+  recompute?: boolean;
   repeats?: number;
   budgetMs?: number;
   genTokens?: number;
   wasmThreads?: number;
   out?: string;
+  /** --adapter: webgpu's adapter, default or null (Dawn's null backend). */
+  adapter?: string;
 }
 
 function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; presetGiven: boolean; text?: string; corpus?: string }) | null {
@@ -85,11 +93,14 @@ function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; presetGiv
     'training-only': { type: 'boolean', default: false },
     torch: { type: 'boolean', default: false },
     'batch-size': { type: 'string' },
+    'grad-accum': { type: 'string' },
+    recompute: { type: 'boolean', default: false },
     repeats: { type: 'string' },
     'budget-s': { type: 'string' },
     'gen-tokens': { type: 'string' },
     'wasm-threads': { type: 'string' },
     out: { type: 'string' },
+    adapter: { type: 'string' },
     text: { type: 'string' },
     corpus: { type: 'string' },
   }, 'bench');
@@ -128,11 +139,14 @@ function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; presetGiv
     torch: values.torch as boolean,
     browser,
     batchSize: num(values, 'batch-size', isPosInt, 'a positive integer'),
+    gradAccumSteps: num(values, 'grad-accum', isPosInt, 'a positive integer'),
+    recompute: values.recompute as boolean,
     repeats: num(values, 'repeats', isPosInt, 'a positive integer'),
     budgetMs: budgetS !== undefined ? budgetS * 1000 : undefined,
     genTokens: num(values, 'gen-tokens', isPosInt, 'a positive integer'),
     wasmThreads: num(values, 'wasm-threads', isPosInt, 'a positive integer'),
     out: values.out as string | undefined,
+    adapter: values.adapter as string | undefined,
     text: values.text as string | undefined,
     corpus: values.corpus as string | undefined,
   };
@@ -178,18 +192,24 @@ export async function benchCommand(argv: string[]): Promise<void> {
   }
   const corpus = await loadCorpus({ text: flags.text, corpus: flags.corpus });
   if (corpus.notice) progress(`notice: ${corpus.notice}`);
+  if (flags.adapter !== undefined && (flags.browser || flags.backends.join() !== 'webgpu')) throw new CliError('--adapter applies to --backend webgpu in Node (add --backend webgpu)');
   const dataset = new Dataset(corpus.text);
   const rows: BenchRow[] = [];
   for (const backend of flags.backends) {
-    await setupBackend(backend);
+    await setupBackend(backend, backend === 'webgpu' ? flags.adapter : undefined);
+    let adapter: string | undefined;
     const env: Record<string, string | number | boolean> = { runtime: `node ${process.version}`, cpus: cpus().length, corpus: corpus.source };
     if (backend === 'wasm') {
       env.simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
       env.threads = getThreadsCount();
     }
     if (backend === 'webgpu') {
-      const found = await installNodeWebGPU(); // already installed by setupBackend: the adapter it found
-      if (typeof found !== 'string') env.adapter = `dawn ${found.adapter.vendor} ${found.adapter.architecture} ${found.adapter.description}`.trim();
+      const found = await installNodeWebGPU((flags.adapter ?? 'default') as AdapterChoice); // already installed by setupBackend: the adapter it found
+      if (typeof found !== 'string') {
+        env.adapter = `dawn ${found.adapter.vendor} ${found.adapter.architecture} ${found.adapter.description}`.replace(/\s+/g, ' ').trim();
+        adapter = adapterLabel(found);
+      }
+      if (adapter === 'null') progress(`webgpu on Dawn's null adapter: ${NULL_ADAPTER_CEILING}`);
     }
     for (const preset of flags.presets) {
       if (!flags.presetGiven && SLOW_BY_DEFAULT[backend]?.includes(preset)) {
@@ -202,12 +222,15 @@ export async function benchCommand(argv: string[]): Promise<void> {
           ...variant,
           dataset,
           batchSize: flags.batchSize,
+          gradAccumSteps: flags.gradAccumSteps,
+          recompute: flags.recompute,
           repeats: flags.repeats,
           trainBudgetMs: flags.budgetMs,
           genTokens: flags.genTokens,
           profileSteps: flags.profile ? BENCH_DEFAULTS.profiledSteps : 0,
           trainingOnly: flags.trainingOnly,
           env,
+          adapter,
           cpuClock,
           log: progress,
         });

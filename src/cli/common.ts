@@ -11,7 +11,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { NODE_BACKENDS, type BackendName } from '../core/backend';
 import { BUILTIN_SMALL, builtinCorpus, SHAKESPEARE, type CorpusName } from '../core/corpus';
 import { decodeText, sha256Hex } from '../core/data';
-import { installNodeWebGPU } from './webgpu';
+import { ADAPTER_CHOICES, installNodeWebGPU, type AdapterChoice } from './webgpu';
 
 /** A user mistake: printed as one line, exit code 2, no stack trace. */
 export class CliError extends Error {
@@ -22,9 +22,11 @@ export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..
 export const CACHE_DIR = process.env.TABGPT_CACHE_DIR ?? join(PROJECT_ROOT, 'data', 'cache');
 
 /** Start a Node backend (wasm, cpu, or webgpu through Dawn), silencing tfjs' advert for tfjs-node. */
-export async function setupBackend(name: string): Promise<BackendName> {
+export async function setupBackend(name: string, adapter?: string): Promise<BackendName> {
+  if (adapter !== undefined && !(ADAPTER_CHOICES as readonly string[]).includes(adapter)) throw new CliError(`--adapter must be ${ADAPTER_CHOICES.join(' or ')} (got '${adapter}')`);
+  if (adapter !== undefined && name !== 'webgpu') throw new CliError(`--adapter applies to --backend webgpu (got --backend ${name})`);
   if (name === 'webgpu') {
-    const found = await installNodeWebGPU();
+    const found = await installNodeWebGPU(adapter as AdapterChoice | undefined);
     if (typeof found === 'string') throw new CliError(found);
   } else if (!NODE_BACKENDS.includes(name as BackendName)) {
     throw new CliError(`--backend must be one of ${[...NODE_BACKENDS, 'webgpu'].join(', ')} in Node (got '${name}'); webgl runs in the browser page`);

@@ -11,6 +11,7 @@ const COMMANDS: Record<string, { about: string; run: (argv: string[]) => Promise
   transfer: { about: 'pre-train, then fine-tune vs from scratch on held-out text (npm run transfer)', run: async (a) => (await import('./transfer')).transferCommand(a) },
   'to-nanogpt': { about: "write a checkpoint as nanoGPT's ckpt.pt + meta.pkl, to continue in PyTorch", run: async (a) => (await import('./nanogpt')).toNanoGPTCommand(a) },
   'from-nanogpt': { about: "read nanoGPT's ckpt.pt (+ meta.pkl) into a tabgpt checkpoint", run: async (a) => (await import('./nanogpt')).fromNanoGPTCommand(a) },
+  plan: { about: 'predict a run: parameters, FLOPs, peak memory, what fits --memory, time per backend', run: async (a) => (await import('./plan')).planCommand(a) },
   bench: { about: 'measure training and generation speed per backend and preset', run: async (a) => (await import('./bench')).benchCommand(a) },
 };
 
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
   await entry.run(rest);
 }
 
-const USER_ERRORS = new Set(['CliError', 'ConfigError', 'DataError', 'TokenizerError', 'CheckpointError', 'SampleError', 'DivergedError', 'FitError', 'SweepError', 'NanoGPTError']);
+const USER_ERRORS = new Set(['OutOfMemoryError', 'CliError', 'ConfigError', 'DataError', 'TokenizerError', 'CheckpointError', 'SampleError', 'DivergedError', 'FitError', 'SweepError', 'NanoGPTError']);
 
 main().then(
   () => process.exit(process.exitCode ?? 0),
@@ -38,8 +39,8 @@ main().then(
     if (process.env.TABGPT_DEBUG) console.error(err.stack);
     let msg = err.message.split('\n')[0];
     // The wasm backend aborts (emscripten's "Aborted()") when its 4 GB heap is exhausted.
-    if (/^Aborted\(/.test(msg) || /out of memory|Array buffer allocation failed/i.test(msg)) {
-      msg = 'the backend ran out of memory (wasm has a 4 GB heap): use a smaller --batch-size, --block-size or model';
+    if (err.name !== 'OutOfMemoryError' && (/^Aborted\(/.test(msg) || /out of memory|Array buffer allocation failed/i.test(msg))) {
+      msg = 'the backend ran out of memory (wasm has a 4 GB heap): use --grad-accum N with a smaller --batch-size, --recompute, or a smaller model (tabgpt plan says what fits)';
       err.name = 'CliError';
     }
     console.error(`tabgpt: error: ${msg}`);

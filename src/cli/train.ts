@@ -17,9 +17,11 @@ import { guardInterrupts, shellLine } from './interrupt';
 const HELP = `usage: tabgpt train [flags]
   --text FILE | --corpus shakespeare|builtin   training text (default: shakespeare, built-in offline)
   --preset ${PRESET_NAMES.join('|')}   model shape (then any of the flags below override it)
-  ${NUMERIC_KEYS.map((k) => '--' + toKebab(k)).join(' ')} --bias true|false --gelu tanh|erf
+  ${NUMERIC_KEYS.map((k) => '--' + toKebab(k)).join(' ')} --bias true|false --gelu tanh|erf --recompute
   --step recorded|eager   webgpu: replay the recorded step (default) or run tfjs' ops every step
   --backend wasm|cpu|webgpu (default wasm)   --out FILE (default out/ckpt.safetensors)
+  --adapter default|null   webgpu: the system's adapter, or Dawn's null backend (runs nothing: speed ceiling, memory)
+  --grad-accum N   micro-batches of --batch-size per step (gradients averaged)   --recompute   recompute activations in backward
   --resume FILE   continue a run from its checkpoint   --json   machine-readable lines
   --init-from FILE   a new run from a checkpoint's weights: fresh AdamW and schedule, its model shape,
                      default --lr a tenth of its; new characters in the text are added to its vocabulary
@@ -32,6 +34,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     corpus: { type: 'string' },
     preset: { type: 'string' },
     backend: { type: 'string', default: 'wasm' },
+    adapter: { type: 'string' },
     out: { type: 'string', default: 'out/ckpt.safetensors' },
     resume: { type: 'string' },
     'init-from': { type: 'string' },
@@ -46,7 +49,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const preset = values.preset as string | undefined;
   if (preset !== undefined && !PRESET_NAMES.includes(preset as PresetName)) throw new CliError(`--preset must be one of ${PRESET_NAMES.join(', ')} (got '${preset}')`);
   const overrides = configOverrides(values);
-  const backend = await setupBackend(values.backend as string);
+  const backend = await setupBackend(values.backend as string, values.adapter as string | undefined);
+  if (values.adapter === 'null') console.error(`tabgpt: notice: --adapter null: Dawn's null backend runs no kernels: tokens/s is the most any GPU could give on this CPU, and losses and checkpoints are not results`);
 
   let trainer: Trainer;
   let source: string;
@@ -90,7 +94,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const counts = paramCount(trainer.model.config);
   say(`corpus ${source}: ${data.chars.toLocaleString('en-US')} chars, vocab ${data.tokenizer.vocabSize}, split ${data.train.length.toLocaleString('en-US')} train / ${data.val.length.toLocaleString('en-US')} val`);
   say(`model ${cfg.nLayer} layers, ${cfg.nHead} heads, ${cfg.nEmbd} wide, block ${cfg.blockSize}: ${counts.total.toLocaleString('en-US')} params (${counts.nonEmbedding.toLocaleString('en-US')} non-embedding); backend ${backend}`);
-  say(`training ${cfg.maxIters} iters, batch ${cfg.batchSize}, lr ${cfg.lr} -> ${cfg.minLr}, warmup ${cfg.warmupIters}, seed ${cfg.seed}`);
+  say(`training ${cfg.maxIters} iters, batch ${cfg.batchSize}${cfg.gradAccumSteps > 1 ? ` x ${cfg.gradAccumSteps} micro-batches` : ''}${cfg.recompute ? ' (recomputing activations)' : ''}, lr ${cfg.lr} -> ${cfg.minLr}, warmup ${cfg.warmupIters}, seed ${cfg.seed}`);
 
   const stepsAtStart = trainer.step;
   const started = performance.now();

@@ -17,6 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isSoftwareAdapter } from '../core/kernels/adapter';
+import { setDeviceMemoryBytes } from '../core/kernels/webgpu/oom';
+import { NULL_ADAPTER_BYTES } from '../core/memory';
 
 /** SwiftShader's Vulkan ICD from Debian's chromium package. */
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -26,16 +28,37 @@ export interface NodeWebGPU {
   adapter: { vendor: string; architecture: string; description: string };
   /** True on a CPU adapter (SwiftShader, llvmpipe; core/kernels/adapter.ts): speeds are not a GPU's. */
   software: boolean;
+  /** Dawn's null backend (--adapter null): every call accepted, no kernel run, 512 MB of device memory. */
+  nullAdapter: boolean;
 }
 
+/**
+ * Which adapter: the system's (a GPU, else SwiftShader), or Dawn's null
+ * backend, which runs nothing: the CPU cost of a step (the most tokens/s any
+ * GPU could give on this CPU) and memory, never losses.
+ */
+export type AdapterChoice = 'default' | 'null';
+export const ADAPTER_CHOICES: readonly AdapterChoice[] = ['default', 'null'];
+
 let installed: NodeWebGPU | null = null;
+let installedChoice: AdapterChoice | null = null;
+
+/** How a bench row names the adapter: "null" for Dawn's null backend, else the adapter's description (its vendor and architecture when it gives none). */
+export function adapterLabel(found: NodeWebGPU): string {
+  if (found.nullAdapter) return 'null';
+  return found.adapter.description || `${found.adapter.vendor} ${found.adapter.architecture}`.trim();
+}
 
 /**
  * Put a Dawn-backed navigator.gpu on globalThis and register tfjs' webgpu
  * backend. Returns what was found, or a one-line problem naming what is missing.
+ * One adapter per process (tfjs' webgpu backend keeps the first device).
  */
-export async function installNodeWebGPU(): Promise<NodeWebGPU | string> {
-  if (installed) return installed;
+export async function installNodeWebGPU(choice: AdapterChoice = 'default'): Promise<NodeWebGPU | string> {
+  if (installed) {
+    if (choice !== installedChoice) return `WebGPU already runs on the ${installedChoice} adapter in this process: --adapter ${choice} needs a new process`;
+    return installed;
+  }
   let dawn: typeof import('webgpu');
   try {
     dawn = await import('webgpu');
@@ -47,6 +70,7 @@ export async function installNodeWebGPU(): Promise<NodeWebGPU | string> {
   // Which drivers give an adapter is asked in a child process first: the Vulkan
   // loader and Dawn print their complaints about unusable drivers from native
   // code, which would otherwise reach the user's terminal before our one line.
+  if (choice === 'null') return installWith(dawn, ['backend=null'], choice);
   const userIcd = process.env.VK_ICD_FILENAMES;
   if (!probeAdapter()) {
     if (userIcd) return `WebGPU found no adapter with VK_ICD_FILENAMES=${userIcd}: point it at a working Vulkan driver's ICD JSON, or unset it; wasm and cpu run here`;
@@ -54,10 +78,14 @@ export async function installNodeWebGPU(): Promise<NodeWebGPU | string> {
     if (!probeAdapter(SWIFTSHADER_ICD)) return `WebGPU found no adapter: no Vulkan/D3D12/Metal GPU driver, and SwiftShader (${SWIFTSHADER_ICD}) gave none either (is libvulkan1 installed?); wasm and cpu run here`;
     process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD; // read by the Vulkan loader at each new instance
   }
+  return installWith(dawn, [], choice);
+}
+
+async function installWith(dawn: typeof import('webgpu'), flags: string[], choice: AdapterChoice): Promise<NodeWebGPU | string> {
   let gpu: GPU;
   let adapter: GPUAdapter | null;
   try {
-    gpu = dawn.create([]);
+    gpu = dawn.create(flags);
     adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   } catch (e) {
     return `WebGPU (Dawn) failed to start: ${(e as Error).message.split('\n')[0]}; wasm and cpu run here`;
@@ -69,9 +97,12 @@ export async function installNodeWebGPU(): Promise<NodeWebGPU | string> {
   await import('@tensorflow/tfjs-backend-webgpu');
   const info = adapter.info;
   installed = {
-    adapter: { vendor: info.vendor, architecture: info.architecture, description: info.description },
+    adapter: { vendor: info.vendor, architecture: info.architecture, description: choice === 'null' ? "Dawn's null backend (runs nothing)" : info.description },
     software: isSoftwareAdapter(info),
+    nullAdapter: choice === 'null',
   };
+  installedChoice = choice;
+  if (choice === 'null') setDeviceMemoryBytes(NULL_ADAPTER_BYTES); // the null backend's fixed device memory
   return installed;
 }
 

@@ -61,6 +61,18 @@ export interface BenchRow {
   kernels?: 'generic' | 'fused';
   /** fused webgpu rows: the matmul that ran, kernels/webgpu/matmul.ts' 'tiled' or tfjs' (kernels/mode.ts). */
   matmulKernel?: 'tiled' | 'tfjs';
+  /** Micro-batches of batchSize per step (absent: 1); tokens per step = gradAccumSteps x batchSize x blockSize. */
+  gradAccumSteps?: number;
+  /** Set when each block's activations were recomputed in the backward pass. */
+  recompute?: boolean;
+  /** Peak bytes of live tensors over one training step (core/peak.ts; memory.ts predicts it). */
+  peakBytes?: number;
+  /** webgpu rows: bytes of GPU buffers the backend holds after that step (its pool of freed buffers included). */
+  gpuAllocatedBytes?: number;
+  /** webgpu rows: the adapter, "null" for Dawn's null backend, else the adapter's description. */
+  adapter?: string;
+  /** Set on rows from Dawn's null adapter, which runs no kernels: what the figures are (a ceiling) and are not. */
+  ceiling?: string;
   /** webgpu rows: how the step ran (the trainer's stepMode): 'recorded' (replayed) or 'eager' (tfjs ops each step). */
   step?: StepMode;
   /** webgpu rows (core/bench.ts' measureGpuSteps): compute dispatches one step issues, counted at the WebGPU API. */
@@ -128,6 +140,12 @@ export interface BenchRequest {
   matmul?: MatmulChoice;
   /** webgpu: how the trainer issues a step (config step); recorded when absent. */
   step?: StepMode;
+  /** Micro-batches of batchSize per step (config gradAccumSteps); default 1. */
+  gradAccumSteps?: number;
+  /** Recompute each block's activations in the backward pass (config recompute); default off. */
+  recompute?: boolean;
+  /** webgpu in Node: 'null' for Dawn's null adapter (no GPU work: the CPU-cost ceiling); the real adapter when absent. */
+  adapter?: string;
   /**
    * Training figures only: no generation, no 100-step tensor-count run (the
    * counts are taken at step 10, if reached, and at the end). For software
@@ -204,3 +222,6 @@ export function benchSettings(backend: string, r: BenchRequest): BenchSettings {
     profileSteps: r.profileSteps ?? 0,
   };
 }
+
+/** What a row measured on Dawn's null adapter is. */
+export const NULL_ADAPTER_CEILING = "a ceiling, not a GPU's speed: Dawn's null adapter runs no kernels, so tokens/s is the most any GPU could give on this CPU (the JavaScript cost of a step) and losses are not results";

@@ -42,6 +42,9 @@ export type { GpuStepFigures as BenchGpuFigures };
 import { matmulGflopsOf, median, mfuOf, modelGflopsOf, stepsPerRepeat } from './benchreport';
 import { benchSettings, type BenchRequest, type BenchRow, type ProfileEntry } from './bench-defs';
 import { matMul2d } from './ops';
+import { gpuAllocatedBytes, withPeakBytes } from './peak';
+import { releasePooledBuffers } from './kernels/webgpu/oom';
+import { NULL_ADAPTER_CEILING } from './benchreport';
 
 /** A row's request (bench-defs.ts: what it may spend, defaults filled in there) and what only the shell has. */
 export interface BenchOptions extends BenchRequest {
@@ -58,6 +61,12 @@ export interface BenchOptions extends BenchRequest {
   env?: Record<string, string | number | boolean>;
   /** Progress lines ("baby: first step 812 ms"). */
   log?: (line: string) => void;
+  /**
+   * The WebGPU adapter's name for the row ("null" for Dawn's null backend).
+   * On the null adapter nothing runs: the row is a ceiling (no GPU work), with
+   * no GPU time, and its losses are not results.
+   */
+  adapter?: string;
   /** Checked between phases: stop early (throws BenchAborted). */
   signal?: { aborted: boolean };
 }
@@ -203,16 +212,22 @@ export interface GpuStepFigures {
 }
 
 /** Count and time `steps` non-logging training steps on webgpu (null elsewhere); `timestamps` adds one timed step for gpuMsPerStep. */
-export async function measureGpuSteps(trainer: Trainer, steps = 3, cpuClock?: () => number, timestamps = true): Promise<GpuStepFigures | null> {
+/**
+ * `holdSubmit` false (Dawn's null adapter) submits as in training: holding a
+ * step's submission also holds every buffer it frees (tfjs releases them at
+ * submit), which a step sized to a 512 MB device cannot afford; with no GPU
+ * work to compete with, the encode time is the same.
+ */
+export async function measureGpuSteps(trainer: Trainer, steps = 3, cpuClock?: () => number, timestamps = true, holdSubmit = true): Promise<GpuStepFigures | null> {
   if (!installGpuCounters()) return null;
   try {
-    return await countGpuSteps(trainer, steps, cpuClock, timestamps);
+    return await countGpuSteps(trainer, steps, cpuClock, timestamps, holdSubmit);
   } finally {
     uninstallGpuCounters(); // the patched prototypes go back: later steps run uncounted
   }
 }
 
-async function countGpuSteps(trainer: Trainer, steps: number, cpuClock: (() => number) | undefined, timestamps: boolean): Promise<GpuStepFigures> {
+async function countGpuSteps(trainer: Trainer, steps: number, cpuClock: (() => number) | undefined, timestamps: boolean, holdSubmit: boolean): Promise<GpuStepFigures> {
   const SUBMIT = 'WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE';
   const batchSize = tf.env().get(SUBMIT) as number;
   const total: GpuCounts = countsBetween(gpuCounts(), gpuCounts());
@@ -224,7 +239,7 @@ async function countGpuSteps(trainer: Trainer, steps: number, cpuClock: (() => n
       continue;
     }
     await sync(trainer); // start from an idle device
-    tf.env().set(SUBMIT, 1e9); // hold submission to the step's end: pure JS encode time
+    if (holdSubmit) tf.env().set(SUBMIT, 1e9); // hold submission to the step's end: pure JS encode time
     const c0 = gpuCounts();
     const cpu0 = cpuClock?.() ?? 0;
     const t0 = performance.now();
@@ -265,6 +280,22 @@ async function countGpuSteps(trainer: Trainer, steps: number, cpuClock: (() => n
   };
 }
 
+/**
+ * The peak of live tensor bytes over one non-logging training step (peak.ts),
+ * and on webgpu the bytes of GPU buffers the backend then holds (its pool).
+ * The figure memory.ts predicts.
+ */
+export async function measureStepMemory(trainer: Trainer): Promise<{ peakBytes: number; gpuAllocatedBytes: number | null }> {
+  while (nextStepLogs(trainer)) await trainer.trainStep();
+  await sync(trainer);
+  releasePooledBuffers(); // webgpu: what the device then holds is this step's own working set
+  const { peakBytes } = await withPeakBytes(async () => {
+    await trainer.trainStep();
+    await sync(trainer);
+  });
+  return { peakBytes, gpuAllocatedBytes: gpuAllocatedBytes() };
+}
+
 /** Benchmark one preset on the current backend (tf.getBackend()). */
 export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
   const log = opts.log ?? (() => {});
@@ -273,7 +304,7 @@ export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
   };
   const s = benchSettings(tf.getBackend(), opts); // the same defaults whichever shell asked
   const repeats = s.repeats;
-  const cfg = makeConfig({ preset: opts.preset, ...(s.batchSize ? { batchSize: s.batchSize } : {}), ...(opts.step ? { step: opts.step } : {}), maxIters: 1_000_000, evalInterval: 1_000_000 });
+  const cfg = makeConfig({ preset: opts.preset, ...(s.batchSize ? { batchSize: s.batchSize } : {}), ...(opts.step ? { step: opts.step } : {}), gradAccumSteps: opts.gradAccumSteps ?? 1, recompute: opts.recompute ?? false, maxIters: 1_000_000, evalInterval: 1_000_000 });
   const kernels = kernelsOf({ mode: opts.kernels, matmul: opts.matmul }); // the benchmarked models' own choice
   const trainer = newTrainer(cfg, opts.dataset, { kernels });
   const mcfg = trainer.model.config;
@@ -296,6 +327,7 @@ export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
       check();
     }
     const matmulGflops = matmul.wall;
+    releasePooledBuffers(); // webgpu: the matmul probes' buffers back to the device (a 512 MB one needs them)
 
     const firstStepMs = (await timeSteps(trainer, 1)).wallMs;
     log(`${name}: first step ${firstStepMs.toFixed(0)} ms`);
@@ -305,7 +337,11 @@ export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
     // the ~100 steps fit the count budget; else a tiny stand-in run after the rest.
     const fullCount = !opts.trainingOnly && (100 - trainer.step) * warmMs <= s.countBudgetMs;
     const at10 = fullCount ? await memoryAt(trainer, 10) : null;
-    const gpu = await measureGpuSteps(trainer, 3, opts.cpuClock);
+    const mem = await measureStepMemory(trainer);
+    log(`${name}: peak ${(mem.peakBytes / 2 ** 20).toFixed(1)} MiB of tensors in a step${mem.gpuAllocatedBytes !== null ? `, ${(mem.gpuAllocatedBytes / 2 ** 20).toFixed(1)} MiB of GPU buffers held` : ''}`);
+    const nullAdapter = opts.adapter === 'null';
+    const gpu = await measureGpuSteps(trainer, 3, opts.cpuClock, !nullAdapter, !nullAdapter); // the null adapter's timestamps measure nothing
+    releasePooledBuffers(); // its steps held every buffer to the step's end (no reuse): give those back
     if (gpu) log(`${name}: ${gpu.dispatchesPerStep} dispatches, ${gpu.bindGroupsPerStep} bind groups, ${gpu.tfjsKernelsPerStep} tfjs kernels, ${gpu.encodeMsPerStep.toFixed(1)} ms encode (${gpu.encodeCpuMsPerStep?.toFixed(1) ?? '-'} ms cpu), ${gpu.uploadBytesPerStep} upload bytes, ${gpu.readbacksPerStep} readbacks per step; gpu ${gpu.gpuMsPerStep === null ? '-' : gpu.gpuMsPerStep.toFixed(1)} ms`);
     const steps = stepsPerRepeat(warmMs, repeats, s.trainBudgetMs);
     const rates: number[] = [];
@@ -313,11 +349,11 @@ export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
     for (let r = 0; r < repeats; r++) {
       check();
       const t = await timeSteps(trainer, steps, opts.cpuClock);
-      rates.push((steps * B * T * 1000) / t.wallMs);
-      cpuRates.push((steps * B * T * 1000) / t.cpuMs);
+      rates.push((steps * trainer.tokensPerStep * 1000) / t.wallMs);
+      cpuRates.push((steps * trainer.tokensPerStep * 1000) / t.cpuMs);
     }
     const tokensPerSec = median(rates);
-    const msPerStep = (B * T * 1000) / tokensPerSec;
+    const msPerStep = (trainer.tokensPerStep * 1000) / tokensPerSec;
     log(`${name}: ${tokensPerSec.toFixed(0)} tok/s, ${msPerStep.toFixed(1)} ms/step (${repeats} x ${steps} steps)`);
 
     let profile: ProfileEntry[] | undefined;
@@ -366,10 +402,16 @@ export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
       preset: opts.preset,
       ...(webgpu ? { kernels: kernels.mode, ...(kernels.mode === 'fused' ? { matmulKernel } : {}), step: trainer.stepMode.step } : {}),
       ...(gpu ?? {}),
+      ...(opts.adapter !== undefined ? { adapter: opts.adapter } : {}),
+      ...(nullAdapter ? { ceiling: NULL_ADAPTER_CEILING } : {}),
+      peakBytes: mem.peakBytes,
+      ...(mem.gpuAllocatedBytes !== null ? { gpuAllocatedBytes: mem.gpuAllocatedBytes } : {}),
       params: params.total,
       nonEmbeddingParams: params.nonEmbedding,
       vocabSize: mcfg.vocabSize,
       batchSize: B,
+      ...(trainer.cfg.gradAccumSteps > 1 ? { gradAccumSteps: trainer.cfg.gradAccumSteps } : {}),
+      ...(trainer.cfg.recompute ? { recompute: true } : {}),
       blockSize: T,
       flopsPerToken: fpt,
       tokensPerSec,

@@ -4,6 +4,9 @@
 
 import type { BenchRow } from './bench-defs';
 import type { StepMode } from './config';
+import { NULL_ADAPTER_CEILING } from './bench-defs';
+
+export { NULL_ADAPTER_CEILING };
 
 /** Median of a non-empty list (mean of the middle two for even lengths). */
 export function median(xs: number[]): number {
@@ -43,10 +46,10 @@ const num = (x: number, digits = 0) => (Number.isFinite(x) ? x.toLocaleString('e
 const kernelsLabel = (r: BenchRow) => `${r.kernels}${r.matmulKernel ? `+${r.matmulKernel}` : ''}`;
 
 const COLUMNS: [string, (r: BenchRow) => string][] = [
-  ['backend', (r) => r.backend + (r.kernels ? ` ${kernelsLabel(r)}` : '') + (r.step ? ` ${r.step}` : '')],
+  ['backend', (r) => r.backend + (r.kernels ? ` ${kernelsLabel(r)}` : '') + (r.step ? ` ${r.step}` : '') + (r.ceiling ? ' (null: ceiling)' : '')],
   ['preset', (r) => r.preset],
   ['params', (r) => num(r.params)],
-  ['B', (r) => String(r.batchSize)],
+  ['B', (r) => String(r.batchSize) + (r.gradAccumSteps ? `x${r.gradAccumSteps}` : '') + (r.recompute ? ' rc' : '')],
   ['T', (r) => String(r.blockSize)],
   ['tok/s', (r) => num(r.tokensPerSec)],
   ['ms/step', (r) => num(r.msPerStep, 1)],
@@ -57,6 +60,7 @@ const COLUMNS: [string, (r: BenchRow) => string][] = [
   ['1st step ms', (r) => num(r.firstStepMs)],
   ['tensors@10', (r) => String(r.tensorsAtStep10)],
   ['tensors@100', (r) => String(r.tensorsAtStep100) + (r.countRun === 'full' ? '' : '*')],
+  ['peak MiB', (r) => (r.peakBytes !== undefined ? num(r.peakBytes / 2 ** 20, 1) : '-')],
   ['gen tok/s kv', (r) => num(r.genTokensPerSecCached, 1)],
   ['gen tok/s full', (r) => num(r.genTokensPerSecRecompute, 1)],
   ['kv x', (r) => (r.genTokensPerSecRecompute > 0 ? num(r.genTokensPerSecCached / r.genTokensPerSecRecompute, 1) : '-')],
@@ -70,6 +74,7 @@ export function formatTable(rows: BenchRow[]): string {
   const out = [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)];
   const standIns = rows.filter((r) => r.countRun !== 'full');
   if (standIns.some((r) => r.countRun === 'skipped')) out.push('* --training-only: tensor counts at step 10 (if reached) and at the end of the timed run, not at step 100');
+  if (rows.some((r) => r.ceiling)) out.push(`(null: ceiling) ${NULL_ADAPTER_CEILING}`);
   const standIn = standIns.find((r) => r.countRun !== 'skipped');
   if (standIn) out.push(`* tensor counts from a ${standIn.countRun} run of the same model code (a full-size 100-step run would take too long)`);
   return out.join('\n');

@@ -149,7 +149,11 @@ export function validateHeader(header: unknown, bodyLength: number): ValidHeader
   }
   if (typeof config.bias !== 'boolean') fail(`config.bias must be true or false (got ${JSON.stringify(config.bias)})`);
   config.step ??= DEFAULT_CONFIG.step; // files written before the field existed: the default
-  for (const k of ['dropout', 'batchSize', 'maxIters', 'lr', 'minLr', 'warmupIters', 'weightDecay', 'beta1', 'beta2', 'eps', 'gradClip', 'evalInterval', 'evalIters', 'logInterval', 'seed'] as const) {
+  // Files written before gradient accumulation and recomputation existed: one micro-batch, no recomputation.
+  config.gradAccumSteps ??= 1;
+  config.recompute ??= false;
+  if (typeof config.recompute !== 'boolean') fail(`config.recompute must be true or false (got ${JSON.stringify(config.recompute)})`);
+  for (const k of ['dropout', 'batchSize', 'gradAccumSteps', 'maxIters', 'lr', 'minLr', 'warmupIters', 'weightDecay', 'beta1', 'beta2', 'eps', 'gradClip', 'evalInterval', 'evalIters', 'logInterval', 'seed'] as const) {
     if (typeof config[k] !== 'number') fail(`config.${k} is missing or not a number (got ${JSON.stringify(config[k])})`);
   }
   try {

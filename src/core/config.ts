@@ -30,8 +30,12 @@ export type GeluForm = 'tanh' | 'erf';
 export const GELU_FORMS: readonly GeluForm[] = ['tanh', 'erf'];
 
 export interface TrainConfig {
-  /** Sequences per step (B); tokens per step = batchSize * blockSize. */
+  /** Sequences per micro-batch (B); tokens per step = gradAccumSteps * batchSize * blockSize. */
   batchSize: number;
+  /** Micro-batches per optimizer step, gradients averaged (nanoGPT's gradient_accumulation_steps): a big batch in the memory of a small one. */
+  gradAccumSteps: number;
+  /** Keep only each block's input in the forward pass and recompute its activations in the backward: less memory for about a third more compute. */
+  recompute: boolean;
   /** Optimizer steps in the run; the cosine schedule decays over exactly this many. */
   maxIters: number;
   /** Peak learning rate, reached at the end of warmup. */
@@ -87,6 +91,8 @@ export const DEFAULT_CONFIG: Config = {
   bias: true,
   gelu: 'tanh',
   batchSize: 16,
+  gradAccumSteps: 1,
+  recompute: false,
   maxIters: 2000,
   lr: 2e-3,
   minLr: 2e-4,
@@ -107,7 +113,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const INT_FIELDS = ['nLayer', 'nHead', 'nEmbd', 'blockSize', 'batchSize', 'maxIters', 'warmupIters',
+const INT_FIELDS = ['nLayer', 'nHead', 'nEmbd', 'blockSize', 'batchSize', 'gradAccumSteps', 'maxIters', 'warmupIters',
   'evalInterval', 'evalIters', 'logInterval'] as const;
 
 /**
@@ -166,13 +172,17 @@ export function makeConfig(overrides: Partial<Config> & { preset?: PresetName } 
   return cfg;
 }
 
-/** camelCase config key -> kebab-case CLI flag (nLayer -> n-layer). */
+/** CLI flags that are not the kebab case of their field: nanoGPT users type --grad-accum. */
+const FLAG_ALIASES: Record<string, string> = { gradAccumSteps: 'grad-accum' };
+
+/** camelCase config key -> kebab-case CLI flag (nLayer -> n-layer; gradAccumSteps -> grad-accum). */
 export function toKebab(key: string): string {
-  return key.replace(/[A-Z]/g, (m) => '-' + m.toLowerCase());
+  return FLAG_ALIASES[key] ?? key.replace(/[A-Z]/g, (m) => '-' + m.toLowerCase());
 }
-/** kebab-case CLI flag -> camelCase config key (block-size -> blockSize). */
+/** kebab-case CLI flag -> camelCase config key (block-size -> blockSize; grad-accum -> gradAccumSteps). */
 export function toCamel(flag: string): string {
-  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  const alias = Object.keys(FLAG_ALIASES).find((k) => FLAG_ALIASES[k] === flag);
+  return alias ?? flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
 /** Every numeric config key (the ones a CLI flag or URL parameter may set). */
@@ -186,9 +196,9 @@ export const NUMERIC_KEYS = Object.keys(DEFAULT_CONFIG).filter(
  */
 export function setField(cfg: Config, key: string, value: string): void {
   const k = (key.includes('-') ? toCamel(key) : key) as keyof Config;
-  if (k === 'bias') {
-    if (value !== 'true' && value !== 'false' && value !== '1' && value !== '0') throw new ConfigError(`bias must be true or false (got '${value}')`);
-    cfg.bias = value === 'true' || value === '1';
+  if (k === 'bias' || k === 'recompute') {
+    if (value !== 'true' && value !== 'false' && value !== '1' && value !== '0') throw new ConfigError(`${k} must be true or false (got '${value}')`);
+    cfg[k] = value === 'true' || value === '1';
     return;
   }
   if (k === 'step') {

@@ -21,6 +21,7 @@ import { causalSelfAttention, crossEntropy, embed, layerNorm, linear, linearGelu
 import { installWasmKernels } from './kernels';
 import { DEFAULT_KERNELS, type Kernels } from './kernels/mode';
 import { cachedAttention, type KVCache } from './kvcache';
+import { insideGradient, nestedGradients } from './kernels/tfjs-internals';
 
 export type Params = Map<string, tf.Variable>;
 
@@ -84,6 +85,8 @@ export class GPT {
   readonly params: Params;
   /** This model's kernel choice, passed to every op (not a process-wide setting: two models may differ). */
   readonly kernels: Kernels;
+  /** Recompute each block's activations in the backward pass (the training config's `recompute`; the Trainer sets it). */
+  recompute = false;
   /** [blockSize, blockSize] additive causal mask: 0 on and below the diagonal, -1e9 above. */
   private readonly causalMask: tf.Tensor2D;
 
@@ -145,16 +148,21 @@ export class GPT {
     const wpe = this.p('transformer.wpe.weight') as tf.Tensor2D;
     let x = embed(this.kernels, wte, wpe, idx); // token + position embeddings (ops.ts): [N, C]
     x = this.drop(x, opts, 0);
-    let maskT: tf.Tensor | null = null;
-    const mask = () => (maskT ??= this.causalMask.slice([0, 0], [T, T])); // [T, T], sliced once, only if the generic attention asks
     const rate = this.config.dropout;
-    const attend: Attend = (h, w, b, l) => {
-      const dropout = opts.training && rate > 0 ? (att: tf.Tensor) => tf.dropout(att, rate, undefined, (opts.dropoutSeed ?? 0) * 1009 + 300 + l) : null;
-      // onAttention (the views' inspection forward) needs the softmax itself: the generic path then
-      const onAtt = opts.onAttention ? (att: tf.Tensor4D) => opts.onAttention!(l, att) : null;
-      return causalSelfAttention(this.kernels, h, w, b, B, T, this.config.nHead, mask, dropout, onAtt); // ops.ts: c_attn and attention, fused on webgpu
+    // An attend for one scope: the causal mask [T, T] sliced at most once in it, only if the generic attention asks.
+    const attendIn = (): Attend => {
+      let maskT: tf.Tensor | null = null;
+      const mask = () => (maskT ??= this.causalMask.slice([0, 0], [T, T]));
+      return (h, w, b, l) => {
+        const dropout = opts.training && rate > 0 ? (att: tf.Tensor) => tf.dropout(att, rate, undefined, (opts.dropoutSeed ?? 0) * 1009 + 300 + l) : null;
+        // onAttention (the views' inspection forward) needs the softmax itself: the generic path then
+        const onAtt = opts.onAttention ? (att: tf.Tensor4D) => opts.onAttention!(l, att) : null;
+        return causalSelfAttention(this.kernels, h, w, b, B, T, this.config.nHead, mask, dropout, onAtt); // ops.ts: c_attn and attention, fused on webgpu
+      };
     };
-    for (let l = 0; l < nLayer; l++) x = this.block(x, l, attend, opts);
+    const attend = attendIn();
+    const recompute = this.recompute && opts.training === true && insideGradient();
+    for (let l = 0; l < nLayer; l++) x = recompute ? this.recomputedBlock(x, l, attendIn, opts) : this.block(x, l, attend, opts); // [N, C]
     x = this.ln(x, 'transformer.ln_f');
     return tiedHead(this.kernels, x, wte); // tied head: [N, C] @ [V, C]^T -> [N, V]
   }
@@ -172,6 +180,35 @@ export class GPT {
     x = x.add(this.drop(this.lin(y, `${h}.attn.c_proj`), opts, 100 + l));
     const hidden = this.linGelu(this.ln(x, `${h}.ln_2`), `${h}.mlp.c_fc`); // [N, 4C]
     return x.add(this.drop(this.lin(hidden, `${h}.mlp.c_proj`), opts, 200 + l));
+  }
+
+  /**
+   * The same block with activation recomputation (config.recompute): a custom
+   * gradient whose forward runs the block off the tape and saves only its input
+   * [N, C]; its backward runs the block's forward again on the tape and
+   * backpropagates through it. Activation memory drops from every layer's
+   * intermediates to one layer's, for one more forward pass per step. Dropout
+   * masks come from fixed seeds, so the recomputed forward is the same one.
+   */
+  private recomputedBlock(x: tf.Tensor2D, l: number, attendIn: () => Attend, opts: ForwardOptions): tf.Tensor2D {
+    const prefix = `transformer.h.${l}.`;
+    const names = [...this.params.keys()].filter((n) => n.startsWith(prefix));
+    const vars = names.map((n) => this.p(n));
+    const f = tf.customGrad((...args) => {
+      const input = args[0] as tf.Tensor2D;
+      const save = args[args.length - 1] as tf.GradSaveFunc;
+      save([input]);
+      return {
+        value: tf.tidy(() => this.block(input, l, attendIn(), opts)), // off the tape (inside a kernel): nothing else kept
+        gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => {
+          // A nested gradient inside the outer backward pass (tfjs-internals.ts keeps the outer tape).
+          const { value, grads } = nestedGradients(() => this.block(saved as tf.Tensor2D, l, attendIn(), opts), [saved, ...vars], dy);
+          value.dispose();
+          return grads.map((g, i) => g ?? tf.zerosLike(i === 0 ? saved : vars[i - 1]));
+        },
+      };
+    });
+    return f(x, ...vars) as tf.Tensor2D;
   }
 
   /** Mean next-character cross-entropy (nats): idx, targets [B, T] int32 -> scalar. */

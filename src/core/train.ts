@@ -14,6 +14,8 @@ import { useFused } from './kernels/mode';
 import { FusedAdamW } from './kernels/webgpu/adamw';
 import { Capture, NotRecordable, type StepPlan } from './kernels/webgpu/record';
 import { engineGradients } from './kernels/tfjs-internals';
+import { deviceMemoryBytes, isOutOfMemoryError, releasePooledBuffers, takeOutOfMemory, watchOutOfMemory } from './kernels/webgpu/oom';
+import { kernelPathOf, outOfMemoryMessage, OutOfMemoryError, WASM_HEAP_BYTES } from './memory';
 
 /** lr at step `it` (0-based): linear warmup to lr, cosine decay to minLr at maxIters (nanoGPT's get_lr). */
 export function learningRate(cfg: Pick<Config, 'lr' | 'minLr' | 'warmupIters' | 'maxIters'>, it: number): number {
@@ -153,6 +155,7 @@ export class Trainer {
     this.data = data;
     this.cfg = cfg;
     this.rng = batchRng;
+    model.recompute = cfg.recompute ?? false; // the training config's choice, applied where the blocks run (model.ts)
     // tf.variable shares the initial tensor's data: dispose that tensor, or it stays counted (a leak per run).
     const zeros = (v: tf.Variable) => {
       const z = tf.zerosLike(v);
@@ -173,8 +176,9 @@ export class Trainer {
     this.lastLogStep = step;
   }
 
+  /** Tokens per optimizer step: gradAccumSteps micro-batches of batchSize x blockSize. */
   get tokensPerStep(): number {
-    return this.cfg.batchSize * this.cfg.blockSize;
+    return (this.cfg.gradAccumSteps ?? 1) * this.cfg.batchSize * this.cfg.blockSize;
   }
 
   get tokensPerSec(): number {
@@ -189,10 +193,18 @@ export class Trainer {
    */
   async trainStep(): Promise<StepLog | null> {
     const t0 = performance.now();
-    const batch = getBatch(this.data.train, this.cfg.batchSize, this.cfg.blockSize, this.rng);
+    // The micro-batches draw their windows in order from the one Rng, so N micro-batches of B
+    // are exactly the sequences of one batch of N*B (getBatch draws one start per sequence).
+    const batches = Array.from({ length: this.cfg.gradAccumSteps ?? 1 }, () => getBatch(this.data.train, this.cfg.batchSize, this.cfg.blockSize, this.rng));
     const dropoutSeed = this.rng.int(2 ** 30);
     const lr = learningRate(this.cfg, this.step);
-    this.pending.push(this.runStep(batch, lr, dropoutSeed));
+    watchOutOfMemory();
+    try {
+      this.pending.push(this.runStep(batches, lr, dropoutSeed));
+    } catch (e) {
+      if (isOutOfMemoryError(e)) this.outOfMemory(`the training step's tensors (${(e as Error).message.split('\n')[0].replace(/\.$/, '')})`);
+      throw e;
+    }
     this.step++;
     const dt = performance.now() - t0;
     const isLog = isLogStep(this.cfg, this.step);
@@ -200,6 +212,8 @@ export class Trainer {
     if (isLog) {
       const t1 = performance.now();
       const losses = await this.drainLosses();
+      const oom = takeOutOfMemory(); // the device reports a failed buffer later, by event: by now it has
+      if (oom) this.outOfMemory(`a GPU buffer for the training step (WebGPU: ${oom.replace(/\.$/, '')})`);
       const waitMs = performance.now() - t1;
       this.account(dt + waitMs);
       const bad = losses.findIndex((l) => !Number.isFinite(l));
@@ -220,6 +234,14 @@ export class Trainer {
       this.account(dt);
     }
     return log;
+  }
+
+  /** Stop the run with one line: what failed, the predicted peak, the settings that fit (memory.ts). */
+  private outOfMemory(what: string): never {
+    const backend = tf.getBackend();
+    const memory = backend === 'wasm' ? WASM_HEAP_BYTES : deviceMemoryBytes();
+    releasePooledBuffers(); // what the failed step pooled goes back to the device: the next, smaller run can have it
+    throw new OutOfMemoryError(outOfMemoryMessage(this.cfg, kernelPathOf(backend, useFused(this.model.kernels)), what, memory));
   }
 
   private account(ms: number): void {
@@ -277,7 +299,7 @@ export class Trainer {
    * compile), the second eagerly under capture, and from then on the plan
    * replays (kernels/webgpu/record.ts). Returns where its loss will be read.
    */
-  private runStep(batch: Batch, lr: number, dropoutSeed: number): tf.Scalar | { plan: StepPlan } {
+  private runStep(batches: Batch[], lr: number, dropoutSeed: number): tf.Scalar | { plan: StepPlan } {
     const fused = this.fusedOptimizer();
     fused?.ensureExclusive(); // may give a variable a new buffer: the plan then goes stale below
     // Under a profiler (tf.time, the bench's GPU timing) the step runs eagerly: the
@@ -289,15 +311,15 @@ export class Trainer {
     }
     if (this.plan && fused && !profiling && this.plan.pending < this.plan.capacity) {
       this.optimizer.t++;
-      this.plan.replay([batch.x, batch.y], fused.stepConstants(lr, this.optimizer.t));
+      this.plan.replay(batches.flatMap((b) => [b.x, b.y]), fused.stepConstants(lr, this.optimizer.t));
       return { plan: this.plan };
     }
-    const x = tf.tensor2d(batch.x, [batch.batchSize, batch.blockSize], 'int32');
-    const y = tf.tensor2d(batch.y, [batch.batchSize, batch.blockSize], 'int32');
+    // Each micro-batch's x -> y, [B, T] int32 (uploaded when first used, inside the step).
+    const inputs = batches.map((b) => ({ x: tf.tensor2d(b.x, [b.batchSize, b.blockSize], 'int32'), y: tf.tensor2d(b.y, [b.batchSize, b.blockSize], 'int32') }));
     let capture: Capture | null = null;
     if (fused && !profiling && this.eagerReason === null && this.whyEager() === null && this.eagerSteps > 0) {
       try {
-        capture = Capture.begin({ inputs: [x, y], variables: this.variables(), ownBuffers: fused.ownBuffers });
+        capture = Capture.begin({ inputs: inputs.flatMap((b) => [b.x, b.y]), variables: this.variables(), ownBuffers: fused.ownBuffers });
       } catch (e) {
         if (!(e instanceof NotRecordable)) throw e;
         this.eagerReason = e.message;
@@ -305,13 +327,12 @@ export class Trainer {
     }
     let loss: tf.Scalar;
     try {
-      loss = this.applyStep(x, y, lr, dropoutSeed);
+      loss = this.applyStep(inputs, lr, dropoutSeed);
     } catch (e) {
       capture?.abort();
       throw e;
     } finally {
-      x.dispose();
-      y.dispose();
+      for (const b of inputs) tf.dispose([b.x, b.y]);
     }
     this.eagerSteps++;
     if (capture) {
@@ -330,8 +351,12 @@ export class Trainer {
     return [...this.model.params.values(), ...this.optimizer.m.values(), ...this.optimizer.v.values()];
   }
 
-  /** Forward, backward, clip, AdamW update on the batch x -> y ([B, T] int32); returns the (device-side) loss. */
-  private applyStep(x: tf.Tensor2D, y: tf.Tensor2D, lr: number, dropoutSeed: number): tf.Scalar {
+  /**
+   * Forward and backward over each micro-batch x -> y ([B, T] int32; gradients
+   * summed, then averaged: the mean over all gradAccumSteps x batchSize
+   * sequences), then one clip and AdamW update; returns the (device-side) mean loss.
+   */
+  private applyStep(batches: { x: tf.Tensor2D; y: tf.Tensor2D }[], lr: number, dropoutSeed: number): tf.Scalar {
     const { cfg, model, optimizer } = this;
     optimizer.t++;
     const t = optimizer.t;
@@ -340,10 +365,37 @@ export class Trainer {
       // Only this model's variables (another model may be alive); grads are keyed by tfjs' unique variable name.
       // Frozen parameters (trainable = false, see finetune.ts) get no gradient and no update.
       const trainable = [...model.params.values()].filter((p) => p.trainable);
-      const { value, grads } = lossGrads(() => model.loss(x, y, { training: true, dropoutSeed }), trainable);
+      let grads: Record<string, tf.Tensor> = {};
+      let loss: tf.Scalar | null = null;
+      batches.forEach(({ x, y }, i) => {
+        const micro = lossGrads(() => model.loss(x, y, { training: true, dropoutSeed: dropoutSeed + i }), trainable);
+        if (i === 0) [grads, loss] = [micro.grads, micro.value];
+        else {
+          // Sum into the running total, freeing both addends: one set of gradients lives between micro-batches.
+          for (const name of Object.keys(grads)) {
+            const sum = grads[name].add(micro.grads[name]);
+            grads[name].dispose();
+            micro.grads[name].dispose();
+            grads[name] = sum;
+          }
+          const total = loss!.add(micro.value) as tf.Scalar;
+          loss!.dispose();
+          micro.value.dispose();
+          loss = total;
+        }
+      });
+      if (batches.length > 1) {
+        const inv = tf.fill([], 1 / batches.length); // made on the device: no upload per gradient (a JS number would be one)
+        for (const name of Object.keys(grads)) {
+          const mean = grads[name].mul(inv);
+          grads[name].dispose();
+          grads[name] = mean;
+        }
+        loss = loss!.mul(inv) as tf.Scalar;
+      }
       if (fused) fused.step(trainable.map((p) => grads[p.name]), lr, t);
       else adamwStep(model.params, grads, optimizer, cfg, lr);
-      return tf.keep(value as tf.Scalar);
+      return tf.keep(loss!);
     });
   }
 
@@ -363,7 +415,10 @@ export class Trainer {
   /** Mean loss over the fixed evaluation batches of a split (nats). */
   async evaluate(split: 'train' | 'val' = 'val'): Promise<number> {
     const batches = this.data.evalBatches(split, this.cfg.evalIters, this.cfg.batchSize, this.cfg.blockSize);
-    return evaluateLoss(this.model, batches);
+    releasePooledBuffers(); // the training step's pooled buffers back to the device before other sizes are asked for (oom.ts)
+    const loss = await evaluateLoss(this.model, batches);
+    releasePooledBuffers(); // and evaluation's, before training (or sampling) goes on
+    return loss;
   }
 
   /** Training time excluding evaluation, for the final report. */

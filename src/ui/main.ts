@@ -81,6 +81,7 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
   switch (msg.type) {
     case 'backend':
       showBackend(state, msg.name, msg.fallbacks, msg.forced);
+      settingsChanged(page); // the memory line depends on the backend's kernels
       break;
     case 'status':
       onStatus(page, msg);

@@ -13,6 +13,7 @@ import { decodeCheckpoint, disposeCheckpoint, resumeTrainer } from '../core/chec
 import { Dataset } from '../core/data';
 import { fineTuneOverrides, initFrom } from '../core/finetune';
 import { paramCount } from '../core/counts';
+import { OutOfMemoryError } from '../core/memory';
 import type { GPT } from '../core/model';
 import { generate } from '../core/sample';
 import type { Tokenizer } from '../core/tokenizer';
@@ -113,7 +114,8 @@ async function drive(r: Run): Promise<void> {
       await loop(r);
       return;
     } catch (e) {
-      const lost = state.backend === 'webgpu' ? await lostReason(e) : null;
+      // out of memory is the run's own size, not a lost device: say so at once (core/memory.ts' one line)
+      const lost = state.backend === 'webgpu' && !(e instanceof OutOfMemoryError) ? await lostReason(e) : null;
       if (lost) {
         const reason = `device lost (${lost})`;
         try {

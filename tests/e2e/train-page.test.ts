@@ -69,7 +69,8 @@ describe('training page on WebGPU', () => {
   let page: Page;
   let context: BrowserContext;
   beforeAll(async () => {
-    ({ page, context } = await openPage(`${TINY}&maxIters=60&evalInterval=30&logInterval=5&lr=0.01&autostart=1`));
+    // SwiftShader is a CPU: the automatic choice is WASM there (tested below), so WebGPU is asked for by name
+    ({ page, context } = await openPage(`${TINY}&maxIters=60&evalInterval=30&logInterval=5&lr=0.01&backend=webgpu&autostart=1`));
   });
   afterAll(async () => context?.close());
   /** The shared run, finished (resumed first if a failed test left it paused). */
@@ -81,7 +82,7 @@ describe('training page on WebGPU', () => {
   it('shows the WebGPU badge, trains with a falling loss and streams a sample; Pause, Step and Resume act within a step', async () => {
     const first = await until(page, 'the first logged loss', (s) => s.trainLoss !== null);
     expect(first.backend).toBe('webgpu');
-    expect(first.backendReason).toBeNull();
+    expect(first.backendReason).toBe('forced by ?backend=webgpu');
     expect(await page.textContent('#badge')).toBe('WebGPU');
     expect(first.trainLoss!).toBeGreaterThan(LN_V_BUILTIN - 0.3); // an untrained model is near uniform
     // Between two loss readbacks (every 5 steps here) the page still moves every step, in the status line too.
@@ -141,7 +142,7 @@ describe('training page on WebGPU', () => {
   it('the recorded step (the default here) and the eager one give the same losses to the last bit', async () => {
     const recorded = await finished();
     expect(await page.getAttribute('#badge-step', 'data-step')).toBe('recorded');
-    const { page: p, context: c } = await openPage(`${TINY}&maxIters=60&evalInterval=30&logInterval=5&lr=0.01&step=eager&autostart=1`);
+    const { page: p, context: c } = await openPage(`${TINY}&maxIters=60&evalInterval=30&logInterval=5&lr=0.01&backend=webgpu&step=eager&autostart=1`);
     try {
       const eager = await until(p, 'the eager run to finish', (s) => s.status === 'done');
       expect(await p.getAttribute('#badge-step', 'data-step')).toBe('eager');
@@ -154,8 +155,21 @@ describe('training page on WebGPU', () => {
     }
   }, 300_000);
 
+  it('chooses WASM on its own when the WebGPU adapter is a CPU (SwiftShader), and says why on the badge', async () => {
+    const { page: p, context: c } = await openPage(`${TINY}`);
+    try {
+      const s = await until(p, 'a backend', (x) => x.backend !== null);
+      expect(s.backend).toBe('wasm');
+      expect(s.backendReason).toMatch(/webgpu: the WebGPU adapter is SwiftShader, a CPU: WASM trains faster here/);
+      expect(await p.textContent('#badge')).toBe('WASM');
+      expect(await p.textContent('#badge-reason')).toMatch(/SwiftShader, a CPU/);
+    } finally {
+      await c.close();
+    }
+  }, 120_000);
+
   it('falls back to WebGL when the GPU device is lost and continues from the last checkpoint', async () => {
-    const { page: p, context: c, errors } = await openPage(`${TINY}&maxIters=30&evalInterval=10&autostart=1`);
+    const { page: p, context: c, errors } = await openPage(`${TINY}&maxIters=30&evalInterval=10&backend=webgpu&autostart=1`);
     try {
       await until(p, 'the first autosave', (s) => (s.savedStep ?? 0) >= 10);
       await p.evaluate(() => (window as unknown as { tabgpt: { debug: { loseDevice(): void } } }).tabgpt.debug.loseDevice());

@@ -14,7 +14,7 @@ import type { ViewsSnapshot } from '../../src/ui/views/panel';
 import { collectPageErrors, launchBrowser, startServer, waitForState, type TestServer } from './harness';
 
 /** 2 layers x 2 heads, 16 wide, 16 characters of context; two evaluations (steps 10 and 20). */
-const URL = '/?preset=nano&nEmbd=16&blockSize=16&batchSize=4&corpus=builtin&maxIters=20&evalInterval=10&evalIters=2&logInterval=5&lr=0.01&views=1&autostart=1';
+const URL = '/?preset=nano&nEmbd=16&blockSize=16&batchSize=4&corpus=builtin&maxIters=20&evalInterval=10&evalIters=2&logInterval=5&lr=0.01&backend=webgpu&views=1&autostart=1';
 const T = 16;
 
 let server: TestServer;

@@ -80,7 +80,7 @@ export async function estimateSpeed(config: Config, text: string, steps = 3): Pr
     for (let i = 0; i < steps; i++) await trainer.trainStep();
     await sync();
     const msPerStep = (performance.now() - t0) / steps;
-    const tokensPerSec = (config.batchSize * config.blockSize * 1000) / msPerStep;
+    const tokensPerSec = (trainer.tokensPerStep * 1000) / msPerStep; // gradAccumSteps x batchSize x blockSize
     return { tokensPerSec, msPerStep, wallSeconds: (config.maxIters * msPerStep) / 1000, timedSteps: steps };
   } finally {
     trainer.model.dispose();

@@ -111,16 +111,20 @@ export function writableBufferOf(b: WebGPUBackendInternals, t: tf.TensorInfo): G
  * recorded step owns its own; without this the pool would keep a second copy
  * of a step's working set that only evaluation would ever take again.
  */
-export function releaseFreeBuffers(b: WebGPUBackendInternals): void {
+export function releaseFreeBuffers(b: WebGPUBackendInternals): number {
   const bm = b.bufferManager;
+  let released = 0;
+  // Each list emptied but its key kept: tfjs' releaseBuffer does nothing while its map is empty.
   for (const [, list] of bm.freeBuffers) {
     for (const buf of list) {
-      bm.numBytesAllocated -= buf.size;
+      released += buf.size;
       buf.destroy();
     }
     list.length = 0;
   }
+  bm.numBytesAllocated -= released;
   bm.numFreeBuffers = 0;
+  return released;
 }
 
 /** The engine's gradient depth: > 0 inside tf.grads / customGrad (ops choose save-for-backward forms there). */
@@ -166,4 +170,20 @@ export function wasmBackendInternals(backend: unknown): WasmBackendInternals {
     checkedWasm.add(b);
   }
   return backend as WasmBackendInternals;
+}
+
+/**
+ * tf.engine().gradients run inside another gradient's backward pass (a block
+ * recomputing its activations): a nested engine.gradients replaces, then
+ * clears, the engine's active tape, which the outer backward pass still owns;
+ * it is put back here.
+ */
+export function nestedGradients(f: () => tf.Tensor, xs: tf.Tensor[], dy: tf.Tensor): { value: tf.Tensor; grads: tf.Tensor[] } {
+  const state = tf.engine().state as unknown as { activeTape: unknown };
+  const outer = state.activeTape;
+  try {
+    return engineGradients(f, xs, dy);
+  } finally {
+    state.activeTape = outer;
+  }
 }

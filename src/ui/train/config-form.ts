@@ -26,7 +26,8 @@ export const TRAIN_FIELDS: FieldSpec[] = [
   { key: 'minLr', about: 'floor of the cosine decay', step: 0.0001, min: 0 },
   { key: 'warmupIters', about: 'linear warmup steps', step: 1, min: 0 },
   { key: 'maxIters', about: 'optimizer steps in the run', step: 10, min: 1 },
-  { key: 'batchSize', about: 'sequences per step', step: 1, min: 1 },
+  { key: 'batchSize', about: 'sequences per micro-batch', step: 1, min: 1 },
+  { key: 'gradAccumSteps', about: 'micro-batches per step, gradients averaged (a big batch in the memory of a small one)', step: 1, min: 1 },
   { key: 'evalInterval', about: 'steps between evaluations (and autosaves)', step: 10, min: 1 },
   { key: 'weightDecay', about: 'AdamW weight decay', step: 0.01, min: 0 },
   { key: 'seed', about: 'seed of init, batches and dropout', step: 1 },
@@ -45,6 +46,7 @@ export class ConfigForm {
   private readonly messages = new Map<keyof Config, HTMLElement>();
   private readonly preset: HTMLSelectElement;
   private bias: HTMLInputElement | null = null;
+  private recompute: HTMLInputElement | null = null;
   /** Called after every edit with the new settings. */
   onChange: (s: PageSettings) => void = () => {};
 
@@ -63,6 +65,7 @@ export class ConfigForm {
     for (const f of TRAIN_FIELDS) this.addField(containers.train, f);
     for (const f of ADVANCED_FIELDS) this.addField(containers.advanced, f);
     this.addBias(containers.advanced);
+    this.recompute = this.addCheck(containers.advanced, 'recompute', "keep only each block's input and recompute its activations in the backward pass: less memory, about a third more compute");
     this.render();
   }
 
@@ -118,6 +121,23 @@ export class ConfigForm {
     });
   }
 
+  /** A true/false config field as a checkbox. */
+  private addCheck(parent: HTMLElement, key: 'recompute', about: string): HTMLInputElement {
+    const label = document.createElement('label');
+    label.className = 'field check';
+    label.title = about;
+    const input = document.createElement('input');
+    input.type = 'checkbox';
+    input.id = `f-${key}`;
+    label.append(input, document.createTextNode(` ${key}`));
+    parent.append(label);
+    input.addEventListener('change', () => {
+      this.settings.overrides[key] = input.checked;
+      this.changed();
+    });
+    return input;
+  }
+
   private changed(editing?: keyof Config): void {
     this.settings.overrides = essentialOverrides(this.settings.preset, this.settings.overrides);
     this.render(editing);
@@ -139,6 +159,7 @@ export class ConfigForm {
       input.classList.toggle('overridden', key in this.settings.overrides);
     }
     if (this.bias) this.bias.checked = cfg.bias;
+    if (this.recompute) this.recompute.checked = cfg.recompute;
   }
 
   /**
@@ -168,6 +189,7 @@ export class ConfigForm {
   setDisabled(disabled: boolean): void {
     for (const input of this.inputs.values()) input.disabled = disabled;
     if (this.bias) this.bias.disabled = disabled;
+    if (this.recompute) this.recompute.disabled = disabled;
     this.preset.disabled = disabled;
   }
 }

@@ -6,6 +6,7 @@
 import { PRESET_NAMES, PRESETS, type Config, type PresetName } from '../../core/config';
 import { flopsPerToken, paramCount } from '../../core/counts';
 import { formatParams } from '../../core/format';
+import { memoryAdvice } from '../../core/memory';
 import { checkLength } from '../corpus-loader';
 import { cliCommand, configOf, DEFAULT_PRESET, essentialOverrides, toSearch, type PageSettings } from './url';
 import { $ } from '../dom';
@@ -24,8 +25,21 @@ export function settingsChanged(page: TrainPage): void {
   const counts = paramCount({ ...cfg, vocabSize: corpus?.vocabSize ?? 0 });
   $('param-count').textContent = `${formatParams(counts.total)} parameters (${formatParams(counts.nonEmbedding)} non-embedding)${corpus ? '' : ' + embeddings of the vocabulary'} · ${formatParams(flopsPerToken({ ...cfg, vocabSize: corpus?.vocabSize ?? 0 }))} FLOPs/token`;
   $('cli-command').textContent = cliCommand(settings, { kind: page.corpusKind, name: corpus?.ref.name });
+  showMemory(page, cfg);
   validateSettings(page);
   page.views?.settingsChanged();
+}
+
+/**
+ * The predicted peak memory of a step on the page's backend, and before Start
+ * a warning when the run will not fit, naming what to change (core/memory.ts;
+ * the "This machine" panel adds the adapter's own limits).
+ */
+function showMemory(page: TrainPage, cfg: Config): void {
+  const backend = page.state.backend ?? 'webgpu';
+  const advice = memoryAdvice({ ...cfg, vocabSize: page.corpus?.vocabSize ?? 65 }, backend);
+  $('memory-plan').textContent = advice.line;
+  $('memory-warn').textContent = advice.warning ?? '';
 }
 
 /** Validate the config against the corpus; enable Start only when all is well. */

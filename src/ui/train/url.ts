@@ -36,8 +36,8 @@ export interface ParsedUrl {
   problems: string[];
 }
 
-/** Every config key the URL accepts (numeric fields, bias and step). */
-export const URL_CONFIG_KEYS: (keyof Config)[] = [...NUMERIC_KEYS, 'bias', 'step'];
+/** Every config key the URL accepts (numeric fields, bias, step and recompute). */
+export const URL_CONFIG_KEYS: (keyof Config)[] = [...NUMERIC_KEYS, 'bias', 'step', 'recompute'];
 
 export function defaultSettings(): PageSettings {
   return { preset: DEFAULT_PRESET, overrides: {}, corpus: DEFAULT_CORPUS, backend: null, autostart: false, options: {}, views: false };
@@ -138,7 +138,9 @@ export function cliCommand(s: PageSettings, corpus: CliCorpus): string {
   const overrides = essentialOverrides(s.preset, s.overrides);
   for (const key of URL_CONFIG_KEYS) {
     const v = overrides[key];
-    if (v !== undefined) args.push(`--${toKebab(key)}`, String(v));
+    if (v === undefined) continue;
+    if (key === 'recompute') { if (v) args.push('--recompute'); } // a switch on the CLI
+    else args.push(`--${toKebab(key)}`, String(v));
   }
   // The CLI runs wasm or cpu; a browser backend has no Node equivalent, so it is left out.
   if (s.backend === 'cpu' || s.backend === 'wasm') args.push('--backend', s.backend);

@@ -2,12 +2,14 @@
 // that matter for training (shader-f16, subgroups, timestamp-query), key
 // limits, a measured matmul rate, and, before Start, the expected tokens/s and
 // wall time of the chosen configuration (from a few timed steps), with a
-// warning when the run would take hours.
+// warning when the run would take hours; the predicted peak memory of a step
+// against the adapter's buffer limits, with a warning when it will not fit.
 
 import type { Config } from '../../core/config';
 import { formatCount, formatDuration } from '../../core/format';
 import type { DeviceReport, SpeedEstimate } from '../../core/inspect/types';
 import { card, el } from '../dom';
+import { memoryAdvice } from '../../core/memory';
 
 /** Above this, a run "takes hours": say so before Start. */
 export const LONG_RUN_SECONDS = 3600;
@@ -20,6 +22,8 @@ export class DeviceView {
   private readonly est: HTMLElement;
   private readonly warn: HTMLElement;
   private readonly error: HTMLElement;
+  private readonly memory: HTMLElement;
+  private readonly memoryWarn: HTMLElement;
   readonly button: HTMLButtonElement;
 
   constructor(askEstimate: () => void) {
@@ -31,7 +35,9 @@ export class DeviceView {
     this.est = el('p', { id: 'estimate-out', class: 'estimate' });
     this.warn = el('p', { class: 'warn', id: 'estimate-warn' });
     this.error = el('p', { class: 'error' });
-    c.body.append(this.info, el('div', { class: 'buttons' }, this.button, el('span', { class: 'muted', text: 'times a few training steps of the settings above' })), this.est, this.warn, this.error);
+    this.memory = el('p', { id: 'device-memory', class: 'estimate' });
+    this.memoryWarn = el('p', { id: 'device-memory-warn', class: 'warn' });
+    c.body.append(this.info, this.memory, this.memoryWarn, el('div', { class: 'buttons' }, this.button, el('span', { class: 'muted', text: 'times a few training steps of the settings above' })), this.est, this.warn, this.error);
   }
 
   showReport(r: DeviceReport): void {
@@ -52,6 +58,14 @@ export class DeviceView {
     this.error.textContent = '';
     this.est.textContent = 'timing a few steps…';
     this.button.disabled = true;
+  }
+
+  /** The predicted peak of a step of `config` against this adapter's limits (core/memory.ts), with a warning when it will not fit. */
+  showMemory(config: Config): void {
+    if (!this.report) return;
+    const advice = memoryAdvice(config, this.report.backend, this.report.limits as { maxBufferSize?: number; maxStorageBufferBindingSize?: number });
+    this.memory.textContent = advice.line;
+    this.memoryWarn.textContent = advice.warning ?? '';
   }
 
   showEstimate(data: SpeedEstimate, config: Config): void {

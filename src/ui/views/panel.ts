@@ -123,7 +123,14 @@ export class ViewsPanel {
   /** The settings or the corpus changed. */
   settingsChanged(): void {
     this.device.stale();
+    this.showMemory();
     this.autoEstimate();
+  }
+
+  /** The chosen config's predicted memory against the adapter's limits (needs the device report). */
+  private showMemory(): void {
+    const setup = this.page.setup();
+    if (setup) this.device.showMemory(setup.config);
   }
 
   /**
@@ -233,7 +240,7 @@ export class ViewsPanel {
       case 'score': return this.confidence.show(view.target, view.data);
       case 'lossByPosition': return this.lossByPosition.show(view.data);
       case 'embedding': return this.embedding.show(view.data);
-      case 'device': return this.device.showReport(view.data);
+      case 'device': this.device.showReport(view.data); return this.showMemory();
       case 'estimate': return this.device.showEstimate(view.data, view.config);
     }
   }

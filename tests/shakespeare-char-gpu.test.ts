@@ -1,0 +1,47 @@
+// nanoGPT's shakespeare_char on real WebGPU kernels (Dawn on SwiftShader):
+// two steps of `small` at its effective batch of 64 sequences of 256, with the
+// settings `tabgpt plan --memory 512MB` recommends (micro-batches and
+// recomputation), against the same two steps as one plain batch of 64: the
+// same losses to float32 rounding. SwiftShader runs the kernels on the CPU,
+// so this takes a long time (a micro-batch of 8 did not finish in 10 minutes
+// on a loaded 2-core machine): not in the default suite.
+//   TABGPT_LONG=1 npx vitest run tests/shakespeare-char-gpu.test.ts
+
+import { describe, it, expect, beforeAll } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { installNodeWebGPU } from '../src/cli/webgpu.ts';
+import { loadShakespeare } from '../src/cli/common.ts';
+import { makeConfig, type Config } from '../src/core/config.ts';
+import { Dataset } from '../src/core/data.ts';
+import { newTrainer } from '../src/core/train.ts';
+import { planToFit, parseBytes } from '../src/core/memory.ts';
+
+const LONG = process.env.TABGPT_LONG === '1';
+
+describe.runIf(LONG)("shakespeare_char's batch on SwiftShader (TABGPT_LONG=1)", () => {
+  let data: Dataset;
+  beforeAll(async () => {
+    const found = await installNodeWebGPU();
+    if (typeof found === 'string') throw new Error(found);
+    expect(await tf.setBackend('webgpu')).toBe(true);
+    data = new Dataset(await loadShakespeare());
+  });
+
+  async function twoSteps(cfg: Config): Promise<number[]> {
+    const trainer = newTrainer({ ...cfg, maxIters: 2, logInterval: 1, evalInterval: 1000 }, data);
+    const losses: number[] = [];
+    for (let i = 0; i < 2; i++) losses.push((await trainer.trainStep())!.trainLoss);
+    trainer.model.dispose();
+    trainer.dispose();
+    return losses;
+  }
+
+  it("the planner's settings for 512MB give the plain batch's losses", async () => {
+    const plain = makeConfig({ preset: 'small', batchSize: 64 });
+    const plan = planToFit({ ...plain, vocabSize: data.tokenizer.vocabSize }, 'fused', { memoryBytes: parseBytes('512MB')! });
+    expect(plan.settings).not.toBeNull();
+    const fitted = await twoSteps({ ...plain, ...plan.settings! });
+    const reference = await twoSteps(plain);
+    for (let i = 0; i < 2; i++) expect(Math.abs(fitted[i] - reference[i])).toBeLessThan(1e-5 * reference[i]);
+  }, 6 * 3600_000);
+});
