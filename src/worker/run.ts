@@ -248,7 +248,11 @@ async function loop(r: Run): Promise<void> {
     },
     evaluate: (t) => views.evaluate(t),
     checkpoint: async (reason, valLoss) => {
-      if (reason !== 'stop') r.lastVal = valLoss;
+      if (reason !== 'stop') {
+        r.lastVal = valLoss;
+        // The evaluation reaches the page before its checkpoint: a saved record carries the charts up to it
+        post({ type: 'eval', step: trainer.step, trainLoss: r.lastTrain ?? NaN, valLoss });
+      }
       await sendCheckpoint(r, reason);
     },
     evalOnStop: false, // Stop saves at once; the last evaluation's loss goes with it
@@ -272,8 +276,7 @@ async function loop(r: Run): Promise<void> {
       numBytes = mem.numBytes + trainer.recordedBytes; // the recorded step's own buffers count too
       flush(r.paused || isEvalStep(cfg, ev.step));
     } else if (ev.event === 'eval') {
-      post({ type: 'eval', step: ev.step, trainLoss: ev.trainLoss, valLoss: ev.valLoss });
-      await evalSample(r);
+      await evalSample(r); // its 'eval' message went out with the checkpoint (above)
       await views.afterEval(trainer);
     }
   }
