@@ -293,7 +293,10 @@ export async function measureStepMemory(trainer: Trainer): Promise<{ peakBytes: 
     await trainer.trainStep();
     await sync(trainer);
   });
-  return { peakBytes, gpuAllocatedBytes: gpuAllocatedBytes() };
+  // A recorded step's own buffers (its working set, kernels/webgpu/record.ts) are outside tfjs' counts: added here.
+  const plan = trainer.recordedBytes;
+  const held = gpuAllocatedBytes();
+  return { peakBytes: peakBytes + plan, gpuAllocatedBytes: held === null ? null : held + plan };
 }
 
 /** Benchmark one preset on the current backend (tf.getBackend()). */

@@ -127,5 +127,5 @@ describe('scaling page (Chromium, WebGPU)', () => {
     expect(await page.inputValue('#corpus')).toBe('builtin-small');
     expect(await page.textContent('#spec-error')).toBe('');
     expect(page.url()).toContain('corpus=builtin-small');
-  }, 120_000);
+  }, 300_000); // two imports of a 21-run sweep, each fitted with bootstrap intervals in the page
 });

@@ -127,6 +127,24 @@ export function releaseFreeBuffers(b: WebGPUBackendInternals): number {
   return released;
 }
 
+/**
+ * Take a buffer out of tfjs' pool of free buffers for good (the recorded step
+ * keeps the buffers its capture ran on): true if it was free there, and it is
+ * then the caller's to destroy; false if tfjs still uses it.
+ */
+export function adoptFreeBuffer(b: WebGPUBackendInternals, buf: GPUBuffer): boolean {
+  const bm = b.bufferManager;
+  for (const [, list] of bm.freeBuffers) {
+    const i = list.indexOf(buf);
+    if (i < 0) continue;
+    list.splice(i, 1);
+    bm.numFreeBuffers--;
+    bm.numBytesAllocated -= buf.size;
+    return true;
+  }
+  return false;
+}
+
 /** The engine's gradient depth: > 0 inside tf.grads / customGrad (ops choose save-for-backward forms there). */
 export function insideGradient(): boolean {
   return (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;

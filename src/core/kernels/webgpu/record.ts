@@ -39,7 +39,7 @@
 // same file records in Node (Dawn) and in the browser's worker.
 
 import * as tf from '@tensorflow/tfjs';
-import { bufferOf, releaseFreeBuffers, webgpuBackend, type WebGPUBackendInternals } from '../tfjs-internals';
+import { adoptFreeBuffer, bufferOf, releaseFreeBuffers, webgpuBackend, type WebGPUBackendInternals } from '../tfjs-internals';
 
 const UNIFORM = 0x0040; // GPUBufferUsage.UNIFORM
 const STORAGE = 0x0080; // GPUBufferUsage.STORAGE
@@ -347,112 +347,131 @@ export class StepPlan {
   private slots = 0;
 
   constructor(b: WebGPUBackendInternals, spec: CaptureSpec, c: Captured) {
-    this.b = b;
-    this.device = b.device;
-    this.ringSize = c.ringSize;
-    const device = this.device;
-    // Twins keep their original's exact size: a shader's arrayLength() must not change.
-    const own = (size: number, usage: number) => {
-      const buf = device.createBuffer({ size: Math.max(4, Math.ceil(size / 4) * 4), usage });
-      this.owned.push(buf);
-      return buf;
-    };
-    this.variables = spec.variables.map((v) => ({ v, dataId: v.dataId, buffer: bufferOf(b, v) }));
-    const kept = new Set<GPUBuffer>([...this.variables.map((x) => x.buffer), ...spec.ownBuffers]);
+    try {
+      this.b = b;
+      this.device = b.device;
+      this.ringSize = c.ringSize;
+      const device = this.device;
+      // Twins keep their original's exact size: a shader's arrayLength() must not change.
+      const own = (size: number, usage: number) => {
+        const buf = device.createBuffer({ size: Math.max(4, Math.ceil(size / 4) * 4), usage });
+        this.owned.push(buf);
+        return buf;
+      };
+      this.variables = spec.variables.map((v) => ({ v, dataId: v.dataId, buffer: bufferOf(b, v) }));
+      const kept = new Set<GPUBuffer>([...this.variables.map((x) => x.buffer), ...spec.ownBuffers]);
 
-    // Storage buffers: the batch and the intermediates get plan-owned twins.
-    const twin = new Map<GPUBuffer, GPUBuffer>();
-    this.inputs = new Array(spec.inputs.length);
-    for (const [buf, i] of c.inputBuffers) {
-      const t = own(buf.size, STORAGE | COPY_SRC | COPY_DST);
-      twin.set(buf, t);
-      this.inputs[i] = t;
-    }
-    const storage = (buf: GPUBuffer): GPUBuffer => {
-      const t = twin.get(buf);
-      if (t) return t;
-      if (kept.has(buf)) return buf;
-      if (c.acquired.has(buf)) {
-        if ((buf.usage & (MAP_READ | MAP_WRITE)) !== 0) throw new NotRecordable('the step binds a mapped staging buffer');
-        const n = own(buf.size, buf.usage | COPY_SRC | COPY_DST);
-        twin.set(buf, n);
-        return n;
-      }
-      throw new NotRecordable('the step reads a tensor made before it that is not a parameter or moment (it could be freed and reused)');
-    };
-
-    // Uniforms: their bytes packed once, at the device's offset alignment; identical contents shared.
-    const align = device.limits.minUniformBufferOffsetAlignment;
-    const packed: Uint8Array[] = [];
-    const offsetOf = new Map<string, number>();
-    let uniformBytes = 0;
-    const place = (bytes: Uint8Array): number => {
-      const key = Array.from(bytes).join(',');
-      let off = offsetOf.get(key);
-      if (off === undefined) {
-        off = uniformBytes;
-        offsetOf.set(key, off);
-        packed.push(bytes);
-        uniformBytes += Math.ceil(bytes.length / align) * align;
-      }
-      return off;
-    };
-    this.stepUniform = c.stepUniform ? own(c.stepUniform.length, UNIFORM | COPY_DST) : null;
-    type Entry = { binding: number; buffer: GPUBuffer | 'uniforms'; offset: number; size?: number };
-    const layouts: { layout: GPUBindGroupLayout; entries: Entry[] }[] = [];
-    const descs = new Map<GPUBindGroup, number>();
-    for (const cmd of c.commands) {
-      if (cmd.kind !== 'dispatch' || descs.has(cmd.bindGroup)) continue;
-      const d = c.bindGroups.get(cmd.bindGroup);
-      if (!d) throw new NotRecordable('a dispatch binds a bind group made before the step');
-      const entries: Entry[] = d.entries.map((e) => {
-        const isUniform = (e.buffer.usage & UNIFORM) !== 0 && (e.buffer.usage & STORAGE) === 0;
-        if (isUniform && c.stepUniform && d.uniformBytes.get(e.buffer) === c.stepUniform) return { binding: e.binding, buffer: this.stepUniform!, offset: e.offset, size: e.size };
-        if (isUniform && d.uniformBytes.has(e.buffer)) {
-          const all = d.uniformBytes.get(e.buffer)!;
-          const size = e.size ?? all.length - e.offset;
-          return { binding: e.binding, buffer: 'uniforms', offset: place(all.slice(e.offset, e.offset + size)), size };
+      // Storage buffers: the batch and the intermediates become the plan's own. The step's
+      // temporaries are back in tfjs' pool once its work is submitted: the plan takes those
+      // very buffers out of it (no second copy of the working set); a buffer a live tensor
+      // still holds (the step's loss) gets a twin of the same size.
+      b.endComputePassEncoder();
+      if (b.commandEncoder) b.submitQueue();
+      const twin = new Map<GPUBuffer, GPUBuffer>();
+      const take = (buf: GPUBuffer, usage: number): GPUBuffer => {
+        if ((buf.usage & usage) === usage && adoptFreeBuffer(b, buf)) {
+          this.owned.push(buf);
+          return buf;
         }
-        if (isUniform && !kept.has(e.buffer)) throw new NotRecordable('a dispatch binds a uniform written before the step');
-        return { binding: e.binding, buffer: isUniform ? e.buffer : storage(e.buffer), offset: e.offset, size: e.size };
-      });
-      descs.set(cmd.bindGroup, layouts.length);
-      layouts.push({ layout: d.layout, entries });
-    }
-    const uniforms = own(Math.max(uniformBytes, 16), UNIFORM | COPY_DST);
-    let at = 0;
-    for (const bytes of packed) {
-      const padded = new Uint8Array(Math.ceil(bytes.length / 4) * 4); // writeBuffer takes whole words
-      padded.set(bytes);
-      device.queue.writeBuffer(uniforms, at, padded);
-      at += Math.ceil(bytes.length / align) * align;
-    }
-    const groups = layouts.map(({ layout, entries }) =>
-      device.createBindGroup({
-        layout,
-        entries: entries.map((e) => ({ binding: e.binding, resource: { buffer: e.buffer === 'uniforms' ? uniforms : e.buffer, offset: e.offset, size: e.size } })),
-      }),
-    );
-
-    this.ops = [];
-    for (const cmd of c.commands) {
-      if (cmd.kind === 'dispatch') {
-        this.ops.push({ kind: 'dispatch', pipeline: cmd.pipeline, bindGroup: groups[descs.get(cmd.bindGroup)!], groups: cmd.groups });
-      } else {
-        if (c.inputBuffers.has(cmd.dst)) continue; // the batch's upload: replay writes it directly
-        if ((cmd.src.usage & MAP_WRITE) !== 0) throw new NotRecordable('the step uploads data through a staging buffer');
-        this.ops.push({ kind: 'copy', src: storage(cmd.src), srcOffset: cmd.srcOffset, dst: storage(cmd.dst), dstOffset: cmd.dstOffset, size: cmd.size });
+        return own(buf.size, buf.usage | usage);
+      };
+      this.inputs = new Array(spec.inputs.length);
+      for (const [buf, i] of c.inputBuffers) {
+        const t = take(buf, STORAGE | COPY_DST);
+        twin.set(buf, t);
+        this.inputs[i] = t;
       }
+      const storage = (buf: GPUBuffer): GPUBuffer => {
+        const t = twin.get(buf);
+        if (t) return t;
+        if (kept.has(buf)) return buf;
+        if (c.acquired.has(buf)) {
+          if ((buf.usage & (MAP_READ | MAP_WRITE)) !== 0) throw new NotRecordable('the step binds a mapped staging buffer');
+          const n = take(buf, COPY_SRC | COPY_DST);
+          twin.set(buf, n);
+          return n;
+        }
+        throw new NotRecordable('the step reads a tensor made before it that is not a parameter or moment (it could be freed and reused)');
+      };
+
+      // Uniforms: their bytes packed once, at the device's offset alignment; identical contents shared.
+      const align = device.limits.minUniformBufferOffsetAlignment;
+      const packed: Uint8Array[] = [];
+      const offsetOf = new Map<string, number>();
+      let uniformBytes = 0;
+      const place = (bytes: Uint8Array): number => {
+        const key = Array.from(bytes).join(',');
+        let off = offsetOf.get(key);
+        if (off === undefined) {
+          off = uniformBytes;
+          offsetOf.set(key, off);
+          packed.push(bytes);
+          uniformBytes += Math.ceil(bytes.length / align) * align;
+        }
+        return off;
+      };
+      this.stepUniform = c.stepUniform ? own(c.stepUniform.length, UNIFORM | COPY_DST) : null;
+      type Entry = { binding: number; buffer: GPUBuffer | 'uniforms'; offset: number; size?: number };
+      const layouts: { layout: GPUBindGroupLayout; entries: Entry[] }[] = [];
+      const descs = new Map<GPUBindGroup, number>();
+      for (const cmd of c.commands) {
+        if (cmd.kind !== 'dispatch' || descs.has(cmd.bindGroup)) continue;
+        const d = c.bindGroups.get(cmd.bindGroup);
+        if (!d) throw new NotRecordable('a dispatch binds a bind group made before the step');
+        const entries: Entry[] = d.entries.map((e) => {
+          const isUniform = (e.buffer.usage & UNIFORM) !== 0 && (e.buffer.usage & STORAGE) === 0;
+          if (isUniform && c.stepUniform && d.uniformBytes.get(e.buffer) === c.stepUniform) return { binding: e.binding, buffer: this.stepUniform!, offset: e.offset, size: e.size };
+          if (isUniform && d.uniformBytes.has(e.buffer)) {
+            const all = d.uniformBytes.get(e.buffer)!;
+            const size = e.size ?? all.length - e.offset;
+            return { binding: e.binding, buffer: 'uniforms', offset: place(all.slice(e.offset, e.offset + size)), size };
+          }
+          if (isUniform && !kept.has(e.buffer)) throw new NotRecordable('a dispatch binds a uniform written before the step');
+          return { binding: e.binding, buffer: isUniform ? e.buffer : storage(e.buffer), offset: e.offset, size: e.size };
+        });
+        descs.set(cmd.bindGroup, layouts.length);
+        layouts.push({ layout: d.layout, entries });
+      }
+      const uniforms = own(Math.max(uniformBytes, 16), UNIFORM | COPY_DST);
+      let at = 0;
+      for (const bytes of packed) {
+        const padded = new Uint8Array(Math.ceil(bytes.length / 4) * 4); // writeBuffer takes whole words
+        padded.set(bytes);
+        device.queue.writeBuffer(uniforms, at, padded);
+        at += Math.ceil(bytes.length / align) * align;
+      }
+      const groups = layouts.map(({ layout, entries }) =>
+        device.createBindGroup({
+          layout,
+          entries: entries.map((e) => ({ binding: e.binding, resource: { buffer: e.buffer === 'uniforms' ? uniforms : e.buffer, offset: e.offset, size: e.size } })),
+        }),
+      );
+
+      this.ops = [];
+      for (const cmd of c.commands) {
+        if (cmd.kind === 'dispatch') {
+          this.ops.push({ kind: 'dispatch', pipeline: cmd.pipeline, bindGroup: groups[descs.get(cmd.bindGroup)!], groups: cmd.groups });
+        } else {
+          if (c.inputBuffers.has(cmd.dst)) continue; // the batch's upload: replay writes it directly
+          if ((cmd.src.usage & MAP_WRITE) !== 0) throw new NotRecordable('the step uploads data through a staging buffer');
+          this.ops.push({ kind: 'copy', src: storage(cmd.src), srcOffset: cmd.srcOffset, dst: storage(cmd.dst), dstOffset: cmd.dstOffset, size: cmd.size });
+        }
+      }
+      this.dispatches = this.ops.filter((o) => o.kind === 'dispatch').length;
+      const loss = twin.get(c.lossBuffer);
+      if (!loss) throw new NotRecordable('the loss was not computed inside the step');
+      this.loss = loss;
+      this.ring = own(4 * this.ringSize, STORAGE | COPY_SRC | COPY_DST);
+      this.staging = own(4 * this.ringSize, MAP_READ | COPY_DST);
+      this.ownedBytes = this.owned.reduce((s, x) => s + x.size, 0);
+      // tfjs' pool still holds the buffers the eager steps freed; the plan has its own now.
+      releaseFreeBuffers(b);
+    } catch (e) {
+      // nothing taken from tfjs' pool or made here may leak when the step cannot be owned
+      for (const buf of this.owned) buf.destroy();
+      this.owned.length = 0;
+      throw e;
     }
-    this.dispatches = this.ops.filter((o) => o.kind === 'dispatch').length;
-    const loss = twin.get(c.lossBuffer);
-    if (!loss) throw new NotRecordable('the loss was not computed inside the step');
-    this.loss = loss;
-    this.ring = own(4 * this.ringSize, STORAGE | COPY_SRC | COPY_DST);
-    this.staging = own(4 * this.ringSize, MAP_READ | COPY_DST);
-    this.ownedBytes = this.owned.reduce((s, x) => s + x.size, 0);
-    // tfjs' pool still holds the buffers the eager steps freed; the plan has its own now.
-    releaseFreeBuffers(b);
   }
 
   /** Whether the variables still have the buffers the plan binds (a restore or assign replaces them). */
