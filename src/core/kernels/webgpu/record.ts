@@ -76,6 +76,8 @@ interface BindGroupDesc {
   entries: { binding: number; buffer: GPUBuffer; offset: number; size?: number }[];
   /** Bytes of each uniform buffer at the time the bind group was made (tfjs writes them just before). */
   uniformBytes: Map<GPUBuffer, Uint8Array>;
+  /** Index of the command it was made for (the next dispatch): which lifetime of a pooled buffer it binds. */
+  at: number;
 }
 
 /** One restorable patch: obj[key] replaced, put back by undo(). */
@@ -127,7 +129,12 @@ export class Capture {
   private readonly bindGroups = new Map<GPUBindGroup, BindGroupDesc>();
   private readonly uniformBytes = new Map<GPUBuffer, Uint8Array>();
   private readonly acquired = new Set<GPUBuffer>();
-  private readonly inputBuffers = new Map<GPUBuffer, number>();
+  /**
+   * The batch's buffers: which input, and the command index from which on the buffer holds it.
+   * tfjs may hand the batch a buffer from its pool that the step used before (a later
+   * micro-batch's tokens in an earlier micro-batch's intermediate): uses before `at` are another tensor's.
+   */
+  private readonly inputBuffers = new Map<GPUBuffer, { i: number; at: number }>();
   private readonly inputIds: Map<object, number>;
   private pipeline: GPUComputePipeline | null = null;
   private bindGroup: GPUBindGroup | null = null;
@@ -225,11 +232,12 @@ export class Capture {
       const id = a[0] as object;
       const d = b.tensorMap.get(id);
       const uploading = d != null && d.resource == null && d.values != null;
+      const at = self.commands.length; // the upload's own copy (a pooled buffer's) is at this index
       const r = orig.apply(this, a);
       if (uploading) {
         const i = self.inputIds.get(id);
         if (i === undefined) self.refuse('the step uploads data besides the batch (a constant made on the CPU)');
-        else self.inputBuffers.set(b.tensorMap.get(id)!.resource as GPUBuffer, i);
+        else self.inputBuffers.set(b.tensorMap.get(id)!.resource as GPUBuffer, { i, at });
       }
       return r;
     }, undo);
@@ -259,7 +267,7 @@ export class Capture {
       const bytes = this.uniformBytes.get(bb.buffer);
       if (bytes) uniformBytes.set(bb.buffer, bytes);
     }
-    this.bindGroups.set(bg, { layout: desc.layout as GPUBindGroupLayout, entries, uniformBytes });
+    this.bindGroups.set(bg, { layout: desc.layout as GPUBindGroupLayout, entries, uniformBytes, at: this.commands.length });
   }
 
   private noteWrite(a: unknown[]): void {
@@ -318,7 +326,7 @@ interface Captured {
   commands: Command[];
   bindGroups: Map<GPUBindGroup, BindGroupDesc>;
   acquired: Set<GPUBuffer>;
-  inputBuffers: Map<GPUBuffer, number>;
+  inputBuffers: Map<GPUBuffer, { i: number; at: number }>;
   stepUniform: Uint8Array | null;
   lossBuffer: GPUBuffer;
   ringSize: number;
@@ -375,13 +383,13 @@ export class StepPlan {
         }
         return own(buf.size, buf.usage | usage);
       };
+      // The batch gets buffers of its own (written per replay); `at` tells a batch use of a
+      // pooled buffer from an earlier intermediate's use of the same buffer.
       this.inputs = new Array(spec.inputs.length);
-      for (const [buf, i] of c.inputBuffers) {
-        const t = take(buf, STORAGE | COPY_DST);
-        twin.set(buf, t);
-        this.inputs[i] = t;
-      }
-      const storage = (buf: GPUBuffer): GPUBuffer => {
+      for (const [buf, { i }] of c.inputBuffers) this.inputs[i] = own(buf.size, STORAGE | COPY_SRC | COPY_DST);
+      const storage = (buf: GPUBuffer, at: number): GPUBuffer => {
+        const input = c.inputBuffers.get(buf);
+        if (input && at >= input.at) return this.inputs[input.i];
         const t = twin.get(buf);
         if (t) return t;
         if (kept.has(buf)) return buf;
@@ -427,7 +435,7 @@ export class StepPlan {
             return { binding: e.binding, buffer: 'uniforms', offset: place(all.slice(e.offset, e.offset + size)), size };
           }
           if (isUniform && !kept.has(e.buffer)) throw new NotRecordable('a dispatch binds a uniform written before the step');
-          return { binding: e.binding, buffer: isUniform ? e.buffer : storage(e.buffer), offset: e.offset, size: e.size };
+          return { binding: e.binding, buffer: isUniform ? e.buffer : storage(e.buffer, d.at), offset: e.offset, size: e.size };
         });
         descs.set(cmd.bindGroup, layouts.length);
         layouts.push({ layout: d.layout, entries });
@@ -448,13 +456,14 @@ export class StepPlan {
       );
 
       this.ops = [];
-      for (const cmd of c.commands) {
+      for (const [k, cmd] of c.commands.entries()) {
         if (cmd.kind === 'dispatch') {
           this.ops.push({ kind: 'dispatch', pipeline: cmd.pipeline, bindGroup: groups[descs.get(cmd.bindGroup)!], groups: cmd.groups });
         } else {
-          if (c.inputBuffers.has(cmd.dst)) continue; // the batch's upload: replay writes it directly
+          const input = c.inputBuffers.get(cmd.dst);
+          if (input && k >= input.at) continue; // the batch's upload: replay writes it directly
           if ((cmd.src.usage & MAP_WRITE) !== 0) throw new NotRecordable('the step uploads data through a staging buffer');
-          this.ops.push({ kind: 'copy', src: storage(cmd.src), srcOffset: cmd.srcOffset, dst: storage(cmd.dst), dstOffset: cmd.dstOffset, size: cmd.size });
+          this.ops.push({ kind: 'copy', src: storage(cmd.src, k), srcOffset: cmd.srcOffset, dst: storage(cmd.dst, k), dstOffset: cmd.dstOffset, size: cmd.size });
         }
       }
       this.dispatches = this.ops.filter((o) => o.kind === 'dispatch').length;
