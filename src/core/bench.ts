@@ -45,6 +45,7 @@ import { matMul2d } from './ops';
 import { gpuAllocatedBytes, withPeakBytes } from './peak';
 import { releasePooledBuffers } from './kernels/webgpu/oom';
 import { NULL_ADAPTER_CEILING } from './benchreport';
+import { supportsTimestampQuery } from './kernels/tfjs-internals';
 
 /** A row's request (bench-defs.ts: what it may spend, defaults filled in there) and what only the shell has. */
 export interface BenchOptions extends BenchRequest {
@@ -257,7 +258,7 @@ async function countGpuSteps(trainer: Trainer, steps: number, cpuClock: (() => n
     await sync(trainer);
   }
   let gpuMs: number | null = null;
-  if (timestamps && (tf.backend() as unknown as { supportTimestampQuery?: boolean }).supportTimestampQuery) {
+  if (timestamps && supportsTimestampQuery()) {
     while (nextStepLogs(trainer)) await trainer.trainStep();
     let done: Promise<unknown> = Promise.resolve();
     const info = await tf.time(() => {

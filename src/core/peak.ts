@@ -12,12 +12,10 @@
 // every live tensor (weights, AdamW moments) owns its buffer.
 
 import * as tf from '@tensorflow/tfjs';
+import { engineDataTable, webgpuBackend } from './kernels/tfjs-internals';
 
 interface DataInfo {
   bytes: number;
-}
-interface EngineTable {
-  tensorInfo: WeakMap<object, DataInfo>;
 }
 
 /**
@@ -25,7 +23,7 @@ interface EngineTable {
  * meanwhile (what was live before included; each buffer counted once).
  */
 export async function withPeakBytes<R>(work: () => Promise<R> | R): Promise<{ result: R; peakBytes: number }> {
-  const table = (tf.engine().state as unknown as EngineTable).tensorInfo;
+  const table = engineDataTable();
   let live = tf.memory().numBytes;
   let peak = live;
   const set = table.set;
@@ -55,6 +53,5 @@ export async function withPeakBytes<R>(work: () => Promise<R> | R): Promise<{ re
 /** Bytes of GPU buffers the webgpu backend has allocated (pooled ones included); null on other backends. */
 export function gpuAllocatedBytes(): number | null {
   if (tf.getBackend() !== 'webgpu') return null;
-  const manager = (tf.backend() as unknown as { bufferManager?: { numBytesAllocated?: number } }).bufferManager;
-  return typeof manager?.numBytesAllocated === 'number' ? manager.numBytesAllocated : null;
+  return webgpuBackend().bufferManager.numBytesAllocated;
 }

@@ -12,6 +12,7 @@ import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-was
 import { BROWSER_ORDER, chooseBackend, type BackendName } from '../core/backend';
 import { load } from './models';
 import { post, state } from './state';
+import { webgpuDevice as webgpuDeviceOf } from '../core/kernels/tfjs-internals';
 
 // WASM uses threads where the page is cross-origin isolated (COOP/COEP headers
 // in dev, preview and the build; tfjs picks half the logical cores) and SIMD.
@@ -37,7 +38,7 @@ export async function initBackend(forced: BackendName | null, prior: string[] = 
 }
 
 function webgpuDevice(): GPUDevice | undefined {
-  return (tf.backend() as unknown as { device?: GPUDevice }).device;
+  return webgpuDeviceOf() ?? undefined;
 }
 
 /** The tfjs WebGPU backend does not watch for device loss; we do. */

@@ -15,6 +15,7 @@ import { benchPreset } from '../core/bench';
 import { builtinCorpus } from '../core/corpus';
 import { Dataset } from '../core/data';
 import type { FromBenchWorker, ToBenchWorker } from './protocol';
+import { webgpuAdapterInfo, webgpuDevice } from '../core/kernels/tfjs-internals';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -55,10 +56,9 @@ async function describe(backend: BackendName): Promise<Record<string, string | n
     out.threads = getThreadsCount();
   }
   if (backend === 'webgpu') {
-    const info = (tf.backend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string } }).adapterInfo;
-    out.adapter = [info?.vendor, info?.architecture].filter(Boolean).join(' ') || 'unknown';
-    const device = (tf.backend() as unknown as { device?: { features?: Set<string> } }).device;
-    out.timestampQuery = device?.features?.has('timestamp-query') ?? false;
+    const info = webgpuAdapterInfo();
+    out.adapter = [info.vendor, info.architecture].filter(Boolean).join(' ') || 'unknown';
+    out.timestampQuery = webgpuDevice()?.features?.has('timestamp-query') ?? false;
   }
   if (backend === 'webgl') out.webglVersion = tf.env().getNumber('WEBGL_VERSION');
   return out;

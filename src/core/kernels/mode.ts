@@ -13,7 +13,8 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { KERNEL_MODES, MATMUL_CHOICES, type KernelMode, type MatmulChoice } from '../choices';
-import { isSoftwareAdapter, type AdapterInfoLike } from './adapter';
+import { isSoftwareAdapter } from './adapter';
+import { webgpuAdapterInfo } from './tfjs-internals';
 
 export { KERNEL_MODES, MATMUL_CHOICES, type KernelMode, type MatmulChoice };
 
@@ -59,6 +60,5 @@ export function useTiledMatmul(k: Kernels): boolean {
  * description), else the vendor/architecture tfjs keeps.
  */
 function softwareAdapter(): boolean {
-  const backend = tf.backend() as unknown as { adapterInfo?: AdapterInfoLike; device?: { adapterInfo?: AdapterInfoLike } };
-  return isSoftwareAdapter(backend.device?.adapterInfo ?? backend.adapterInfo ?? {});
+  return isSoftwareAdapter(webgpuAdapterInfo());
 }

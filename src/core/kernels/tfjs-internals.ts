@@ -205,3 +205,31 @@ export function nestedGradients(f: () => tf.Tensor, xs: tf.Tensor[], dy: tf.Tens
     state.activeTape = outer;
   }
 }
+
+/** The engine's table of data buffers (state.tensorInfo, keyed by dataId: one entry per buffer), for peak.ts. */
+export function engineDataTable(): WeakMap<object, { bytes: number }> {
+  const table = (tf.engine().state as unknown as { tensorInfo?: WeakMap<object, { bytes: number }> }).tensorInfo;
+  if (!table) throw new Error(`tfjs ${tf.version_core} lacks EngineState.tensorInfo, which tabgpt's memory measurement uses (written for tfjs ${TFJS_VERSION})`);
+  return table;
+}
+
+type AdapterInfoLike = { vendor?: string; architecture?: string; description?: string; isFallbackAdapter?: boolean };
+
+/** The webgpu backend's device, adapter info and timestamp support; null/empty on other backends. */
+export function webgpuDevice(): GPUDevice | null {
+  return tf.getBackend() === 'webgpu' ? ((tf.backend() as unknown as { device?: GPUDevice }).device ?? null) : null;
+}
+export function webgpuAdapterInfo(): AdapterInfoLike {
+  if (tf.getBackend() !== 'webgpu') return {};
+  const b = tf.backend() as unknown as { adapterInfo?: AdapterInfoLike; device?: { adapterInfo?: AdapterInfoLike } };
+  return b.device?.adapterInfo ?? b.adapterInfo ?? {};
+}
+export function supportsTimestampQuery(): boolean {
+  return tf.getBackend() === 'webgpu' && (tf.backend() as unknown as { supportTimestampQuery?: boolean }).supportTimestampQuery === true;
+}
+
+/** Submit whatever tfjs has recorded and not yet submitted, so work issued next runs after it. */
+export function submitPending(b: WebGPUBackendInternals): void {
+  b.endComputePassEncoder();
+  if (b.commandEncoder) b.submitQueue();
+}

@@ -28,6 +28,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { bufferOf, grid, writableBufferOf, recordDispatch, releaseUniform, transientUniform, webgpuBackend } from './stream';
 import { noteStepUniform } from './record';
+import { submitPending } from '../tfjs-internals';
 
 export interface AdamWHyper {
   beta1: number;
@@ -297,8 +298,7 @@ export class FusedAdamW {
   dispose(): void {
     if (tf.getBackend() === 'webgpu') {
       const b = webgpuBackend();
-      b.endComputePassEncoder();
-      if (b.commandEncoder) b.submitQueue();
+      submitPending(b);
     }
     for (const buf of this.owned) buf.destroy();
     this.owned.length = 0;

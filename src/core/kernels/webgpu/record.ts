@@ -39,7 +39,7 @@
 // same file records in Node (Dawn) and in the browser's worker.
 
 import * as tf from '@tensorflow/tfjs';
-import { adoptFreeBuffer, bufferOf, releaseFreeBuffers, webgpuBackend, type WebGPUBackendInternals } from '../tfjs-internals';
+import { adoptFreeBuffer, bufferOf, releaseFreeBuffers, submitPending, webgpuBackend, type WebGPUBackendInternals } from '../tfjs-internals';
 
 const UNIFORM = 0x0040; // GPUBufferUsage.UNIFORM
 const STORAGE = 0x0080; // GPUBufferUsage.STORAGE
@@ -157,8 +157,7 @@ export class Capture {
     const c = new Capture(spec);
     const b = c.b;
     if (b.activeTimers != null) throw new NotRecordable('a profiler (tf.time / tf.profile) is timing kernels');
-    b.endComputePassEncoder();
-    if (b.commandEncoder) b.submitQueue();
+    submitPending(b);
     try {
       c.install();
     } catch (e) {
@@ -373,8 +372,7 @@ export class StepPlan {
       // temporaries are back in tfjs' pool once its work is submitted: the plan takes those
       // very buffers out of it (no second copy of the working set); a buffer a live tensor
       // still holds (the step's loss) gets a twin of the same size.
-      b.endComputePassEncoder();
-      if (b.commandEncoder) b.submitQueue();
+      submitPending(b);
       const twin = new Map<GPUBuffer, GPUBuffer>();
       const take = (buf: GPUBuffer, usage: number): GPUBuffer => {
         if ((buf.usage & usage) === usage && adoptFreeBuffer(b, buf)) {
@@ -511,8 +509,7 @@ export class StepPlan {
     if (this.slots >= this.ringSize) throw new Error(`the loss ring is full (${this.ringSize}): read the losses first`);
     const { b, device } = this;
     // Whatever tfjs queued (an evaluation, a sample) runs first.
-    b.endComputePassEncoder();
-    if (b.commandEncoder) b.submitQueue();
+    submitPending(b);
     const q = device.queue;
     for (let i = 0; i < inputs.length; i++) q.writeBuffer(this.inputs[i], 0, inputs[i].buffer, inputs[i].byteOffset, inputs[i].byteLength);
     if (this.stepUniform && stepConstants) q.writeBuffer(this.stepUniform, 0, stepConstants.buffer, stepConstants.byteOffset, stepConstants.byteLength);
@@ -552,8 +549,7 @@ export class StepPlan {
     if (n === 0) return [];
     this.slots = 0;
     const { b, device } = this;
-    b.endComputePassEncoder();
-    if (b.commandEncoder) b.submitQueue();
+    submitPending(b);
     const enc = device.createCommandEncoder();
     enc.copyBufferToBuffer(this.ring, 0, this.staging, 0, 4 * n);
     device.queue.submit([enc.finish()]);
