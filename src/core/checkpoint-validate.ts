@@ -17,10 +17,10 @@
 // The expected shapes come from model.ts' paramShapes; nothing here allocates a tensor.
 
 import { DEFAULT_CONFIG, validate, type Config } from './config';
-import { paramShapes } from './model';
+import { isLinearWeight, paramShapes } from './counts';
 
 /** Linear weights: stored [in, out] in tabgpt, [out, in] in the file (PyTorch's nn.Linear). */
-export const isLinearWeight = (name: string) => /\.(c_attn|c_proj|c_fc)\.weight$/.test(name);
+export { isLinearWeight };
 /** The parameter an optimizer moment belongs to ('' for a parameter itself). */
 export const paramNameOf = (name: string) => name.replace(/^optimizer\.exp_avg(_sq)?\./, '');
 

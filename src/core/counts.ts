@@ -35,3 +35,34 @@ export function flopsPerToken(cfg: ModelConfig): number {
   const { nonEmbedding } = paramCount(cfg);
   return 6 * (nonEmbedding + cfg.vocabSize * cfg.nEmbd) + 12 * cfg.nLayer * cfg.blockSize * cfg.nEmbd;
 }
+
+/** Every parameter: name -> shape ([in, out] for a Linear's weight, as the model keeps it), in nanoGPT's order. */
+export function paramShapes(cfg: ModelConfig): [string, number[]][] {
+  const { nLayer, nEmbd: C, vocabSize: V, blockSize, bias } = cfg;
+  const out: [string, number[]][] = [
+    ['transformer.wte.weight', [V, C]],
+    ['transformer.wpe.weight', [blockSize, C]],
+  ];
+  const lin = (name: string, nIn: number, nOut: number) => {
+    out.push([`${name}.weight`, [nIn, nOut]]);
+    if (bias) out.push([`${name}.bias`, [nOut]]);
+  };
+  const ln = (name: string) => {
+    out.push([`${name}.weight`, [C]]);
+    if (bias) out.push([`${name}.bias`, [C]]);
+  };
+  for (let i = 0; i < nLayer; i++) {
+    const h = `transformer.h.${i}`;
+    ln(`${h}.ln_1`);
+    lin(`${h}.attn.c_attn`, C, 3 * C);
+    lin(`${h}.attn.c_proj`, C, C);
+    ln(`${h}.ln_2`);
+    lin(`${h}.mlp.c_fc`, C, 4 * C);
+    lin(`${h}.mlp.c_proj`, 4 * C, C);
+  }
+  ln('transformer.ln_f');
+  return out;
+}
+
+/** A Linear's weight: stored [in, out] in the model, [out, in] in PyTorch's files. */
+export const isLinearWeight = (name: string): boolean => /\.(c_attn|c_proj|c_fc)\.weight$/.test(name);

@@ -17,6 +17,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
 import { Rng } from './rng';
+import { paramShapes } from './counts';
+
+export { paramShapes };
 import { causalSelfAttention, crossEntropy, embed, layerNorm, linear, linearGelu, tiedHead } from './ops';
 import { installWasmKernels } from './kernels';
 import { DEFAULT_KERNELS, type Kernels } from './kernels/mode';
@@ -25,33 +28,6 @@ import { insideGradient, nestedGradients } from './kernels/tfjs-internals';
 
 export type Params = Map<string, tf.Variable>;
 
-/** Every parameter: name -> shape, in nanoGPT's order. */
-export function paramShapes(cfg: ModelConfig): [string, number[]][] {
-  const { nLayer, nEmbd: C, vocabSize: V, blockSize, bias } = cfg;
-  const out: [string, number[]][] = [
-    ['transformer.wte.weight', [V, C]],
-    ['transformer.wpe.weight', [blockSize, C]],
-  ];
-  const lin = (name: string, nIn: number, nOut: number) => {
-    out.push([`${name}.weight`, [nIn, nOut]]);
-    if (bias) out.push([`${name}.bias`, [nOut]]);
-  };
-  const ln = (name: string) => {
-    out.push([`${name}.weight`, [C]]);
-    if (bias) out.push([`${name}.bias`, [C]]);
-  };
-  for (let i = 0; i < nLayer; i++) {
-    const h = `transformer.h.${i}`;
-    ln(`${h}.ln_1`);
-    lin(`${h}.attn.c_attn`, C, 3 * C);
-    lin(`${h}.attn.c_proj`, C, C);
-    ln(`${h}.ln_2`);
-    lin(`${h}.mlp.c_fc`, C, 4 * C);
-    lin(`${h}.mlp.c_proj`, 4 * C, C);
-  }
-  ln('transformer.ln_f');
-  return out;
-}
 
 // Counting lives in counts.ts (pure arithmetic, importable by the pages).
 export { paramCount, flopsPerToken, type ParamCount } from './counts';

@@ -25,6 +25,7 @@ import { DEFAULT_CONFIG, validate, type Config, type GeluForm } from '../config'
 import type { CheckpointMeta } from '../checkpoint-validate';
 import { splitTokens } from '../data';
 import { Tokenizer } from '../tokenizer';
+import { isLinearWeight, paramShapes } from '../counts';
 import { pickle, PyFloat, PyTuple, unpickle, PickleError, RefusedGlobal, type PyValue } from './pickle';
 import { encodeSafetensors, type FileTensor } from './safetensors';
 import { loadTorch, saveTorch, TorchTensor, TorchFileError, type SaveValue, type TensorToSave } from './torch-file';
@@ -46,27 +47,8 @@ export interface ModelArgs {
 
 /** nanoGPT's parameters in named_parameters order with PyTorch shapes (the tied lm_head.weight omitted). */
 export function nanoParameters(a: Pick<ModelArgs, 'n_layer' | 'n_embd' | 'block_size' | 'bias' | 'vocab_size'>): [string, number[]][] {
-  const C = a.n_embd;
-  const out: [string, number[]][] = [['transformer.wte.weight', [a.vocab_size, C]], ['transformer.wpe.weight', [a.block_size, C]]];
-  const lin = (n: string, nIn: number, nOut: number) => {
-    out.push([`${n}.weight`, [nOut, nIn]]);
-    if (a.bias) out.push([`${n}.bias`, [nOut]]);
-  };
-  const ln = (n: string) => {
-    out.push([`${n}.weight`, [C]]);
-    if (a.bias) out.push([`${n}.bias`, [C]]);
-  };
-  for (let l = 0; l < a.n_layer; l++) {
-    const h = `transformer.h.${l}`;
-    ln(`${h}.ln_1`);
-    lin(`${h}.attn.c_attn`, C, 3 * C);
-    lin(`${h}.attn.c_proj`, C, C);
-    ln(`${h}.ln_2`);
-    lin(`${h}.mlp.c_fc`, C, 4 * C);
-    lin(`${h}.mlp.c_proj`, 4 * C, C);
-  }
-  ln('transformer.ln_f');
-  return out;
+  const shapes = paramShapes({ nLayer: a.n_layer, nHead: 1, nEmbd: a.n_embd, blockSize: a.block_size, vocabSize: a.vocab_size, dropout: 0, bias: a.bias });
+  return shapes.map(([name, shape]) => [name, isLinearWeight(name) ? [...shape].reverse() : shape]); // PyTorch's Linear keeps [out, in]
 }
 
 /** configure_optimizers' groups: indices into nanoParameters, decay (dim >= 2) first. */
