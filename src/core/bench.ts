@@ -308,7 +308,7 @@ export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
   };
   const s = benchSettings(tf.getBackend(), opts); // the same defaults whichever shell asked
   const repeats = s.repeats;
-  const cfg = makeConfig({ preset: opts.preset, ...(s.batchSize ? { batchSize: s.batchSize } : {}), ...(opts.step ? { step: opts.step } : {}), gradAccumSteps: opts.gradAccumSteps ?? 1, recompute: opts.recompute ?? false, maxIters: 1_000_000, evalInterval: 1_000_000 });
+  const cfg = makeConfig({ preset: opts.preset, ...(s.batchSize ? { batchSize: s.batchSize } : {}), ...(opts.step ? { step: opts.step } : {}), ...(opts.gradAccumSteps ? { gradAccumSteps: opts.gradAccumSteps } : {}), ...(opts.recompute ? { recompute: true } : {}), maxIters: 1_000_000, evalInterval: 1_000_000 });
   const kernels = kernelsOf({ mode: opts.kernels, matmul: opts.matmul }); // the benchmarked models' own choice
   const trainer = newTrainer(cfg, opts.dataset, { kernels });
   const mcfg = trainer.model.config;
