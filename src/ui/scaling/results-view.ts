@@ -3,7 +3,7 @@
 // approaches) and redraw the plots and tables from it, in the chosen parameter
 // count and loss units. Plots are plots.ts, tables tables.ts.
 
-import { analyse, predictAt, PARAM_KIND_LABEL, type ParamKind } from '../../core/scaling/analysis';
+import { analyse, hasSeveralBudgets, predictAt, PARAM_KIND_LABEL, type ParamKind } from '../../core/scaling/analysis';
 import { computeFrontier, isoFlops } from '../../core/scaling/isoflops';
 import { type PlannedRun } from '../../core/scaling/sweep-plan';
 import { formatParams } from '../../core/format';
@@ -27,7 +27,7 @@ export function refresh(lab: Lab): void {
       const f = lab.analysis.fit;
       state.fit = { paramKind: settings.paramKind, E: f.E, Nc: f.Nc, alpha: f.alpha, intervals: f.intervals, heldOut: lab.analysis.heldOut, points: lab.analysis.points.length };
     }
-    if (results.spec.budgets.length > 1) lab.iso = isoFlops(results.runs, settings.paramKind);
+    if (hasSeveralBudgets(results)) lab.iso = isoFlops(results.runs, settings.paramKind);
   }
   const { analysis, iso } = lab;
   state.predictions = lab.predictions[settings.paramKind];
@@ -47,7 +47,7 @@ export function refresh(lab: Lab): void {
     $('lr-summary').textContent = state.lrScan.sizes.map((z) => `N = ${formatParams(z.nonEmbeddingParams)}: best lr ${z.bestLr.toPrecision(3)} = rule × ${z.bestMultiplier}${z.bestAtEdge ? ' (edge of the scan)' : ''}, the rule costs ${z.ruleExcess.toFixed(4)} nats`).join('; ')
       + `. The rule is ${state.lrScan.ruleOk ? '' : 'not '}within 2× of the best lr at every scanned size.`;
   }
-  state.approaches = results && results.spec.budgets.length > 1 ? chinchillaApproaches(results.runs, settings.paramKind, { bootstrap: 100 }) : [];
+  state.approaches = results && hasSeveralBudgets(results) ? chinchillaApproaches(results.runs, settings.paramKind, { bootstrap: 100 }) : [];
   renderApproaches($('approaches') as HTMLTableElement, state.approaches);
   renderConstants($('constants') as HTMLTableElement, analysis, units, iso);
   renderRuns($('runs') as HTMLTableElement, results?.runs ?? [], analysis, lab.predictions[settings.paramKind], units);
