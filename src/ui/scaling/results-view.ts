@@ -8,6 +8,7 @@ import { computeFrontier, isoFlops } from '../../core/scaling/isoflops';
 import { type PlannedRun } from '../../core/scaling/sweep-plan';
 import { formatParams } from '../../core/format';
 import { chinchillaApproaches } from '../../core/scaling/approaches';
+import { NOT_A_SCALING_LAW } from '../../core/scaling/diagnostics';
 import { summariseLrScan } from '../../core/scaling/lr-scan';
 import { $, type Lab } from './lab';
 import { renderPlan, writeUrl } from './sweep-form';
@@ -25,7 +26,10 @@ export function refresh(lab: Lab): void {
     lab.analysis = analyse(results, { paramKind: settings.paramKind, bootstrap: 200, bandN });
     if (lab.analysis.fit) {
       const f = lab.analysis.fit;
-      state.fit = { paramKind: settings.paramKind, E: f.E, Nc: f.Nc, alpha: f.alpha, intervals: f.intervals, heldOut: lab.analysis.heldOut, points: lab.analysis.points.length };
+      state.fit = {
+        paramKind: settings.paramKind, E: f.E, Nc: f.Nc, alpha: f.alpha, intervals: f.intervals, heldOut: lab.analysis.heldOut, points: lab.analysis.points.length,
+        valid: lab.analysis.diagnosis.valid, problems: lab.analysis.diagnosis.problems.map((p) => p.message),
+      };
     }
     if (hasSeveralBudgets(results)) lab.iso = isoFlops(results.runs, settings.paramKind);
   }
@@ -53,6 +57,7 @@ export function refresh(lab: Lab): void {
   renderRuns($('runs') as HTMLTableElement, results?.runs ?? [], analysis, lab.predictions[settings.paramKind], units);
   const a = analysis;
   $('fit-summary').textContent = !a ? 'no runs yet'
+    : !a.diagnosis.valid ? `${NOT_A_SCALING_LAW[0].toUpperCase()}${NOT_A_SCALING_LAW.slice(1)}: ${a.diagnosis.problems.map((p) => p.message).join(' ')}`
     : a.fit ? `L(N) = ${sci(a.fit.E, 4)} + (${sci(a.fit.Nc)} / N)^${sci(a.fit.alpha)} on ${PARAM_KIND_LABEL[settings.paramKind]} (${a.points.length} runs; band: 95% bootstrap over runs)`
       + (a.heldOut ? `; largest size held out: predicted ${a.heldOut.predicted.toFixed(4)}, measured ${a.heldOut.measured.toFixed(4)} (${(100 * a.heldOut.error).toFixed(2)}%)` : '')
       : `no E + power-law fit yet: ${a.fitError ?? ''}`;
@@ -83,7 +88,7 @@ export function drawLossVsN(lab: Lab): void {
     points: analysis?.points ?? [], fit: analysis?.fit ?? null, power: analysis?.power ?? null, band: analysis?.band ?? null,
     predictedBefore: before,
     pending: pending ? { N: nOf(pending), loss: currentPrediction(lab, pending) } : null,
-    paramLabel: PARAM_KIND_LABEL[kind], units: settings.units,
+    paramLabel: PARAM_KIND_LABEL[kind], units: settings.units, notALaw: analysis ? !analysis.diagnosis.valid : false,
   });
 }
 
