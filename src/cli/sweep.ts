@@ -16,6 +16,7 @@ import { CliError, formatDuration, loadCorpus, setupBackend, writeAtomic } from 
 import { EXIT_CODE, guardInterrupts, shellLine } from './interrupt';
 import { JOB_WORKER_FLAG, jobWorker, runJobs } from './sweep-jobs';
 import { mergeCommand } from './sweep-merge';
+import { ladder, ladderNote } from '../core/scaling/ladder';
 
 const HELP = `usage: tabgpt sweep [flags]      (tabgpt sweep merge A.json B.json ... --out all.json: join shards)
   --spec FILE                  the sweep as JSON (any flag below overrides its field)
@@ -166,6 +167,8 @@ export async function sweepCommand(argv: string[]): Promise<void> {
   const stopping = (sig: string) => console.error(`tabgpt: ${sig}: stopping the sweep; finished runs are kept in ${out}; press Ctrl-C again to quit at once`);
 
   const planned = planRuns(spec, shape);
+  const note = ladderNote(spec, ladder(spec));
+  if (note) say(note);
   const mine = select(planned);
   const doneIds = new Set(allRuns(results).map((r) => r.id));
   const pending = mine.filter((r) => !doneIds.has(r.id));

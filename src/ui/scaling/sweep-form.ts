@@ -10,6 +10,7 @@ import { formatDuration } from '../../core/format';
 import { errorMessage } from '../corpus';
 import { $, notice, type Lab } from './lab';
 import { ladderWarnings, renderLadder } from './tables';
+import { ladder, ladderNote } from '../../core/scaling/ladder';
 import { scalingSearch, type ScalingSettings } from './url';
 
 const NUM_FIELDS = ['sizes', 'minParams', 'maxParams', 'headSize', 'widthPerLayer', 'blockSize', 'batchSize', 'warmupFraction'] as const;
@@ -77,7 +78,9 @@ export function renderPlan(lab: Lab): void {
   const { planned, calibration, state } = lab;
   const done = new Set((lab.results?.runs ?? []).map((r) => r.id));
   renderLadder($('ladder') as HTMLTableElement, planned, done, calibration);
-  $('ladder-warnings').textContent = ladderWarnings(planned);
+  let note: string | null = null;
+  try { note = planned.length ? ladderNote(lab.settings.spec, ladder(lab.settings.spec)) : null; } catch { /* the spec error is shown already */ }
+  $('ladder-warnings').textContent = [note, ladderWarnings(planned)].filter((x) => x).join('; ');
   if (calibration && planned.length) {
     const todo = planned.filter((r) => !done.has(r.id));
     state.estimateSec = estimateSeconds(todo, calibration);
