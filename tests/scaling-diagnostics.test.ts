@@ -54,7 +54,7 @@ describe('diagnostics on synthetic results files', () => {
     expect(checks(resultsFile('good', GOOD_SPEC, good))).toEqual([]);
   });
 
-  it("the issue's 150k-token sweep: loss not falling with N, α <= 0, intervals to the bounds, a held-out miss", () => {
+  it('a 150k-token sweep with larger models worse: loss not falling with N, α <= 0, intervals to the bounds, a held-out miss', () => {
     const r = resultsFile('issue', ISSUE_SPEC, (_N, i) => ISSUE_LOSSES[i]);
     const a = analyse(r, { bootstrap: 100 });
     expect(a.fit?.alpha).toBeLessThan(0);

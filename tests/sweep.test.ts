@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { paramCount, flopsPerToken } from '../src/core/counts';
 import { ladder, ladderNote } from '../src/core/scaling/ladder';
+import { budgetMultiplier } from '../src/core/scaling/lr-rule';
 import { DEFAULT_SPEC, kaplanLr, specDiff, specFromJSON, SweepError, validateSpec, type SweepSpec } from '../src/core/scaling/sweep';
 import { estimateSeconds, shrinkToBudget, type Calibration } from '../src/core/scaling/sweep-estimate';
 import { epochWarning, planRuns, type RunResult } from '../src/core/scaling/sweep-plan';
@@ -93,13 +94,15 @@ describe('planned runs', () => {
     expect(runs.slice(0, 10).map((r) => r.sizeIndex)).toEqual([0, 0, 1, 1, 2, 2, 3, 3, 4, 4]);
   });
 
-  it('matches the schedule to each run: cosine over its own steps, warmup a fixed fraction, Kaplan lr', () => {
+  it('matches the schedule to each run: cosine over its own steps, warmup a fixed fraction, the budget lr rule', () => {
     for (const r of runs) {
       const c = r.config;
       expect(c.maxIters * c.batchSize * c.blockSize).toBe(r.tokens);
       expect(c.warmupIters).toBe(Math.round(DEFAULT_SPEC.warmupFraction * c.maxIters));
-      const scale = DEFAULT_SPEC.lr.kind === 'kaplan' ? DEFAULT_SPEC.lr.scale : NaN;
-      expect(c.lr).toBeCloseTo(scale * (0.003239 - 0.0001395 * Math.log(r.nonEmbeddingParams)), 12);
+      // The default rule: Kaplan's lr(N) times the calibrated multiplier at this N and this run's tokens.
+      const rule = DEFAULT_SPEC.lr;
+      if (rule.kind !== 'budget') throw new Error('the default lr rule is the budget rule');
+      expect(c.lr).toBeCloseTo(budgetMultiplier(rule, r.nonEmbeddingParams, r.tokens) * (0.003239 - 0.0001395 * Math.log(r.nonEmbeddingParams)), 12);
       expect(c.minLr).toBeCloseTo(c.lr * DEFAULT_SPEC.minLrRatio, 12);
       expect(c.vocabSize).toBe(65);
     }

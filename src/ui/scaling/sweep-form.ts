@@ -80,7 +80,7 @@ export function renderPlan(lab: Lab): void {
   renderLadder($('ladder') as HTMLTableElement, planned, done, calibration);
   let note: string | null = null;
   try { note = planned.length ? ladderNote(lab.settings.spec, ladder(lab.settings.spec)) : null; } catch { /* the spec error is shown already */ }
-  $('ladder-warnings').textContent = [note, ladderWarnings(planned)].filter((x) => x).join('; ');
+  $('ladder-warnings').textContent = [note, ladderWarnings(lab.settings.spec, planned)].filter((x) => x).join('; ');
   if (calibration && planned.length) {
     const todo = planned.filter((r) => !done.has(r.id));
     state.estimateSec = estimateSeconds(todo, calibration);

@@ -4,7 +4,8 @@
 
 import { computeOptimal, type Interval } from '../../core/scaling/fit';
 import { estimateRunSeconds, type Calibration } from '../../core/scaling/sweep-estimate';
-import { epochWarning, type PlannedRun, type RunResult } from '../../core/scaling/sweep-plan';
+import { epochWarning, planWarnings, type PlannedRun, type RunResult } from '../../core/scaling/sweep-plan';
+import type { SweepSpec } from '../../core/scaling/sweep';
 import { PUBLISHED, type Analysis } from '../../core/scaling/analysis';
 import { NOT_A_SCALING_LAW } from '../../core/scaling/diagnostics';
 import type { IsoFlopAnalysis } from '../../core/scaling/isoflops';
@@ -56,9 +57,10 @@ export function renderLadder(table: HTMLTableElement, runs: PlannedRun[], done: 
     ]));
 }
 
-export function ladderWarnings(runs: PlannedRun[]): string {
+export function ladderWarnings(spec: SweepSpec, runs: PlannedRun[]): string {
   const w = runs.map(epochWarning).filter((x): x is string => x !== null);
-  return w.length ? `${w.length} run(s) repeat the text more than ~4 times: ${w[0]}` : '';
+  const lr = planWarnings(spec, runs).filter((x) => !w.includes(x));
+  return [w.length ? `${w.length} run(s) repeat the text more than ~4 times: ${w[0]}` : '', ...lr].filter((x) => x).join('; ');
 }
 
 export function renderConstants(table: HTMLTableElement, a: Analysis | null, units: Units, iso: IsoFlopAnalysis | null): void {
