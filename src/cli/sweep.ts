@@ -31,7 +31,7 @@ const HELP = `usage: tabgpt sweep [flags]      (tabgpt sweep merge A.json B.json
   --seed S (1)   --repeat-seeds K   K extra seeds at ladder sizes --repeat-sizes 0,2 (seed noise)
   --head-size ${DEFAULT_SPEC.headSize}  --width-per-layer ${DEFAULT_SPEC.widthPerLayer}  --block-size ${DEFAULT_SPEC.blockSize}  --batch-size ${DEFAULT_SPEC.batchSize}
   --lr X (fixed peak lr)   --lr-scale F (F x Kaplan's lr(N) = 0.003239 - 0.0001395 ln N)   default: Kaplan's lr(N) x a multiplier
-                               that follows N and the tokens per run, calibrated by lr scans (docs/scaling-lr.md); see --lr-scan
+                               that follows N and the tokens per run, calibrated by lr scans (docs/scaling-results.md); see --lr-scan
   --warmup-fraction F (${DEFAULT_SPEC.warmupFraction})   --eval-iters K (${DEFAULT_SPEC.evalIters})
   --lr-scan                    also train short runs at the rule's lr x ${DEFAULT_LR_SCAN.multipliers.join(', ')} (stored apart, in lrScan)
   --lr-scan-sizes ends|all|smallest|largest (ends: smallest and largest size)   --lr-scan-tokens F (${DEFAULT_LR_SCAN.tokenFraction} of a main run's tokens)

@@ -3,7 +3,7 @@
 // estimate), "fit to budget", the buttons that depend on them, and the URL
 // that keeps the spec so a link reproduces the sweep.
 
-import { DEFAULT_LR_SCAN, specFromJSON, type SweepSpec } from '../../core/scaling/sweep';
+import { budgetRule, DEFAULT_LR_SCAN, specFromJSON, type SweepSpec } from '../../core/scaling/sweep';
 import { estimateSeconds, shrinkToBudget } from '../../core/scaling/sweep-estimate';
 import { planRuns } from '../../core/scaling/sweep-plan';
 import { formatDuration } from '../../core/format';
@@ -50,6 +50,8 @@ export function readForm(lab: Lab): SweepSpec {
   o.repeatSeeds = list('repeatSeeds');
   const scale = $<HTMLInputElement>('lrScale').value.trim();
   if (scale !== '') o.lr = { kind: 'kaplan', scale: Number(scale) };
+  // Empty: the budget rule; a loaded sweep's own budget rule (the numbers it ran with) is kept.
+  else if ((o.lr as SweepSpec['lr']).kind === 'kaplan') o.lr = budgetRule();
   const scan = $<HTMLSelectElement>('lrScan').value;
   o.lrScan = scan === 'ends' || scan === 'all' ? { ...DEFAULT_LR_SCAN, sizes: scan } : null;
   o.corpus = corpus?.ref.kind === 'file' ? `text:${corpus.ref.name}` : $<HTMLSelectElement>('corpus').value;
