@@ -144,8 +144,10 @@ export class ScalingPlots {
     const curve = (f: PowerLawFit | null) => ({ x: f ? grid : [], y: f ? grid.map((N) => u(predictPowerLaw(f, N))) : [] });
     series.push(curve(input.fit));
     series.push(curve(input.power));
-    series.push({ x: input.band?.N ?? [], y: (input.band?.lo ?? []).map(u) });
-    series.push({ x: input.band?.N ?? [], y: (input.band?.hi ?? []).map(u) });
+    // No band around a fit that means nothing (its refits can run off by orders of magnitude and flatten the points).
+    const band = input.notALaw ? null : input.band;
+    series.push({ x: band?.N ?? [], y: (band?.lo ?? []).map(u) });
+    series.push({ x: band?.N ?? [], y: (band?.hi ?? []).map(u) });
     const before = input.predictedBefore.filter((p) => Number.isFinite(p.loss));
     series.push({ x: before.map((p) => p.N), y: before.map((p) => u(p.loss)) });
     series.push({ x: input.pending && Number.isFinite(input.pending.loss) ? [input.pending.N] : [], y: input.pending ? [u(input.pending.loss)] : [] });
