@@ -50,7 +50,7 @@ export interface DiagnosisInput {
   testOnly?: boolean;
 }
 
-const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const pct = (x: number) => (Math.abs(x) >= 100 ? `${(100 * x).toExponential(2)}%` : `${(100 * x).toFixed(1)}%`);
 const f4 = (x: number) => (Number.isFinite(x) ? (Math.abs(x) >= 1e5 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(3) : x.toPrecision(4)) : String(x));
 const iv = (i: Interval) => `[${f4(i.lo)}, ${f4(i.hi)}]`;
 
@@ -136,7 +136,7 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     const sds = Math.abs(h.predicted - h.measured) / sd;
     if (!Number.isFinite(sds) || sds > MAX_HELD_OUT_SDS) {
       const noise = h.sd !== null && h.sd > 0 ? `seed sd ${h.sd.toFixed(4)}` : `no seed repeats, so an assumed seed sd of ${pct(ASSUMED_REL_SEED_SD)}`;
-      add('held-out', `the fit without the largest size predicts it at ${f4(h.predicted)} against ${h.measured.toFixed(4)} measured (${h.error >= 0 ? '+' : ''}${pct(h.error)}, ${Number.isFinite(sds) ? sds.toFixed(1) : '∞'} seed sd; ${noise}; allowed ${MAX_HELD_OUT_SDS}): the curve does not extrapolate, often the lr at the largest size or too few tokens for it; fix: an lr scan (--lr-scan), more tokens per run, or seeds at the ends (--repeat-seeds 2 --repeat-sizes 0,${Math.max(0, sizes.length - 1)})`);
+      add('held-out', `the fit without the largest size predicts it at ${f4(h.predicted)} against ${h.measured.toFixed(4)} measured (${h.error >= 0 ? '+' : ''}${pct(h.error)}, ${!Number.isFinite(sds) ? '∞' : sds >= 1e4 ? sds.toExponential(2) : sds.toFixed(1)} seed sd; ${noise}; allowed ${MAX_HELD_OUT_SDS}): the curve does not extrapolate, often the lr at the largest size or too few tokens for it; fix: an lr scan (--lr-scan), more tokens per run, or seeds at the ends (--repeat-seeds 2 --repeat-sizes 0,${Math.max(0, sizes.length - 1)})`);
     }
   }
   return { valid: problems.length === 0, problems };
