@@ -19,6 +19,8 @@ import { emptyResults, resultsFromJSON, resultsToJSON, withRun } from '../src/co
 const SPEC = specFromJSON({
   corpus: 'builtin', sizes: 5, minParams: 1_500, maxParams: 40_000, headSize: 8, widthPerLayer: 8,
   blockSize: 32, batchSize: 8, tokens: 40 * 8 * 32, evalIters: 4, evalsPerRun: 2,
+  // 40-step runs are far below the budget rule's calibration (150k+ tokens): a fixed Kaplan multiple pins the fixture's lr.
+  lr: { kind: 'kaplan', scale: 8 },
 });
 
 let data: Dataset;
