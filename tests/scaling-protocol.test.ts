@@ -171,5 +171,11 @@ describe('IsoFLOP runs in the plan', () => {
     const lo = Math.max(...ap.map((x) => x.interval!.lo)), hi = Math.min(...ap.map((x) => x.interval!.hi));
     expect(lo).toBeLessThanOrEqual(hi); // the three intervals share a point
     expect(Math.abs((ap[2].a as number) - 0.5)).toBeLessThan(0.1);
+    // Read at the design's own levels (the runs trained at each C, as Chinchilla did): the same agreement.
+    const [d1, d2] = chinchillaApproaches(runs, 'nonEmbedding', { bootstrap: 40, isoLevelsFrom: iso.budgets.length });
+    expect(d1.points.length).toBeGreaterThanOrEqual(2);
+    expect(d2.points.map((p) => Math.round(p.C))).toEqual(iso.isoFlops!.flops.slice(0, d2.points.length).map((C) => expect.closeTo(C, -8)) as unknown as number[]);
+    expect(Math.abs((d2.a as number) - 0.5)).toBeLessThan(0.15);
+    expect(d1.a).not.toBeNull();
   });
 });

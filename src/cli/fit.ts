@@ -43,8 +43,10 @@ export async function fitCommand(argv: string[]): Promise<void> {
   const b = analyse(results, { paramKind: other, bootstrap });
   const multi = hasSeveralBudgets(results);
   const iso = multi ? isoFlops(results.runs, paramKind) : null;
-  const approaches = multi ? chinchillaApproaches(results.runs, paramKind, { bootstrap }) : [];
-  const approachesOther = multi ? chinchillaApproaches(results.runs, other, { bootstrap }) : [];
+  // An IsoFLOP design: approaches 1 and 2 read its levels' runs directly.
+  const design = results.spec.isoFlops ? { isoLevelsFrom: results.spec.budgets.length } : {};
+  const approaches = multi ? chinchillaApproaches(results.runs, paramKind, { bootstrap, ...design }) : [];
+  const approachesOther = multi ? chinchillaApproaches(results.runs, other, { bootstrap, ...design }) : [];
   const lrScan = summariseLrScan(results.lrScan);
   const H = results.corpus.entropyPerChar;
 

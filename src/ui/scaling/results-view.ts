@@ -51,7 +51,7 @@ export function refresh(lab: Lab): void {
     $('lr-summary').textContent = state.lrScan.sizes.map((z) => `N = ${formatParams(z.nonEmbeddingParams)}: best lr ${z.bestLr.toPrecision(3)} = rule × ${z.bestMultiplier}${z.bestAtEdge ? ' (edge of the scan)' : ''}, the rule costs ${z.ruleExcess.toFixed(4)} nats`).join('; ')
       + `. The rule is ${state.lrScan.ruleOk ? '' : 'not '}within 2× of the best lr at every scanned size.`;
   }
-  state.approaches = results && hasSeveralBudgets(results) ? chinchillaApproaches(results.runs, settings.paramKind, { bootstrap: 100 }) : [];
+  state.approaches = results && hasSeveralBudgets(results) ? chinchillaApproaches(results.runs, settings.paramKind, { bootstrap: 100, ...(results.spec.isoFlops ? { isoLevelsFrom: results.spec.budgets.length } : {}) }) : [];
   renderApproaches($('approaches') as HTMLTableElement, state.approaches);
   renderConstants($('constants') as HTMLTableElement, analysis, units, iso);
   renderRuns($('runs') as HTMLTableElement, results?.runs ?? [], analysis, lab.predictions[settings.paramKind], units);
