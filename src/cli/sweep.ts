@@ -120,7 +120,11 @@ export async function sweepCommand(argv: string[]): Promise<void> {
   let results: SweepResults;
   if (previous) {
     // The lr scan may be added to a finished ladder: it changes no main run.
-    const diff = specDiff(previous.spec, spec).filter((k) => k !== 'lrScan' || previous?.spec.lrScan);
+    // IsoFLOP levels may be appended (same window): the runs already there keep their levels.
+    const was = previous.spec.isoFlops, now = spec.isoFlops;
+    const extended = !!was && !!now && was.minTokensPerParam === now.minTokensPerParam && was.maxTokensPerParam === now.maxTokensPerParam
+      && now.flops.length > was.flops.length && was.flops.every((C, i) => now.flops[i] === C);
+    const diff = specDiff(previous.spec, spec).filter((k) => (k !== 'lrScan' || previous?.spec.lrScan) && (k !== 'isoFlops' || !extended));
     if (diff.length > 0) throw new CliError(`--out ${out} holds a different sweep (${diff.join(', ')} differ): rerun with the same flags, no sweep flags, or another --out`);
     if (previous.corpus.sha256 !== sha256) throw new CliError(`--out ${out} was measured on a different text (sha256 differs): use the same text or another --out`);
     results = { ...previous, spec };
