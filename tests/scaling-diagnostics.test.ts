@@ -42,8 +42,8 @@ const checks = (r: SweepResults, kind: 'nonEmbedding' | 'total' = 'nonEmbedding'
   analyse(r, { paramKind: kind, bootstrap: 100 }).diagnosis.problems.map((p) => p.check);
 
 // A sweep like one run at 150k tokens per run with Kaplan x 8 (5 sizes from 5k asked, head size 8): larger models worse.
-const ISSUE_SPEC = specFromJSON({ sizes: 5, minParams: 5000, maxParams: 120_000, tokens: 150_000 });
-const ISSUE_LOSSES = [2.661, 3.114, 2.570, 2.828, 2.904];
+const SHORT_SPEC = specFromJSON({ sizes: 5, minParams: 5000, maxParams: 120_000, tokens: 150_000 });
+const SHORT_LOSSES = [2.661, 3.114, 2.570, 2.828, 2.904];
 // A clean curve on the protocol's ladder, E = 1.9, with three seeds at the two smallest sizes.
 const GOOD_SPEC = specFromJSON({ sizes: 7, minParams: 1760, maxParams: 90_000, headSize: 4, repeatSeeds: [2, 3], repeatSizes: [0, 1] });
 const good = (N: number, i: number, seed: number) => (1.9 + Math.pow(3000 / N, 0.45)) * (1 + 0.004 * Math.sin(3 * i + seed));
@@ -55,7 +55,7 @@ describe('diagnostics on synthetic results files', () => {
   });
 
   it('a 150k-token sweep with larger models worse: loss not falling with N, α <= 0, intervals to the bounds, a held-out miss', () => {
-    const r = resultsFile('issue', ISSUE_SPEC, (_N, i) => ISSUE_LOSSES[i]);
+    const r = resultsFile('short', SHORT_SPEC, (_N, i) => SHORT_LOSSES[i]);
     const a = analyse(r, { bootstrap: 100 });
     expect(a.fit?.alpha).toBeLessThan(0);
     const got = a.diagnosis.problems.map((p) => p.check);
@@ -138,8 +138,8 @@ describe('the committed sweeps', () => {
 });
 
 describe('tabgpt fit shows it (subprocess)', () => {
-  const file = join(dir, 'issue-cli.json');
-  resultsFile('issue-cli', ISSUE_SPEC, (_N, i) => ISSUE_LOSSES[i]);
+  const file = join(dir, 'short-cli.json');
+  resultsFile('short-cli', SHORT_SPEC, (_N, i) => SHORT_LOSSES[i]);
   const fit = (...args: string[]) => spawnSync(process.execPath, [BIN, 'fit', file, '--bootstrap', '20', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
 
   it('--json carries valid: false and the problems; text and --markdown say "not a scaling law"', () => {
