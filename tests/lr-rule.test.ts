@@ -25,7 +25,7 @@ describe('the lr rule', () => {
     expect(DEFAULT_SPEC.lr).toEqual(budgetRule());
   });
 
-  it('rests on scans at 3 budgets (both ends of the ladder at 150k and 500k, the smallest size at 1M), on both texts', () => {
+  it('rests on scans at 3 budgets at both ends of the ladder, on both texts', () => {
     for (const corpus of ['shakespeare', 'builtin-small']) {
       const scans = cal.scans.filter((s) => s.corpus === corpus);
       expect(new Set(scans.map((s) => s.tokens)).size).toBeGreaterThanOrEqual(3);
@@ -33,7 +33,7 @@ describe('the lr rule', () => {
         const Ns = scans.filter((s) => s.tokens === D).map((s) => s.nonEmbeddingParams);
         return Math.max(...Ns) / Math.min(...Ns) >= 16;
       });
-      expect(bothEnds.length).toBeGreaterThanOrEqual(2);
+      expect(bothEnds.length).toBeGreaterThanOrEqual(3);
     }
     // Every scan's best is within a factor 2.5 of the rule there (the scans step by 2).
     for (const s of cal.scans) {
