@@ -119,8 +119,9 @@ describe('diagnostics on synthetic results files', () => {
 });
 
 describe('the committed sweeps', () => {
-  // The sweeps run to the lab's protocol (lr checked, 7 sizes over 54x): real scaling curves.
-  const protocol = ['scaling-shakespeare.json', 'scaling-shakespeare-lr4.json', 'scaling-builtin-small.json', 'scaling-builtin-small-1m.json', 'scaling-builtin-small-isoflop.json'];
+  // The sweeps run to the lab's protocol (lr checked, 5+ sizes over 16x+): real scaling curves.
+  const protocol = ['scaling-shakespeare.json', 'scaling-shakespeare-lr4.json', 'scaling-builtin-small.json', 'scaling-builtin-small-1m.json', 'scaling-builtin-small-isoflop.json',
+    'scaling-builtin-small-chinchilla.json'];
   const load = (name: string) => parseResults(readFileSync(join(ROOT, 'data', name), 'utf8'), name);
 
   it.each(protocol)('%s: every check is silent on both parameter counts', (name) => {
