@@ -10,6 +10,7 @@ import { budgetMultiplier, calibrateLrRule, kaplanLrOf } from '../src/core/scali
 import { budgetRule, DEFAULT_SPEC, specFromJSON } from '../src/core/scaling/sweep';
 import { planRuns, planWarnings } from '../src/core/scaling/sweep-plan';
 import { parseResults } from '../src/core/scaling/sweep-results';
+import { diagnose } from '../src/core/scaling/diagnostics';
 
 const ROOT = resolve(__dirname, '..');
 const SHAPE = { vocabSize: 65, trainChars: 1_003_854 };
@@ -74,5 +75,26 @@ describe('the lr rule', () => {
     // A fixed Kaplan multiple is the user's own choice: nothing to say.
     const fixed = specFromJSON({ sizes: 5, minParams: 1760, maxParams: 30_000, headSize: 4, tokens: 50_000, lr: { kind: 'kaplan', scale: 8 } });
     expect(planWarnings(fixed, planRuns(fixed, SHAPE))).toEqual([]);
+  });
+});
+
+describe('sweeps at the rule lr', () => {
+  // The same 5-size ladder (1,760 to 29,372) at 150k, 500k and 1M tokens per run, on both texts, with the budget rule.
+  const lossFalls = (f: string, D: number) => {
+    const r = parseResults(readFileSync(join(ROOT, f), 'utf8'), f);
+    expect(r.spec.lr.kind).toBe('budget');
+    const runs = r.runs.filter((x) => x.tokens === D);
+    expect(runs).toHaveLength(5);
+    return diagnose({ points: runs.map((x) => ({ N: x.nonEmbeddingParams, nonEmbedding: x.nonEmbeddingParams, loss: x.valLoss })), fit: null, heldOut: null })
+      .problems.filter((p) => p.check === 'not-falling');
+  };
+  it.each([149_504, 499_712, 1_000_448])('builtin-small at %i tokens per run: the loss falls with N', (D) => {
+    expect(lossFalls('data/scaling-builtin-small-budgets.json', D)).toEqual([]);
+  });
+  it.each([499_712, 1_000_448])('Tiny Shakespeare at %i tokens per run: the loss falls with N', (D) => {
+    expect(lossFalls('data/scaling-shakespeare-budgets.json', D)).toEqual([]);
+  });
+  it('Tiny Shakespeare at 150k tokens per run: not yet (the mid-ladder sizes, never scanned, come out worse)', () => {
+    expect(lossFalls('data/scaling-shakespeare-budgets.json', 149_504).map((p) => p.message)).toEqual([expect.stringMatching(/rank correlation -0\.10/)]);
   });
 });

@@ -121,7 +121,7 @@ describe('diagnostics on synthetic results files', () => {
 describe('the committed sweeps', () => {
   // The sweeps run to the lab's protocol (lr checked, 5+ sizes over 16x+): real scaling curves.
   const protocol = ['scaling-shakespeare.json', 'scaling-shakespeare-lr4.json', 'scaling-builtin-small.json', 'scaling-builtin-small-1m.json', 'scaling-builtin-small-isoflop.json',
-    'scaling-builtin-small-chinchilla.json'];
+    'scaling-builtin-small-chinchilla.json', 'scaling-builtin-small-budgets.json'];
   const load = (name: string) => parseResults(readFileSync(join(ROOT, 'data', name), 'utf8'), name);
 
   it.each(protocol)('%s: every check is silent on both parameter counts', (name) => {
@@ -130,11 +130,13 @@ describe('the committed sweeps', () => {
     expect(checks(r, 'total')).toEqual([]);
   });
 
-  it('the two sweeps from before the protocol are flagged, for the reasons their own write-up gives', () => {
+  it('the sweeps that are not a scaling law are flagged, with the reasons', () => {
     // Tiny Shakespeare at Kaplan's lr: E's interval runs from 0, the held-out size missed by 3.3 pooled seed sd.
     expect(checks(load('scaling-results.json'))).toEqual(['bounds', 'held-out']);
     // builtin: E's interval runs to 0, the held-out size missed by 4.2% with no seeds.
     expect(checks(load('scaling-builtin.json'))).toEqual(['bounds', 'held-out']);
+    // Tiny Shakespeare at the budget rule's lr, 1M tokens: the 2-layer 14,496 size sits above the curve (lr not scanned mid-ladder).
+    expect(checks(load('scaling-shakespeare-budgets.json'))).toEqual(['bounds', 'held-out']);
   });
 });
 
