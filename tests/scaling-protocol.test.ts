@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { chinchillaApproaches } from '../src/core/scaling/approaches';
 import { summariseLrScan } from '../src/core/scaling/lr-scan';
 import { mergeResults } from '../src/core/scaling/merge';
-import { specFromJSON } from '../src/core/scaling/sweep';
+import { peakLr, specFromJSON } from '../src/core/scaling/sweep';
 import { isLrScanRun, planRuns, shardRuns, type RunResult } from '../src/core/scaling/sweep-plan';
 import { emptyResults, resultsFromCSV, resultsFromJSON, resultsToCSV, resultsToJSON, withRun } from '../src/core/scaling/sweep-results';
 
@@ -34,7 +34,9 @@ describe('the lr scan', () => {
     expect(new Set(scan.map((r) => r.sizeIndex))).toEqual(new Set([0, 5]));
     for (const r of scan) {
       const rule = main.find((m) => m.sizeIndex === r.sizeIndex && m.seed === 1) as RunResult;
-      expect(r.config.lr).toBeCloseTo(rule.config.lr * (r.lrMultiplier as number), 12);
+      // The rule's lr at the scan run's own (shorter) budget, times the factor.
+      expect(r.config.lr).toBeCloseTo(peakLr(SPEC.lr, r.nonEmbeddingParams, r.tokens) * (r.lrMultiplier as number), 12);
+      expect(rule.config.lr).toBeCloseTo(peakLr(SPEC.lr, r.nonEmbeddingParams, rule.tokens), 12);
       expect(r.tokens).toBeLessThanOrEqual(rule.tokens * 0.25 + 1024);
       expect(r.id).toMatch(/-lrx[0-9.]+$/);
     }
@@ -126,5 +128,54 @@ describe("Chinchilla's three approaches", () => {
     const one = chinchillaApproaches(runs.filter((r) => r.budgetIndex === 3), 'nonEmbedding', { bootstrap: 0 });
     expect(one[0].a).toBeNull();
     expect(one[1].a).toBeNull();
+  });
+});
+
+describe('IsoFLOP runs in the plan', () => {
+  const iso = specFromJSON({
+    corpus: 'builtin-small', sizes: 7, minParams: 1760, maxParams: 90_000, headSize: 4, tokens: 150_000,
+    isoFlops: { flops: [3e9, 1e10, 3e10, 1e11], minTokensPerParam: 5, maxTokensPerParam: 1500 },
+  });
+  const plan = planRuns(iso, { vocabSize: 26, trainChars: 900_000 });
+
+  it('give each size D = C/(6N) at each level where D/N is in the window, after the ladder, each run once', () => {
+    const ladderRuns = plan.filter((r) => r.budgetIndex === 0);
+    expect(ladderRuns).toHaveLength(7);
+    expect(plan.slice(0, 7)).toEqual(ladderRuns);
+    const isoRuns = plan.filter((r) => r.budgetIndex > 0);
+    for (const r of isoRuns) {
+      const C = iso.isoFlops!.flops[r.budgetIndex - 1];
+      expect(Math.abs(r.flops6ND / C - 1)).toBeLessThan(0.01); // D rounded to whole steps of 1024 tokens
+      expect(r.tokens / r.nonEmbeddingParams).toBeGreaterThanOrEqual(5 * 0.99);
+      expect(r.tokens / r.nonEmbeddingParams).toBeLessThanOrEqual(1500 * 1.01);
+    }
+    // Small sizes get budgets past the ladder's, large ones smaller: at 1e11, 3,792 trains 4.4M tokens and 48,132 346k.
+    const at = (k: number) => isoRuns.filter((r) => r.budgetIndex === k + 1).map((r) => r.nonEmbeddingParams);
+    expect(at(0)).toEqual([1760, 3792, 6592]);
+    expect(at(3)).toEqual([3792, 6592, 14_496, 25_472, 48_132]);
+    expect(new Set(plan.map((r) => r.id)).size).toBe(plan.length);
+    expect(() => specFromJSON({ isoFlops: { flops: [1e10], minTokensPerParam: 10, maxTokensPerParam: 5 } })).toThrow(/isoFlops needs 0 < minTokensPerParam < maxTokensPerParam/);
+  });
+
+  it("with losses from a known L(N, D), all three of Chinchilla's approaches give an exponent and their intervals overlap", () => {
+    const truth = { E: 0.29, A: 40, B: 400, alpha: 0.5, beta: 0.5 }; // a = 0.5
+    const runs = plan.map((p, i) => {
+      const loss = (truth.E + truth.A / p.nonEmbeddingParams ** truth.alpha + truth.B / p.tokens ** truth.beta) * (1 + 0.002 * Math.sin(5 * i));
+      return { ...p, flopsExact: p.flops6ND, valLoss: loss, trainLoss: loss } as RunResult;
+    });
+    const ap = chinchillaApproaches(runs, 'nonEmbedding', { bootstrap: 40 });
+    for (const x of ap) {
+      expect(x.a, `approach ${x.approach}: ${x.note}`).not.toBeNull();
+      expect(x.interval).not.toBeNull();
+    }
+    const lo = Math.max(...ap.map((x) => x.interval!.lo)), hi = Math.min(...ap.map((x) => x.interval!.hi));
+    expect(lo).toBeLessThanOrEqual(hi); // the three intervals share a point
+    expect(Math.abs((ap[2].a as number) - 0.5)).toBeLessThan(0.1);
+    // Read at the design's own levels (the runs trained at each C, as Chinchilla did): the same agreement.
+    const [d1, d2] = chinchillaApproaches(runs, 'nonEmbedding', { bootstrap: 40, isoLevelsFrom: iso.budgets.length });
+    expect(d1.points.length).toBeGreaterThanOrEqual(2);
+    expect(d2.points.map((p) => Math.round(p.C))).toEqual(iso.isoFlops!.flops.slice(0, d2.points.length).map((C) => expect.closeTo(C, -8)) as unknown as number[]);
+    expect(Math.abs((d2.a as number) - 0.5)).toBeLessThan(0.15);
+    expect(d1.a).not.toBeNull();
   });
 });

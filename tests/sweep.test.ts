@@ -4,7 +4,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { paramCount, flopsPerToken } from '../src/core/counts';
-import { ladder } from '../src/core/scaling/ladder';
+import { ladder, ladderNote } from '../src/core/scaling/ladder';
+import { budgetMultiplier } from '../src/core/scaling/lr-rule';
 import { DEFAULT_SPEC, kaplanLr, specDiff, specFromJSON, SweepError, type SweepSpec } from '../src/core/scaling/sweep';
 import { estimateSeconds, shrinkToBudget, type Calibration } from '../src/core/scaling/sweep-estimate';
 import { epochWarning, planRuns, type RunResult } from '../src/core/scaling/sweep-plan';
@@ -54,7 +55,7 @@ describe('ladder', () => {
   it.each(specs.map((s) => [`${s.sizes} sizes ${s.minParams}..${s.maxParams} hs ${s.headSize}`, s] as const))('%s: span >= 16x, fixed head size, >= 2 layers, increasing', (_, spec) => {
     const rungs = ladder(spec);
     expect(rungs).toHaveLength(spec.sizes);
-    expect(rungs[rungs.length - 1].nonEmbeddingParams / rungs[0].nonEmbeddingParams).toBeGreaterThanOrEqual(16);
+    expect(rungs[rungs.length - 1].nonEmbeddingParams / rungs[0].nonEmbeddingParams).toBeGreaterThanOrEqual(Math.max(16, spec.maxParams / spec.minParams));
     for (const [i, r] of rungs.entries()) {
       expect(r.nLayer).toBeGreaterThanOrEqual(2);
       expect(r.nEmbd).toBe(r.nHead * spec.headSize); // head size fixed
@@ -65,6 +66,16 @@ describe('ladder', () => {
       expect(r.nonEmbeddingParams).toBe(paramCount({ nLayer: r.nLayer, nHead: r.nHead, nEmbd: r.nEmbd, blockSize: spec.blockSize, vocabSize: 65, dropout: 0, bias: true }).nonEmbedding);
       if (i > 0) expect(r.nonEmbeddingParams).toBeGreaterThan(rungs[i - 1].nonEmbeddingParams);
     }
+  });
+
+  it('keeps the span asked for: 1,500..24,000 (16x) rounds outward to 1,760..29,372, not to 1,760..25,472 (14.5x), and says so', () => {
+    const spec = { ...DEFAULT_SPEC, sizes: 5, minParams: 1500, maxParams: 24_000, headSize: 4 };
+    const rungs = ladder(spec);
+    expect(rungs.map((r) => r.nonEmbeddingParams)).toEqual([1760, 3792, 6592, 14_496, 29_372]);
+    expect(ladderNote(spec, rungs)).toBe('ladder: asked 1,500 to 24,000 non-embedding params (16.0x), rounded to real shapes 1,760 to 29,372 (16.7x): 1,760, 3,792, 6,592, 14,496, 29,372');
+    // A ladder whose nearest shapes already keep the span is left as it was (the committed sweeps' ladder).
+    const kept = ladder({ ...spec, sizes: 7, minParams: 1760, maxParams: 90_000 });
+    expect(kept.map((r) => r.nonEmbeddingParams)).toEqual([1760, 3792, 6592, 14_496, 25_472, 48_132, 95_304]);
   });
 
   it('refuses a range that rounds to too short a span', () => {
@@ -83,13 +94,15 @@ describe('planned runs', () => {
     expect(runs.slice(0, 10).map((r) => r.sizeIndex)).toEqual([0, 0, 1, 1, 2, 2, 3, 3, 4, 4]);
   });
 
-  it('matches the schedule to each run: cosine over its own steps, warmup a fixed fraction, Kaplan lr', () => {
+  it('matches the schedule to each run: cosine over its own steps, warmup a fixed fraction, the budget lr rule', () => {
     for (const r of runs) {
       const c = r.config;
       expect(c.maxIters * c.batchSize * c.blockSize).toBe(r.tokens);
       expect(c.warmupIters).toBe(Math.round(DEFAULT_SPEC.warmupFraction * c.maxIters));
-      const scale = DEFAULT_SPEC.lr.kind === 'kaplan' ? DEFAULT_SPEC.lr.scale : NaN;
-      expect(c.lr).toBeCloseTo(scale * (0.003239 - 0.0001395 * Math.log(r.nonEmbeddingParams)), 12);
+      // The default rule: Kaplan's lr(N) times the calibrated multiplier at this N and this run's tokens.
+      const rule = DEFAULT_SPEC.lr;
+      if (rule.kind !== 'budget') throw new Error('the default lr rule is the budget rule');
+      expect(c.lr).toBeCloseTo(budgetMultiplier(rule, r.nonEmbeddingParams, r.tokens) * (0.003239 - 0.0001395 * Math.log(r.nonEmbeddingParams)), 12);
       expect(c.minLr).toBeCloseTo(c.lr * DEFAULT_SPEC.minLrRatio, 12);
       expect(c.vocabSize).toBe(65);
     }

@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import type { Interval } from '../core/scaling/fit';
 import { chinchillaApproaches, type ApproachResult } from '../core/scaling/approaches';
 import { summariseLrScan } from '../core/scaling/lr-scan';
-import { analyse, PARAM_KIND_LABEL, PUBLISHED, type Analysis, type ParamKind } from '../core/scaling/analysis';
+import { NOT_A_SCALING_LAW } from '../core/scaling/diagnostics';
+import { analyse, hasSeveralBudgets, PARAM_KIND_LABEL, PUBLISHED, type Analysis, type ParamKind } from '../core/scaling/analysis';
 import { isoFlops } from '../core/scaling/isoflops';
 import { parseResults } from '../core/scaling/sweep-results';
 import { isNonNegInt, num, parse } from './args';
@@ -40,16 +41,20 @@ export async function fitCommand(argv: string[]): Promise<void> {
   const other: ParamKind = paramKind === 'total' ? 'nonEmbedding' : 'total';
   const a = analyse(results, { paramKind, bootstrap });
   const b = analyse(results, { paramKind: other, bootstrap });
-  const multi = results.spec.budgets.length > 1;
+  const multi = hasSeveralBudgets(results);
   const iso = multi ? isoFlops(results.runs, paramKind) : null;
-  const approaches = multi ? chinchillaApproaches(results.runs, paramKind, { bootstrap }) : [];
-  const approachesOther = multi ? chinchillaApproaches(results.runs, other, { bootstrap }) : [];
+  // An IsoFLOP design: approaches 1 and 2 read its levels' runs directly.
+  const design = results.spec.isoFlops ? { isoLevelsFrom: results.spec.budgets.length } : {};
+  const approaches = multi ? chinchillaApproaches(results.runs, paramKind, { bootstrap, ...design }) : [];
+  const approachesOther = multi ? chinchillaApproaches(results.runs, other, { bootstrap, ...design }) : [];
   const lrScan = summariseLrScan(results.lrScan);
   const H = results.corpus.entropyPerChar;
 
   if (values.json) {
     const summary = (x: Analysis, ap: ApproachResult[]) => ({
       params: x.paramKind,
+      valid: x.diagnosis.valid,
+      problems: x.diagnosis.problems,
       E: x.fit?.E ?? null, Nc: x.fit?.Nc ?? null, alpha: x.fit?.alpha ?? null,
       intervals: x.fit ? x.fit.intervals : null,
       ...(x.fitError ? { fitError: x.fitError } : {}),
@@ -64,6 +69,9 @@ export async function fitCommand(argv: string[]): Promise<void> {
       paramsLabel: PARAM_KIND_LABEL[paramKind],
       loss: 'final validation loss, nats per character',
       form: 'L(N) = E + (Nc/N)^alpha',
+      // false: the constants below describe these points, not a scaling law (problems says why, one line each).
+      valid: a.diagnosis.valid,
+      problems: a.diagnosis.problems,
       E: a.fit?.E ?? null, Nc: a.fit?.Nc ?? null, alpha: a.fit?.alpha ?? null,
       intervals: a.fit ? a.fit.intervals : null,
       bootstrapSamples: a.fit?.bootstrapSamples ?? 0,
@@ -97,20 +105,27 @@ export async function fitCommand(argv: string[]): Promise<void> {
 
   const iv = (i: Interval | null | undefined, digits = 4) => (i && Number.isFinite(i.lo) ? `[${fmt(i.lo, digits)}, ${fmt(i.hi, digits)}]` : '[n/a]');
   const cell = (x: number | null | undefined, i: Interval | null | undefined, digits = 4) => (x === null || x === undefined ? 'n/a' : `${fmt(x, digits)} ${iv(i, digits)}`);
+  // An L(N) constant of a fit that failed its checks: shown as what it is, not as a result.
+  const lawCell = (y: Analysis, x: number | null | undefined, i: Interval | null | undefined, digits = 4) => (y.diagnosis.valid || x === null || x === undefined ? cell(x, i, digits) : `${NOT_A_SCALING_LAW} (${fmt(x, 3)})`);
   const [ne, tot] = paramKind === 'total' ? [b, a] : [a, b];
   console.log(`${path}: ${results.runs.length} runs${results.lrScan?.length ? ` (+ ${results.lrScan.length} lr-scan runs)` : ''} on ${results.corpus.source}; loss = final validation loss (nats/char)`);
   console.log(`fits: summed Huber (delta 1e-3) on ln L, grid of starts; 95% bootstrap intervals over ${a.fit?.bootstrapSamples ?? bootstrap} resamples of runs`);
   const rows: [string, (x: Analysis) => string][] = [
-    ['L(N) = E + (Nc/N)^alpha:  E', (x) => cell(x.fit?.E, x.fit?.intervals.E)],
-    ['                          Nc', (x) => cell(x.fit?.Nc, x.fit?.intervals.Nc)],
-    ['                          alpha', (x) => cell(x.fit?.alpha, x.fit?.intervals.alpha)],
-    ['L(N) = (Nc/N)^alpha:      alpha', (x) => cell(x.power?.alpha, x.power?.intervals.alpha)],
+    ['L(N) = E + (Nc/N)^alpha:  E', (x) => lawCell(x, x.fit?.E, x.fit?.intervals.E)],
+    ['                          Nc', (x) => lawCell(x, x.fit?.Nc, x.fit?.intervals.Nc)],
+    ['                          alpha', (x) => lawCell(x, x.fit?.alpha, x.fit?.intervals.alpha)],
+    ['L(N) = (Nc/N)^alpha:      alpha', (x) => lawCell(x, x.power?.alpha, x.power?.intervals.alpha)],
     ['held out the largest size: predicted', (x) => (x.heldOut ? `${x.heldOut.predicted.toFixed(4)} vs ${x.heldOut.measured.toFixed(4)} (${(100 * x.heldOut.error).toFixed(2)}%${x.heldOut.sds !== null ? `, ${x.heldOut.sds.toFixed(2)} seed sd` : ''})` : `n/a (${x.heldOutError ?? 'no fit'})`)],
   ];
   if (multi) {
     rows.push(['L(N, D) = E + A/N^alpha + B/D^beta:  E', (x) => cell(x.joint?.E, x.joint?.intervals.E)]);
     rows.push(['                          alpha', (x) => cell(x.joint?.alpha, x.joint?.intervals.alpha, 3)]);
     rows.push(['                          beta', (x) => cell(x.joint?.beta, x.joint?.intervals.beta, 3)]);
+  }
+  for (const [name, x] of [['non-embedding', ne], ['total', tot]] as const) {
+    if (x.diagnosis.valid) continue;
+    console.log(`${NOT_A_SCALING_LAW.toUpperCase()} (N = ${name}): the L(N) constants below describe these points, not a law:`);
+    for (const p of x.diagnosis.problems) console.log(`  - ${p.message}`);
   }
   const w = Math.max(...rows.map((r) => r[0].length)) + 2;
   const colW = 34;
@@ -165,20 +180,29 @@ function markdown(ne: Analysis, tot: Analysis, apNe: ApproachResult[], apTot: Ap
   const iv = (i: Interval | null | undefined, d = 4) => (i && Number.isFinite(i.lo) ? `[${fmt(i.lo, d)}, ${fmt(i.hi, d)}]` : 'n/a');
   const v = (x: number | null | undefined, d = 4) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : fmt(x, d));
   const out: string[] = ['| | N = non-embedding | 95% interval | N = total | 95% interval |', '|---|---:|---:|---:|---:|'];
-  const row = (label: string, f: (x: Analysis) => [number | null | undefined, Interval | null | undefined], d = 4) => {
-    const [x1, i1] = f(ne), [x2, i2] = f(tot);
-    out.push(`| ${label} | ${v(x1, d)} | ${iv(i1, d)} | ${v(x2, d)} | ${iv(i2, d)} |`);
+  const row = (label: string, f: (x: Analysis) => [number | null | undefined, Interval | null | undefined], d = 4, law = false) => {
+    // An L(N) constant whose fit failed its checks: "not a scaling law", the fitted figures only in brackets.
+    const cells = (x: Analysis) => {
+      const [y, i] = f(x);
+      return law && !x.diagnosis.valid && y !== null && y !== undefined ? `${NOT_A_SCALING_LAW} | (fit: ${v(y, d)} ${iv(i, d)})` : `${v(y, d)} | ${iv(i, d)}`;
+    };
+    out.push(`| ${label} | ${cells(ne)} | ${cells(tot)} |`);
   };
-  row('E (nats/char), L = E + (N_c/N)^α', (x) => [x.fit?.E, x.fit?.intervals.E]);
-  row('N_c', (x) => [x.fit?.Nc, x.fit?.intervals.Nc]);
-  row('α', (x) => [x.fit?.alpha, x.fit?.intervals.alpha]);
-  row('α, pure power law L = (N_c/N)^α', (x) => [x.power?.alpha, x.power?.intervals.alpha]);
+  row('E (nats/char), L = E + (N_c/N)^α', (x) => [x.fit?.E, x.fit?.intervals.E], 4, true);
+  row('N_c', (x) => [x.fit?.Nc, x.fit?.intervals.Nc], 4, true);
+  row('α', (x) => [x.fit?.alpha, x.fit?.intervals.alpha], 4, true);
+  row('α, pure power law L = (N_c/N)^α', (x) => [x.power?.alpha, x.power?.intervals.alpha], 4, true);
   const ho = (x: Analysis) => (x.heldOut ? `${x.heldOut.predicted.toFixed(4)} vs ${x.heldOut.measured.toFixed(4)} (${x.heldOut.error >= 0 ? '+' : ''}${(100 * x.heldOut.error).toFixed(2)}%${x.heldOut.sds !== null ? `, ${x.heldOut.sds.toFixed(2)} seed sd` : ''})` : 'n/a');
   out.push(`| largest size held out: predicted vs measured | ${ho(ne)} | | ${ho(tot)} | |`);
   if (ne.joint || tot.joint) {
     row('L(N, D) = E + A/N^α + B/D^β: E', (x) => [x.joint?.E, x.joint?.intervals.E]);
     row('L(N, D): α', (x) => [x.joint?.alpha, x.joint?.intervals.alpha], 3);
     row('L(N, D): β', (x) => [x.joint?.beta, x.joint?.intervals.beta], 3);
+  }
+  for (const [name, x] of [['non-embedding', ne], ['total', tot]] as const) {
+    if (x.diagnosis.valid) continue;
+    out.push('', `**${NOT_A_SCALING_LAW[0].toUpperCase()}${NOT_A_SCALING_LAW.slice(1)}** (N = ${name}): the L(N) constants above describe these points, not a law.`, '');
+    for (const p of x.diagnosis.problems) out.push(`- ${p.message}`);
   }
   if (H !== undefined) {
     const g = groundTruth(H, ne), gt = groundTruth(H, tot);

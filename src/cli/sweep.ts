@@ -8,27 +8,33 @@ import { availableParallelism } from 'node:os';
 import { Dataset, sha256Hex } from '../core/data';
 import { calibrate, runSweep } from '../core/scaling/sweep-run';
 import { allRuns, emptyResults, parseResults, resultsToJSON, withRun, type CorpusInfo, type SweepResults } from '../core/scaling/sweep-results';
-import { DEFAULT_LR_SCAN, DEFAULT_SPEC, specDiff, specFromJSON, SweepError, type SweepSpec } from '../core/scaling/sweep';
+import { DEFAULT_LR_SCAN, DEFAULT_SPEC, specDiff, specFromJSON, SweepError, type LrScan, type SweepSpec } from '../core/scaling/sweep';
 import { estimateRunSeconds, estimateSeconds, shrinkToBudget } from '../core/scaling/sweep-estimate';
-import { epochWarning, planRuns, shardRuns, type PlannedRun, type RunResult } from '../core/scaling/sweep-plan';
+import { epochWarning, planRuns, planWarnings, shardRuns, type PlannedRun, type RunResult } from '../core/scaling/sweep-plan';
 import { isPosInt, num, parse } from './args';
 import { CliError, formatDuration, loadCorpus, setupBackend, writeAtomic } from './common';
 import { EXIT_CODE, guardInterrupts, shellLine } from './interrupt';
 import { JOB_WORKER_FLAG, jobWorker, runJobs } from './sweep-jobs';
 import { mergeCommand } from './sweep-merge';
+import { lrRuleCommand } from './lr-rule';
+import { ladder, ladderNote } from '../core/scaling/ladder';
 
-const HELP = `usage: tabgpt sweep [flags]      (tabgpt sweep merge A.json B.json ... --out all.json: join shards)
+const HELP = `usage: tabgpt sweep [flags]      (tabgpt sweep merge A.json B.json ... --out all.json: join shards;
+                                  tabgpt sweep lr-rule SCANS.json ...: fit the default lr rule to lr scans)
   --spec FILE                  the sweep as JSON (any flag below overrides its field)
   --text FILE | --corpus shakespeare|builtin|builtin-small   training text (default shakespeare; builtin-small: the ground truth the ladder can reach)
   --sizes K (${DEFAULT_SPEC.sizes})   --min-params N (${DEFAULT_SPEC.minParams})   --max-params N (${DEFAULT_SPEC.maxParams})   non-embedding params
   --tokens N (${DEFAULT_SPEC.tokens}, per run) | --tokens-per-param R
   --budgets 0.25,0.5,1         several token budgets per size (multipliers), for L(N, D)
+  --isoflops 1e10,3e10,1e11    also IsoFLOP runs: at each C = 6ND every size with D/N in --isoflop-tokens-per-param LO,HI (5,1500)
+                               trains D = C/(6N) (Chinchilla's approaches 1 and 2 need optima inside the ladder at 2+ levels)
   --seed S (1)   --repeat-seeds K   K extra seeds at ladder sizes --repeat-sizes 0,2 (seed noise)
   --head-size ${DEFAULT_SPEC.headSize}  --width-per-layer ${DEFAULT_SPEC.widthPerLayer}  --block-size ${DEFAULT_SPEC.blockSize}  --batch-size ${DEFAULT_SPEC.batchSize}
-  --lr X (fixed peak lr)   --lr-scale F (default ${DEFAULT_SPEC.lr.kind === 'kaplan' ? DEFAULT_SPEC.lr.scale : 1}: F x Kaplan's lr(N) = 0.003239 - 0.0001395 ln N; see --lr-scan)
+  --lr X (fixed peak lr)   --lr-scale F (F x Kaplan's lr(N) = 0.003239 - 0.0001395 ln N)   default: Kaplan's lr(N) x a multiplier
+                               that follows N and the tokens per run, calibrated by lr scans (docs/scaling-results.md); see --lr-scan
   --warmup-fraction F (${DEFAULT_SPEC.warmupFraction})   --eval-iters K (${DEFAULT_SPEC.evalIters})
   --lr-scan                    also train short runs at the rule's lr x ${DEFAULT_LR_SCAN.multipliers.join(', ')} (stored apart, in lrScan)
-  --lr-scan-sizes ends|all (ends: smallest and largest size)   --lr-scan-tokens F (${DEFAULT_LR_SCAN.tokenFraction} of a main run's tokens)
+  --lr-scan-sizes ends|all|smallest|largest (ends: smallest and largest size)   --lr-scan-tokens F (${DEFAULT_LR_SCAN.tokenFraction} of a main run's tokens)
   --jobs N (default: the number of cores, ${availableParallelism()} here)   runs side by side in N processes; one writer, the parent
   --shard i/n                  run only share i (0-based) of n of the plan, e.g. one task of a Slurm or Kubernetes array job
   --only lr-scan|main          run only the lr scan (check the rule before spending the ladder) or only the main runs
@@ -41,10 +47,11 @@ const HELP = `usage: tabgpt sweep [flags]      (tabgpt sweep merge A.json B.json
 /** Flags that define the sweep (as opposed to how to run it). */
 const SPEC_FLAGS = ['spec', 'text', 'corpus', 'sizes', 'min-params', 'max-params', 'tokens', 'tokens-per-param', 'budgets', 'seed', 'repeat-seeds',
   'repeat-sizes', 'head-size', 'width-per-layer', 'block-size', 'batch-size', 'lr', 'lr-scale', 'warmup-fraction', 'eval-iters', 'time-budget',
-  'lr-scan-sizes', 'lr-scan-tokens'];
+  'lr-scan-sizes', 'lr-scan-tokens', 'isoflops', 'isoflop-tokens-per-param'];
 
 export async function sweepCommand(argv: string[]): Promise<void> {
   if (argv[0] === 'merge') return mergeCommand(argv.slice(1));
+  if (argv[0] === 'lr-rule') return lrRuleCommand(argv.slice(1));
   if (argv[0] === JOB_WORKER_FLAG) return jobWorker();
   const options = Object.fromEntries(SPEC_FLAGS.map((f) => [f, { type: 'string' as const }]));
   const { values } = parse(argv, {
@@ -113,7 +120,11 @@ export async function sweepCommand(argv: string[]): Promise<void> {
   let results: SweepResults;
   if (previous) {
     // The lr scan may be added to a finished ladder: it changes no main run.
-    const diff = specDiff(previous.spec, spec).filter((k) => k !== 'lrScan' || previous?.spec.lrScan);
+    // IsoFLOP levels may be appended (same window): the runs already there keep their levels.
+    const was = previous.spec.isoFlops, now = spec.isoFlops;
+    const extended = !!was && !!now && was.minTokensPerParam === now.minTokensPerParam && was.maxTokensPerParam === now.maxTokensPerParam
+      && now.flops.length > was.flops.length && was.flops.every((C, i) => now.flops[i] === C);
+    const diff = specDiff(previous.spec, spec).filter((k) => (k !== 'lrScan' || previous?.spec.lrScan) && (k !== 'isoFlops' || !extended));
     if (diff.length > 0) throw new CliError(`--out ${out} holds a different sweep (${diff.join(', ')} differ): rerun with the same flags, no sweep flags, or another --out`);
     if (previous.corpus.sha256 !== sha256) throw new CliError(`--out ${out} was measured on a different text (sha256 differs): use the same text or another --out`);
     results = { ...previous, spec };
@@ -166,13 +177,15 @@ export async function sweepCommand(argv: string[]): Promise<void> {
   const stopping = (sig: string) => console.error(`tabgpt: ${sig}: stopping the sweep; finished runs are kept in ${out}; press Ctrl-C again to quit at once`);
 
   const planned = planRuns(spec, shape);
+  const note = ladderNote(spec, ladder(spec));
+  if (note) say(note);
   const mine = select(planned);
   const doneIds = new Set(allRuns(results).map((r) => r.id));
   const pending = mine.filter((r) => !doneIds.has(r.id));
   if (jobs > 1 && pending.length > 1) {
     // Side by side in child processes; this process stays the only writer of --out.
     const started = performance.now();
-    planLine(mine, mine.filter((r) => doneIds.has(r.id)).map((r) => r.id), mine.map(epochWarning).filter((w): w is string => w !== null));
+    planLine(mine, mine.filter((r) => doneIds.has(r.id)).map((r) => r.id), planWarnings(spec, mine));
     say(`${Math.min(jobs, pending.length)} jobs side by side`);
     let finished = mine.length - pending.length;
     // Ctrl-C / kill: the jobs stop at once; only the runs in progress are lost (sweep-jobs.ts).
@@ -263,6 +276,10 @@ async function specFromFlags(values: Record<string, string | boolean | undefined
     if (xs.length === 0 || xs.some((x, i) => String(raw).split(',')[i].trim() === '' || !check(x))) throw new CliError(`--${flag} must be a comma-separated list of ${what} (got '${raw}')`);
     return xs;
   };
+  const isoFlops = list('isoflops', positive, 'positive compute levels C = 6ND, e.g. 1e10,3e10,1e11');
+  const isoRatio = list('isoflop-tokens-per-param', positive, 'two numbers, the lowest and highest D/N, e.g. 5,1500');
+  if (isoRatio && (isoRatio.length !== 2 || !isoFlops)) throw new CliError('--isoflop-tokens-per-param takes two numbers (lowest and highest D/N) and goes with --isoflops');
+  if (isoFlops) o.isoFlops = { flops: isoFlops, minTokensPerParam: isoRatio?.[0] ?? 5, maxTokensPerParam: isoRatio?.[1] ?? 1500 };
   const budgets = list('budgets', positive, 'positive multipliers, e.g. 0.25,0.5,1');
   if (budgets) o.budgets = budgets;
   const seed = num(values, 'seed', Number.isInteger, 'an integer');
@@ -277,9 +294,9 @@ async function specFromFlags(values: Record<string, string | boolean | undefined
   if (values['lr-scale'] !== undefined) o.lr = { kind: 'kaplan', scale: num(values, 'lr-scale', positive, 'a positive number') };
   if (values['lr-scan-sizes'] !== undefined || values['lr-scan-tokens'] !== undefined || values['lr-scan'] === true) {
     const sizes = (values['lr-scan-sizes'] ?? DEFAULT_LR_SCAN.sizes) as string;
-    if (sizes !== 'ends' && sizes !== 'all') throw new CliError(`--lr-scan-sizes must be ends or all (got '${sizes}')`);
+    if (!['ends', 'all', 'smallest', 'largest'].includes(sizes)) throw new CliError(`--lr-scan-sizes must be ends, all, smallest or largest (got '${sizes}')`);
     const tokenFraction = num(values, 'lr-scan-tokens', (n) => n > 0 && n <= 1, 'a fraction in (0, 1]') ?? DEFAULT_LR_SCAN.tokenFraction;
-    o.lrScan = { ...DEFAULT_LR_SCAN, sizes, tokenFraction };
+    o.lrScan = { ...DEFAULT_LR_SCAN, sizes: sizes as LrScan['sizes'], tokenFraction };
   }
   try {
     return specFromJSON(o, values.spec !== undefined ? `--spec ${values.spec}` : 'the sweep flags');

@@ -8,8 +8,10 @@ import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { collectPageErrors, launchBrowser, startServer, waitForState, type TestServer } from './harness';
-import { parseResults, resultsToCSV } from '../../src/core/scaling/sweep-results';
+import { collectPageErrors, launchBrowser, readState, startServer, waitForState, type TestServer } from './harness';
+import { emptyResults, parseResults, resultsToCSV, resultsToJSON, withRun } from '../../src/core/scaling/sweep-results';
+import { specFromJSON } from '../../src/core/scaling/sweep';
+import { planRuns } from '../../src/core/scaling/sweep-plan';
 import type { ScalingState } from '../../src/ui/scaling';
 
 // 3 tiny sizes (test-only ladder) plus a second seed at the smallest: 4 runs of 20 steps of 4 x 16 tokens.
@@ -127,5 +129,27 @@ describe('scaling page (Chromium, WebGPU)', () => {
     expect(await page.inputValue('#corpus')).toBe('builtin-small');
     expect(await page.textContent('#spec-error')).toBe('');
     expect(page.url()).toContain('corpus=builtin-small');
-  }, 300_000); // two imports of a 21-run sweep, each fitted with bootstrap intervals in the page
+    expect((await readState<State>(page)).fit!.valid).toBe(true);
+    expect(await page.locator('#constants').textContent()).not.toContain('not a scaling law');
+
+    // Larger models worse (150k-token runs at too high an lr): the page says the fit is not a scaling law.
+    const spec = specFromJSON({ sizes: 5, minParams: 5000, maxParams: 120_000, tokens: 150_000 });
+    const losses = [2.661, 3.114, 2.570, 2.828, 2.904];
+    const corpus = { source: 'synthetic', chars: 1_115_394, trainChars: 1_003_854, valChars: 111_540, vocabSize: 65, sha256: 'x' };
+    const bad = planRuns(spec, corpus).reduce((acc, p) => withRun(acc, {
+      ...p, trainLoss: losses[p.sizeIndex], valLoss: losses[p.sizeIndex], trainBpc: 3, valBpc: 3, valTokens: 51_200,
+      curve: [{ step: p.config.maxIters, tokens: p.tokens, trainLoss: losses[p.sizeIndex], valLoss: losses[p.sizeIndex] }],
+      wallSec: 10, tokensPerSec: 20_000, backend: 'wasm', finishedAt: '2026-01-01T00:00:00.000Z',
+    }), emptyResults(spec, corpus));
+    const badPath = join(dir, 'not-a-law.json');
+    writeFileSync(badPath, resultsToJSON(bad));
+    await page.setInputFiles('#import', badPath);
+    const invalid = await waitForState<State>(page, (s) => s.runsDone === 5 && s.fit !== null, { what: 'the not-a-law results' });
+    expect(invalid.fit!.valid).toBe(false);
+    expect(invalid.fit!.problems.join(' ')).toMatch(/largest size .* is not better than the smallest/);
+    expect(await page.locator('#constants caption').textContent()).toMatch(/Not a scaling law:.*fix: /);
+    expect(await page.locator('#constants tbody tr').first().textContent()).toContain('not a scaling law');
+    expect(await page.locator('#plot-loss-n .u-title').textContent()).toContain('not a scaling law');
+    expect(await page.textContent('#fit-summary')).toMatch(/^Not a scaling law: /);
+  }, 300_000); // three imports, each fitted with bootstrap intervals in the page
 });

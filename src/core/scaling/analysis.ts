@@ -2,6 +2,7 @@
 // law, pure power law), the held-out extrapolation check, seed-to-seed noise, the joint
 // L(N, D) fit, and the published constants they are compared with. Pure TypeScript.
 
+import { diagnose, type Diagnosis } from './diagnostics';
 import { FitError, predictPowerLaw, type JointFit, type PowerLawFit, type ScalingPoint } from './fit';
 import { fitJoint } from './fit-joint';
 import { fitPowerLaw, heldOutPrediction } from './fit-power';
@@ -35,7 +36,11 @@ export interface SeedNoise {
 
 export interface Analysis {
   paramKind: ParamKind;
-  /** Runs at the largest token budget of each size: the points of the L(N) fits. */
+  /**
+   * The points of the L(N) fits: at each size the runs at the largest token budget that
+   * every size has (an IsoFLOP design gives each size its own budgets; L(N) needs one D),
+   * or, when the sizes share none, at each size's own largest budget.
+   */
   points: AnalysedPoint[];
   fit: PowerLawFit | null;
   fitError?: string;
@@ -55,6 +60,8 @@ export interface Analysis {
   dataLimitedRuns: string[];
   /** 95% band of the E + power-law curve (2.5% and 97.5% of the bootstrap refits' predictions), when bandN was given. */
   band: { N: number[]; lo: number[]; hi: number[] } | null;
+  /** Whether the L(N) constants mean anything (diagnostics.ts): valid, or the problems, one line each. */
+  diagnosis: Diagnosis;
 }
 
 /** Published constants for reference (different tokenizers: the scales do not transfer to characters). */
@@ -71,12 +78,10 @@ export function analyse(results: SweepResults, opts: { paramKind?: ParamKind; bo
   const fitOpts = { bootstrap: opts.bootstrap ?? 200 };
   const samples: { E: number; Nc: number; alpha: number }[] = [];
   const nOf = (r: RunResult) => (paramKind === 'total' ? r.params : r.nonEmbeddingParams);
-  const maxBudget = new Map<number, number>();
-  for (const r of results.runs) maxBudget.set(r.sizeIndex, Math.max(maxBudget.get(r.sizeIndex) ?? 0, r.tokens));
-  const lRuns = results.runs.filter((r) => r.tokens === maxBudget.get(r.sizeIndex)).sort((a, b) => nOf(a) - nOf(b));
+  const lRuns = lawRuns(results.runs).sort((a, b) => nOf(a) - nOf(b));
   const points: AnalysedPoint[] = lRuns.map((r) => ({ runId: r.id, N: nOf(r), D: r.tokens, loss: r.valLoss, seed: r.seed }));
   const scaling: ScalingPoint[] = points.map((p) => ({ N: p.N, loss: p.loss }));
-  const out: Analysis = { paramKind, points, fit: null, power: null, heldOut: null, seedNoise: [], joint: null, dataLimitedRuns: results.runs.filter((r) => r.dataLimited).map((r) => r.id), band: null };
+  const out: Analysis = { paramKind, points, fit: null, power: null, heldOut: null, seedNoise: [], joint: null, dataLimitedRuns: results.runs.filter((r) => r.dataLimited).map((r) => r.id), band: null, diagnosis: { valid: true, problems: [] } };
 
   try {
     out.fit = fitPowerLaw(scaling, 'E+power', { ...fitOpts, onBootstrapSample: (p) => samples.push(p as typeof samples[number]) });
@@ -113,12 +118,39 @@ export function analyse(results: SweepResults, opts: { paramKind?: ParamKind; bo
     h.sds = h.sd > 0 ? Math.abs(h.predicted - h.measured) / h.sd : null;
   }
 
-  if (results.spec.budgets.length > 1) {
+  out.diagnosis = diagnose({
+    points: lRuns.map((r) => ({ N: nOf(r), nonEmbedding: r.nonEmbeddingParams, loss: r.valLoss })),
+    fit: out.fit, fitError: out.fitError, heldOut: out.heldOut, heldOutError: out.heldOutError, testOnly: results.spec.testOnlySmallLadder === true,
+  });
+
+  if (hasSeveralBudgets(results)) {
     try {
       out.joint = fitJoint(results.runs.map((r) => ({ N: nOf(r), D: r.tokens, loss: r.valLoss })), fitOpts);
     } catch (e) { out.jointError = errorText(e); }
   }
   return out;
+}
+
+/** The runs L(N) is fitted to: per size, the largest token budget all sizes share (else each size's largest). */
+export function lawRuns(runs: RunResult[]): RunResult[] {
+  const tokensBySize = new Map<number, Set<number>>();
+  for (const r of runs) tokensBySize.set(r.sizeIndex, (tokensBySize.get(r.sizeIndex) ?? new Set<number>()).add(r.tokens));
+  const sets = [...tokensBySize.values()];
+  const shared = sets.length ? [...sets[0]].filter((t) => sets.every((s) => s.has(t))) : [];
+  if (shared.length) {
+    const D = Math.max(...shared);
+    return runs.filter((r) => r.tokens === D);
+  }
+  const maxBudget = new Map<number, number>();
+  for (const r of runs) maxBudget.set(r.sizeIndex, Math.max(maxBudget.get(r.sizeIndex) ?? 0, r.tokens));
+  return runs.filter((r) => r.tokens === maxBudget.get(r.sizeIndex));
+}
+
+/** Several token budgets at some size: the joint L(N, D) fit and Chinchilla's approaches apply. */
+export function hasSeveralBudgets(results: Pick<SweepResults, 'runs'>): boolean {
+  const tokensBySize = new Map<number, Set<number>>();
+  for (const r of results.runs) tokensBySize.set(r.sizeIndex, (tokensBySize.get(r.sizeIndex) ?? new Set<number>()).add(r.tokens));
+  return [...tokensBySize.values()].some((s) => s.size > 1);
 }
 
 /** Pointwise 2.5% and 97.5% quantiles of the refits' predicted loss at each N. */

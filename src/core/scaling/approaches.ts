@@ -14,7 +14,7 @@ import type { ParamKind } from './analysis';
 import { quantile } from './bootstrap';
 import type { Interval } from './fit';
 import { fitJoint } from './fit-joint';
-import { isoFlops, logSlope, lossAt, sizeCurves } from './isoflops';
+import { isoFlops, logSlope, lossAt, parabolaMinimum, sizeCurves } from './isoflops';
 import type { RunResult } from './sweep-plan';
 
 export interface ApproachResult {
@@ -59,6 +59,48 @@ function approach2(runs: RunResult[], paramKind: ParamKind): { points: { C: numb
   return { points, a: iso.a };
 }
 
+/**
+ * A sweep with an IsoFLOP design (spec.isoFlops): the runs trained at each of its compute
+ * levels, as Chinchilla measured them, rather than losses interpolated between budgets. C is
+ * the level's 6ND (the design's own count; the runs of one level differ in exact FLOPs by the
+ * attention and LM-head terms, which would scatter them over several interpolated levels).
+ */
+export function designProfiles(runs: RunResult[], paramKind: ParamKind, firstLevel: number): { C: number; points: { N: number; loss: number }[] }[] {
+  const byLevel = new Map<number, RunResult[]>();
+  for (const r of runs) if (r.budgetIndex >= firstLevel) byLevel.set(r.budgetIndex, [...(byLevel.get(r.budgetIndex) ?? []), r]);
+  return [...byLevel.values()].map((g) => {
+    const bySize = new Map<number, number[]>();
+    for (const r of g) {
+      const N = paramKind === 'total' ? r.params : r.nonEmbeddingParams;
+      bySize.set(N, [...(bySize.get(N) ?? []), r.valLoss]);
+    }
+    const C6 = g.map((r) => r.flops6ND).sort((a, b) => a - b)[Math.floor(g.length / 2)];
+    const points = [...bySize.entries()].map(([N, ls]) => ({ N, loss: ls.reduce((a, b) => a + b, 0) / ls.length })).sort((a, b) => a.N - b.N);
+    return { C: C6, points };
+  }).sort((a, b) => a.C - b.C);
+}
+
+/** Approach 1 on a design: per level with 3+ sizes, the best size if it is not an end of that level's sizes. */
+function designEnvelope(runs: RunResult[], paramKind: ParamKind, firstLevel: number): { points: { C: number; Nopt: number }[]; a: number | null } {
+  const points: { C: number; Nopt: number }[] = [];
+  for (const lv of designProfiles(runs, paramKind, firstLevel)) {
+    if (lv.points.length < 3) continue;
+    let best = 0;
+    lv.points.forEach((p, i) => { if (p.loss < lv.points[best].loss) best = i; });
+    if (best === 0 || best === lv.points.length - 1) continue;
+    points.push({ C: lv.C, Nopt: lv.points[best].N });
+  }
+  return { points, a: logSlope(points) };
+}
+
+/** Approach 2 on a design: per level, the parabola's minimum in ln N when it lies inside that level's sizes. */
+function designParabolas(runs: RunResult[], paramKind: ParamKind, firstLevel: number): { points: { C: number; Nopt: number }[]; a: number | null } {
+  const points = designProfiles(runs, paramKind, firstLevel)
+    .map((lv) => ({ C: lv.C, Nopt: parabolaMinimum(lv.points) }))
+    .filter((p): p is { C: number; Nopt: number } => p.Nopt !== null);
+  return { points, a: logSlope(points) };
+}
+
 function percentile95(values: number[]): Interval | null {
   const v = values.filter(Number.isFinite).sort((a, b) => a - b);
   if (v.length < 10) return null;
@@ -77,8 +119,10 @@ function bootstrapExponent(runs: RunResult[], samples: number, seed: number, est
   return { interval: percentile95(values), count: values.length };
 }
 
-export function chinchillaApproaches(runs: RunResult[], paramKind: ParamKind = 'nonEmbedding', opts: { bootstrap?: number; seed?: number } = {}): ApproachResult[] {
+export function chinchillaApproaches(runs: RunResult[], paramKind: ParamKind = 'nonEmbedding',
+  opts: { bootstrap?: number; seed?: number; /** The sweep's IsoFLOP design: runs with budgetIndex >= this are its levels. */ isoLevelsFrom?: number } = {}): ApproachResult[] {
   const B = opts.bootstrap ?? 200, seed = opts.seed ?? 20220329;
+  if (opts.isoLevelsFrom !== undefined) return designApproaches(runs, paramKind, opts.isoLevelsFrom, B, seed);
   // Approaches 1 and 2 need loss-vs-compute curves: 3 or more sizes with 2 or more budgets.
   const multi = sizeCurves(runs, paramKind).length >= 3;
   const nOf = (r: RunResult) => (paramKind === 'total' ? r.params : r.nonEmbeddingParams);
@@ -98,6 +142,11 @@ export function chinchillaApproaches(runs: RunResult[], paramKind: ParamKind = '
     note: a2.a === null ? 'needs 2+ IsoFLOP curves whose parabola has its minimum inside the sizes' : `${a2.points.length} IsoFLOP curves with a minimum inside the ladder`,
   });
 
+  out.push(approach3(runs, nOf, B));
+  return out;
+}
+
+function approach3(runs: RunResult[], nOf: (r: RunResult) => number, B: number): ApproachResult {
   let a3: ApproachResult = { approach: 3, name: 'parametric L(N, D)', a: null, interval: null, bootstrapSamples: 0, points: [], note: '' };
   try {
     const j = fitJoint(runs.map((r) => ({ N: nOf(r), D: r.tokens, loss: r.valLoss })), { bootstrap: B });
@@ -109,6 +158,22 @@ export function chinchillaApproaches(runs: RunResult[], paramKind: ParamKind = '
   } catch (e) {
     a3.note = (e as Error).message;
   }
-  out.push(a3);
-  return out;
+  return a3;
+}
+
+function designApproaches(runs: RunResult[], paramKind: ParamKind, firstLevel: number, B: number, seed: number): ApproachResult[] {
+  const nOf = (r: RunResult) => (paramKind === 'total' ? r.params : r.nonEmbeddingParams);
+  const levels = designProfiles(runs, paramKind, firstLevel).length;
+  const a1 = designEnvelope(runs, paramKind, firstLevel);
+  const b1 = bootstrapExponent(runs, B, seed, (rs) => designEnvelope(rs, paramKind, firstLevel).a);
+  const a2 = designParabolas(runs, paramKind, firstLevel);
+  const b2 = bootstrapExponent(runs, B, seed + 1, (rs) => designParabolas(rs, paramKind, firstLevel).a);
+  const at = 'at the sweep\'s IsoFLOP levels (C = 6ND)';
+  return [
+    { approach: 1, name: 'lower envelope of loss vs FLOPs', a: a1.a, interval: b1.interval, bootstrapSamples: b1.count, points: a1.points,
+      note: a1.a === null ? `${a1.points.length} of ${levels} IsoFLOP levels have their best size inside the level's sizes; an exponent needs 2` : `${a1.points.length} of ${levels} levels ${at} with the best size inside; N_opt is one of the ladder's sizes` },
+    { approach: 2, name: 'IsoFLOP parabolas', a: a2.a, interval: b2.interval, bootstrapSamples: b2.count, points: a2.points,
+      note: a2.a === null ? `${a2.points.length} of ${levels} IsoFLOP levels have a parabola minimum inside their sizes; an exponent needs 2` : `${a2.points.length} of ${levels} levels ${at} with a parabola minimum inside their sizes` },
+    approach3(runs, nOf, B),
+  ];
 }

@@ -102,7 +102,7 @@ export function isoFlops(runs: RunResult[], paramKind: ParamKind = 'nonEmbedding
 }
 
 /** Least-squares parabola loss = c0 + c1 u + c2 u² in u = ln N; its minimum N if convex and inside the points' range. */
-function parabolaMinimum(points: { N: number; loss: number }[]): number | null {
+export function parabolaMinimum(points: { N: number; loss: number }[]): number | null {
   if (points.length < 3) return null;
   const u = points.map((p) => Math.log(p.N)), y = points.map((p) => p.loss);
   const mu = u.reduce((a, b) => a + b, 0) / u.length;

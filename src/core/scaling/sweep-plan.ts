@@ -6,6 +6,8 @@
 import { makeConfig, type Config } from '../config';
 import { flopsPerToken, paramCount } from '../counts';
 import { ladder, type Rung } from './ladder';
+import { LR_CALIBRATION } from './lr-calibration';
+import { budgetRuleWarning } from './lr-rule';
 import { MAX_EPOCHS, peakLr, SweepError, validateSpec, type LrScan, type SweepSpec } from './sweep';
 
 /** What the plan needs to know about the text. */
@@ -49,12 +51,12 @@ export function planRuns(spec: SweepSpec, corpus: CorpusShape): PlannedRun[] {
   const rungs = ladder(spec);
   const tokensPerStep = spec.batchSize * spec.blockSize;
   const runs: PlannedRun[] = [];
-  const add = (rung: Rung, budgetIndex: number, seed: number, lrMultiplier?: number) => {
+  const add = (rung: Rung, budgetIndex: number, seed: number, lrMultiplier?: number, isoTokens?: number) => {
     const N = rung.nonEmbeddingParams;
     const baseTokens = spec.tokens ?? (spec.tokensPerParam as number) * N;
     const fraction = lrMultiplier === undefined ? spec.budgets[budgetIndex] : (spec.lrScan as LrScan).tokenFraction;
-    const maxIters = Math.max(1, Math.round((baseTokens * fraction) / tokensPerStep));
-    const lr = peakLr(spec.lr, N) * (lrMultiplier ?? 1);
+    const maxIters = Math.max(1, Math.round((isoTokens ?? baseTokens * fraction) / tokensPerStep));
+    const lr = peakLr(spec.lr, N, maxIters * tokensPerStep) * (lrMultiplier ?? 1);
     if (!(lr > 0)) throw new SweepError(`sweep spec: the lr rule gives ${lr} at N = ${N}: use a fixed lr`);
     const config = makeConfig({
       nLayer: rung.nLayer, nHead: rung.nHead, nEmbd: rung.nEmbd, blockSize: spec.blockSize, vocabSize: corpus.vocabSize,
@@ -82,11 +84,28 @@ export function planRuns(spec: SweepSpec, corpus: CorpusShape): PlannedRun[] {
   };
   // The lr scan first: if the rule is off at either end, better to learn it before the ladder is spent.
   if (spec.lrScan) {
-    const scanRungs = spec.lrScan.sizes === 'all' ? rungs : [rungs[0], rungs[rungs.length - 1]];
+    const ends = { all: rungs, ends: [rungs[0], rungs[rungs.length - 1]], smallest: [rungs[0]], largest: [rungs[rungs.length - 1]] };
+    const scanRungs = ends[spec.lrScan.sizes];
     for (const rung of scanRungs) for (const m of spec.lrScan.multipliers) add(rung, spec.budgets.length - 1, spec.seeds[0], m);
   }
   for (const seed of spec.seeds) for (const rung of rungs) spec.budgets.forEach((_, b) => add(rung, b, seed));
   for (const seed of spec.repeatSeeds) for (const i of spec.repeatSizes) spec.budgets.forEach((_, b) => add(rungs[i], b, seed));
+  if (spec.isoFlops) {
+    // IsoFLOP runs: budget indices after the spec's budgets, one per compute level; a run the ladder already has is not planned twice.
+    const { flops, minTokensPerParam, maxTokensPerParam } = spec.isoFlops;
+    for (const seed of spec.seeds) {
+      flops.forEach((C, k) => {
+        for (const rung of rungs) {
+          const D = C / (6 * rung.nonEmbeddingParams);
+          const ratio = D / rung.nonEmbeddingParams;
+          if (ratio < minTokensPerParam || ratio > maxTokensPerParam) continue;
+          const before = runs.length;
+          add(rung, spec.budgets.length + k, seed, undefined, D);
+          if (runs.slice(0, before).some((r) => r.id === runs[before].id)) runs.pop();
+        }
+      });
+    }
+  }
   return runs;
 }
 
@@ -112,6 +131,16 @@ export function shardRuns(runs: PlannedRun[], index: number, count: number): Pla
     owner.set(r.id, k);
   }
   return runs.filter((r) => owner.get(r.id) === index);
+}
+
+/** Everything to say about a plan before it runs: runs past ~4 epochs, an lr rule used outside its calibration. */
+export function planWarnings(spec: SweepSpec, runs: PlannedRun[]): string[] {
+  const out = runs.map(epochWarning).filter((w): w is string => w !== null);
+  if (spec.lr.kind === 'budget') {
+    const w = budgetRuleWarning({ ...LR_CALIBRATION, tokens: spec.lr.tokens, params: spec.lr.params }, spec, runs);
+    if (w) out.push(w);
+  }
+  return out;
 }
 
 /** The >~4-epoch warning for a run, or null. */

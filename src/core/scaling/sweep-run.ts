@@ -11,7 +11,7 @@ import { trainLoop } from '../train-loop';
 import { ladder } from './ladder';
 import { SweepError, type SweepSpec } from './sweep';
 import type { Calibration } from './sweep-estimate';
-import { epochWarning, planRuns, type CurvePoint, type PlannedRun, type RunResult } from './sweep-plan';
+import { epochWarning, planRuns, planWarnings, type CurvePoint, type PlannedRun, type RunResult } from './sweep-plan';
 
 export type SweepEvent =
   /** The plan: every run, and the ids already done (skipped). */
@@ -38,7 +38,7 @@ export async function* runSweep(spec: SweepSpec, data: Dataset, opts: SweepOptio
   const runs = opts.select ? opts.select(planned) : planned;
   const doneIds = new Set((opts.done ?? []).map((r) => r.id));
   const skipped = runs.filter((r) => doneIds.has(r.id)).map((r) => r.id);
-  const warnings = runs.map(epochWarning).filter((w): w is string => w !== null);
+  const warnings = planWarnings(spec, runs);
   yield { event: 'plan', runs, skipped, warnings };
   let runsDone = skipped.length;
   for (let index = 0; index < runs.length; index++) {

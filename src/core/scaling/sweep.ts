@@ -10,12 +10,21 @@
 // with a warmup that is a fixed fraction of it; one fixed validation set; compute
 // counted both as 6ND and exactly; a warning past ~4 epochs over the text.
 
+import { LR_CALIBRATION } from './lr-calibration';
+import { budgetMultiplier } from './lr-rule';
+
 export class SweepError extends Error {
   override name = 'SweepError';
 }
 
 /** How each run's peak learning rate is chosen. */
 export type LrRule =
+  /**
+   * Kaplan's lr(N) times a multiplier fitted to lr scans at several token budgets at both
+   * ends of the ladder (lr-rule.ts): follows N and the tokens per run D. The fitted numbers
+   * travel in the spec (from lr-calibration.ts), so a results file records the rule it ran.
+   */
+  | { kind: 'budget'; c0: number; cD: number; cN: number; tokens: [number, number]; params: [number, number] }
   /** Kaplan et al. 2020 eq. D.1: lr(N) = scale * (0.003239 - 0.0001395 ln N), N non-embedding. */
   | { kind: 'kaplan'; scale: number }
   /** The same peak lr for every size. */
@@ -24,10 +33,17 @@ export type LrRule =
 export interface LrScan {
   /** Factors applied to the rule's lr, e.g. [0.25, 0.5, 1, 2, 4] (factor-2 steps, as in muP transfer sweeps). */
   multipliers: number[];
-  /** 'ends': the smallest and the largest size; 'all': every size. */
-  sizes: 'ends' | 'all';
+  /** 'ends': the smallest and the largest size; 'all': every size; 'smallest' or 'largest': one end (to extend a scan there). */
+  sizes: 'ends' | 'all' | 'smallest' | 'largest';
   /** Each scan run trains on this fraction of the main run's tokens (short runs: the ranking of lrs settles early). */
   tokenFraction: number;
+}
+
+export interface IsoFlopDesign {
+  /** Compute levels C = 6ND in FLOPs. */
+  flops: number[];
+  minTokensPerParam: number;
+  maxTokensPerParam: number;
 }
 
 export const DEFAULT_LR_SCAN: LrScan = { multipliers: [0.25, 0.5, 1, 2, 4], sizes: 'ends', tokenFraction: 0.25 };
@@ -76,15 +92,22 @@ export interface SweepSpec {
    * lr at each size (with standard parametrisation the best lr moves with size). null: none.
    */
   lrScan: LrScan | null;
+  /**
+   * IsoFLOP runs (Chinchilla Approach 2's design), on top of the runs above: at each compute
+   * C = 6ND (N non-embedding) every size trains D = C / (6N) tokens, if D/N lies in
+   * [minTokensPerParam, maxTokensPerParam] (the sizes near the optimum: small sizes get
+   * budgets past the ladder's, large ones smaller). null: none.
+   */
+  isoFlops?: IsoFlopDesign | null;
   /** TEST ONLY: allow fewer than 5 sizes and less than a 16x span. Results so marked are not a measurement. */
   testOnlySmallLadder?: boolean;
 }
 
-/** Sized for the CLI on two CPU cores: 5 sizes 12k..250k non-embedding params, 1M tokens (~1 epoch of Tiny Shakespeare) each. */
+/** Sized for the CLI on two CPU cores: 5 sizes 14.5k..250k non-embedding params (rounding to shapes keeps that span), 1M tokens (~1 epoch of Tiny Shakespeare) each. */
 export const DEFAULT_SPEC: SweepSpec = {
   corpus: 'shakespeare',
   sizes: 5,
-  minParams: 12_000,
+  minParams: 14_500,
   maxParams: 250_000,
   headSize: 8,
   widthPerLayer: 12,
@@ -94,9 +117,9 @@ export const DEFAULT_SPEC: SweepSpec = {
   tokensPerParam: null,
   budgets: [1],
   // Kaplan's rule was fitted on BPE models of 1e5..1e9 params with long runs; for these tiny
-  // char models the lr scan (1-epoch Tiny Shakespeare runs) puts the best lr at 8x it at the
-  // largest size and 16x or more at the smallest (docs/scaling.md).
-  lr: { kind: 'kaplan', scale: 8 },
+  // char models the best lr is several times higher and moves with N and with the tokens per
+  // run, so the default follows both, as calibrated by lr scans (lr-calibration.ts).
+  lr: budgetRule(),
   minLrRatio: 0.1,
   warmupFraction: 0.05,
   seeds: [1],
@@ -109,6 +132,7 @@ export const DEFAULT_SPEC: SweepSpec = {
   dropout: 0,
   gradClip: 1,
   lrScan: null,
+  isoFlops: null,
 };
 
 export const MIN_SIZES = 5;
@@ -122,8 +146,17 @@ export function kaplanLr(nonEmbeddingParams: number): number {
   return 0.003239 - 0.0001395 * Math.log(nonEmbeddingParams);
 }
 
-export function peakLr(rule: LrRule, nonEmbeddingParams: number): number {
-  return rule.kind === 'fixed' ? rule.lr : rule.scale * kaplanLr(nonEmbeddingParams);
+/** The peak lr of a run of `tokens` tokens at N non-embedding parameters. */
+export function peakLr(rule: LrRule, nonEmbeddingParams: number, tokens: number): number {
+  if (rule.kind === 'fixed') return rule.lr;
+  if (rule.kind === 'kaplan') return rule.scale * kaplanLr(nonEmbeddingParams);
+  return budgetMultiplier(rule, nonEmbeddingParams, tokens) * kaplanLr(nonEmbeddingParams);
+}
+
+/** The budget rule with the committed calibration's numbers. */
+export function budgetRule(): LrRule {
+  const { c0, cD, cN, tokens, params } = LR_CALIBRATION;
+  return { kind: 'budget', c0, cD, cN, tokens: [tokens[0], tokens[1]], params: [params[0], params[1]] };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -156,8 +189,11 @@ export function validateSpec(spec: SweepSpec): void {
   if (!Array.isArray(spec.budgets) || spec.budgets.length === 0 || !spec.budgets.every(posNum)) bad('budgets must be a non-empty list of positive multipliers, e.g. [1] or [0.25, 0.5, 1]');
   if (new Set(spec.budgets).size !== spec.budgets.length) bad('budgets must not repeat a value');
   const lr = spec.lr as LrRule | undefined;
-  if (!lr || (lr.kind === 'kaplan' ? !posNum(lr.scale) : lr.kind === 'fixed' ? !posNum(lr.lr) : true)) {
-    bad(`lr must be {"kind":"kaplan","scale":1} or {"kind":"fixed","lr":0.001} (got ${JSON.stringify(spec.lr)})`);
+  const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  const range = (v: unknown) => Array.isArray(v) && v.length === 2 && posNum(v[0]) && posNum(v[1]) && v[0] <= v[1];
+  const budgetOk = (r: LrRule) => r.kind === 'budget' && finite(r.c0) && finite(r.cD) && finite(r.cN) && range(r.tokens) && range(r.params);
+  if (!lr || (lr.kind === 'kaplan' ? !posNum(lr.scale) : lr.kind === 'fixed' ? !posNum(lr.lr) : !budgetOk(lr))) {
+    bad(`lr must be {"kind":"kaplan","scale":8}, {"kind":"fixed","lr":0.001} or the budget rule {"kind":"budget","c0":..,"cD":..,"cN":..,"tokens":[lo,hi],"params":[lo,hi]} (got ${JSON.stringify(spec.lr)})`);
   }
   if (!(spec.minLrRatio >= 0 && spec.minLrRatio <= 1)) bad(`minLrRatio must be in [0, 1] (got ${spec.minLrRatio})`);
   if (!(spec.warmupFraction >= 0 && spec.warmupFraction < 0.5)) bad(`warmupFraction must be in [0, 0.5) (got ${spec.warmupFraction})`);
@@ -170,13 +206,23 @@ export function validateSpec(spec: SweepSpec): void {
   if (!(spec.beta2 >= 0 && spec.beta2 < 1)) bad(`beta2 must be in [0, 1) (got ${spec.beta2})`);
   if (!(spec.dropout >= 0 && spec.dropout < 1)) bad(`dropout must be in [0, 1) (got ${spec.dropout})`);
   if (!(spec.gradClip >= 0)) bad(`gradClip must be >= 0 (got ${spec.gradClip})`);
+  if (spec.isoFlops !== null && spec.isoFlops !== undefined) {
+    const iso = spec.isoFlops;
+    if (typeof iso !== 'object' || !Array.isArray(iso.flops) || iso.flops.length === 0 || !iso.flops.every(posNum) || new Set(iso.flops).size !== iso.flops.length) {
+      bad('isoFlops.flops must be a list of distinct positive compute levels C = 6ND, e.g. [1e10, 3e10, 1e11]');
+    }
+    if (!posNum(iso.minTokensPerParam) || !posNum(iso.maxTokensPerParam) || !(iso.maxTokensPerParam > iso.minTokensPerParam)) {
+      bad(`isoFlops needs 0 < minTokensPerParam < maxTokensPerParam (got ${iso.minTokensPerParam}, ${iso.maxTokensPerParam})`);
+    }
+  }
   if (spec.lrScan !== null && spec.lrScan !== undefined) {
     const scan = spec.lrScan;
-    if (typeof scan !== 'object' || !Array.isArray(scan.multipliers) || scan.multipliers.length < 2 || !scan.multipliers.every(posNum) || !scan.multipliers.includes(1)) {
-      bad('lrScan.multipliers must be a list of at least 2 positive factors including 1, e.g. [0.25, 0.5, 1, 2, 4]');
+    // Usually around 1 (the rule's own lr); a list without 1 extends an earlier scan of the same runs (merged by `sweep lr-rule`).
+    if (typeof scan !== 'object' || !Array.isArray(scan.multipliers) || scan.multipliers.length < 1 || !scan.multipliers.every(posNum)) {
+      bad('lrScan.multipliers must be a list of positive factors of the rule\'s lr, e.g. [0.25, 0.5, 1, 2, 4]');
     }
     if (new Set(scan.multipliers).size !== scan.multipliers.length) bad('lrScan.multipliers must not repeat a value');
-    if (scan.sizes !== 'ends' && scan.sizes !== 'all') bad(`lrScan.sizes must be 'ends' or 'all' (got ${JSON.stringify(scan.sizes)})`);
+    if (!['ends', 'all', 'smallest', 'largest'].includes(scan.sizes)) bad(`lrScan.sizes must be 'ends', 'all', 'smallest' or 'largest' (got ${JSON.stringify(scan.sizes)})`);
     if (!(scan.tokenFraction > 0 && scan.tokenFraction <= 1)) bad(`lrScan.tokenFraction must be in (0, 1] (got ${scan.tokenFraction})`);
   }
 }

@@ -24,7 +24,9 @@ export interface ScalingState {
   runsDone: number;
   runsTotal: number;
   /** The E + power-law fit on the chosen parameter count, or null until there are enough runs. */
-  fit: { paramKind: ParamKind; E: number; Nc: number; alpha: number; intervals: NonNullable<Analysis['fit']>['intervals']; heldOut: Analysis['heldOut']; points: number } | null;
+  fit: { paramKind: ParamKind; E: number; Nc: number; alpha: number; intervals: NonNullable<Analysis['fit']>['intervals']; heldOut: Analysis['heldOut']; points: number;
+    /** false: the fit failed its checks and is shown as "not a scaling law"; problems: one line each. */
+    valid: boolean; problems: string[] } | null;
   error: string | null;
   backend: string | null;
   corpus: string | null;

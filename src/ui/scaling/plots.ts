@@ -7,6 +7,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { computeOptimal, predictPowerLaw, type JointFit, type PowerLawFit } from '../../core/scaling/fit';
+import { NOT_A_SCALING_LAW } from '../../core/scaling/diagnostics';
 import type { RunResult } from '../../core/scaling/sweep-plan';
 import type { AnalysedPoint } from '../../core/scaling/analysis';
 import type { IsoFlopAnalysis } from '../../core/scaling/isoflops';
@@ -115,6 +116,8 @@ export interface LossVsNInput {
   pending: { N: number; loss: number } | null;
   paramLabel: string;
   units: Units;
+  /** The fit failed its checks (core/scaling/diagnostics.ts): the curve is drawn dashed and titled "not a scaling law". */
+  notALaw?: boolean;
 }
 
 export class ScalingPlots {
@@ -141,18 +144,23 @@ export class ScalingPlots {
     const curve = (f: PowerLawFit | null) => ({ x: f ? grid : [], y: f ? grid.map((N) => u(predictPowerLaw(f, N))) : [] });
     series.push(curve(input.fit));
     series.push(curve(input.power));
-    series.push({ x: input.band?.N ?? [], y: (input.band?.lo ?? []).map(u) });
-    series.push({ x: input.band?.N ?? [], y: (input.band?.hi ?? []).map(u) });
+    // No band around a fit that means nothing (its refits can run off by orders of magnitude and flatten the points).
+    const band = input.notALaw ? null : input.band;
+    series.push({ x: band?.N ?? [], y: (band?.lo ?? []).map(u) });
+    series.push({ x: band?.N ?? [], y: (band?.hi ?? []).map(u) });
     const before = input.predictedBefore.filter((p) => Number.isFinite(p.loss));
     series.push({ x: before.map((p) => p.N), y: before.map((p) => u(p.loss)) });
     series.push({ x: input.pending && Number.isFinite(input.pending.loss) ? [input.pending.N] : [], y: input.pending ? [u(input.pending.loss)] : [] });
     const data = align(series);
     this.lossN.draw({
       ...logAxes(`N (${input.paramLabel})`, `final val loss (${input.units === 'bpc' ? 'bpc' : 'nats'})`),
+      ...(input.notALaw ? { title: `${NOT_A_SCALING_LAW}: the fit below describes these points only (see the problems under the plot)` } : {}),
       series: [
         {},
         pointsOnly('measured', '#1f2328', 9),
-        { label: 'fit E + (Nc/N)^α', stroke: '#2563eb', width: 2, spanGaps: true },
+        input.notALaw
+          ? { label: `fit E + (Nc/N)^α (${NOT_A_SCALING_LAW})`, stroke: '#dc2626', width: 1.5, dash: [4, 4], spanGaps: true }
+          : { label: 'fit E + (Nc/N)^α', stroke: '#2563eb', width: 2, spanGaps: true },
         { label: 'pure power law', stroke: '#9ca3af', width: 1, dash: [6, 4], spanGaps: true },
         { label: 'band 2.5%', stroke: 'rgba(37,99,235,0.35)', width: 1, spanGaps: true },
         { label: 'band 97.5%', stroke: 'rgba(37,99,235,0.35)', width: 1, spanGaps: true },

@@ -3,11 +3,12 @@
 // approaches) and redraw the plots and tables from it, in the chosen parameter
 // count and loss units. Plots are plots.ts, tables tables.ts.
 
-import { analyse, predictAt, PARAM_KIND_LABEL, type ParamKind } from '../../core/scaling/analysis';
+import { analyse, hasSeveralBudgets, predictAt, PARAM_KIND_LABEL, type ParamKind } from '../../core/scaling/analysis';
 import { computeFrontier, isoFlops } from '../../core/scaling/isoflops';
 import { type PlannedRun } from '../../core/scaling/sweep-plan';
 import { formatParams } from '../../core/format';
 import { chinchillaApproaches } from '../../core/scaling/approaches';
+import { NOT_A_SCALING_LAW } from '../../core/scaling/diagnostics';
 import { summariseLrScan } from '../../core/scaling/lr-scan';
 import { $ } from '../dom';
 import type { Lab } from './lab';
@@ -26,9 +27,12 @@ export function refresh(lab: Lab): void {
     lab.analysis = analyse(results, { paramKind: settings.paramKind, bootstrap: 200, bandN });
     if (lab.analysis.fit) {
       const f = lab.analysis.fit;
-      state.fit = { paramKind: settings.paramKind, E: f.E, Nc: f.Nc, alpha: f.alpha, intervals: f.intervals, heldOut: lab.analysis.heldOut, points: lab.analysis.points.length };
+      state.fit = {
+        paramKind: settings.paramKind, E: f.E, Nc: f.Nc, alpha: f.alpha, intervals: f.intervals, heldOut: lab.analysis.heldOut, points: lab.analysis.points.length,
+        valid: lab.analysis.diagnosis.valid, problems: lab.analysis.diagnosis.problems.map((p) => p.message),
+      };
     }
-    if (results.spec.budgets.length > 1) lab.iso = isoFlops(results.runs, settings.paramKind);
+    if (hasSeveralBudgets(results)) lab.iso = isoFlops(results.runs, settings.paramKind);
   }
   const { analysis, iso } = lab;
   state.predictions = lab.predictions[settings.paramKind];
@@ -48,12 +52,13 @@ export function refresh(lab: Lab): void {
     $('lr-summary').textContent = state.lrScan.sizes.map((z) => `N = ${formatParams(z.nonEmbeddingParams)}: best lr ${z.bestLr.toPrecision(3)} = rule × ${z.bestMultiplier}${z.bestAtEdge ? ' (edge of the scan)' : ''}, the rule costs ${z.ruleExcess.toFixed(4)} nats`).join('; ')
       + `. The rule is ${state.lrScan.ruleOk ? '' : 'not '}within 2× of the best lr at every scanned size.`;
   }
-  state.approaches = results && results.spec.budgets.length > 1 ? chinchillaApproaches(results.runs, settings.paramKind, { bootstrap: 100 }) : [];
+  state.approaches = results && hasSeveralBudgets(results) ? chinchillaApproaches(results.runs, settings.paramKind, { bootstrap: 100, ...(results.spec.isoFlops ? { isoLevelsFrom: results.spec.budgets.length } : {}) }) : [];
   renderApproaches($('approaches') as HTMLTableElement, state.approaches);
   renderConstants($('constants') as HTMLTableElement, analysis, units, iso);
   renderRuns($('runs') as HTMLTableElement, results?.runs ?? [], analysis, lab.predictions[settings.paramKind], units);
   const a = analysis;
   $('fit-summary').textContent = !a ? 'no runs yet'
+    : !a.diagnosis.valid ? `${NOT_A_SCALING_LAW[0].toUpperCase()}${NOT_A_SCALING_LAW.slice(1)}: ${a.diagnosis.problems.map((p) => p.message).join(' ')}`
     : a.fit ? `L(N) = ${sci(a.fit.E, 4)} + (${sci(a.fit.Nc)} / N)^${sci(a.fit.alpha)} on ${PARAM_KIND_LABEL[settings.paramKind]} (${a.points.length} runs; band: 95% bootstrap over runs)`
       + (a.heldOut ? `; largest size held out: predicted ${a.heldOut.predicted.toFixed(4)}, measured ${a.heldOut.measured.toFixed(4)} (${(100 * a.heldOut.error).toFixed(2)}%)` : '')
       : `no E + power-law fit yet: ${a.fitError ?? ''}`;
@@ -84,7 +89,7 @@ export function drawLossVsN(lab: Lab): void {
     points: analysis?.points ?? [], fit: analysis?.fit ?? null, power: analysis?.power ?? null, band: analysis?.band ?? null,
     predictedBefore: before,
     pending: pending ? { N: nOf(pending), loss: currentPrediction(lab, pending) } : null,
-    paramLabel: PARAM_KIND_LABEL[kind], units: settings.units,
+    paramLabel: PARAM_KIND_LABEL[kind], units: settings.units, notALaw: analysis ? !analysis.diagnosis.valid : false,
   });
 }
 

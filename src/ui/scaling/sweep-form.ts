@@ -3,7 +3,7 @@
 // estimate), "fit to budget", the buttons that depend on them, and the URL
 // that keeps the spec so a link reproduces the sweep.
 
-import { DEFAULT_LR_SCAN, specFromJSON, type SweepSpec } from '../../core/scaling/sweep';
+import { budgetRule, DEFAULT_LR_SCAN, specFromJSON, type SweepSpec } from '../../core/scaling/sweep';
 import { estimateSeconds, shrinkToBudget } from '../../core/scaling/sweep-estimate';
 import { planRuns } from '../../core/scaling/sweep-plan';
 import { formatDuration } from '../../core/format';
@@ -11,6 +11,7 @@ import { errorMessage } from '../corpus-loader';
 import { $ } from '../dom';
 import { notice, type Lab } from './lab';
 import { ladderWarnings, renderLadder } from './tables';
+import { ladder, ladderNote } from '../../core/scaling/ladder';
 import { scalingSearch, type ScalingSettings } from './url';
 
 const NUM_FIELDS = ['sizes', 'minParams', 'maxParams', 'headSize', 'widthPerLayer', 'blockSize', 'batchSize', 'warmupFraction'] as const;
@@ -50,6 +51,8 @@ export function readForm(lab: Lab): SweepSpec {
   o.repeatSeeds = list('repeatSeeds');
   const scale = $<HTMLInputElement>('lrScale').value.trim();
   if (scale !== '') o.lr = { kind: 'kaplan', scale: Number(scale) };
+  // Empty: the budget rule; a loaded sweep's own budget rule (the numbers it ran with) is kept.
+  else if ((o.lr as SweepSpec['lr']).kind === 'kaplan') o.lr = budgetRule();
   const scan = $<HTMLSelectElement>('lrScan').value;
   o.lrScan = scan === 'ends' || scan === 'all' ? { ...DEFAULT_LR_SCAN, sizes: scan } : null;
   o.corpus = corpus?.ref.kind === 'file' ? `text:${corpus.ref.name}` : $<HTMLSelectElement>('corpus').value;
@@ -78,7 +81,9 @@ export function renderPlan(lab: Lab): void {
   const { planned, calibration, state } = lab;
   const done = new Set((lab.results?.runs ?? []).map((r) => r.id));
   renderLadder($('ladder') as HTMLTableElement, planned, done, calibration);
-  $('ladder-warnings').textContent = ladderWarnings(planned);
+  let note: string | null = null;
+  try { note = planned.length ? ladderNote(lab.settings.spec, ladder(lab.settings.spec)) : null; } catch { /* the spec error is shown already */ }
+  $('ladder-warnings').textContent = [note, ladderWarnings(lab.settings.spec, planned)].filter((x) => x).join('; ');
   if (calibration && planned.length) {
     const todo = planned.filter((r) => !done.has(r.id));
     state.estimateSec = estimateSeconds(todo, calibration);

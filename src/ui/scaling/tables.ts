@@ -4,8 +4,10 @@
 
 import { computeOptimal, type Interval } from '../../core/scaling/fit';
 import { estimateRunSeconds, type Calibration } from '../../core/scaling/sweep-estimate';
-import { epochWarning, type PlannedRun, type RunResult } from '../../core/scaling/sweep-plan';
+import { epochWarning, planWarnings, type PlannedRun, type RunResult } from '../../core/scaling/sweep-plan';
+import type { SweepSpec } from '../../core/scaling/sweep';
 import { PUBLISHED, type Analysis } from '../../core/scaling/analysis';
+import { NOT_A_SCALING_LAW } from '../../core/scaling/diagnostics';
 import type { IsoFlopAnalysis } from '../../core/scaling/isoflops';
 import type { ApproachResult } from '../../core/scaling/approaches';
 import { formatDuration, formatParams } from '../../core/format';
@@ -55,9 +57,10 @@ export function renderLadder(table: HTMLTableElement, runs: PlannedRun[], done: 
     ]));
 }
 
-export function ladderWarnings(runs: PlannedRun[]): string {
+export function ladderWarnings(spec: SweepSpec, runs: PlannedRun[]): string {
   const w = runs.map(epochWarning).filter((x): x is string => x !== null);
-  return w.length ? `${w.length} run(s) repeat the text more than ~4 times: ${w[0]}` : '';
+  const lr = planWarnings(spec, runs).filter((x) => !w.includes(x));
+  return [w.length ? `${w.length} run(s) repeat the text more than ~4 times: ${w[0]}` : '', ...lr].filter((x) => x).join('; ');
 }
 
 export function renderConstants(table: HTMLTableElement, a: Analysis | null, units: Units, iso: IsoFlopAnalysis | null): void {
@@ -65,11 +68,14 @@ export function renderConstants(table: HTMLTableElement, a: Analysis | null, uni
   const f = a?.fit ?? null;
   const u = units === 'bpc' ? 1 / Math.LN2 : 1;
   const scaledCi = (i: Interval | undefined) => (i ? { lo: i.lo * u, hi: i.hi * u } : undefined);
+  // A fit that failed its checks: its constants are shown as "not a scaling law", the figures only in brackets.
+  const law = !a || a.diagnosis.valid;
+  const value = (x: string, interval: string): [string, string] => (law || x === '–' ? [x, interval] : [NOT_A_SCALING_LAW, `(fit: ${x} ${interval})`]);
   const rows: string[][] = [
-    [`E (${units}, irreducible)`, f ? sci(f.E * u, 4) : '–', ci(scaledCi(f?.intervals.E), 4), '–', String(c.E), String(b.E)],
-    ['N_c', f ? sci(f.Nc) : '–', ci(f?.intervals.Nc), sci(k.Nc), '–', '–'],
-    ['α (L vs N)', f ? sci(f.alpha) : '–', ci(f?.intervals.alpha), String(k.alphaN), String(c.alpha), String(b.alpha)],
-    ['α, pure power law', a?.power ? sci(a.power.alpha) : '–', ci(a?.power?.intervals.alpha), String(k.alphaN), '–', '–'],
+    [`E (${units}, irreducible)`, ...value(f ? sci(f.E * u, 4) : '–', ci(scaledCi(f?.intervals.E), 4)), '–', String(c.E), String(b.E)],
+    ['N_c', ...value(f ? sci(f.Nc) : '–', ci(f?.intervals.Nc)), sci(k.Nc), '–', '–'],
+    ['α (L vs N)', ...value(f ? sci(f.alpha) : '–', ci(f?.intervals.alpha)), String(k.alphaN), String(c.alpha), String(b.alpha)],
+    ['α, pure power law', ...value(a?.power ? sci(a.power.alpha) : '–', ci(a?.power?.intervals.alpha)), String(k.alphaN), '–', '–'],
   ];
   if (a?.heldOut) {
     const h = a.heldOut;
@@ -90,6 +96,15 @@ export function renderConstants(table: HTMLTableElement, a: Analysis | null, uni
   }
   if (iso?.a != null) rows.push(['N_opt ∝ C^a (IsoFLOP, Approach 2)', sci(iso.a), '', '0.73', '0.49', '–']);
   fillTable(table, ['', 'this sweep', '95% interval', 'Kaplan 2020', 'Chinchilla 2022', 'Besiroglu 2024'], rows);
+  if (!law && a) {
+    // Why, one line per failed check, above the table.
+    const caption = el('caption', undefined, 'not-a-law');
+    caption.append(el('strong', `${NOT_A_SCALING_LAW[0].toUpperCase()}${NOT_A_SCALING_LAW.slice(1)}:`));
+    const list = el('ul');
+    for (const p of a.diagnosis.problems) list.append(el('li', p.message));
+    caption.append(list);
+    table.prepend(caption);
+  }
 }
 
 export function renderRuns(table: HTMLTableElement, runs: RunResult[], a: Analysis | null, predicted: Record<string, number>, units: Units): void {

@@ -96,7 +96,7 @@ export function scalingSearch(s: ScalingSettings): string {
   if (spec.tokens !== null && spec.tokens !== d.tokens) q.set('tokens', String(spec.tokens));
   if (spec.tokensPerParam !== null) q.set('tokensPerParam', String(spec.tokensPerParam));
   if (spec.lr.kind === 'fixed') q.set('lr', String(spec.lr.lr));
-  else if (d.lr.kind !== 'kaplan' || spec.lr.scale !== d.lr.scale) q.set('lrScale', String(spec.lr.scale));
+  else if (spec.lr.kind === 'kaplan' && (d.lr.kind !== 'kaplan' || spec.lr.scale !== d.lr.scale)) q.set('lrScale', String(spec.lr.scale));
   if (spec.testOnlySmallLadder) q.set('testOnlySmallLadder', '1');
   if (spec.lrScan) q.set('lrScan', spec.lrScan.sizes);
   if (s.paramKind !== 'nonEmbedding') q.set('params', s.paramKind);
