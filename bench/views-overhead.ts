@@ -51,5 +51,9 @@ for (let r = 0; r < rounds; r++) {
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const m = (k: 'closed' | 'open', f: 'stepMs' | 'totalMs') => median(res[k].map((x) => x[f]));
 console.log(`${preset}, batch ${cfg.batchSize}, evalInterval ${cfg.evalInterval}, evalIters ${cfg.evalIters}, ${rounds} rounds, wasm (Node)`);
-console.log(`training step alone: closed ${m('closed', 'stepMs').toFixed(1)} ms, open ${m('open', 'stepMs').toFixed(1)} ms (ratio ${(m('open', 'stepMs') / m('closed', 'stepMs')).toFixed(3)})`);
-console.log(`per step incl. evaluation: closed ${m('closed', 'totalMs').toFixed(1)} ms, open ${m('open', 'totalMs').toFixed(1)} ms (ratio ${(m('open', 'totalMs') / m('closed', 'totalMs')).toFixed(3)})`);
+console.log(
+  `training step alone: closed ${m('closed', 'stepMs').toFixed(1)} ms, open ${m('open', 'stepMs').toFixed(1)} ms (ratio ${(m('open', 'stepMs') / m('closed', 'stepMs')).toFixed(3)})`,
+);
+console.log(
+  `per step incl. evaluation: closed ${m('closed', 'totalMs').toFixed(1)} ms, open ${m('open', 'totalMs').toFixed(1)} ms (ratio ${(m('open', 'totalMs') / m('closed', 'totalMs')).toFixed(3)})`,
+);

@@ -25,7 +25,8 @@ const gpu = await installNodeWebGPU();
 if (typeof gpu === 'string') throw new Error(gpu);
 await tf.setBackend('webgpu');
 let dispatches = 0;
-const proto = (globalThis as unknown as { GPUComputePassEncoder: { prototype: { dispatchWorkgroups: (...a: number[]) => void } } }).GPUComputePassEncoder.prototype;
+const proto = (globalThis as unknown as { GPUComputePassEncoder: { prototype: { dispatchWorkgroups: (...a: number[]) => void } } }).GPUComputePassEncoder
+  .prototype;
 const dispatch = proto.dispatchWorkgroups;
 proto.dispatchWorkgroups = function (this: unknown, ...a: number[]) {
   dispatches++;
@@ -36,8 +37,16 @@ for (const mode of ['generic', 'fused'] as const) {
   setKernelMode(mode);
   setMatmulChoice('tiled');
   const model = new GPT(modelConfigOf(makeConfig({ preset, vocabSize: V, dropout: 0 })), new Rng(1));
-  const x = tf.tensor2d(Int32Array.from({ length: B * T }, (_, i) => i % V), [B, T], 'int32');
-  const y = tf.tensor2d(Int32Array.from({ length: B * T }, (_, i) => (i + 1) % V), [B, T], 'int32');
+  const x = tf.tensor2d(
+    Int32Array.from({ length: B * T }, (_, i) => i % V),
+    [B, T],
+    'int32',
+  );
+  const y = tf.tensor2d(
+    Int32Array.from({ length: B * T }, (_, i) => (i + 1) % V),
+    [B, T],
+    'int32',
+  );
   // Twice: the first pass compiles; both must count the same.
   for (let pass = 0; pass < 2; pass++) {
     let fwd = 0;

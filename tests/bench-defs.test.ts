@@ -26,12 +26,18 @@ async function loads(entry: string): Promise<{ files: string[]; packages: string
     const { code } = await transformWithOxc(readFileSync(file, 'utf8'), file);
     const specs: string[] = [];
     for (const node of parseAst(code).body) {
-      if ((node.type === 'ImportDeclaration' || node.type === 'ExportAllDeclaration' || node.type === 'ExportNamedDeclaration') && node.source) specs.push(String(node.source.value));
+      if ((node.type === 'ImportDeclaration' || node.type === 'ExportAllDeclaration' || node.type === 'ExportNamedDeclaration') && node.source)
+        specs.push(String(node.source.value));
     }
     for (const m of code.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) specs.push(m[1]);
     for (const spec of specs) {
       if (!spec.startsWith('.')) {
-        packages.add(spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/'));
+        packages.add(
+          spec
+            .split('/')
+            .slice(0, spec.startsWith('@') ? 2 : 1)
+            .join('/'),
+        );
         continue;
       }
       const path = resolve(dirname(file), spec.split('?')[0]);
@@ -53,7 +59,10 @@ describe('the bench page loads no tfjs', () => {
   it('nor do the other pages (the training page and the scaling lab run tfjs in their workers)', async () => {
     for (const entry of ['src/ui/main.ts', 'src/ui/scaling.ts']) {
       const { packages } = await loads(entry);
-      expect(packages.filter((p) => p.startsWith('@tensorflow/')), entry).toEqual([]);
+      expect(
+        packages.filter((p) => p.startsWith('@tensorflow/')),
+        entry,
+      ).toEqual([]);
     }
   });
 
@@ -68,8 +77,16 @@ describe('one set of defaults', () => {
     const d = BENCH_DEFAULTS;
     const wasm = benchSettings('wasm', { preset: 'nano' });
     expect(wasm).toEqual({
-      preset: 'nano', batchSize: undefined, repeats: d.repeats, trainBudgetMs: d.trainBudgetMs, warmupSteps: d.warmupSteps, genTokens: d.genTokens,
-      genBudgetMs: d.genBudgetMs, countBudgetMs: d.countBudgetMs, trainingOnly: false, profileSteps: 0,
+      preset: 'nano',
+      batchSize: undefined,
+      repeats: d.repeats,
+      trainBudgetMs: d.trainBudgetMs,
+      warmupSteps: d.warmupSteps,
+      genTokens: d.genTokens,
+      genBudgetMs: d.genBudgetMs,
+      countBudgetMs: d.countBudgetMs,
+      trainingOnly: false,
+      profileSteps: 0,
     });
     expect(benchSettings('webgpu', { preset: 'nano' })).toEqual(wasm);
     // cpu: its plain-JS matmul makes a step ~50x slower, so a smaller batch and one warm-up step
@@ -78,18 +95,33 @@ describe('one set of defaults', () => {
   });
 
   it('keeps what the request says, defaults or not', () => {
-    const asked = { preset: 'baby' as const, batchSize: 2, repeats: 1, trainBudgetMs: 50, warmupSteps: 0, genTokens: 4, genBudgetMs: 10, countBudgetMs: 0, trainingOnly: true, profileSteps: 3, kernels: 'generic' as const };
+    const asked = {
+      preset: 'baby' as const,
+      batchSize: 2,
+      repeats: 1,
+      trainBudgetMs: 50,
+      warmupSteps: 0,
+      genTokens: 4,
+      genBudgetMs: 10,
+      countBudgetMs: 0,
+      trainingOnly: true,
+      profileSteps: 3,
+      kernels: 'generic' as const,
+    };
     expect(benchSettings('cpu', asked)).toEqual(asked);
   });
 
   it('no shell keeps its own copy: the CLI, the page (script and HTML), its worker and core/bench.ts', () => {
-    const spends = /\b(batchSize|repeats|trainBudgetMs|budgetMs|budgetS|warmupSteps|warmup|genTokens|genBudgetMs|countBudgetMs|profileSteps)\b[^\n;]*(\?\?|\|\|)\s*\d/;
+    const spends =
+      /\b(batchSize|repeats|trainBudgetMs|budgetMs|budgetS|warmupSteps|warmup|genTokens|genBudgetMs|countBudgetMs|profileSteps)\b[^\n;]*(\?\?|\|\|)\s*\d/;
     const lists = /\[\s*'(nano|generic|auto|tiled|webgpu)',\s*'(micro|fused|tiled|tfjs|webgl)'/;
     const offenders: string[] = [];
     for (const file of ['src/cli/bench.ts', 'src/cli/benchbrowser.ts', 'src/ui/bench.ts', 'src/worker/bench.worker.ts', 'src/core/bench.ts']) {
-      read(file).split('\n').forEach((line, i) => {
-        if (spends.test(line) || lists.test(line)) offenders.push(`${file}:${i + 1}: ${line.trim()}`);
-      });
+      read(file)
+        .split('\n')
+        .forEach((line, i) => {
+          if (spends.test(line) || lists.test(line)) offenders.push(`${file}:${i + 1}: ${line.trim()}`);
+        });
     }
     // the page's inputs are filled from BENCH_DEFAULTS, not written into bench.html
     for (const id of ['budget', 'repeats', 'gen', 'batch']) {
@@ -101,7 +133,8 @@ describe('one set of defaults', () => {
   });
 
   it('the copy check sees a copy (so it can fail)', () => {
-    const spends = /\b(batchSize|repeats|trainBudgetMs|budgetMs|budgetS|warmupSteps|warmup|genTokens|genBudgetMs|countBudgetMs|profileSteps)\b[^\n;]*(\?\?|\|\|)\s*\d/;
+    const spends =
+      /\b(batchSize|repeats|trainBudgetMs|budgetMs|budgetS|warmupSteps|warmup|genTokens|genBudgetMs|countBudgetMs|profileSteps)\b[^\n;]*(\?\?|\|\|)\s*\d/;
     expect(spends.test("  const budgetS = numberInput('budget') ?? 4;")).toBe(true);
     expect(spends.test('          trainBudgetMs: flags.budgetMs ?? 3000,')).toBe(true);
   });

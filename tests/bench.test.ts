@@ -8,7 +8,18 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { benchPreset } from '../src/core/bench.ts';
-import { formatGpuTable, formatStepRatios, formatTable, kernelRatios, matmulGflopsOf, median, mfuOf, modelGflopsOf, stepRatios, stepsPerRepeat } from '../src/core/benchreport.ts';
+import {
+  formatGpuTable,
+  formatStepRatios,
+  formatTable,
+  kernelRatios,
+  matmulGflopsOf,
+  median,
+  mfuOf,
+  modelGflopsOf,
+  stepRatios,
+  stepsPerRepeat,
+} from '../src/core/benchreport.ts';
 import { BENCH_DEFAULTS, benchVariants, type BenchRow } from '../src/core/bench-defs.ts';
 import { builtinCorpus } from '../src/core/corpus.ts';
 import { flopsPerToken } from '../src/core/counts.ts';
@@ -19,7 +30,21 @@ import { predictMemory } from '../src/core/memory.ts';
 const ROOT = join(import.meta.dirname, '..');
 
 /** The fields every JSON line carries (PERFORMANCE.md's table of fields). */
-const REQUIRED = ['backend', 'preset', 'params', 'tokensPerSec', 'msPerStep', 'modelGflops', 'matmulGflops', 'mfu', 'firstStepMs', 'tensorsAtStep10', 'tensorsAtStep100', 'genTokensPerSecCached', 'genTokensPerSecRecompute'];
+const REQUIRED = [
+  'backend',
+  'preset',
+  'params',
+  'tokensPerSec',
+  'msPerStep',
+  'modelGflops',
+  'matmulGflops',
+  'mfu',
+  'firstStepMs',
+  'tensorsAtStep10',
+  'tensorsAtStep100',
+  'genTokensPerSecCached',
+  'genTokensPerSecRecompute',
+];
 
 describe('arithmetic', () => {
   it('matmul GFLOP/s counts 2MKN FLOPs', () => {
@@ -49,11 +74,35 @@ describe('arithmetic', () => {
 
 describe('table', () => {
   const row = (over: Partial<BenchRow>): BenchRow => ({
-    backend: 'wasm', preset: 'nano', params: 28576, nonEmbeddingParams: 26464, vocabSize: 65, batchSize: 16, blockSize: 32,
-    flopsPerToken: 190000, tokensPerSec: 12345.6, msPerStep: 41.5, modelGflops: 2.35, matmulGflops: 28.4, matmulShape: '512x32@32x128',
-    mfu: 0.0827, firstStepMs: 173, tensorsAtStep10: 197, tensorsAtStep100: 197, bytesAtStep10: 1, bytesAtStep100: 1, countRun: 'full',
-    genTokensPerSecCached: 300, genTokensPerSecRecompute: 100, genTokensCached: 256, genTokensRecompute: 256,
-    repeats: 3, stepsPerRepeat: 10, tokensPerSecRepeats: [1, 2, 3], date: '2025-01-01T00:00:00.000Z', ...over,
+    backend: 'wasm',
+    preset: 'nano',
+    params: 28576,
+    nonEmbeddingParams: 26464,
+    vocabSize: 65,
+    batchSize: 16,
+    blockSize: 32,
+    flopsPerToken: 190000,
+    tokensPerSec: 12345.6,
+    msPerStep: 41.5,
+    modelGflops: 2.35,
+    matmulGflops: 28.4,
+    matmulShape: '512x32@32x128',
+    mfu: 0.0827,
+    firstStepMs: 173,
+    tensorsAtStep10: 197,
+    tensorsAtStep100: 197,
+    bytesAtStep10: 1,
+    bytesAtStep100: 1,
+    countRun: 'full',
+    genTokensPerSecCached: 300,
+    genTokensPerSecRecompute: 100,
+    genTokensCached: 256,
+    genTokensRecompute: 256,
+    repeats: 3,
+    stepsPerRepeat: 10,
+    tokensPerSecRepeats: [1, 2, 3],
+    date: '2025-01-01T00:00:00.000Z',
+    ...over,
   });
 
   it('has a header, a rule and one aligned line per row, with the KV speed-up', () => {
@@ -67,20 +116,34 @@ describe('table', () => {
   });
 
   it('runs one row per kernel mode on webgpu, the fused one per matmul choice, one plain row elsewhere', () => {
-    expect(benchVariants('webgpu', ['generic', 'fused'], ['tfjs', 'tiled'])).toEqual([{ kernels: 'generic' }, { kernels: 'fused', matmul: 'tfjs' }, { kernels: 'fused', matmul: 'tiled' }]);
+    expect(benchVariants('webgpu', ['generic', 'fused'], ['tfjs', 'tiled'])).toEqual([
+      { kernels: 'generic' },
+      { kernels: 'fused', matmul: 'tfjs' },
+      { kernels: 'fused', matmul: 'tiled' },
+    ]);
     expect(benchVariants('wasm', ['generic', 'fused'], ['auto'])).toEqual([{}]);
   });
 
   it('runs each webgpu variant once per step mode, in the order given', () => {
     expect(benchVariants('webgpu', ['generic', 'fused'], ['tiled'], ['eager', 'recorded'])).toEqual([
-      { kernels: 'generic', step: 'eager' }, { kernels: 'generic', step: 'recorded' },
-      { kernels: 'fused', matmul: 'tiled', step: 'eager' }, { kernels: 'fused', matmul: 'tiled', step: 'recorded' },
+      { kernels: 'generic', step: 'eager' },
+      { kernels: 'generic', step: 'recorded' },
+      { kernels: 'fused', matmul: 'tiled', step: 'eager' },
+      { kernels: 'fused', matmul: 'tiled', step: 'recorded' },
     ]);
     expect(benchVariants('wasm', ['fused'], ['auto'], ['eager', 'recorded'])).toEqual([{}]);
   });
 
-  it('shows the webgpu rows\' per-step GPU work and fused/generic ratios measured in the same run', () => {
-    const gpu = { backend: 'webgpu', preset: 'baby', readbacksPerStep: 0, uploadsPerStep: 2, uploadBytesPerStep: 8192, uniformWritesPerStep: 10, gpuMsPerStep: null };
+  it("shows the webgpu rows' per-step GPU work and fused/generic ratios measured in the same run", () => {
+    const gpu = {
+      backend: 'webgpu',
+      preset: 'baby',
+      readbacksPerStep: 0,
+      uploadsPerStep: 2,
+      uploadBytesPerStep: 8192,
+      uniformWritesPerStep: 10,
+      gpuMsPerStep: null,
+    };
     const rows = [
       row({}),
       row({ ...gpu, kernels: 'generic', tokensPerSec: 100, dispatchesPerStep: 1000, encodeMsPerStep: 50, encodeCpuMsPerStep: 40 }),
@@ -102,10 +165,39 @@ describe('table', () => {
   });
 
   it('pairs recorded and eager rows of the same variant and prints the speed-up with the figures behind it', () => {
-    const gpu = { backend: 'webgpu', preset: 'baby', kernels: 'fused', matmulKernel: 'tiled', dispatchesPerStep: 150, readbacksPerStep: 0, uploadsPerStep: 1, uploadBytesPerStep: 4096, uniformWritesPerStep: 0, gpuMsPerStep: null } as const;
+    const gpu = {
+      backend: 'webgpu',
+      preset: 'baby',
+      kernels: 'fused',
+      matmulKernel: 'tiled',
+      dispatchesPerStep: 150,
+      readbacksPerStep: 0,
+      uploadsPerStep: 1,
+      uploadBytesPerStep: 4096,
+      uniformWritesPerStep: 0,
+      gpuMsPerStep: null,
+    } as const;
     const rows = [
-      row({ ...gpu, step: 'eager', tokensPerSec: 1000, msPerStep: 97, dispatchesPerStep: 150, bindGroupsPerStep: 150, tfjsKernelsPerStep: 420, encodeMsPerStep: 80 }),
-      row({ ...gpu, step: 'recorded', tokensPerSec: 9700, msPerStep: 10, dispatchesPerStep: 150, bindGroupsPerStep: 0, tfjsKernelsPerStep: 0, encodeMsPerStep: 2 }),
+      row({
+        ...gpu,
+        step: 'eager',
+        tokensPerSec: 1000,
+        msPerStep: 97,
+        dispatchesPerStep: 150,
+        bindGroupsPerStep: 150,
+        tfjsKernelsPerStep: 420,
+        encodeMsPerStep: 80,
+      }),
+      row({
+        ...gpu,
+        step: 'recorded',
+        tokensPerSec: 9700,
+        msPerStep: 10,
+        dispatchesPerStep: 150,
+        bindGroupsPerStep: 0,
+        tfjsKernelsPerStep: 0,
+        encodeMsPerStep: 2,
+      }),
       // another matmul, and a generic row: each pairs only with its own kind
       row({ ...gpu, matmulKernel: 'tfjs', step: 'eager', tokensPerSec: 500, msPerStep: 200 }),
       row({ ...gpu, kernels: 'generic', matmulKernel: undefined, step: 'recorded', tokensPerSec: 2000, msPerStep: 50 }),
@@ -152,7 +244,9 @@ describe('benchPreset on wasm (tiny budgets; no time is asserted)', () => {
     expect(row.tensorsAtStep100).toBe(row.tensorsAtStep10);
     expect(row.bytesAtStep100).toBe(row.bytesAtStep10);
     expect(row.batchSize).toBe(2);
-    expect(row.flopsPerToken).toBe(flopsPerToken({ nLayer: 2, nHead: 2, nEmbd: 32, blockSize: 32, vocabSize: data.tokenizer.vocabSize, dropout: 0, bias: true }));
+    expect(row.flopsPerToken).toBe(
+      flopsPerToken({ nLayer: 2, nHead: 2, nEmbd: 32, blockSize: 32, vocabSize: data.tokenizer.vocabSize, dropout: 0, bias: true }),
+    );
     expect(row.modelGflops).toBeCloseTo((row.flopsPerToken * row.tokensPerSec) / 1e9, 9);
     expect(row.mfu).toBeCloseTo(row.modelGflops / row.matmulGflops, 9);
     expect(row.msPerStep).toBeCloseTo((row.batchSize * row.blockSize * 1000) / row.tokensPerSec, 6);
@@ -160,8 +254,11 @@ describe('benchPreset on wasm (tiny budgets; no time is asserted)', () => {
     expect(row.genTokensCached).toBe(6);
     // the step's peak (core/peak.ts) lies above what lives between steps (weights, AdamW) and near the memory model's prediction
     expect(row.peakBytes!).toBeGreaterThan(row.bytesAtStep10);
-    expect(Math.abs(row.peakBytes! / predictMemory({ ...makeConfig({ preset: 'nano', batchSize: 2 }), vocabSize: row.vocabSize }, 'generic').peakBytes - 1)).toBeLessThan(0.15);
-    for (const k of ['tokensPerSec', 'matmulGflops', 'firstStepMs', 'genTokensPerSecCached', 'genTokensPerSecRecompute'] as const) expect(row[k]).toBeGreaterThan(0);
+    expect(
+      Math.abs(row.peakBytes! / predictMemory({ ...makeConfig({ preset: 'nano', batchSize: 2 }), vocabSize: row.vocabSize }, 'generic').peakBytes - 1),
+    ).toBeLessThan(0.15);
+    for (const k of ['tokensPerSec', 'matmulGflops', 'firstStepMs', 'genTokensPerSecCached', 'genTokensPerSecRecompute'] as const)
+      expect(row[k]).toBeGreaterThan(0);
     expect(row.cpuMfu).toBeUndefined(); // no CPU clock given
     expect(tf.memory().numTensors).toBe(before); // everything it made is disposed
   });
@@ -204,7 +301,24 @@ function tabgpt(...args: string[]): Promise<{ code: number; stdout: string; stde
 
 describe('tabgpt bench', () => {
   it('--json prints one object per line with the named fields', async () => {
-    const r = await tabgpt('bench', '--backend', 'wasm', '--preset', 'nano', '--json', '--corpus', 'builtin', '--repeats', '1', '--budget-s', '0.05', '--gen-tokens', '4', '--batch-size', '2');
+    const r = await tabgpt(
+      'bench',
+      '--backend',
+      'wasm',
+      '--preset',
+      'nano',
+      '--json',
+      '--corpus',
+      'builtin',
+      '--repeats',
+      '1',
+      '--budget-s',
+      '0.05',
+      '--gen-tokens',
+      '4',
+      '--batch-size',
+      '2',
+    );
     expect(r.stderr).not.toMatch(/error/);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');

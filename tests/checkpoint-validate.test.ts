@@ -42,10 +42,13 @@ function edited(edit: (h: Header, config: Record<string, unknown>, vocab: string
 
 async function refusal(bytes: Uint8Array): Promise<string> {
   const before = tf.memory().numTensors;
-  const err = await decodeCheckpoint(bytes, 'model.safetensors').then((c) => {
-    disposeCheckpoint(c);
-    return null;
-  }, (e: unknown) => e);
+  const err = await decodeCheckpoint(bytes, 'model.safetensors').then(
+    (c) => {
+      disposeCheckpoint(c);
+      return null;
+    },
+    (e: unknown) => e,
+  );
   expect(err, 'the file was accepted').toBeInstanceOf(CheckpointError);
   const msg = (err as Error).message;
   expect(msg).toMatch(/^model\.safetensors is not a valid tabgpt checkpoint: /);
@@ -74,13 +77,18 @@ describe('checkpoint validation before any tensor is built', () => {
   });
 
   it('reads a file written before config.step existed with the default step', async () => {
-    const c = await decodeCheckpoint(edited((_h, cfg) => void delete cfg.step), 'old.safetensors');
+    const c = await decodeCheckpoint(
+      edited((_h, cfg) => void delete cfg.step),
+      'old.safetensors',
+    );
     expect(c.meta.config.step).toBe('recorded');
     disposeCheckpoint(c);
   });
 
   it('names a config field out of range: 100,000 layers, a zero width, a negative lr, a string bias', async () => {
-    expect(await refusal(edited((_h, c) => void (c.nLayer = 100_000)))).toMatch(/config\.nLayer is 100000: it must be an integer from 1 to 1024 \(the file has tensors for 2 layers\)/);
+    expect(await refusal(edited((_h, c) => void (c.nLayer = 100_000)))).toMatch(
+      /config\.nLayer is 100000: it must be an integer from 1 to 1024 \(the file has tensors for 2 layers\)/,
+    );
     expect(await refusal(edited((_h, c) => void (c.nEmbd = 0)))).toMatch(/config\.nEmbd is 0/);
     expect(await refusal(edited((_h, c) => void (c.nHead = 3)))).toMatch(/config\.nEmbd \(16\) must be divisible by nHead \(3\)/);
     expect(await refusal(edited((_h, c) => void (c.lr = -1)))).toMatch(/config\.lr must be a positive number/);
@@ -90,19 +98,27 @@ describe('checkpoint validation before any tensor is built', () => {
   });
 
   it('names the first tensor the config implies but the file lacks (3 layers claimed, 2 stored)', async () => {
-    expect(await refusal(edited((_h, c) => void (c.nLayer = 3)))).toMatch(/tensor transformer\.h\.2\.ln_1\.weight is missing \(config\.nLayer is 3, the file has tensors for 2 layers\)/);
+    expect(await refusal(edited((_h, c) => void (c.nLayer = 3)))).toMatch(
+      /tensor transformer\.h\.2\.ln_1\.weight is missing \(config\.nLayer is 3, the file has tensors for 2 layers\)/,
+    );
     expect(await refusal(edited((_h, c) => void (c.bias = false)))).toMatch(/tensor transformer\.h\.0\.ln_1\.bias is not part of a model with this config/);
   });
 
   it('refuses a wrong shape, an extra tensor and half an optimizer', async () => {
-    expect(await refusal(edited((h) => void (h['transformer.h.0.attn.c_attn.weight'].shape = [16, 48])))).toMatch(/tensor transformer\.h\.0\.attn\.c_attn\.weight has shape \[16,48\] but the config .* implies \[48,16\]/);
+    expect(await refusal(edited((h) => void (h['transformer.h.0.attn.c_attn.weight'].shape = [16, 48])))).toMatch(
+      /tensor transformer\.h\.0\.attn\.c_attn\.weight has shape \[16,48\] but the config .* implies \[48,16\]/,
+    );
     expect(await refusal(edited((_h, c) => void (c.blockSize = 8)))).toMatch(/tensor transformer\.wpe\.weight has shape \[16,16\] .* implies \[8,16\]/);
     // an extra tensor appended to the data section
     const { body } = split(good);
     const longer = new Uint8Array(body.length + 16);
     longer.set(body);
-    expect(await refusal(edited((h) => void (h['evil.payload'] = { dtype: 'F32', shape: [4], data_offsets: [body.length, body.length + 16] }), longer))).toMatch(/tensor evil\.payload is not part of a model/);
-    expect(await refusal(edited((h) => void delete h['optimizer.exp_avg_sq.transformer.ln_f.bias'], body))).toMatch(/bytes .*belong to no tensor|optimizer\.exp_avg_sq\.transformer\.ln_f\.bias is missing/);
+    expect(
+      await refusal(edited((h) => void (h['evil.payload'] = { dtype: 'F32', shape: [4], data_offsets: [body.length, body.length + 16] }), longer)),
+    ).toMatch(/tensor evil\.payload is not part of a model/);
+    expect(await refusal(edited((h) => void delete h['optimizer.exp_avg_sq.transformer.ln_f.bias'], body))).toMatch(
+      /bytes .*belong to no tensor|optimizer\.exp_avg_sq\.transformer\.ln_f\.bias is missing/,
+    );
   });
 
   it('refuses sizes that disagree with the file length: bytes appended, overlapping tensors', async () => {
@@ -110,14 +126,20 @@ describe('checkpoint validation before any tensor is built', () => {
     const padded = new Uint8Array(body.length + 8);
     padded.set(body);
     expect(await refusal(join(header, padded))).toMatch(/8 bytes after the last tensor belong to no tensor/);
-    expect(await refusal(edited((h) => {
-      const a = h['transformer.ln_f.weight'].data_offsets;
-      h['transformer.ln_f.weight'].data_offsets = [a[0] - 4, a[1] - 4];
-    }))).toMatch(/overlaps|belong to no tensor/);
+    expect(
+      await refusal(
+        edited((h) => {
+          const a = h['transformer.ln_f.weight'].data_offsets;
+          h['transformer.ln_f.weight'].data_offsets = [a[0] - 4, a[1] - 4];
+        }),
+      ),
+    ).toMatch(/overlaps|belong to no tensor/);
   });
 
   it('refuses a vocabulary entry that is not one character, a repeated entry, and a count that disagrees', async () => {
-    expect(await refusal(edited((_h, _c, v) => void (v[5] = '<img src=x onerror=alert(1)>')))).toMatch(/metadata\.vocab\[5\] is "<img src=x onerror=alert\(1\)>": every entry must be a single character/);
+    expect(await refusal(edited((_h, _c, v) => void (v[5] = '<img src=x onerror=alert(1)>')))).toMatch(
+      /metadata\.vocab\[5\] is "<img src=x onerror=alert\(1\)>": every entry must be a single character/,
+    );
     expect(await refusal(edited((_h, _c, v) => void (v[5] = v[4])))).toMatch(/metadata\.vocab\[5\] repeats metadata\.vocab\[4\]/);
     expect(await refusal(edited((_h, _c, v) => void (v[5] = '')))).toMatch(/metadata\.vocab\[5\]/);
     expect(await refusal(edited((_h, _c, v) => void v.push('Ω')))).toMatch(/metadata\.vocab has \d+ entries but config\.vocabSize is \d+/);

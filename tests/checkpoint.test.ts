@@ -10,13 +10,33 @@ import { makeConfig, type Config } from '../src/core/config.ts';
 import { Dataset } from '../src/core/data.ts';
 import { newTrainer, type Trainer } from '../src/core/train.ts';
 import {
-  CheckpointError, decodeCheckpoint, disposeCheckpoint, encodeCheckpoint, modelFromCheckpoint, resumeTrainer, saveTrainer,
+  CheckpointError,
+  decodeCheckpoint,
+  disposeCheckpoint,
+  encodeCheckpoint,
+  modelFromCheckpoint,
+  resumeTrainer,
+  saveTrainer,
 } from '../src/core/checkpoint.ts';
 
 const TEXT = 'It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife.\n'.repeat(12);
 const data = new Dataset(TEXT);
 // dropout on, so resuming must also reproduce the dropout masks
-const cfg: Config = makeConfig({ nLayer: 2, nHead: 2, nEmbd: 16, blockSize: 16, batchSize: 4, maxIters: 12, warmupIters: 3, lr: 3e-3, dropout: 0.1, logInterval: 1, evalInterval: 1000, evalIters: 2, seed: 7 });
+const cfg: Config = makeConfig({
+  nLayer: 2,
+  nHead: 2,
+  nEmbd: 16,
+  blockSize: 16,
+  batchSize: 4,
+  maxIters: 12,
+  warmupIters: 3,
+  lr: 3e-3,
+  dropout: 0.1,
+  logInterval: 1,
+  evalInterval: 1000,
+  evalIters: 2,
+  seed: 7,
+});
 let dir: string;
 
 beforeAll(async () => {
@@ -62,7 +82,10 @@ describe('checkpoint format', () => {
     expect(meta.seed).toBe('7');
     expect(meta.corpus).toBe('test');
     // tensors tile the data section exactly
-    const spans = Object.entries(header).filter(([k]) => k !== '__metadata__').map(([, v]) => (v as { data_offsets: [number, number] }).data_offsets).sort((a, b) => a[0] - b[0]);
+    const spans = Object.entries(header)
+      .filter(([k]) => k !== '__metadata__')
+      .map(([, v]) => (v as { data_offsets: [number, number] }).data_offsets)
+      .sort((a, b) => a[0] - b[0]);
     spans.forEach(([s], i) => expect(s).toBe(i === 0 ? 0 : spans[i - 1][1]));
     expect(spans[spans.length - 1][1]).toBe(bytes.length - 8 - headerLen);
     dispose(t);
@@ -115,7 +138,9 @@ describe('resume', () => {
     for (const [name, w] of a) expect(Array.from(b.get(name)!), name).toEqual(Array.from(w));
     // same optimizer state too
     expect(resumed.optimizer.t).toBe(straight.optimizer.t);
-    expect(Array.from(resumed.optimizer.v.get('transformer.wte.weight')!.dataSync())).toEqual(Array.from(straight.optimizer.v.get('transformer.wte.weight')!.dataSync()));
+    expect(Array.from(resumed.optimizer.v.get('transformer.wte.weight')!.dataSync())).toEqual(
+      Array.from(straight.optimizer.v.get('transformer.wte.weight')!.dataSync()),
+    );
     dispose(straight);
     dispose(resumed);
   });
@@ -156,7 +181,10 @@ describe('damaged files', () => {
   });
 
   const refuse = async (bytes: Uint8Array, why: RegExp) => {
-    const err = await decodeCheckpoint(bytes, 'model.safetensors').then(() => null, (e: unknown) => e);
+    const err = await decodeCheckpoint(bytes, 'model.safetensors').then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(CheckpointError);
     const msg = (err as Error).message;
     expect(msg).toMatch(/^model\.safetensors is not a valid tabgpt checkpoint: /);

@@ -20,7 +20,13 @@ const BIN = join(ROOT, 'bin/tabgpt.js');
 const dir = mkdtempSync(join(tmpdir(), 'tabgpt-int-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Done { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; ms: number }
+interface Done {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
 
 /**
  * Start the CLI; each time stdout or stderr matches the next `[pattern, action]`,
@@ -40,10 +46,12 @@ function drive(args: string[], script: [RegExp, (p: ReturnType<typeof spawn>) =>
   child.stdout!.on('data', (c: Buffer) => ((stdout += c.toString()), check()));
   child.stderr!.on('data', (c: Buffer) => ((stderr += c.toString()), check()));
   const timer = setTimeout(() => child.kill('SIGKILL'), 150_000); // a hang's backstop, not a wait
-  return new Promise((res) => child.on('exit', (code, signal) => {
-    clearTimeout(timer);
-    res({ code, signal, stdout, stderr, ms: Date.now() - lastAction });
-  }));
+  return new Promise((res) =>
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      res({ code, signal, stdout, stderr, ms: Date.now() - lastAction });
+    }),
+  );
 }
 
 function meta(path: string): Record<string, string> {
@@ -71,9 +79,17 @@ describe('interrupting tabgpt train', () => {
     expect(cmd).toBe(`--resume '${out}' --out '${out}'`);
     // The printed arguments, as a shell would split them, continue the run from that step.
     const args = [...cmd.matchAll(/'([^']*)'|(\S+)/g)].map((x) => x[1] ?? x[2]);
-    const resumed = spawnSync(process.execPath, [BIN, 'train', ...args, '--max-iters', String(step + 5), '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    const resumed = spawnSync(process.execPath, [BIN, 'train', ...args, '--max-iters', String(step + 5), '--json'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     expect(resumed.status, resumed.stderr).toBe(0);
-    const done = resumed.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.event === 'done');
+    const done = resumed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .find((l) => l.event === 'done');
     expect(done.steps).toBe(step + 5);
     expect(meta(out).step).toBe(String(step + 5));
   }, 180_000);
@@ -92,10 +108,14 @@ describe('interrupting tabgpt train', () => {
     const out = join(dir, 'twice.safetensors');
     // TABGPT_HOLD_EVAL (cli/train.ts) holds the evaluation that follows the first Ctrl-C and says so:
     // the second Ctrl-C lands inside it, whatever the machine's load.
-    const r = await drive([...TRAIN, '--eval-interval', '10', '--eval-iters', '4', '--out', out], [
-      [/eval step 10: .* saved /, (p) => p.kill('SIGINT')],
-      [/evaluating \(held by TABGPT_HOLD_EVAL/, (p) => p.kill('SIGINT')],
-    ], { TABGPT_HOLD_EVAL: '1' });
+    const r = await drive(
+      [...TRAIN, '--eval-interval', '10', '--eval-iters', '4', '--out', out],
+      [
+        [/eval step 10: .* saved /, (p) => p.kill('SIGINT')],
+        [/evaluating \(held by TABGPT_HOLD_EVAL/, (p) => p.kill('SIGINT')],
+      ],
+      { TABGPT_HOLD_EVAL: '1' },
+    );
     expect(r.stderr).toMatch(/SIGINT: stopping after the step in progress/); // the first one was caught...
     expect(r.signal, `${r.code} ${r.stdout.slice(-300)} ${r.stderr}`).toBe('SIGINT'); // ...the second got the default action: killed
     expect(r.stdout).not.toMatch(/interrupted/);
@@ -109,8 +129,29 @@ describe('interrupting tabgpt train', () => {
 describe('interrupting tabgpt sweep', () => {
   it('keeps every finished run, says how to resume, exits 130; the printed command resumes', async () => {
     const out = join(dir, 'results.json');
-    const SWEEP = ['sweep', '--corpus', 'builtin', '--sizes', '5', '--min-params', '1500', '--max-params', '40000', '--head-size', '8',
-      '--width-per-layer', '8', '--block-size', '32', '--batch-size', '8', '--tokens', String(60 * 8 * 32), '--eval-iters', '4'];
+    const SWEEP = [
+      'sweep',
+      '--corpus',
+      'builtin',
+      '--sizes',
+      '5',
+      '--min-params',
+      '1500',
+      '--max-params',
+      '40000',
+      '--head-size',
+      '8',
+      '--width-per-layer',
+      '8',
+      '--block-size',
+      '32',
+      '--batch-size',
+      '8',
+      '--tokens',
+      String(60 * 8 * 32),
+      '--eval-iters',
+      '4',
+    ];
     const r = await drive([...SWEEP, '--out', out], [[/done: .*val .* saved /, (p) => p.kill('SIGINT')]]);
     expect(r.code, r.stderr).toBe(130);
     const m = /interrupted \(SIGINT\): (\d+)\/5 runs finished and kept in .*; resume with: npm run sweep -- (.*)$/m.exec(r.stdout);
@@ -130,7 +171,10 @@ describe('a hostile checkpoint given to the CLI', () => {
   it('one line naming the field (config.nLayer), no internal error', async () => {
     // A good 2-layer checkpoint of its own (built here, in-process), then its header edited to lie.
     await tf.setBackend('cpu');
-    const t = newTrainer(makeConfig({ nLayer: 2, nHead: 2, nEmbd: 16, blockSize: 16, batchSize: 2, maxIters: 1 }), new Dataset('to be or not to be, that is the question. '.repeat(20)));
+    const t = newTrainer(
+      makeConfig({ nLayer: 2, nHead: 2, nEmbd: 16, blockSize: 16, batchSize: 2, maxIters: 1 }),
+      new Dataset('to be or not to be, that is the question. '.repeat(20)),
+    );
     const good = Buffer.from(await saveTrainer(t, t.data.tokenizer));
     t.model.dispose();
     t.dispose();
@@ -144,11 +188,16 @@ describe('a hostile checkpoint given to the CLI', () => {
     good.subarray(8 + len).copy(bad, 8 + h.length);
     const path = join(dir, 'evil.safetensors');
     writeFileSync(path, bad);
-    for (const args of [['sample', '--ckpt', path], ['train', '--resume', path]]) {
+    for (const args of [
+      ['sample', '--ckpt', path],
+      ['train', '--resume', path],
+    ]) {
       const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TABGPT_DEBUG: '' } });
       expect(r.status).toBe(1);
       expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
-      expect(r.stderr).toMatch(/^tabgpt: error: .*evil\.safetensors is not a valid tabgpt checkpoint: config\.nLayer is 100000: it must be an integer from 1 to 1024 \(the file has tensors for 2 layers\)/);
+      expect(r.stderr).toMatch(
+        /^tabgpt: error: .*evil\.safetensors is not a valid tabgpt checkpoint: config\.nLayer is 100000: it must be an integer from 1 to 1024 \(the file has tensors for 2 layers\)/,
+      );
     }
   });
 });

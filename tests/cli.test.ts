@@ -29,7 +29,11 @@ function tabgpt(...args: string[]): Promise<Run> {
   });
 }
 
-const jsonLines = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+const jsonLines = (out: string) =>
+  out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 /** A user mistake: non-zero exit, exactly one stderr line 'tabgpt: error: ...', no stack frames. */
 function expectOneLineError(r: Run, message: RegExp) {
@@ -99,7 +103,7 @@ describe('train, sample, resume', () => {
     expect(s3).not.toBe(s1);
   });
 
-  it('train --resume continues from the checkpoint\'s step', async () => {
+  it("train --resume continues from the checkpoint's step", async () => {
     expect(r.code, r.stderr).toBe(0);
     const out = join(dir, 'resumed.safetensors');
     const resumed = await tabgpt('train', '--resume', ckpt, '--max-iters', '30', '--eval-interval', '10', '--json', '--out', out);
@@ -133,8 +137,28 @@ describe('a run on a --text file', () => {
 describe('divergence', () => {
   it('stops with one line naming the step and keeps the last good checkpoint', async () => {
     const out = join(dir, 'diverge.safetensors');
-    const r = await tabgpt('train', '--corpus', 'builtin', '--preset', 'nano', '--lr', '1e6', '--warmup-iters', '0', '--max-iters', '50',
-      '--eval-interval', '1', '--log-interval', '1', '--json', '--out', out, '--backend', 'cpu');
+    const r = await tabgpt(
+      'train',
+      '--corpus',
+      'builtin',
+      '--preset',
+      'nano',
+      '--lr',
+      '1e6',
+      '--warmup-iters',
+      '0',
+      '--max-iters',
+      '50',
+      '--eval-interval',
+      '1',
+      '--log-interval',
+      '1',
+      '--json',
+      '--out',
+      out,
+      '--backend',
+      'cpu',
+    );
     expectOneLineError(r, /loss became (NaN|-?Infinity) at step (\d+): lower the learning rate/);
     const failedAt = Number(/at step (\d+)/.exec(r.stderr)![1]);
     const evals = r.stdout.trim() === '' ? [] : jsonLines(r.stdout);
@@ -153,7 +177,24 @@ describe('divergence', () => {
     const target = join(dir, 'target.safetensors');
     copyFileSync(good, target);
     const before = readFileSync(target);
-    const r = await tabgpt('train', '--corpus', 'builtin', '--preset', 'nano', '--lr', '1e6', '--warmup-iters', '0', '--max-iters', '50', '--eval-interval', '40', '--json', '--out', target);
+    const r = await tabgpt(
+      'train',
+      '--corpus',
+      'builtin',
+      '--preset',
+      'nano',
+      '--lr',
+      '1e6',
+      '--warmup-iters',
+      '0',
+      '--max-iters',
+      '50',
+      '--eval-interval',
+      '40',
+      '--json',
+      '--out',
+      target,
+    );
     expectOneLineError(r, /loss became .* at step \d+/);
     expect(readFileSync(target).equals(before)).toBe(true);
     const s = await tabgpt('sample', '--ckpt', target, '--json', '--max-new-tokens', '5');

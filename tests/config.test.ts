@@ -19,7 +19,7 @@ function rejects(cfg: Config, field: RegExp, corpusLength?: number) {
 }
 
 describe('presets and defaults', () => {
-  it('has nanoGPT\'s baby preset and a valid default for every preset', () => {
+  it("has nanoGPT's baby preset and a valid default for every preset", () => {
     expect(PRESETS.baby).toEqual({ nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 64 });
     for (const name of Object.keys(PRESETS) as (keyof typeof PRESETS)[]) {
       expect(() => validate(ok({ ...PRESETS[name] }))).not.toThrow();

@@ -62,7 +62,9 @@ describe('split and batches', () => {
   it('refuses an empty text, and a text outside a given vocabulary, naming the characters', () => {
     expect(() => new Dataset('')).toThrow(DataError);
     expect(() => new Dataset('')).toThrow(/empty/);
-    expect(() => new Dataset('abcxyz', Tokenizer.fromText('abc'))).toThrow(/3 characters the model does not know: 'x' \(U\+0078\), 'y' \(U\+0079\), 'z' \(U\+007A\)/);
+    expect(() => new Dataset('abcxyz', Tokenizer.fromText('abc'))).toThrow(
+      /3 characters the model does not know: 'x' \(U\+0078\), 'y' \(U\+0079\), 'z' \(U\+007A\)/,
+    );
   });
 });
 

@@ -10,18 +10,27 @@ import { describe, expect, it } from 'vitest';
 const root = join(import.meta.dirname, '..');
 const README_MAX_LINES = 250;
 
-const docs = ['README.md', 'PERFORMANCE.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const docs = [
+  'README.md',
+  'PERFORMANCE.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 
 /** The text outside fenced code blocks (``` ... ```), line numbers kept. */
 function prose(md: string): string {
   let fenced = false;
-  return md.split('\n').map((line) => {
-    if (/^\s*```/.test(line)) {
-      fenced = !fenced;
-      return '';
-    }
-    return fenced ? '' : line;
-  }).join('\n');
+  return md
+    .split('\n')
+    .map((line) => {
+      if (/^\s*```/.test(line)) {
+        fenced = !fenced;
+        return '';
+      }
+      return fenced ? '' : line;
+    })
+    .join('\n');
 }
 
 /** Relative link targets: [text](target), ![alt](target), <img src>, <a href>; inline code ignored. */
@@ -53,7 +62,10 @@ export function anchors(md: string): Set<string> {
     const h = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (!h) continue;
     const text = h[1].replace(/\[([^\]]*)\]\([^)]*\)/g, '$1'); // a link in a heading keeps its text
-    const base = text.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    const base = text
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);
     out.add(n === 0 ? base : `${base}-${n}`);
@@ -93,7 +105,8 @@ describe('documentation', () => {
   });
 
   it('finds links, paths and anchors (so the checks above can fail)', () => {
-    const md = '# A `b` (c)\n\n[x](docs/a.md#a-b-c) ![y](img.png "t") <img src="p.png"> [web](https://x.org) `[z](no.md)`\n`src/core/model.ts` `npm test`\n```\n[in](fence.md) `src/fenced.ts`\n# fenced\n```\n## A `b` (c)\n';
+    const md =
+      '# A `b` (c)\n\n[x](docs/a.md#a-b-c) ![y](img.png "t") <img src="p.png"> [web](https://x.org) `[z](no.md)`\n`src/core/model.ts` `npm test`\n```\n[in](fence.md) `src/fenced.ts`\n# fenced\n```\n## A `b` (c)\n';
     expect(linkTargets(md)).toEqual(['docs/a.md#a-b-c', 'img.png', 'p.png']);
     expect(codePaths(md)).toEqual(['src/core/model.ts']);
     expect([...anchors(md)]).toEqual(['a-b-c', 'a-b-c-1']);

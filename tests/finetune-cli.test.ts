@@ -73,7 +73,10 @@ describe('train --init-from', () => {
       [['--init-from', base, '--resume', base], /^give --resume FILE \(continue a run\) or --init-from FILE \(a new run from its weights\), not both$/],
       [['--init-from', base, '--freeze', 'head'], /^--freeze must be one of none, embeddings, all-but-head \(got 'head'\)$/],
       [['--freeze', 'embeddings'], /^--freeze needs --init-from FILE/],
-      [['--init-from', base, '--text', newText, '--freeze', 'embeddings'], /^--freeze embeddings would keep the \d+ new characters: .* at their random init: use --freeze none or all-but-head$/],
+      [
+        ['--init-from', base, '--text', newText, '--freeze', 'embeddings'],
+        /^--freeze embeddings would keep the \d+ new characters: .* at their random init: use --freeze none or all-but-head$/,
+      ],
     ];
     for (const [args, message] of cases) {
       const argv = [...(args.includes('--text') ? [] : ['--corpus', 'builtin']), ...args, '--out', join(dir, 'never.safetensors')];

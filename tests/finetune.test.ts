@@ -21,7 +21,21 @@ beforeAll(async () => {
 
 const OLD = 'Sing, O goddess, the anger of Achilles son of Peleus, that brought countless ills upon the Achaeans.\n'.repeat(10);
 const NEW = 'Chante, déesse, la colère d’Achille — ce garçon de Pélée — qui fit tant de maux aux Achéens.\n'.repeat(10);
-const small = (o: Partial<Config> = {}) => makeConfig({ nLayer: 2, nHead: 2, nEmbd: 16, blockSize: 8, batchSize: 4, maxIters: 20, lr: 1e-2, evalInterval: 1000, evalIters: 2, logInterval: 1, seed: 3, ...o });
+const small = (o: Partial<Config> = {}) =>
+  makeConfig({
+    nLayer: 2,
+    nHead: 2,
+    nEmbd: 16,
+    blockSize: 8,
+    batchSize: 4,
+    maxIters: 20,
+    lr: 1e-2,
+    evalInterval: 1000,
+    evalIters: 2,
+    logInterval: 1,
+    seed: 3,
+    ...o,
+  });
 const dispose = (t: Trainer) => {
   t.model.dispose();
   t.dispose();
@@ -31,7 +45,9 @@ const dispose = (t: Trainer) => {
 let bytes: Uint8Array;
 beforeAll(async () => {
   const t = newTrainer(small(), new Dataset(OLD));
-  for await (const _ of trainLoop(t)) { /* run to the end */ }
+  for await (const _ of trainLoop(t)) {
+    /* run to the end */
+  }
   bytes = await saveTrainer(t, t.data.tokenizer);
   dispose(t);
 });
@@ -63,7 +79,7 @@ describe('--init-from', () => {
     }
   });
 
-  it('gives exactly the checkpoint\'s logits at step 0', async () => {
+  it("gives exactly the checkpoint's logits at step 0", async () => {
     const ref = modelFromCheckpoint(await decodeCheckpoint(bytes));
     const { trainer, added } = initFrom(await decodeCheckpoint(bytes), OLD, { maxIters: 10 });
     try {
@@ -76,16 +92,18 @@ describe('--init-from', () => {
     }
   });
 
-  it('keeps the checkpoint\'s model shape: a conflicting shape field is a one-line ConfigError', async () => {
+  it("keeps the checkpoint's model shape: a conflicting shape field is a one-line ConfigError", async () => {
     const saved = (await decodeCheckpoint(bytes)).meta.config;
     expect(() => initFromConfig(saved, { nEmbd: 32 }, 0)).toThrow(ConfigError);
-    expect(() => initFromConfig(saved, { nEmbd: 32 }, 0)).toThrow(/^nEmbd=32 differs from the checkpoint's nEmbd=16: a run from a checkpoint keeps its model shape \(drop the flag\)$/);
+    expect(() => initFromConfig(saved, { nEmbd: 32 }, 0)).toThrow(
+      /^nEmbd=32 differs from the checkpoint's nEmbd=16: a run from a checkpoint keeps its model shape \(drop the flag\)$/,
+    );
     expect(initFromConfig(saved, { nEmbd: 16, dropout: 0.1 }, 0).dropout).toBe(0.1); // same shape, other settings: fine
   });
 });
 
 describe('vocabulary extension', () => {
-  it('adds rows for new characters after the old ones and leaves old characters\' logits unchanged', async () => {
+  it("adds rows for new characters after the old ones and leaves old characters' logits unchanged", async () => {
     const ref = modelFromCheckpoint(await decodeCheckpoint(bytes));
     const V = ref.tokenizer.vocabSize;
     const ft = initFrom(await decodeCheckpoint(bytes), NEW, { maxIters: 10 });
@@ -193,7 +211,9 @@ describe('--freeze', () => {
 
   it('refuses --freeze embeddings when new characters would stay at their random init', async () => {
     const before = tf.memory().numTensors;
-    await expect(async () => initFrom(await decodeCheckpoint(bytes), NEW, { maxIters: 3 }, { freeze: 'embeddings' })).rejects.toThrow(/^--freeze embeddings would keep the \d+ new characters: .* at their random init: use --freeze none or all-but-head$/);
+    await expect(async () => initFrom(await decodeCheckpoint(bytes), NEW, { maxIters: 3 }, { freeze: 'embeddings' })).rejects.toThrow(
+      /^--freeze embeddings would keep the \d+ new characters: .* at their random init: use --freeze none or all-but-head$/,
+    );
     expect(tf.memory().numTensors).toBe(before); // nothing leaked on the way out
   });
 });

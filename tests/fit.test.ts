@@ -17,8 +17,7 @@ function noiseRng(seed: number): () => number {
   return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
-const logSpaced = (lo: number, hi: number, count: number) =>
-  Array.from({ length: count }, (_, i) => lo * Math.pow(hi / lo, i / (count - 1)));
+const logSpaced = (lo: number, hi: number, count: number) => Array.from({ length: count }, (_, i) => lo * Math.pow(hi / lo, i / (count - 1)));
 
 const relErr = (got: number, want: number) => Math.abs(got - want) / Math.abs(want);
 const covers = (iv: { lo: number; hi: number }, v: number) => iv.lo <= v && v <= iv.hi;
@@ -111,7 +110,10 @@ describe('fitPowerLaw', () => {
   });
 
   it('refuses too few runs, naming the counts', () => {
-    const two = [{ N: 1e4, loss: 3 }, { N: 1e5, loss: 2 }];
+    const two = [
+      { N: 1e4, loss: 3 },
+      { N: 1e5, loss: 2 },
+    ];
     expect(() => fitPowerLaw(two, 'E+power')).toThrow(FitError);
     expect(() => fitPowerLaw(two, 'E+power')).toThrow(/at least 4 runs at 3 or more distinct sizes; got 2 runs at 2 sizes/);
     // Enough runs but repeated sizes (seeds) do not identify three parameters.

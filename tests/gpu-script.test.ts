@@ -10,9 +10,14 @@ const ROOT = join(import.meta.dirname, '..');
 
 function gpuSh(env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('bash', [join(ROOT, 'bench', 'gpu.sh'), '/tmp/tabgpt-gpu-test.jsonl'], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
+    execFile(
+      'bash',
+      [join(ROOT, 'bench', 'gpu.sh'), '/tmp/tabgpt-gpu-test.jsonl'],
+      { cwd: ROOT, env: { ...process.env, ...env }, timeout: 30_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -21,7 +26,9 @@ describe('bench/gpu.sh without a GPU', () => {
     const r = await gpuSh({ NVIDIA_SMI: '/nonexistent/nvidia-smi' });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe("gpu.sh: no NVIDIA driver: '/nonexistent/nvidia-smi' not found; run this on a machine with an NVIDIA GPU (without one, npm run bench measures the CPU side)\n");
+    expect(r.stderr).toBe(
+      "gpu.sh: no NVIDIA driver: '/nonexistent/nvidia-smi' not found; run this on a machine with an NVIDIA GPU (without one, npm run bench measures the CPU side)\n",
+    );
   });
 
   it('says so too when nvidia-smi is there but finds no GPU', async () => {

@@ -18,7 +18,21 @@ import { countsBetween, gpuCounts, installGpuCounters } from '../src/core/kernel
 const TEXT = 'Now is the winter of our discontent made glorious summer by this sun of York.\n'.repeat(20);
 const data = new Dataset(TEXT);
 // odd sizes (C = 24, T = 7) so no shape is a lucky power of two
-const base = (o: Partial<Config> = {}) => makeConfig({ nLayer: 2, nHead: 2, nEmbd: 24, blockSize: 7, maxIters: 5, logInterval: 1, evalInterval: 1000, evalIters: 1, dropout: 0, seed: 5, lr: 3e-3, ...o });
+const base = (o: Partial<Config> = {}) =>
+  makeConfig({
+    nLayer: 2,
+    nHead: 2,
+    nEmbd: 24,
+    blockSize: 7,
+    maxIters: 5,
+    logInterval: 1,
+    evalInterval: 1000,
+    evalIters: 1,
+    dropout: 0,
+    seed: 5,
+    lr: 3e-3,
+    ...o,
+  });
 
 const free = (t: Trainer) => {
   t.model.dispose();

@@ -5,7 +5,19 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeConfig } from '../src/core/config.ts';
 import { Dataset } from '../src/core/data.ts';
-import { attentionMaps, deviceReport, embeddingMap, estimateSpeed, lossByPosition, nextChars, pca2, scoreText, softmax, surprisingSpans, topK } from '../src/core/inspect/index.ts';
+import {
+  attentionMaps,
+  deviceReport,
+  embeddingMap,
+  estimateSpeed,
+  lossByPosition,
+  nextChars,
+  pca2,
+  scoreText,
+  softmax,
+  surprisingSpans,
+  topK,
+} from '../src/core/inspect/index.ts';
 import { Rng } from '../src/core/rng.ts';
 import { generate } from '../src/core/sample.ts';
 import { evaluateLoss, newTrainer, type Trainer } from '../src/core/train.ts';
@@ -73,9 +85,10 @@ describe('plain math', () => {
     expect(spans).toHaveLength(3);
     expect(spans[0]).toMatchObject({ start: 3, text: 'de', bits: 10 });
     expect(spans[1]).toMatchObject({ start: 8, text: 'ij', bits: 5 });
-    for (let i = 0; i < spans.length; i++) for (let j = i + 1; j < spans.length; j++) {
-      expect(spans[i].start + spans[i].length <= spans[j].start || spans[j].start + spans[j].length <= spans[i].start).toBe(true);
-    }
+    for (let i = 0; i < spans.length; i++)
+      for (let j = i + 1; j < spans.length; j++) {
+        expect(spans[i].start + spans[i].length <= spans[j].start || spans[j].start + spans[j].length <= spans[i].start).toBe(true);
+      }
   });
 });
 
@@ -129,7 +142,10 @@ describe('views of a trained model', () => {
       expect(c.bits!).toBeCloseTo(-Math.log2(expected), 4);
       expect(c.top.map((x) => x.char)).toEqual(nc.top.slice(0, 5).map((x) => x.char));
     }
-    expect(score.totalBits).toBeCloseTo(score.chars.reduce((a, c) => a + (c.bits ?? 0), 0), 9);
+    expect(score.totalBits).toBeCloseTo(
+      score.chars.reduce((a, c) => a + (c.bits ?? 0), 0),
+      9,
+    );
     expect(score.bpc).toBeCloseTo(score.totalBits / (text.length - 1), 9);
     expect(score.spans.length).toBeGreaterThan(0);
     // A long text: every character after the first is scored.

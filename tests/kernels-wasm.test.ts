@@ -66,8 +66,22 @@ describe('fast BatchMatMul on wasm equals the cpu backend', () => {
 
   it('gives the same gradients through matMul with transposes', async () => {
     const f = (a: tf.Tensor, b: tf.Tensor) => tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y, false, true).square().sum())([a, b]);
-    const want = await on('cpu', [[2, 6, 5], [2, 4, 5]], f);
-    const got = await on('wasm', [[2, 6, 5], [2, 4, 5]], f);
+    const want = await on(
+      'cpu',
+      [
+        [2, 6, 5],
+        [2, 4, 5],
+      ],
+      f,
+    );
+    const got = await on(
+      'wasm',
+      [
+        [2, 6, 5],
+        [2, 4, 5],
+      ],
+      f,
+    );
     for (let i = 0; i < 2; i++) expect(maxRelDiff(got[i], want[i])).toBeLessThan(1e-5);
   });
 

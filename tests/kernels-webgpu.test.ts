@@ -24,8 +24,16 @@ function make(inputs: Input[], seed: number): tf.Tensor[] {
   const rng = new Rng(seed);
   return inputs.map(({ shape, int, std }) => {
     const n = shape.reduce((a, b) => a * b, 1);
-    if (int) return tf.tensor(Int32Array.from({ length: n }, () => rng.int(int)), shape, 'int32');
-    return tf.tensor(Float32Array.from({ length: n }, () => rng.normal() * (std ?? 1)), shape);
+    if (int)
+      return tf.tensor(
+        Int32Array.from({ length: n }, () => rng.int(int)),
+        shape,
+        'int32',
+      );
+    return tf.tensor(
+      Float32Array.from({ length: n }, () => rng.normal() * (std ?? 1)),
+      shape,
+    );
   });
 }
 
@@ -43,7 +51,10 @@ async function run(backend: string, mode: 'generic' | 'fused', inputs: Input[], 
   const f = (...xs: tf.Tensor[]) => op(k, ...xs);
   const xs = make(inputs, 7);
   const wrt = xs.filter((_, i) => !inputs[i].int);
-  const all = (ws: tf.Tensor[]) => { let j = 0; return xs.map((x, i) => (inputs[i].int ? x : ws[j++])); };
+  const all = (ws: tf.Tensor[]) => {
+    let j = 0;
+    return xs.map((x, i) => (inputs[i].int ? x : ws[j++]));
+  };
   const value = f(...xs);
   const dy = make([{ shape: value.shape }], 11)[0];
   await value.data(); // everything before the gradient pass is done
@@ -78,12 +89,17 @@ async function check(inputs: Input[], f: Op, tol = 2e-5) {
   ref.out.forEach((r, i) => (err = Math.max(err, maxErr(fused.out[i], r))));
   ref.out.forEach((r, i) => (genericErr = Math.max(genericErr, maxErr(generic.out[i], r))));
   expect(err).toBeLessThan(tol);
-  return { err: `${err.toExponential(1)} (generic ${genericErr.toExponential(1)})`, fused: `${fused.fwd}+${fused.bwd}`, generic: `${generic.fwd}+${generic.bwd}` };
+  return {
+    err: `${err.toExponential(1)} (generic ${genericErr.toExponential(1)})`,
+    fused: `${fused.fwd}+${fused.bwd}`,
+    generic: `${generic.fwd}+${generic.bwd}`,
+  };
 }
 
 beforeAll(async () => {
   await requireWebGPU();
-  const proto = (globalThis as unknown as { GPUComputePassEncoder: { prototype: { dispatchWorkgroups: (...a: number[]) => void } } }).GPUComputePassEncoder.prototype;
+  const proto = (globalThis as unknown as { GPUComputePassEncoder: { prototype: { dispatchWorkgroups: (...a: number[]) => void } } }).GPUComputePassEncoder
+    .prototype;
   const orig = proto.dispatchWorkgroups;
   proto.dispatchWorkgroups = function (this: unknown, ...a: number[]) {
     dispatches++;
@@ -92,7 +108,11 @@ beforeAll(async () => {
 });
 
 describe('fused LayerNorm', () => {
-  for (const [N, C, bias] of [[1, 5, true], [7, 96, true], [130, 200, false]] as [number, number, boolean][]) {
+  for (const [N, C, bias] of [
+    [1, 5, true],
+    [7, 96, true],
+    [130, 200, false],
+  ] as [number, number, boolean][]) {
     it(`N=${N} C=${C} bias=${bias}`, async () => {
       const inputs = [{ shape: [N, C] }, { shape: [C] }, ...(bias ? [{ shape: [C] }] : [])];
       const r = await check(inputs, (k, x, w, b) => ops.layerNorm(k, x as tf.Tensor2D, w, b ?? null));
@@ -102,7 +122,11 @@ describe('fused LayerNorm', () => {
 });
 
 describe('fused bias + GELU (after the c_fc matmul)', () => {
-  for (const [N, F, bias] of [[1, 3, true], [5, 67, true], [9, 130, false]] as [number, number, boolean][]) {
+  for (const [N, F, bias] of [
+    [1, 3, true],
+    [5, 67, true],
+    [9, 130, false],
+  ] as [number, number, boolean][]) {
     it(`N=${N} F=${F} bias=${bias}`, async () => {
       const inputs = [{ shape: [N, 4] }, { shape: [4, F] }, ...(bias ? [{ shape: [F] }] : [])];
       const r = await check(inputs, (k, x, w, b) => ops.linearGelu(k, x as tf.Tensor2D, w as tf.Tensor2D, b ?? null));
@@ -113,7 +137,11 @@ describe('fused bias + GELU (after the c_fc matmul)', () => {
 
 describe('fused bias + GELU, exact (erf) form', () => {
   // std 2 puts inputs on both branches of the kernel's erf (|z| / sqrt 2 above and below 0.93) and into the tails
-  for (const [N, F, bias] of [[1, 3, true], [5, 67, true], [9, 130, false]] as [number, number, boolean][]) {
+  for (const [N, F, bias] of [
+    [1, 3, true],
+    [5, 67, true],
+    [9, 130, false],
+  ] as [number, number, boolean][]) {
     it(`N=${N} F=${F} bias=${bias}`, async () => {
       const inputs = [{ shape: [N, 4], std: 2 }, { shape: [4, F] }, ...(bias ? [{ shape: [F] }] : [])];
       const r = await check(inputs, (k, x, w, b) => ops.linearGelu(k, x as tf.Tensor2D, w as tf.Tensor2D, b ?? null, 'erf'));
@@ -125,8 +153,12 @@ describe('fused bias + GELU, exact (erf) form', () => {
     const erf = (x: number): number => {
       const a = Math.abs(x);
       if (a < 2) {
-        let term = a, sum = a;
-        for (let n = 1; n < 60; n++) { term *= (-a * a) / n; sum += term / (2 * n + 1); }
+        let term = a,
+          sum = a;
+        for (let n = 1; n < 60; n++) {
+          term *= (-a * a) / n;
+          sum += term / (2 * n + 1);
+        }
         return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum;
       }
       let k = a;
@@ -166,7 +198,12 @@ describe('fused causal self-attention (c_attn linear + attention)', () => {
   const maskValues = new Float32Array(S * S);
   for (let i = 0; i < S; i++) for (let j = i + 1; j < S; j++) maskValues[i * S + j] = -1e9;
   // [B, T, nH, C, bias]: T = 1; T not a multiple of the 64-wide workgroup; one head with hs > 64; T past 128 (the 256 variant)
-  const cases: [number, number, number, number, boolean][] = [[2, 1, 1, 6, true], [1, 67, 3, 12, true], [2, 5, 1, 72, false], [1, 130, 2, 10, true]];
+  const cases: [number, number, number, number, boolean][] = [
+    [2, 1, 1, 6, true],
+    [1, 67, 3, 12, true],
+    [2, 5, 1, 72, false],
+    [1, 130, 2, 10, true],
+  ];
   for (const [B, T, nH, C, bias] of cases) {
     it(`B=${B} T=${T} nH=${nH} C=${C} bias=${bias}`, async () => {
       const inputs = [{ shape: [B * T, C] }, { shape: [C, 3 * C], std: 1 / Math.sqrt(C) }, ...(bias ? [{ shape: [3 * C], std: 0.1 }] : [])];
@@ -179,9 +216,15 @@ describe('fused causal self-attention (c_attn linear + attention)', () => {
 
 describe('fused softmax cross-entropy', () => {
   // N = 1; N past the 256-wide workgroup; V not a power of two
-  for (const [N, V] of [[1, 5], [300, 65]]) {
+  for (const [N, V] of [
+    [1, 5],
+    [300, 65],
+  ]) {
     it(`N=${N} V=${V}`, async () => {
-      const inputs = [{ shape: [N, V], std: 3 }, { shape: [N], int: V }];
+      const inputs = [
+        { shape: [N, V], std: 3 },
+        { shape: [N], int: V },
+      ];
       const r = await check(inputs, (k, l, t) => ops.crossEntropy(k, l as tf.Tensor2D, t as tf.Tensor1D));
       console.log(`crossEntropy [${N},${V}] err ${r.err} dispatches fused ${r.fused} generic ${r.generic}`);
     });
@@ -190,7 +233,10 @@ describe('fused softmax cross-entropy', () => {
 
 describe('fused token + position embedding (scatter-add gradient)', () => {
   // [B, T, V, P = blockSize, C]: T = 1 (P = 2: the generic one-hot needs depth >= 2); T < P (wpe rows past T get 0); repeated tokens; C not a power of two
-  for (const [B, T, V, P, C] of [[1, 1, 3, 2, 5], [3, 7, 11, 9, 67]]) {
+  for (const [B, T, V, P, C] of [
+    [1, 1, 3, 2, 5],
+    [3, 7, 11, 9, 67],
+  ]) {
     it(`B=${B} T=${T} V=${V} P=${P} C=${C}`, async () => {
       const inputs = [{ shape: [V, C] }, { shape: [P, C] }, { shape: [B, T], int: V }];
       const r = await check(inputs, (k, wte, wpe, idx) => ops.embed(k, wte as tf.Tensor2D, wpe as tf.Tensor2D, idx as tf.Tensor2D));
@@ -214,10 +260,21 @@ describe('register-tiled matmul (the fused path on a CPU adapter)', () => {
   // [M, K, N]: one row, K = 1, sizes not multiples of the 8 x 8 block or the 64-lane workgroup, baby's shapes.
   // Against float64 sums in JS, within the float32 bound for any order of a K-term sum:
   // |err| <= (K + 1) u (sum_k |a_k b_k| + |bias|), u = 2^-24.
-  for (const [M, K, N] of [[1, 7, 3], [5, 1, 9], [37, 13, 65], [65, 1024, 128], [1024, 128, 512]]) {
+  for (const [M, K, N] of [
+    [1, 7, 3],
+    [5, 1, 9],
+    [37, 13, 65],
+    [65, 1024, 128],
+    [1024, 128, 512],
+  ]) {
     it(`op(a) @ op(b) (+ bias), all four transposes, [${M}, ${K}] x [${K}, ${N}], within float32's bound`, async () => {
       await tf.setBackend('webgpu');
-      for (const [tA, tB] of [[false, false], [false, true], [true, false], [true, true]]) {
+      for (const [tA, tB] of [
+        [false, false],
+        [false, true],
+        [true, false],
+        [true, true],
+      ]) {
         const [a, b, bias] = make([{ shape: tA ? [K, M] : [M, K] }, { shape: tB ? [N, K] : [K, N] }, { shape: [N] }], 3) as tf.Tensor2D[];
         const [av, bv, biasv] = (await Promise.all([a, b, bias].map((t) => t.data()))) as Float32Array[];
         const outs = [matMulTiled(a, b, tA, tB, bias), matMulTiled(a, b, tA, tB)];
@@ -234,20 +291,30 @@ describe('register-tiled matmul (the fused path on a CPU adapter)', () => {
               abs += Math.abs(p);
             }
             const u = (K + 1) * 2 ** -24;
-            worst = Math.max(worst, Math.abs(plain[i * N + j] - sum) / (u * abs + 1e-30), Math.abs(withBias[i * N + j] - sum - biasv[j]) / (u * (abs + Math.abs(biasv[j])) + 1e-30));
+            worst = Math.max(
+              worst,
+              Math.abs(plain[i * N + j] - sum) / (u * abs + 1e-30),
+              Math.abs(withBias[i * N + j] - sum - biasv[j]) / (u * (abs + Math.abs(biasv[j])) + 1e-30),
+            );
           }
         }
         expect(worst, `tA ${tA} tB ${tB}`).toBeLessThanOrEqual(1);
       }
     });
   }
-  for (const [N, I, O] of [[1, 5, 3], [37, 13, 65]]) {
+  for (const [N, I, O] of [
+    [1, 5, 3],
+    [37, 13, 65],
+  ]) {
     it(`linear (bias gradient as a GEMV) N=${N} in=${I} out=${O}`, async () => {
       const r = await check([{ shape: [N, I] }, { shape: [I, O] }, { shape: [O] }], (k, x, w, b) => ops.linear(k, x as tf.Tensor2D, w as tf.Tensor2D, b));
       console.log(`linear [${N},${I}]x[${I},${O}] err ${r.err} dispatches fused ${r.fused} generic ${r.generic}`);
     });
   }
-  for (const [N, C, V] of [[1, 8, 65], [19, 24, 65]]) {
+  for (const [N, C, V] of [
+    [1, 8, 65],
+    [19, 24, 65],
+  ]) {
     it(`tied head x @ wte^T N=${N} C=${C} V=${V}`, async () => {
       const r = await check([{ shape: [N, C] }, { shape: [V, C] }], (k, x, w) => ops.tiedHead(k, x as tf.Tensor2D, w as tf.Tensor2D));
       console.log(`tiedHead [${N},${C}]x[${V},${C}]^T err ${r.err} dispatches fused ${r.fused} generic ${r.generic}`);
@@ -262,35 +329,39 @@ describe('whole nano model, fused vs generic on webgpu', () => {
   const cfg = makeConfig({ preset: 'nano', batchSize: 2, maxIters: 5, logInterval: 1, evalInterval: 1000, seed: 5, vocabSize: data.tokenizer.vocabSize });
 
   // tiled: the fused path here (a CPU adapter); tfjs: the fused path on a hardware GPU; erf: nanoGPT's GELU
-  for (const [matmul, gelu] of [['tiled', 'tanh'], ['tfjs', 'tanh'], ['tiled', 'erf']] as const)
-  it(`same loss and gradients at init (1e-4), ${matmul} matmul${gelu === 'erf' ? ', erf GELU' : ''}`, async () => {
-    await tf.setBackend('webgpu');
-    const batch = data.evalBatches('train', 1, cfg.batchSize, cfg.blockSize)[0];
-    const lossAndGrads = async (mode: 'generic' | 'fused') => {
-      const model = new GPT({ ...modelConfigOf(cfg), gelu }, runRngs(cfg.seed).init, { kernels: kernelsOf({ mode, matmul }) });
-      const x = tf.tensor2d(batch.x, [cfg.batchSize, cfg.blockSize], 'int32');
-      const y = tf.tensor2d(batch.y, [cfg.batchSize, cfg.blockSize], 'int32');
-      const { value, grads } = tf.variableGrads(() => model.loss(x, y), [...model.params.values()]);
-      const names = [...model.params].map(([n, p]) => [n, p.name]);
-      const out = { loss: (await value.data())[0], grads: await Promise.all(names.map(async ([n, id]) => [n, await grads[id].data()] as const)) };
-      tf.dispose([x, y, value, ...Object.values(grads)]);
-      model.dispose();
-      return out;
-    };
-    const g = await lossAndGrads('generic');
-    const f = await lossAndGrads('fused');
-    expect(Math.abs(f.loss - g.loss)).toBeLessThan(1e-4);
-    let worst = 0;
-    for (let i = 0; i < g.grads.length; i++) {
-      const [name, a] = g.grads[i];
-      const b = f.grads[i][1];
-      let e = 0;
-      for (let j = 0; j < a.length; j++) e = Math.max(e, Math.abs(a[j] - b[j]));
-      expect(e, name).toBeLessThan(1e-4);
-      worst = Math.max(worst, e);
-    }
-    console.log(`nano at init (${matmul} matmul, ${gelu} GELU): loss generic ${g.loss} fused ${f.loss}; max |grad diff| ${worst.toExponential(1)}`);
-  });
+  for (const [matmul, gelu] of [
+    ['tiled', 'tanh'],
+    ['tfjs', 'tanh'],
+    ['tiled', 'erf'],
+  ] as const)
+    it(`same loss and gradients at init (1e-4), ${matmul} matmul${gelu === 'erf' ? ', erf GELU' : ''}`, async () => {
+      await tf.setBackend('webgpu');
+      const batch = data.evalBatches('train', 1, cfg.batchSize, cfg.blockSize)[0];
+      const lossAndGrads = async (mode: 'generic' | 'fused') => {
+        const model = new GPT({ ...modelConfigOf(cfg), gelu }, runRngs(cfg.seed).init, { kernels: kernelsOf({ mode, matmul }) });
+        const x = tf.tensor2d(batch.x, [cfg.batchSize, cfg.blockSize], 'int32');
+        const y = tf.tensor2d(batch.y, [cfg.batchSize, cfg.blockSize], 'int32');
+        const { value, grads } = tf.variableGrads(() => model.loss(x, y), [...model.params.values()]);
+        const names = [...model.params].map(([n, p]) => [n, p.name]);
+        const out = { loss: (await value.data())[0], grads: await Promise.all(names.map(async ([n, id]) => [n, await grads[id].data()] as const)) };
+        tf.dispose([x, y, value, ...Object.values(grads)]);
+        model.dispose();
+        return out;
+      };
+      const g = await lossAndGrads('generic');
+      const f = await lossAndGrads('fused');
+      expect(Math.abs(f.loss - g.loss)).toBeLessThan(1e-4);
+      let worst = 0;
+      for (let i = 0; i < g.grads.length; i++) {
+        const [name, a] = g.grads[i];
+        const b = f.grads[i][1];
+        let e = 0;
+        for (let j = 0; j < a.length; j++) e = Math.max(e, Math.abs(a[j] - b[j]));
+        expect(e, name).toBeLessThan(1e-4);
+        worst = Math.max(worst, e);
+      }
+      console.log(`nano at init (${matmul} matmul, ${gelu} GELU): loss generic ${g.loss} fused ${f.loss}; max |grad diff| ${worst.toExponential(1)}`);
+    });
 
   it('same training losses over 5 steps (1e-4), constant dispatch and tensor counts, no per-step compiles', { timeout: 400_000 }, async () => {
     await tf.setBackend('webgpu');
@@ -321,6 +392,8 @@ describe('whole nano model, fused vs generic on webgpu', () => {
     expect(f.perStep[1]).toBeLessThan(g.perStep[1]);
     expect(f.variants[1]).toBe(f.variants[cfg.maxIters - 1]); // every fused variant compiled by step 2
     expect(new Set(f.tensors).size).toBe(1); // nothing leaks per step
-    console.log(`nano training: losses generic ${g.losses[0].toFixed(4)}..${g.losses.at(-1)!.toFixed(4)} fused ${f.losses[0].toFixed(4)}..${f.losses.at(-1)!.toFixed(4)}, max diff ${Math.max(...g.losses.map((l, i) => Math.abs(l - f.losses[i]))).toExponential(1)}; dispatches per step (incl. optimizer and loss readback) generic ${g.perStep[1]} fused ${f.perStep[1]}`);
+    console.log(
+      `nano training: losses generic ${g.losses[0].toFixed(4)}..${g.losses.at(-1)!.toFixed(4)} fused ${f.losses[0].toFixed(4)}..${f.losses.at(-1)!.toFixed(4)}, max diff ${Math.max(...g.losses.map((l, i) => Math.abs(l - f.losses[i]))).toExponential(1)}; dispatches per step (incl. optimizer and loss readback) generic ${g.perStep[1]} fused ${f.perStep[1]}`,
+    );
   });
 });

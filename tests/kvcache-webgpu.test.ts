@@ -56,7 +56,7 @@ describe('KV cache on WebGPU, fused kernels', () => {
     const perToken = async (mode: 'generic' | 'fused') => {
       const model = new GPT(cfg, new Rng(7), { kernels: kernelsOf({ mode }) });
       const cache = model.newCache(false);
-      (await model.forwardCached(seq.slice(0, 5), cache).data());
+      await model.forwardCached(seq.slice(0, 5), cache).data();
       const d0 = gpuCounts().dispatches;
       const logits = model.forwardCached([seq[5]], cache);
       const dispatches = gpuCounts().dispatches - d0;

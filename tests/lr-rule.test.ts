@@ -58,7 +58,8 @@ describe('the lr rule', () => {
   it("plans each run's lr from its own tokens, and the plan's lr is Kaplan's times the multiplier", () => {
     const spec = specFromJSON({ sizes: 5, minParams: 1760, maxParams: 30_000, headSize: 4, tokens: 300_000, budgets: [0.5, 1] });
     const runs = planRuns(spec, SHAPE);
-    for (const r of runs) expect(r.config.lr).toBeCloseTo(kaplanLrOf(r.nonEmbeddingParams) * budgetMultiplier(LR_CALIBRATION, r.nonEmbeddingParams, r.tokens), 12);
+    for (const r of runs)
+      expect(r.config.lr).toBeCloseTo(kaplanLrOf(r.nonEmbeddingParams) * budgetMultiplier(LR_CALIBRATION, r.nonEmbeddingParams, r.tokens), 12);
     const [short, long] = [runs[0], runs[1]];
     expect(short.tokens).toBeLessThan(long.tokens);
     expect(short.config.lr).toBeLessThan(long.config.lr);
@@ -85,8 +86,11 @@ describe('sweeps at the rule lr', () => {
     expect(r.spec.lr.kind).toBe('budget');
     const runs = r.runs.filter((x) => x.tokens === D);
     expect(runs).toHaveLength(5);
-    return diagnose({ points: runs.map((x) => ({ N: x.nonEmbeddingParams, nonEmbedding: x.nonEmbeddingParams, loss: x.valLoss })), fit: null, heldOut: null })
-      .problems.filter((p) => p.check === 'not-falling');
+    return diagnose({
+      points: runs.map((x) => ({ N: x.nonEmbeddingParams, nonEmbedding: x.nonEmbeddingParams, loss: x.valLoss })),
+      fit: null,
+      heldOut: null,
+    }).problems.filter((p) => p.check === 'not-falling');
   };
   it.each([149_504, 499_712, 1_000_448])('builtin-small at %i tokens per run: the loss falls with N', (D) => {
     expect(lossFalls('data/scaling-builtin-small-budgets.json', D)).toEqual([]);

@@ -18,7 +18,9 @@ import { ATTENTION_MAX_T } from '../src/core/kernels/webgpu/attention.ts';
 
 // Tiny Shakespeare's vocabulary size without reading it: the model only needs V
 const V = 65;
-const TEXT = Array.from({ length: V }, (_, i) => String.fromCharCode(48 + i)).join('').repeat(400);
+const TEXT = Array.from({ length: V }, (_, i) => String.fromCharCode(48 + i))
+  .join('')
+  .repeat(400);
 const data = new Dataset(TEXT);
 
 /** nanoGPT's shakespeare_char: `small` at batch 64 of 256. */
@@ -91,18 +93,26 @@ describe('the planner', () => {
     expect(accum.activationBytes).toBeCloseTo(plain.activationBytes / 4, -3);
     expect(accum.gradientBytes).toBeGreaterThan(plain.gradientBytes); // the running sum
     const msg = outOfMemoryMessage(cfg, 'fused', 'a GPU buffer', 512 * 2 ** 20);
-    expect(msg).toMatch(/^out of memory allocating a GPU buffer on a device of 537 MB: this step's predicted peak is 5\.\d\d GB .*; use --batch-size \d+ --grad-accum \d+ --recompute .*the last checkpoint is untouched$/);
+    expect(msg).toMatch(
+      /^out of memory allocating a GPU buffer on a device of 537 MB: this step's predicted peak is 5\.\d\d GB .*; use --batch-size \d+ --grad-accum \d+ --recompute .*the last checkpoint is untouched$/,
+    );
   });
 
-  it("gives the page its line and, before Start, a warning naming the settings that fit", () => {
+  it('gives the page its line and, before Start, a warning naming the settings that fit', () => {
     const micro = { ...makeConfig(), vocabSize: V };
     expect(memoryAdvice(micro, 'wasm')).toMatchObject({ warning: null });
     expect(memoryAdvice(micro, 'webgpu').line).toMatch(/^predicted peak memory of a step on webgpu: [\d.]+ MB \(weights/);
     const small16 = { ...makeConfig({ preset: 'small', batchSize: 16 }), vocabSize: V };
-    expect(memoryAdvice(small16, 'wasm').warning).toMatch(/^This run will not fit wasm's 4 GB memory .*: set batchSize 8, gradAccumSteps 2 \(the same sequences per step/);
-    expect(memoryAdvice(shakespeareChar(), 'webgpu').warning).toMatch(/more than a 512 MB laptop GPU holds: there, set batchSize 8, gradAccumSteps 8, recompute on/);
+    expect(memoryAdvice(small16, 'wasm').warning).toMatch(
+      /^This run will not fit wasm's 4 GB memory .*: set batchSize 8, gradAccumSteps 2 \(the same sequences per step/,
+    );
+    expect(memoryAdvice(shakespeareChar(), 'webgpu').warning).toMatch(
+      /more than a 512 MB laptop GPU holds: there, set batchSize 8, gradAccumSteps 8, recompute on/,
+    );
     // an adapter whose buffers are too small for the generic attention's [B, nH, T, T] (dropout takes that path)
-    expect(memoryAdvice({ ...shakespeareChar(), dropout: 0.1 }, 'webgpu', { maxStorageBufferBindingSize: 64 * 2 ** 20 }).warning).toMatch(/^This run will not fit this GPU: its largest tensor/);
+    expect(memoryAdvice({ ...shakespeareChar(), dropout: 0.1 }, 'webgpu', { maxStorageBufferBindingSize: 64 * 2 ** 20 }).warning).toMatch(
+      /^This run will not fit this GPU: its largest tensor/,
+    );
   });
 
   it('reads sizes as people write them', () => {

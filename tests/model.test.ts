@@ -50,8 +50,14 @@ describe('gradients', () => {
   it.each([true, false])('loss gradient w.r.t. every parameter matches central finite differences (bias %s)', (bias) => {
     const cfg = tiny(bias);
     const model = randomModel(cfg, bias ? 3 : 4);
-    const x = int2d([[1, 2, 3, 4], [6, 0, 5, 2]]);
-    const y = int2d([[2, 3, 4, 5], [0, 5, 2, 1]]);
+    const x = int2d([
+      [1, 2, 3, 4],
+      [6, 0, 5, 2],
+    ]);
+    const y = int2d([
+      [2, 3, 4, 5],
+      [0, 5, 2, 1],
+    ]);
     const params = [...model.params.values()];
     const { value, grads } = tf.variableGrads(() => model.loss(x, y), params);
     value.dispose();

@@ -41,12 +41,16 @@ async function refusal(f: () => unknown): Promise<string> {
 }
 
 /** A zip holding archive/data.pkl = `pkl` (and nothing else): a torch.save file whose pickle is `pkl`. */
-const torchFileWith = (pkl: Uint8Array) => zipSync({ 'archive/data.pkl': [pkl, { level: 0 }], 'archive/version': [new TextEncoder().encode('3\n'), { level: 0 }] });
+const torchFileWith = (pkl: Uint8Array) =>
+  zipSync({ 'archive/data.pkl': [pkl, { level: 0 }], 'archive/version': [new TextEncoder().encode('3\n'), { level: 0 }] });
 const bytesOf = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
-  const trainer = newTrainer(makeConfig({ nLayer: 1, nHead: 2, nEmbd: 8, blockSize: 8, batchSize: 2, maxIters: 10, gelu: 'erf', dropout: 0.1 }), new Dataset(TEXT));
+  const trainer = newTrainer(
+    makeConfig({ nLayer: 1, nHead: 2, nEmbd: 8, blockSize: 8, batchSize: 2, maxIters: 10, gelu: 'erf', dropout: 0.1 }),
+    new Dataset(TEXT),
+  );
   for (let i = 0; i < 3; i++) await trainer.trainStep();
   const bytes = await saveTrainer(trainer, trainer.data.tokenizer, { val_loss: '2.5' });
   const ckpt = await decodeCheckpoint(bytes);
@@ -71,14 +75,25 @@ describe('ckpt.pt and meta.pkl round trip', () => {
     expect(back.meta.vocab).toEqual(meta.vocab);
     expect(back.meta.extra?.val_loss).toBe('2.5');
     const c = back.meta.config;
-    expect([c.nLayer, c.nHead, c.nEmbd, c.blockSize, c.vocabSize, c.bias, c.gelu, c.batchSize, c.maxIters, c.warmupIters]).toEqual([1, 2, 8, 8, meta.vocab.length, true, 'erf', 2, 10, 1]);
+    expect([c.nLayer, c.nHead, c.nEmbd, c.blockSize, c.vocabSize, c.bias, c.gelu, c.batchSize, c.maxIters, c.warmupIters]).toEqual([
+      1,
+      2,
+      8,
+      8,
+      meta.vocab.length,
+      true,
+      'erf',
+      2,
+      10,
+      1,
+    ]);
     expect(c.dropout).toBeCloseTo(0.1, 7);
     const again = fileTensors(bytes);
     expect([...again.keys()].sort()).toEqual([...tensors.keys()].sort());
     for (const [k, t] of tensors) expect(again.get(k)!.data).toEqual(t.data);
   });
 
-  it('an imported erf model stays erf when fine-tuned with the page\'s settings (the form goes with the weights)', async () => {
+  it("an imported erf model stays erf when fine-tuned with the page's settings (the form goes with the weights)", async () => {
     const { bytes } = await fromNanoGPT(exported.ckpt, readMeta(exported.metaPkl));
     const ckpt = await decodeCheckpoint(bytes);
     const ft = initFrom(ckpt, TEXT, fineTuneOverrides(makeConfig({ maxIters: 5 })));
@@ -94,14 +109,33 @@ describe('ckpt.pt and meta.pkl round trip', () => {
     const { info } = await fromNanoGPT(tanh.ckpt, readMeta(tanh.metaPkl));
     expect(info.config.gelu).toBe('tanh');
     expect(info.notes.join(' ')).not.toContain('causal-mask');
-    expect(tanh.flags).toEqual(expect.arrayContaining(['--init_from=resume', '--out_dir=/d', '--dataset=/d', '--batch_size=2', '--block_size=8', '--dropout=0.1',
-      '--max_iters=50', '--lr_decay_iters=50', '--beta1=0.9', '--beta2=0.99', '--gradient_accumulation_steps=1']));
+    expect(tanh.flags).toEqual(
+      expect.arrayContaining([
+        '--init_from=resume',
+        '--out_dir=/d',
+        '--dataset=/d',
+        '--batch_size=2',
+        '--block_size=8',
+        '--dropout=0.1',
+        '--max_iters=50',
+        '--lr_decay_iters=50',
+        '--beta1=0.9',
+        '--beta2=0.99',
+        '--gradient_accumulation_steps=1',
+      ]),
+    );
   });
 
-  it('leaves out an optimizer state that does not follow nanoGPT\'s groups (frozen parameters), with a note', async () => {
+  it("leaves out an optimizer state that does not follow nanoGPT's groups (frozen parameters), with a note", async () => {
     // read the export back as plain values, drop one parameter from the no-decay group, save again
-    const toSave = (v: unknown): SaveValue => v instanceof TorchTensor ? { shape: v.shape, data: v.data }
-      : v instanceof Map ? new Map([...v].map(([k, x]) => [k, toSave(x)])) : Array.isArray(v) ? v.map(toSave) : (v as SaveValue);
+    const toSave = (v: unknown): SaveValue =>
+      v instanceof TorchTensor
+        ? { shape: v.shape, data: v.data }
+        : v instanceof Map
+          ? new Map([...v].map(([k, x]) => [k, toSave(x)]))
+          : Array.isArray(v)
+            ? v.map(toSave)
+            : (v as SaveValue);
     const root = toSave(loadTorch(exported.ckpt)) as Map<unknown, Map<unknown, unknown>>;
     const groups = root.get('optimizer')!.get('param_groups') as Map<string, number[]>[];
     groups[1].set('params', groups[1].get('params')!.slice(1));
@@ -111,7 +145,7 @@ describe('ckpt.pt and meta.pkl round trip', () => {
     disposeCheckpoint(await decodeCheckpoint(bytes));
   });
 
-  it('train.bin / val.bin: the text as uint16 ids in the checkpoint\'s vocabulary, 90/10', () => {
+  it("train.bin / val.bin: the text as uint16 ids in the checkpoint's vocabulary, 90/10", () => {
     const { train, val } = tokenBins(TEXT, meta.vocab);
     const ids = (b: Uint8Array) => new Uint16Array(b.buffer, b.byteOffset, b.length / 2);
     const n = [...TEXT].length;
@@ -169,14 +203,16 @@ describe('config.gelu in checkpoints', () => {
 
 describe('bad and hostile files: one line each', () => {
   it('a truncated ckpt.pt', async () => {
-    expect(await refusal(() => fromNanoGPT(exported.ckpt.subarray(0, exported.ckpt.length >> 1), meta.vocab))).toMatch(/ckpt\.pt: is not a complete zip archive .*truncated/);
+    expect(await refusal(() => fromNanoGPT(exported.ckpt.subarray(0, exported.ckpt.length >> 1), meta.vocab))).toMatch(
+      /ckpt\.pt: is not a complete zip archive .*truncated/,
+    );
   });
   it('not a zip at all, and a legacy torch.save file', async () => {
     expect(await refusal(() => fromNanoGPT(bytesOf('hello world'), meta.vocab))).toMatch(/is not a PyTorch file/);
     expect(await refusal(() => fromNanoGPT(bytesOf('\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.'), meta.vocab))).toMatch(/legacy \(pre-1\.6\)/);
   });
   it('a pickle that calls os.system is refused by name, never run', async () => {
-    const evil = torchFileWith(bytesOf("\x80\x02cos\nsystem\nq\x00X\x0c\x00\x00\x00touch /tmp/xq\x01\x85q\x02Rq\x03."));
+    const evil = torchFileWith(bytesOf('\x80\x02cos\nsystem\nq\x00X\x0c\x00\x00\x00touch /tmp/xq\x01\x85q\x02Rq\x03.'));
     expect(await refusal(() => fromNanoGPT(evil, meta.vocab))).toMatch(/refers to os\.system, which is not part of a PyTorch checkpoint: refused/);
     // the same through STACK_GLOBAL (protocol 4) and in meta.pkl
     const evil4 = bytesOf('\x80\x04\x8c\x08builtins\x8c\x04eval\x93\x8c\x041+1\x85R.');
@@ -193,7 +229,9 @@ describe('bad and hostile files: one line each', () => {
   });
   it('tensors whose shapes disagree with model_args', async () => {
     const wrong = toNanoGPT({ ...meta, config: { ...meta.config, nEmbd: 12 } }, tensors, { dir: '/d', maskBuffers: false });
-    expect(await refusal(() => fromNanoGPT(wrong.ckpt, meta.vocab))).toMatch(/transformer\.wte\.weight has shape \[\d+,8\] but model_args .* implies \[\d+,12\]/);
+    expect(await refusal(() => fromNanoGPT(wrong.ckpt, meta.vocab))).toMatch(
+      /transformer\.wte\.weight has shape \[\d+,8\] but model_args .* implies \[\d+,12\]/,
+    );
   });
   it('no meta.pkl, or one for another vocabulary', async () => {
     expect(await refusal(() => fromNanoGPT(exported.ckpt, null))).toMatch(/has no vocabulary: give its meta\.pkl/);
@@ -203,18 +241,22 @@ describe('bad and hostile files: one line each', () => {
 });
 
 describe('the CLI', () => {
-  const run = (...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const env = { ...process.env };
-    delete env.TABGPT_DEBUG;
-    execFile(process.execPath, [join(import.meta.dirname, '..', 'bin', 'tabgpt.js'), ...args], { env, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }));
-  });
+  const run = (...args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const env = { ...process.env };
+      delete env.TABGPT_DEBUG;
+      execFile(process.execPath, [join(import.meta.dirname, '..', 'bin', 'tabgpt.js'), ...args], { env, timeout: 60_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
+      );
+    });
   it('from-nanogpt: a hostile file gets one line and exit 1, and nothing is written', async () => {
     const path = join(dir, 'ckpt.pt');
-    writeFileSync(path, torchFileWith(bytesOf("\x80\x02cos\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85q\x02Rq\x03.")));
+    writeFileSync(path, torchFileWith(bytesOf('\x80\x02cos\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85q\x02Rq\x03.')));
     writeFileSync(join(dir, 'meta.pkl'), exported.metaPkl);
     const r = await run('from-nanogpt', '--ckpt', path, '--out', join(dir, 'out.safetensors'));
-    expect(r.stderr.trim().split('\n')).toEqual([`tabgpt: error: ${path}: refers to os.system, which is not part of a PyTorch checkpoint: refused (tabgpt never executes a pickle)`]);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `tabgpt: error: ${path}: refers to os.system, which is not part of a PyTorch checkpoint: refused (tabgpt never executes a pickle)`,
+    ]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
   }, 60_000);

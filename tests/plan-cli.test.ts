@@ -59,11 +59,34 @@ describe('out of memory', () => {
   it("is one line with the predicted peak and the fix; the last checkpoint is untouched (Dawn's null device)", async () => {
     const out = join(dir, 'ckpt.safetensors');
     writeFileSync(out, 'the previous run');
-    const r = await tabgpt('train', '--corpus', 'builtin', '--backend', 'webgpu', '--adapter', 'null', '--preset', 'small', '--batch-size', '16', '--max-iters', '4', '--log-interval', '2', '--out', out);
+    const r = await tabgpt(
+      'train',
+      '--corpus',
+      'builtin',
+      '--backend',
+      'webgpu',
+      '--adapter',
+      'null',
+      '--preset',
+      'small',
+      '--batch-size',
+      '16',
+      '--max-iters',
+      '4',
+      '--log-interval',
+      '2',
+      '--out',
+      out,
+    );
     expect(r.code).not.toBe(0);
-    const lines = r.stderr.trimEnd().split('\n').filter((l) => !l.startsWith('tabgpt: notice:'));
+    const lines = r.stderr
+      .trimEnd()
+      .split('\n')
+      .filter((l) => !l.startsWith('tabgpt: notice:'));
     expect(lines, r.stderr).toHaveLength(1);
-    expect(lines[0]).toMatch(/^tabgpt: error: out of memory allocating .* predicted peak is 1\.\d\d GB .*; use --batch-size \d+ --grad-accum \d+( --recompute)? .*the last checkpoint is untouched$/);
+    expect(lines[0]).toMatch(
+      /^tabgpt: error: out of memory allocating .* predicted peak is 1\.\d\d GB .*; use --batch-size \d+ --grad-accum \d+( --recompute)? .*the last checkpoint is untouched$/,
+    );
     expect(r.stderr).not.toMatch(/internal error|^\s+at /m);
     expect(readFileSync(out, 'utf8')).toBe('the previous run');
   });

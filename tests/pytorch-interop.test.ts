@@ -96,7 +96,7 @@ describe.skipIf(!python)('nanoGPT checkpoints against real PyTorch', () => {
     model.dispose();
   }, 60_000);
 
-  it('from-nanogpt: a bias=False model saved without optimizer state gives PyTorch\'s logits (1e-4)', async () => {
+  it("from-nanogpt: a bias=False model saved without optimizer state gives PyTorch's logits (1e-4)", async () => {
     const { bytes, info } = await fromNanoGPT(readFileSync(join(dir, 'ckpt_nobias.pt')), readMeta(readFileSync(join(dir, 'meta.pkl'))));
     expect(info.config.bias).toBe(false);
     expect(info.optimizer).toBe(false);
@@ -111,7 +111,10 @@ describe.skipIf(!python)('nanoGPT checkpoints against real PyTorch', () => {
 
   it('to-nanogpt: torch.load reads it, the same logits (1e-4), AdamW with nanoGPT groups continues', async () => {
     // a tabgpt run (GPT-2's tanh GELU) of 40 steps on the same text
-    const trainer = newTrainer(makeConfig({ nLayer: 2, nHead: 2, nEmbd: 32, blockSize: 16, batchSize: 8, maxIters: 60, lr: 3e-3, evalInterval: 40, evalIters: 2, logInterval: 10 }), new Dataset(text));
+    const trainer = newTrainer(
+      makeConfig({ nLayer: 2, nHead: 2, nEmbd: 32, blockSize: 16, batchSize: 8, maxIters: 60, lr: 3e-3, evalInterval: 40, evalIters: 2, logInterval: 10 }),
+      new Dataset(text),
+    );
     for (let i = 0; i < 40; i++) await trainer.trainStep();
     const bytes = await saveTrainer(trainer, trainer.data.tokenizer);
     const ckpt = await decodeCheckpoint(bytes, 'run');
@@ -125,7 +128,9 @@ describe.skipIf(!python)('nanoGPT checkpoints against real PyTorch', () => {
     runPython('check', dir);
     const checked = JSON.parse(readFileSync(join(dir, 'checked.json'), 'utf8'));
     const err = maxAbsDiff(checked.logits, ours);
-    console.log(`to-nanogpt: max |logit difference| in PyTorch ${checked.torch}: ${err.toExponential(2)}; fixed-batch loss ${checked.loss_before.toFixed(4)} -> ${checked.loss_after.toFixed(4)} after 8 PyTorch steps`);
+    console.log(
+      `to-nanogpt: max |logit difference| in PyTorch ${checked.torch}: ${err.toExponential(2)}; fixed-batch loss ${checked.loss_before.toFixed(4)} -> ${checked.loss_after.toFixed(4)} after 8 PyTorch steps`,
+    );
     expect(err).toBeLessThan(1e-4);
     expect(checked.iter_num).toBe(40);
     expect(checked.tied).toBe(true);

@@ -22,7 +22,13 @@ beforeAll(async () => {
   for (const [name, shape] of paramShapes(cfg)) {
     const n = shape.reduce((a, b) => a * b, 1);
     const isGain = /ln_(\d|f)\.weight$/.test(name);
-    init.set(name, tf.tensor(Float32Array.from({ length: n }, () => (isGain ? 1 : 0) + 0.3 * rng.normal()), shape));
+    init.set(
+      name,
+      tf.tensor(
+        Float32Array.from({ length: n }, () => (isGain ? 1 : 0) + 0.3 * rng.normal()),
+        shape,
+      ),
+    );
   }
   model = new GPT(cfg, init);
   for (const t of init.values()) t.dispose();

@@ -12,14 +12,29 @@ import { emptyResults, resultsFromCSV, resultsFromJSON, resultsToCSV, resultsToJ
 
 const CORPUS = { vocabSize: 65, trainChars: 1_000_000 };
 const SPEC = specFromJSON({
-  sizes: 6, minParams: 3000, maxParams: 100_000, tokens: 200_000, repeatSeeds: [2], repeatSizes: [0, 3],
+  sizes: 6,
+  minParams: 3000,
+  maxParams: 100_000,
+  tokens: 200_000,
+  repeatSeeds: [2],
+  repeatSizes: [0, 3],
   lrScan: { multipliers: [0.25, 0.5, 1, 2, 4], sizes: 'ends', tokenFraction: 0.25 },
 });
 
 /** A finished run with a made-up loss (the record's other fields as planned). */
 const finish = (p: ReturnType<typeof planRuns>[number], valLoss: number | null): RunResult => ({
-  ...p, trainLoss: valLoss as number, valLoss: valLoss as number, trainBpc: 0, valBpc: 0, valTokens: 1, curve: [], wallSec: 1, tokensPerSec: 1,
-  backend: 'cpu', finishedAt: '2026-01-01T00:00:00Z', ...(valLoss === null ? { diverged: 'loss became NaN at step 3', trainBpc: null as unknown as number, valBpc: null as unknown as number } : {}),
+  ...p,
+  trainLoss: valLoss as number,
+  valLoss: valLoss as number,
+  trainBpc: 0,
+  valBpc: 0,
+  valTokens: 1,
+  curve: [],
+  wallSec: 1,
+  tokensPerSec: 1,
+  backend: 'cpu',
+  finishedAt: '2026-01-01T00:00:00Z',
+  ...(valLoss === null ? { diverged: 'loss became NaN at step 3', trainBpc: null as unknown as number, valBpc: null as unknown as number } : {}),
 });
 
 describe('the lr scan', () => {
@@ -91,14 +106,29 @@ describe('shards and merge', () => {
   it('merge joins shards and refuses a different sweep or text', () => {
     const info = { source: 'test', chars: 1, trainChars: 1, valChars: 1, vocabSize: 65, sha256: 'x' };
     const fill = (runs: typeof plan) => runs.reduce((acc, r, i) => withRun(acc, finish(r, 2 + i / 100)), emptyResults(SPEC, info));
-    const a = fill(shardRuns(plan, 0, 2)), b = fill(shardRuns(plan, 1, 2));
-    const m = mergeResults([{ name: 'a', results: a }, { name: 'b', results: b }, { name: 'a again', results: a }]);
+    const a = fill(shardRuns(plan, 0, 2)),
+      b = fill(shardRuns(plan, 1, 2));
+    const m = mergeResults([
+      { name: 'a', results: a },
+      { name: 'b', results: b },
+      { name: 'a again', results: a },
+    ]);
     expect(m.results.runs.length + (m.results.lrScan?.length ?? 0)).toBe(plan.length);
     expect(m.duplicates.length).toBe(a.runs.length + (a.lrScan?.length ?? 0));
     expect(m.conflicting).toEqual([]);
     const other = { ...b, spec: { ...SPEC, tokens: 100_000 } };
-    expect(() => mergeResults([{ name: 'a', results: a }, { name: 'c', results: other }])).toThrow(/c holds a different sweep from a \(tokens differ\)/);
-    expect(() => mergeResults([{ name: 'a', results: a }, { name: 'd', results: { ...b, corpus: { ...info, sha256: 'y' } } }])).toThrow(/different text/);
+    expect(() =>
+      mergeResults([
+        { name: 'a', results: a },
+        { name: 'c', results: other },
+      ]),
+    ).toThrow(/c holds a different sweep from a \(tokens differ\)/);
+    expect(() =>
+      mergeResults([
+        { name: 'a', results: a },
+        { name: 'd', results: { ...b, corpus: { ...info, sha256: 'y' } } },
+      ]),
+    ).toThrow(/different text/);
   });
 });
 
@@ -112,7 +142,18 @@ describe("Chinchilla's three approaches", () => {
       [0, 1, 2, 3, 4, 5, 6, 7, 8].forEach((k, budgetIndex) => {
         const D = Math.round(N * 2 ** (k + 3));
         const loss = truth.E + truth.A / N ** truth.alpha + truth.B / D ** truth.beta;
-        runs.push({ id: `n${sizeIndex}-d${budgetIndex}`, sizeIndex, budgetIndex, seed: 1, nonEmbeddingParams: N, params: N, tokens: D, flopsExact: 6 * N * D, flops6ND: 6 * N * D, valLoss: loss } as RunResult);
+        runs.push({
+          id: `n${sizeIndex}-d${budgetIndex}`,
+          sizeIndex,
+          budgetIndex,
+          seed: 1,
+          nonEmbeddingParams: N,
+          params: N,
+          tokens: D,
+          flopsExact: 6 * N * D,
+          flops6ND: 6 * N * D,
+          valLoss: loss,
+        } as RunResult);
       });
     });
     const [a1, a2, a3] = chinchillaApproaches(runs, 'nonEmbedding', { bootstrap: 20 });
@@ -121,11 +162,15 @@ describe("Chinchilla's three approaches", () => {
     expect(Math.abs((a1.a as number) - 0.5)).toBeLessThan(0.12);
     for (const x of [a1, a2, a3]) {
       expect(x.interval).not.toBeNull();
-      expect(x.interval!.lo).toBeLessThanOrEqual(x.a as number + 1e-9);
-      expect(x.interval!.hi).toBeGreaterThanOrEqual(x.a as number - 1e-9);
+      expect(x.interval!.lo).toBeLessThanOrEqual((x.a as number) + 1e-9);
+      expect(x.interval!.hi).toBeGreaterThanOrEqual((x.a as number) - 1e-9);
     }
     // A single token budget has no loss-vs-compute curves: approaches 1 and 2 say so.
-    const one = chinchillaApproaches(runs.filter((r) => r.budgetIndex === 3), 'nonEmbedding', { bootstrap: 0 });
+    const one = chinchillaApproaches(
+      runs.filter((r) => r.budgetIndex === 3),
+      'nonEmbedding',
+      { bootstrap: 0 },
+    );
     expect(one[0].a).toBeNull();
     expect(one[1].a).toBeNull();
   });
@@ -133,7 +178,12 @@ describe("Chinchilla's three approaches", () => {
 
 describe('IsoFLOP runs in the plan', () => {
   const iso = specFromJSON({
-    corpus: 'builtin-small', sizes: 7, minParams: 1760, maxParams: 90_000, headSize: 4, tokens: 150_000,
+    corpus: 'builtin-small',
+    sizes: 7,
+    minParams: 1760,
+    maxParams: 90_000,
+    headSize: 4,
+    tokens: 150_000,
     isoFlops: { flops: [3e9, 1e10, 3e10, 1e11], minTokensPerParam: 5, maxTokensPerParam: 1500 },
   });
   const plan = planRuns(iso, { vocabSize: 26, trainChars: 900_000 });
@@ -154,7 +204,9 @@ describe('IsoFLOP runs in the plan', () => {
     expect(at(0)).toEqual([1760, 3792, 6592]);
     expect(at(3)).toEqual([3792, 6592, 14_496, 25_472, 48_132]);
     expect(new Set(plan.map((r) => r.id)).size).toBe(plan.length);
-    expect(() => specFromJSON({ isoFlops: { flops: [1e10], minTokensPerParam: 10, maxTokensPerParam: 5 } })).toThrow(/isoFlops needs 0 < minTokensPerParam < maxTokensPerParam/);
+    expect(() => specFromJSON({ isoFlops: { flops: [1e10], minTokensPerParam: 10, maxTokensPerParam: 5 } })).toThrow(
+      /isoFlops needs 0 < minTokensPerParam < maxTokensPerParam/,
+    );
   });
 
   it("with losses from a known L(N, D), all three of Chinchilla's approaches give an exponent and their intervals overlap", () => {
@@ -168,13 +220,16 @@ describe('IsoFLOP runs in the plan', () => {
       expect(x.a, `approach ${x.approach}: ${x.note}`).not.toBeNull();
       expect(x.interval).not.toBeNull();
     }
-    const lo = Math.max(...ap.map((x) => x.interval!.lo)), hi = Math.min(...ap.map((x) => x.interval!.hi));
+    const lo = Math.max(...ap.map((x) => x.interval!.lo)),
+      hi = Math.min(...ap.map((x) => x.interval!.hi));
     expect(lo).toBeLessThanOrEqual(hi); // the three intervals share a point
     expect(Math.abs((ap[2].a as number) - 0.5)).toBeLessThan(0.1);
     // Read at the design's own levels (the runs trained at each C, as Chinchilla did): the same agreement.
     const [d1, d2] = chinchillaApproaches(runs, 'nonEmbedding', { bootstrap: 40, isoLevelsFrom: iso.budgets.length });
     expect(d1.points.length).toBeGreaterThanOrEqual(2);
-    expect(d2.points.map((p) => Math.round(p.C))).toEqual(iso.isoFlops!.flops.slice(0, d2.points.length).map((C) => expect.closeTo(C, -8)) as unknown as number[]);
+    expect(d2.points.map((p) => Math.round(p.C))).toEqual(
+      iso.isoFlops!.flops.slice(0, d2.points.length).map((C) => expect.closeTo(C, -8)) as unknown as number[],
+    );
     expect(Math.abs((d2.a as number) - 0.5)).toBeLessThan(0.15);
     expect(d1.a).not.toBeNull();
   });

@@ -36,12 +36,16 @@ describe.runIf(LONG)("shakespeare_char's batch on SwiftShader (TABGPT_LONG=1)", 
     return losses;
   }
 
-  it("the planner's settings for 512MB give the plain batch's losses", async () => {
-    const plain = makeConfig({ preset: 'small', batchSize: 64 });
-    const plan = planToFit({ ...plain, vocabSize: data.tokenizer.vocabSize }, 'fused', { memoryBytes: parseBytes('512MB')! });
-    expect(plan.settings).not.toBeNull();
-    const fitted = await twoSteps({ ...plain, ...plan.settings! });
-    const reference = await twoSteps(plain);
-    for (let i = 0; i < 2; i++) expect(Math.abs(fitted[i] - reference[i])).toBeLessThan(1e-5 * reference[i]);
-  }, 6 * 3600_000);
+  it(
+    "the planner's settings for 512MB give the plain batch's losses",
+    async () => {
+      const plain = makeConfig({ preset: 'small', batchSize: 64 });
+      const plan = planToFit({ ...plain, vocabSize: data.tokenizer.vocabSize }, 'fused', { memoryBytes: parseBytes('512MB')! });
+      expect(plan.settings).not.toBeNull();
+      const fitted = await twoSteps({ ...plain, ...plan.settings! });
+      const reference = await twoSteps(plain);
+      for (let i = 0; i < 2; i++) expect(Math.abs(fitted[i] - reference[i])).toBeLessThan(1e-5 * reference[i]);
+    },
+    6 * 3600_000,
+  );
 });

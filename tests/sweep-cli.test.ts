@@ -14,12 +14,42 @@ const dir = mkdtempSync(join(tmpdir(), 'tabgpt-sweep-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // 5 tiny sizes on the built-in corpus, 60 steps each: a few seconds per run.
-const SWEEP = ['sweep', '--corpus', 'builtin', '--sizes', '5', '--min-params', '1760', '--max-params', '38176', '--head-size', '8',
-  '--width-per-layer', '8', '--block-size', '32', '--batch-size', '8', '--tokens', String(60 * 8 * 32), '--eval-iters', '4', '--json',
-  '--lr-scale', '8']; // 60-step runs are far below the budget rule's calibration: a fixed Kaplan multiple pins the fixture's lr
+const SWEEP = [
+  'sweep',
+  '--corpus',
+  'builtin',
+  '--sizes',
+  '5',
+  '--min-params',
+  '1760',
+  '--max-params',
+  '38176',
+  '--head-size',
+  '8',
+  '--width-per-layer',
+  '8',
+  '--block-size',
+  '32',
+  '--batch-size',
+  '8',
+  '--tokens',
+  String(60 * 8 * 32),
+  '--eval-iters',
+  '4',
+  '--json',
+  '--lr-scale',
+  '8',
+]; // 60-step runs are far below the budget rule's calibration: a fixed Kaplan multiple pins the fixture's lr
 
-interface Line { event: string; [k: string]: unknown }
-const lines = (stdout: string): Line[] => stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Line);
+interface Line {
+  event: string;
+  [k: string]: unknown;
+}
+const lines = (stdout: string): Line[] =>
+  stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Line);
 
 function runCli(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });

@@ -17,24 +17,57 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // 2 tiny sizes x 20 steps, plus an lr scan (x1, x2) at both ends: 6 runs of about a second each.
 const SPEC = join(dir, 'spec.json');
-writeFileSync(SPEC, JSON.stringify({
-  corpus: 'builtin', sizes: 2, minParams: 1_500, maxParams: 10_000, headSize: 8, widthPerLayer: 8, blockSize: 32, batchSize: 8,
-  tokens: 20 * 8 * 32, evalIters: 2, evalsPerRun: 2, repeatSizes: [], testOnlySmallLadder: true,
-  lrScan: { multipliers: [1, 2], sizes: 'ends', tokenFraction: 0.5 },
-}));
+writeFileSync(
+  SPEC,
+  JSON.stringify({
+    corpus: 'builtin',
+    sizes: 2,
+    minParams: 1_500,
+    maxParams: 10_000,
+    headSize: 8,
+    widthPerLayer: 8,
+    blockSize: 32,
+    batchSize: 8,
+    tokens: 20 * 8 * 32,
+    evalIters: 2,
+    evalsPerRun: 2,
+    repeatSizes: [],
+    testOnlySmallLadder: true,
+    lrScan: { multipliers: [1, 2], sizes: 'ends', tokenFraction: 0.5 },
+  }),
+);
 
 function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 550_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-interface Run { id: string; valLoss: number; lrMultiplier?: number; config: { lr: number } }
-interface Results { runs: Run[]; lrScan?: Run[] }
+interface Run {
+  id: string;
+  valLoss: number;
+  lrMultiplier?: number;
+  config: { lr: number };
+}
+interface Results {
+  runs: Run[];
+  lrScan?: Run[];
+}
 const read = (path: string): Results => JSON.parse(readFileSync(path, 'utf8')) as Results;
 /** id -> val loss over main and lr-scan runs, and which list each id is in. */
 const losses = (r: Results) => Object.fromEntries([...r.runs.map((x) => [x.id, x.valLoss]), ...(r.lrScan ?? []).map((x) => [`scan:${x.id}`, x.valLoss])]);
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
-const childrenOf = (pid: number) => spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const childrenOf = (pid: number) =>
+  spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter(Boolean)
+    .map(Number);
 
 // Subprocesses each load tfjs: generous limits for a loaded machine (a few seconds each on an idle one).
 const LIMIT = 600_000;
@@ -68,10 +101,12 @@ describe('tabgpt sweep --jobs / --shard / merge (subprocess)', () => {
     let stdout = '';
     const exited = new Promise<number | null>((r) => parent.on('exit', (code) => r(code)));
     // Once a job has started a run, kill that job's process with SIGKILL.
-    await new Promise<void>((r) => parent.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-      if (/\[job 1\] /.test(stdout)) r();
-    }));
+    await new Promise<void>((r) =>
+      parent.stdout.on('data', (c: Buffer) => {
+        stdout += c.toString();
+        if (/\[job 1\] /.test(stdout)) r();
+      }),
+    );
     const jobs = childrenOf(parent.pid as number).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--job-worker'));
     expect(jobs.length).toBeGreaterThan(0);
     process.kill(jobs[0], 'SIGKILL');
@@ -81,8 +116,13 @@ describe('tabgpt sweep --jobs / --shard / merge (subprocess)', () => {
 
   it('--shard 0/2 + --shard 1/2 + merge gives the same runs; merge refuses another sweep', { timeout: LIMIT }, () => {
     const [s0, s1, all] = ['s0.json', 's1.json', 'all.json'].map((f) => join(dir, f));
-    for (const [i, out] of [[0, s0], [1, s1]] as const) expect(cli(['sweep', '--spec', SPEC, '--jobs', '1', '--shard', `${i}/2`, '--out', out]).code).toBe(0);
-    const a = read(s0), b = read(s1);
+    for (const [i, out] of [
+      [0, s0],
+      [1, s1],
+    ] as const)
+      expect(cli(['sweep', '--spec', SPEC, '--jobs', '1', '--shard', `${i}/2`, '--out', out]).code).toBe(0);
+    const a = read(s0),
+      b = read(s1);
     const ids = (r: Results) => Object.keys(losses(r));
     expect(ids(a).length).toBeGreaterThan(0);
     expect(ids(b).length).toBeGreaterThan(0);
@@ -108,11 +148,15 @@ describe('tabgpt sweep --jobs / --shard / merge (subprocess)', () => {
     const out = join(dir, 'resumed.json');
     const parent = spawn(process.execPath, [BIN, 'sweep', '--spec', SPEC, '--jobs', '2', '--out', out, '--json'], { cwd: ROOT });
     let stdout = '';
-    await new Promise<void>((r) => parent.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-      if (stdout.includes('"event":"run"')) r();
-    }));
-    const jobs = childrenOf(parent.pid as number).filter((pid) => existsSync(`/proc/${pid}`) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--job-worker'));
+    await new Promise<void>((r) =>
+      parent.stdout.on('data', (c: Buffer) => {
+        stdout += c.toString();
+        if (stdout.includes('"event":"run"')) r();
+      }),
+    );
+    const jobs = childrenOf(parent.pid as number).filter(
+      (pid) => existsSync(`/proc/${pid}`) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--job-worker'),
+    );
     parent.kill('SIGKILL');
     await new Promise((r) => parent.once('exit', r));
     // Each job sees its IPC channel close and exits. They are not this process's children (no 'exit'

@@ -17,8 +17,17 @@ import { emptyResults, resultsFromJSON, resultsToJSON, withRun } from '../src/co
 
 // 5 sizes from 1,760 to 38,176 non-embedding params (shapes that exist: the ladder keeps that span), 40 steps of 8 x 32 tokens each.
 const SPEC = specFromJSON({
-  corpus: 'builtin', sizes: 5, minParams: 1_760, maxParams: 38_176, headSize: 8, widthPerLayer: 8,
-  blockSize: 32, batchSize: 8, tokens: 40 * 8 * 32, evalIters: 4, evalsPerRun: 2,
+  corpus: 'builtin',
+  sizes: 5,
+  minParams: 1_760,
+  maxParams: 38_176,
+  headSize: 8,
+  widthPerLayer: 8,
+  blockSize: 32,
+  batchSize: 8,
+  tokens: 40 * 8 * 32,
+  evalIters: 4,
+  evalsPerRun: 2,
   // 40-step runs are far below the budget rule's calibration (150k+ tokens): a fixed Kaplan multiple pins the fixture's lr.
   lr: { kind: 'kaplan', scale: 8 },
 });
@@ -95,7 +104,14 @@ describe('runSweep in Node (wasm)', () => {
 
   it('fits the finished runs and stores them in the results format', () => {
     expect(finished).toHaveLength(5);
-    let results = emptyResults(SPEC, { source: 'builtin', chars: data.chars, trainChars: data.train.length, valChars: data.val.length, vocabSize: data.tokenizer.vocabSize, sha256: '0' });
+    let results = emptyResults(SPEC, {
+      source: 'builtin',
+      chars: data.chars,
+      trainChars: data.train.length,
+      valChars: data.val.length,
+      vocabSize: data.tokenizer.vocabSize,
+      sha256: '0',
+    });
     for (const r of finished) results = withRun(results, r);
     const back = resultsFromJSON(resultsToJSON(results));
     expect(back.runs).toEqual(finished);

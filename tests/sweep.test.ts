@@ -12,7 +12,15 @@ import { epochWarning, planRuns, type RunResult } from '../src/core/scaling/swee
 import { analyse } from '../src/core/scaling/analysis';
 import { computeFrontier, isoFlops } from '../src/core/scaling/isoflops';
 import {
-  emptyResults, parseResults, resultsFromCSV, resultsFromJSON, resultsToCSV, resultsToJSON, withRun, type CorpusInfo, type SweepResults,
+  emptyResults,
+  parseResults,
+  resultsFromCSV,
+  resultsFromJSON,
+  resultsToCSV,
+  resultsToJSON,
+  withRun,
+  type CorpusInfo,
+  type SweepResults,
 } from '../src/core/scaling/sweep-results';
 import { predictJoint } from '../src/core/scaling/fit';
 
@@ -52,27 +60,34 @@ describe('ladder', () => {
     { ...DEFAULT_SPEC, sizes: 6, minParams: 12_000, maxParams: 320_000 },
     { ...DEFAULT_SPEC, sizes: 7, minParams: 50_000, maxParams: 5_000_000, headSize: 16, widthPerLayer: 24 },
   ];
-  it.each(specs.map((s) => [`${s.sizes} sizes ${s.minParams}..${s.maxParams} hs ${s.headSize}`, s] as const))('%s: span >= 16x, fixed head size, >= 2 layers, increasing', (_, spec) => {
-    const rungs = ladder(spec);
-    expect(rungs).toHaveLength(spec.sizes);
-    expect(rungs[rungs.length - 1].nonEmbeddingParams / rungs[0].nonEmbeddingParams).toBeGreaterThanOrEqual(Math.max(16, spec.maxParams / spec.minParams));
-    for (const [i, r] of rungs.entries()) {
-      expect(r.nLayer).toBeGreaterThanOrEqual(2);
-      expect(r.nEmbd).toBe(r.nHead * spec.headSize); // head size fixed
-      // Rounding keeps each rung near its geometric target and near the wanted width per layer.
-      expect(Math.abs(Math.log(r.nonEmbeddingParams / r.targetParams))).toBeLessThan(Math.log(1.6));
-      expect(Math.abs(Math.log(r.nEmbd / r.nLayer / spec.widthPerLayer))).toBeLessThan(Math.log(2));
-      // The ladder's count is the model's count.
-      expect(r.nonEmbeddingParams).toBe(paramCount({ nLayer: r.nLayer, nHead: r.nHead, nEmbd: r.nEmbd, blockSize: spec.blockSize, vocabSize: 65, dropout: 0, bias: true }).nonEmbedding);
-      if (i > 0) expect(r.nonEmbeddingParams).toBeGreaterThan(rungs[i - 1].nonEmbeddingParams);
-    }
-  });
+  it.each(specs.map((s) => [`${s.sizes} sizes ${s.minParams}..${s.maxParams} hs ${s.headSize}`, s] as const))(
+    '%s: span >= 16x, fixed head size, >= 2 layers, increasing',
+    (_, spec) => {
+      const rungs = ladder(spec);
+      expect(rungs).toHaveLength(spec.sizes);
+      expect(rungs[rungs.length - 1].nonEmbeddingParams / rungs[0].nonEmbeddingParams).toBeGreaterThanOrEqual(Math.max(16, spec.maxParams / spec.minParams));
+      for (const [i, r] of rungs.entries()) {
+        expect(r.nLayer).toBeGreaterThanOrEqual(2);
+        expect(r.nEmbd).toBe(r.nHead * spec.headSize); // head size fixed
+        // Rounding keeps each rung near its geometric target and near the wanted width per layer.
+        expect(Math.abs(Math.log(r.nonEmbeddingParams / r.targetParams))).toBeLessThan(Math.log(1.6));
+        expect(Math.abs(Math.log(r.nEmbd / r.nLayer / spec.widthPerLayer))).toBeLessThan(Math.log(2));
+        // The ladder's count is the model's count.
+        expect(r.nonEmbeddingParams).toBe(
+          paramCount({ nLayer: r.nLayer, nHead: r.nHead, nEmbd: r.nEmbd, blockSize: spec.blockSize, vocabSize: 65, dropout: 0, bias: true }).nonEmbedding,
+        );
+        if (i > 0) expect(r.nonEmbeddingParams).toBeGreaterThan(rungs[i - 1].nonEmbeddingParams);
+      }
+    },
+  );
 
   it('keeps the span asked for: 1,500..24,000 (16x) rounds outward to 1,760..29,372, not to 1,760..25,472 (14.5x), and says so', () => {
     const spec = { ...DEFAULT_SPEC, sizes: 5, minParams: 1500, maxParams: 24_000, headSize: 4 };
     const rungs = ladder(spec);
     expect(rungs.map((r) => r.nonEmbeddingParams)).toEqual([1760, 3792, 6592, 14_496, 29_372]);
-    expect(ladderNote(spec, rungs)).toBe('ladder: asked 1,500 to 24,000 non-embedding params (16.0x), rounded to real shapes 1,760 to 29,372 (16.7x): 1,760, 3,792, 6,592, 14,496, 29,372');
+    expect(ladderNote(spec, rungs)).toBe(
+      'ladder: asked 1,500 to 24,000 non-embedding params (16.0x), rounded to real shapes 1,760 to 29,372 (16.7x): 1,760, 3,792, 6,592, 14,496, 29,372',
+    );
     // A ladder whose nearest shapes already keep the span is left as it was (the committed sweeps' ladder).
     const kept = ladder({ ...spec, sizes: 7, minParams: 1760, maxParams: 90_000 });
     expect(kept.map((r) => r.nonEmbeddingParams)).toEqual([1760, 3792, 6592, 14_496, 25_472, 48_132, 95_304]);
@@ -130,7 +145,7 @@ describe('planned runs', () => {
     expect(long[0].dataLimited).toBe(true);
     expect(epochWarning(long[0])).toMatch(/repeats the training text 5\.0 times.*data-limited/);
     const perParam = planRuns({ ...DEFAULT_SPEC, tokens: null, tokensPerParam: 20 }, SHAKESPEARE_SHAPE);
-    expect(perParam.map((r) => r.dataLimited)).toEqual(perParam.map((r) => 20 * r.nonEmbeddingParams / 1_003_854 > 4.001 ? true : r.dataLimited));
+    expect(perParam.map((r) => r.dataLimited)).toEqual(perParam.map((r) => ((20 * r.nonEmbeddingParams) / 1_003_854 > 4.001 ? true : r.dataLimited)));
     expect(perParam[4].tokens).toBeGreaterThan(perParam[0].tokens * 16);
   });
 });
@@ -176,10 +191,22 @@ function syntheticResults(spec: SweepSpec, law: (N: number, D: number) => number
   planRuns(spec, SHAKESPEARE_SHAPE).forEach((p, i) => {
     const loss = law(p.nonEmbeddingParams, p.tokens) * (1 + 0.002 * Math.sin(7 * i + p.seed));
     const run: RunResult = {
-      ...p, trainLoss: loss * 0.98, valLoss: loss, trainBpc: (loss * 0.98) / Math.LN2, valBpc: loss / Math.LN2,
+      ...p,
+      trainLoss: loss * 0.98,
+      valLoss: loss,
+      trainBpc: (loss * 0.98) / Math.LN2,
+      valBpc: loss / Math.LN2,
       valTokens: 51_200,
-      curve: [1, 2, 3, 4].map((k) => ({ step: (k * p.config.maxIters) / 4, tokens: (k * p.tokens) / 4, trainLoss: loss + 1 / k, ...(k === 4 ? { valLoss: loss } : {}) })),
-      wallSec: 12.5, tokensPerSec: 25_000, backend: 'wasm', finishedAt: `2025-01-0${1 + (i % 9)}T00:00:00.000Z`,
+      curve: [1, 2, 3, 4].map((k) => ({
+        step: (k * p.config.maxIters) / 4,
+        tokens: (k * p.tokens) / 4,
+        trainLoss: loss + 1 / k,
+        ...(k === 4 ? { valLoss: loss } : {}),
+      })),
+      wallSec: 12.5,
+      tokensPerSec: 25_000,
+      backend: 'wasm',
+      finishedAt: `2025-01-0${1 + (i % 9)}T00:00:00.000Z`,
     };
     results = withRun(results, run);
   });
@@ -211,7 +238,16 @@ describe('results file', () => {
     const col = rows[header].split(',').indexOf('config.step');
     expect(col).toBeGreaterThan(0);
     // no cell up to the step column holds a comma (the curve, which does, comes after), so dropping it by position is exact
-    const old = rows.map((l, i) => (i < header ? l : l.split(',').filter((_, j) => j !== col).join(','))).join('\n');
+    const old = rows
+      .map((l, i) =>
+        i < header
+          ? l
+          : l
+              .split(',')
+              .filter((_, j) => j !== col)
+              .join(','),
+      )
+      .join('\n');
     expect(resultsFromCSV(old)).toEqual(results);
   });
 
@@ -228,8 +264,10 @@ describe('results file', () => {
 describe('analysis', () => {
   it('recovers E, Nc, alpha of a known L(N), predicts the held-out size, measures seed noise', () => {
     const truth = { E: 1.2, Nc: 3e3, alpha: 0.4 };
-    const results = syntheticResults({ ...DEFAULT_SPEC, sizes: 6, minParams: 12_000, maxParams: 320_000, repeatSeeds: [2], repeatSizes: [0, 2] },
-      (N) => truth.E + Math.pow(truth.Nc / N, truth.alpha));
+    const results = syntheticResults(
+      { ...DEFAULT_SPEC, sizes: 6, minParams: 12_000, maxParams: 320_000, repeatSeeds: [2], repeatSizes: [0, 2] },
+      (N) => truth.E + Math.pow(truth.Nc / N, truth.alpha),
+    );
     const bandN = [1e4, 3e4, 1e5, 3e5];
     const a = analyse(results, { bootstrap: 50, bandN });
     expect(a.paramKind).toBe('nonEmbedding');
@@ -258,7 +296,10 @@ describe('analysis', () => {
   });
 
   it('says why it cannot fit too few runs instead of throwing', () => {
-    const small = syntheticResults({ ...DEFAULT_SPEC, sizes: 3, minParams: 2_000, maxParams: 8_000, testOnlySmallLadder: true }, (N) => 2 + Math.pow(1e3 / N, 0.5));
+    const small = syntheticResults(
+      { ...DEFAULT_SPEC, sizes: 3, minParams: 2_000, maxParams: 8_000, testOnlySmallLadder: true },
+      (N) => 2 + Math.pow(1e3 / N, 0.5),
+    );
     const a = analyse(small, { bootstrap: 0 });
     expect(a.fit).toBeNull();
     expect(a.fitError).toMatch(/needs at least 4 runs/);

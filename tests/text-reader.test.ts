@@ -9,15 +9,18 @@ import { DataError } from '../src/core/data.ts';
 /** A stream of the given chunks that records how many were pulled and whether it was cancelled. */
 function chunks(parts: Uint8Array[]) {
   const log = { pulled: 0, cancelled: false };
-  const stream = new ReadableStream<Uint8Array>({
-    pull(c) {
-      if (log.pulled < parts.length) c.enqueue(parts[log.pulled++]);
-      else c.close();
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      pull(c) {
+        if (log.pulled < parts.length) c.enqueue(parts[log.pulled++]);
+        else c.close();
+      },
+      cancel() {
+        log.cancelled = true;
+      },
     },
-    cancel() {
-      log.cancelled = true;
-    },
-  }, { highWaterMark: 0 }); // pulled only when read, so `pulled` counts the reader's reads
+    { highWaterMark: 0 },
+  ); // pulled only when read, so `pulled` counts the reader's reads
   return { stream, log };
 }
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -50,7 +53,9 @@ describe('readTextStream', () => {
 
   it('refuses binary and non-UTF-8 files, and an empty one, with one line each', async () => {
     await expect(readTextStream(chunks([new Uint8Array([104, 0, 105])]).stream, opts(3))).rejects.toThrow(/f\.txt looks binary/);
-    await expect(readTextStream(chunks([enc('ok'), new Uint8Array([0xff, 0xfe, 0x41])]).stream, opts(5))).rejects.toThrow(/f\.txt is not valid UTF-8 text \(at about byte 2\)/);
+    await expect(readTextStream(chunks([enc('ok'), new Uint8Array([0xff, 0xfe, 0x41])]).stream, opts(5))).rejects.toThrow(
+      /f\.txt is not valid UTF-8 text \(at about byte 2\)/,
+    );
     await expect(readTextStream(chunks([enc('ok'), new Uint8Array([0xe2, 0x82])]).stream, opts(4))).rejects.toThrow(/ends inside a character/);
     await expect(readTextStream(chunks([]).stream, opts(0))).rejects.toThrow(/f\.txt is empty/);
   });

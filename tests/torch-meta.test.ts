@@ -36,25 +36,43 @@ describe('bench/torch-meta.py', () => {
     }
   });
 
-  it.runIf(typeof found !== 'string')('times nanoGPT\'s step on the meta device: tabgpt\'s parameter count, tokens/s = B*T/step, each AdamW setting a figure or a reason', async () => {
-    const row = await torchMeta(python, 'nano', { batchSize: 4, vocabSize: 65, budgetS: 0.3, repeats: 1 });
-    if (typeof row === 'string') throw new Error(row);
-    expect(row).toMatchObject({ tool: 'torch-meta', preset: 'nano', batchSize: 4, blockSize: 32, vocabSize: 65 });
-    expect(row.params).toBe(paramCount({ ...PRESETS.nano, vocabSize: 65, dropout: 0, bias: true }).total); // tied head counted once, as tabgpt does
-    expect(row.msPerStep).toBeGreaterThan(0);
-    expect(row.tokensPerSec).toBeCloseTo((4 * 32 * 1000) / row.msPerStep, 6);
-    for (const [name, s] of Object.entries(row.adamw)) {
-      const ran = s.msPerStep !== undefined && s.msPerStep > 0 && s.cpuMsPerStep !== undefined;
-      expect(ran || typeof s.sameAs === 'string' || (typeof s.error === 'string' && typeof s.why === 'string'), name).toBe(true);
-    }
-    expect(row.adamw['foreach=False'].msPerStep).toBeGreaterThan(0); // the per-tensor loop runs on meta in every version
-  }, 60_000);
+  it.runIf(typeof found !== 'string')(
+    "times nanoGPT's step on the meta device: tabgpt's parameter count, tokens/s = B*T/step, each AdamW setting a figure or a reason",
+    async () => {
+      const row = await torchMeta(python, 'nano', { batchSize: 4, vocabSize: 65, budgetS: 0.3, repeats: 1 });
+      if (typeof row === 'string') throw new Error(row);
+      expect(row).toMatchObject({ tool: 'torch-meta', preset: 'nano', batchSize: 4, blockSize: 32, vocabSize: 65 });
+      expect(row.params).toBe(paramCount({ ...PRESETS.nano, vocabSize: 65, dropout: 0, bias: true }).total); // tied head counted once, as tabgpt does
+      expect(row.msPerStep).toBeGreaterThan(0);
+      expect(row.tokensPerSec).toBeCloseTo((4 * 32 * 1000) / row.msPerStep, 6);
+      for (const [name, s] of Object.entries(row.adamw)) {
+        const ran = s.msPerStep !== undefined && s.msPerStep > 0 && s.cpuMsPerStep !== undefined;
+        expect(ran || typeof s.sameAs === 'string' || (typeof s.error === 'string' && typeof s.why === 'string'), name).toBe(true);
+      }
+      expect(row.adamw['foreach=False'].msPerStep).toBeGreaterThan(0); // the per-tensor loop runs on meta in every version
+    },
+    60_000,
+  );
 });
 
 describe('the comparison text', () => {
-  it('sets each webgpu row of the same preset and batch beside PyTorch\'s ceiling', () => {
-    const t = { tool: 'torch-meta', preset: 'baby', torch: '1.13.1', batchSize: 16, blockSize: 64, vocabSize: 65, params: 809856, msPerStep: 9, tokensPerSec: 113778,
-      adamw: { 'foreach=False': { msPerStep: 9, cpuMsPerStep: 4 }, default: { sameAs: 'foreach=False' }, 'foreach=True': { error: "Could not run 'aten::_foreach_mul_.Scalar' with arguments from the 'Meta' backend" } } } as TorchMetaRow;
+  it("sets each webgpu row of the same preset and batch beside PyTorch's ceiling", () => {
+    const t = {
+      tool: 'torch-meta',
+      preset: 'baby',
+      torch: '1.13.1',
+      batchSize: 16,
+      blockSize: 64,
+      vocabSize: 65,
+      params: 809856,
+      msPerStep: 9,
+      tokensPerSec: 113778,
+      adamw: {
+        'foreach=False': { msPerStep: 9, cpuMsPerStep: 4 },
+        default: { sameAs: 'foreach=False' },
+        'foreach=True': { error: "Could not run 'aten::_foreach_mul_.Scalar' with arguments from the 'Meta' backend" },
+      },
+    } as TorchMetaRow;
     const gpu = { backend: 'webgpu', preset: 'baby', batchSize: 16, blockSize: 64, kernels: 'fused', matmulKernel: 'tiled' } as const;
     const rows = [
       { ...gpu, step: 'eager', msPerStep: 36, encodeMsPerStep: 30, encodeCpuMsPerStep: 20 },
@@ -76,7 +94,29 @@ describe('tabgpt bench --torch', () => {
   it('without PyTorch: one notice line, the tabgpt rows still come', async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, TABGPT_PYTHON: '/nonexistent/python3' };
     delete env.TABGPT_DEBUG;
-    const r = await sh(process.execPath, [join(ROOT, 'bin', 'tabgpt.js'), 'bench', '--backend', 'wasm', '--preset', 'nano', '--training-only', '--json', '--torch', '--corpus', 'builtin', '--repeats', '1', '--budget-s', '0.05', '--batch-size', '2'], env);
+    const r = await sh(
+      process.execPath,
+      [
+        join(ROOT, 'bin', 'tabgpt.js'),
+        'bench',
+        '--backend',
+        'wasm',
+        '--preset',
+        'nano',
+        '--training-only',
+        '--json',
+        '--torch',
+        '--corpus',
+        'builtin',
+        '--repeats',
+        '1',
+        '--budget-s',
+        '0.05',
+        '--batch-size',
+        '2',
+      ],
+      env,
+    );
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);

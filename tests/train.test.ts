@@ -17,7 +17,8 @@ beforeAll(async () => {
 
 const TEXT = 'Sing, O goddess, the anger of Achilles son of Peleus, that brought countless ills upon the Achaeans.\n'.repeat(10);
 const data = new Dataset(TEXT);
-const small = (o: Partial<Config> = {}) => makeConfig({ nLayer: 2, nHead: 2, nEmbd: 16, blockSize: 8, batchSize: 4, maxIters: 100, evalInterval: 1000, evalIters: 2, seed: 3, ...o });
+const small = (o: Partial<Config> = {}) =>
+  makeConfig({ nLayer: 2, nHead: 2, nEmbd: 16, blockSize: 8, batchSize: 4, maxIters: 100, evalInterval: 1000, evalIters: 2, seed: 3, ...o });
 const dispose = (t: Trainer) => {
   t.model.dispose();
   t.dispose();
@@ -55,11 +56,17 @@ describe('learning rate schedule', () => {
 describe('AdamW', () => {
   it('decays matrices and the embedding, not biases or LayerNorm parameters', () => {
     const shapes = new Map(paramShapes({ nLayer: 1, nHead: 2, nEmbd: 8, blockSize: 4, vocabSize: 5, dropout: 0, bias: true }));
-    const decayed = [...shapes].filter(([n, s]) => decays(n, s)).map(([n]) => n).sort();
+    const decayed = [...shapes]
+      .filter(([n, s]) => decays(n, s))
+      .map(([n]) => n)
+      .sort();
     expect(decayed).toEqual([
-      'transformer.h.0.attn.c_attn.weight', 'transformer.h.0.attn.c_proj.weight',
-      'transformer.h.0.mlp.c_fc.weight', 'transformer.h.0.mlp.c_proj.weight',
-      'transformer.wpe.weight', 'transformer.wte.weight',
+      'transformer.h.0.attn.c_attn.weight',
+      'transformer.h.0.attn.c_proj.weight',
+      'transformer.h.0.mlp.c_fc.weight',
+      'transformer.h.0.mlp.c_proj.weight',
+      'transformer.wpe.weight',
+      'transformer.wte.weight',
     ]);
   });
 
@@ -187,7 +194,11 @@ describe('training loop', () => {
     const events: string[] = [];
     let summary: { steps: number; valLoss: number } | null = null;
     const loop = trainLoop(t, {
-      signal: { get aborted() { return t.step >= 13; } },
+      signal: {
+        get aborted() {
+          return t.step >= 13;
+        },
+      },
       beforeStep: async () => void before++,
       afterStep: async () => void after++,
       onStepDone: (p) => done.push(p),
@@ -225,7 +236,10 @@ describe('training loop', () => {
     const run = async () => {
       for await (const ev of trainLoop(t, { evaluate: async () => NaN, checkpoint: async (r) => void saves.push(r) })) void ev;
     };
-    const err = await run().then(() => null, (e: unknown) => e);
+    const err = await run().then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(DivergedError);
     expect((err as Error).message).toMatch(/validation loss became NaN at step 5: lower the learning rate/);
     expect(saves).toEqual([]);
@@ -238,7 +252,10 @@ describe('training loop', () => {
     const wte = t.model.p('transformer.wte.weight');
     wte.assign(tf.tidy(() => wte.add(tf.scalar(NaN))));
     await t.trainStep(); // step 4: its loss is NaN, but not read back until step 5
-    const err = await t.trainStep().then(() => null, (e: unknown) => e);
+    const err = await t.trainStep().then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(DivergedError);
     expect((err as Error).message).toMatch(/loss became NaN at step 4: lower the learning rate/);
     dispose(t);
@@ -248,7 +265,10 @@ describe('training loop', () => {
     const t = newTrainer(small({ lr: 1e6, warmupIters: 0, logInterval: 5 }), data);
     const err = await (async () => {
       while (t.step < 100) await t.trainStep();
-    })().then(() => null, (e: unknown) => e);
+    })().then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(DivergedError);
     expect((err as Error).message).toMatch(/at step \d+/);
     dispose(t);
@@ -260,7 +280,25 @@ describe('overfitting', () => {
     const text = 'The quick brown fox jumps over the lazy dog. Pack my box with five dozen liquor jugs! Sphinx of black quartz, judge my vow.\n';
     const ds = new Dataset(text.repeat(2)); // 248 characters
     const T = 16;
-    const t = newTrainer(makeConfig({ nLayer: 2, nHead: 2, nEmbd: 32, blockSize: T, batchSize: 16, maxIters: 150, lr: 2e-2, minLr: 2e-3, warmupIters: 10, weightDecay: 0, dropout: 0, evalInterval: 1000, logInterval: 50, seed: 1 }), ds);
+    const t = newTrainer(
+      makeConfig({
+        nLayer: 2,
+        nHead: 2,
+        nEmbd: 32,
+        blockSize: T,
+        batchSize: 16,
+        maxIters: 150,
+        lr: 2e-2,
+        minLr: 2e-3,
+        warmupIters: 10,
+        weightDecay: 0,
+        dropout: 0,
+        evalInterval: 1000,
+        logInterval: 50,
+        seed: 1,
+      }),
+      ds,
+    );
     const initial = await t.evaluate('train');
     while (t.step < t.cfg.maxIters) await t.trainStep();
     // Score every window of the training split. The first few positions of a
@@ -268,7 +306,11 @@ describe('overfitting', () => {
     // "th"?): memorisation shows at positions with >= 8 characters of context.
     const ids = ds.train;
     const starts = Array.from({ length: ids.length - T }, (_, i) => i);
-    const x = tf.tensor2d(starts.flatMap((s) => Array.from(ids.subarray(s, s + T))), [starts.length, T], 'int32');
+    const x = tf.tensor2d(
+      starts.flatMap((s) => Array.from(ids.subarray(s, s + T))),
+      [starts.length, T],
+      'int32',
+    );
     const logp = tf.tidy(() => tf.logSoftmax(t.model.forward(x)).arraySync() as number[][]); // [N*T, V]
     let nll = 0;
     let n = 0;

@@ -80,8 +80,15 @@ describe('URL state', () => {
 describe('copy as CLI command', () => {
   /** Configure the way `tabgpt train` does from its flags (src/cli/train.ts). */
   function cliConfig(command: string): { cfg: Config; values: Record<string, unknown> } {
-    const argv = command.split(' ').slice(3).map((w) => w.replace(/^'|'$/g, ''));
-    const { values } = parse(argv, { ...configFlags(), text: { type: 'string' }, corpus: { type: 'string' }, preset: { type: 'string' }, backend: { type: 'string' } }, 'train');
+    const argv = command
+      .split(' ')
+      .slice(3)
+      .map((w) => w.replace(/^'|'$/g, ''));
+    const { values } = parse(
+      argv,
+      { ...configFlags(), text: { type: 'string' }, corpus: { type: 'string' }, preset: { type: 'string' }, backend: { type: 'string' } },
+      'train',
+    );
     const overrides = configOverrides(values);
     return { cfg: makeConfig({ ...overrides, preset: values.preset as PresetName | undefined }), values };
   }
@@ -89,7 +96,9 @@ describe('copy as CLI command', () => {
   it('gives a tabgpt train line that the CLI parses into the same config', () => {
     const { settings } = parseSearch('?preset=nano&nEmbd=48&nHead=3&dropout=0.1&lr=0.003&maxIters=300&batchSize=8&seed=7&bias=false&step=eager&corpus=builtin');
     const line = cliCommand(settings, { kind: 'builtin' });
-    expect(line).toBe('npx tabgpt train --corpus builtin --preset nano --n-head 3 --n-embd 48 --dropout 0.1 --batch-size 8 --max-iters 300 --lr 0.003 --seed 7 --bias false --step eager');
+    expect(line).toBe(
+      'npx tabgpt train --corpus builtin --preset nano --n-head 3 --n-embd 48 --dropout 0.1 --batch-size 8 --max-iters 300 --lr 0.003 --seed 7 --bias false --step eager',
+    );
     const { cfg, values } = cliConfig(line);
     expect(values.corpus).toBe('builtin');
     expect(cfg).toEqual(configOf(settings));
@@ -110,7 +119,7 @@ describe('copy as CLI command', () => {
 
   it('names the text file, and only Node backends', () => {
     const s = { ...defaultSettings(), backend: 'webgpu' as const };
-    expect(cliCommand(s, { kind: 'file', name: "my notes.txt" })).toBe("npx tabgpt train --text 'my notes.txt'");
+    expect(cliCommand(s, { kind: 'file', name: 'my notes.txt' })).toBe("npx tabgpt train --text 'my notes.txt'");
     expect(cliCommand({ ...s, backend: 'cpu' }, { kind: 'shakespeare' })).toBe('npx tabgpt train --corpus shakespeare --backend cpu');
     expect(cliCommand(s, { kind: 'paste' })).toBe('npx tabgpt train --text pasted.txt');
     expect(shellQuote("it's")).toBe(`'it'\\''s'`);

@@ -76,7 +76,10 @@ describe('ViewsHost', () => {
     expect(posted.map((m) => (m as { id: number }).id)).toEqual([99]);
     posted.length = 0;
     await host.between();
-    expect(views().map((v) => [v.id, v.view.kind])).toEqual([[3, 'nextChars'], [9, 'attention']]);
+    expect(views().map((v) => [v.id, v.view.kind])).toEqual([
+      [3, 'nextChars'],
+      [9, 'attention'],
+    ]);
     const nc = views()[0].view as { kind: 'nextChars'; data: { context: string; top: unknown[] } };
     expect(nc.data.context).toBe('the');
     expect(nc.data.top).toHaveLength(3);
@@ -90,7 +93,12 @@ describe('ViewsHost', () => {
     await h.host.between();
     expect(h.posted).toEqual([
       { type: 'viewError', id: 20, kind: 'estimate', message: 'a run is training: the estimate is for before Start' },
-      { type: 'viewError', id: 21, kind: 'score', message: "the text has characters the model does not know: 'T' (U+0054), 'H' (U+0048), 'E' (U+0045), 'C' (U+0043), 'A' (U+0041)" },
+      {
+        type: 'viewError',
+        id: 21,
+        kind: 'score',
+        message: "the text has characters the model does not know: 'T' (U+0054), 'H' (U+0048), 'E' (U+0045), 'C' (U+0043), 'A' (U+0041)",
+      },
     ]);
   });
 
@@ -103,7 +111,11 @@ describe('ViewsHost', () => {
     h.posted.length = 0;
     const before = tf.memory().numTensors;
     await h.host.afterEval(trainer);
-    expect(h.views().map((v) => [v.id, v.view.kind])).toEqual([[null, 'embedding'], [null, 'nextChars'], [null, 'attention']]);
+    expect(h.views().map((v) => [v.id, v.view.kind])).toEqual([
+      [null, 'embedding'],
+      [null, 'nextChars'],
+      [null, 'attention'],
+    ]);
     expect(tf.memory().numTensors).toBe(before);
   });
 });

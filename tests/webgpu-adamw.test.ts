@@ -68,7 +68,7 @@ function disposeState(st: State): void {
 }
 
 describe('fused AdamW on WebGPU', () => {
-  it('gives the generic optimizer\'s numbers to float32 rounding over 50 steps', async () => {
+  it("gives the generic optimizer's numbers to float32 rounding over 50 steps", async () => {
     const a = makeState(7);
     const b = makeState(7);
     const fused = new FusedAdamW(
@@ -83,7 +83,11 @@ describe('fused AdamW on WebGPU', () => {
       fused.ensureExclusive();
       tf.tidy(() => {
         const g = gradsFor(b.params, s);
-        fused.step([...b.params.values()].map((p) => g[p.name]), lr(s), b.opt.t);
+        fused.step(
+          [...b.params.values()].map((p) => g[p.name]),
+          lr(s),
+          b.opt.t,
+        );
       });
     }
     let worst = 0;
@@ -121,14 +125,22 @@ describe('fused AdamW on WebGPU', () => {
         tf.env().set(SUBMIT, batch);
         const run = async (interfere: boolean) => {
           const st = makeState(11);
-          const fused = new FusedAdamW([...st.params].map(([name, p]) => ({ name, p, m: st.opt.m.get(name)!, v: st.opt.v.get(name)!, decay: true })), HYPER);
+          const fused = new FusedAdamW(
+            [...st.params].map(([name, p]) => ({ name, p, m: st.opt.m.get(name)!, v: st.opt.v.get(name)!, decay: true })),
+            HYPER,
+          );
           const one = tf.ones([1, 1]) as tf.Tensor2D;
           for (let s = 1; s <= 4; s++) {
             tf.tidy(() => {
               const g = gradsFor(st.params, s);
-              fused.step([...st.params.values()].map((p) => g[p.name]), 1e-2, s);
+              fused.step(
+                [...st.params.values()].map((p) => g[p.name]),
+                1e-2,
+                s,
+              );
             });
-            if (interfere) matMulTiled(one, one).dispose(); // acquires and writes a 16-byte uniform at once
+            if (interfere)
+              matMulTiled(one, one).dispose(); // acquires and writes a 16-byte uniform at once
             else await st.params.get('ln_f.weight')!.data(); // everything submitted and run
           }
           const out = await Promise.all([...st.params.values()].map((p) => p.data() as Promise<Float32Array>));
@@ -148,7 +160,10 @@ describe('fused AdamW on WebGPU', () => {
 
   it('records exactly its dispatches, no readback, one small uniform write per step', () => {
     const st = makeState(3);
-    const fused = new FusedAdamW([...st.params].map(([name, p]) => ({ name, p, m: st.opt.m.get(name)!, v: st.opt.v.get(name)!, decay: true })), HYPER);
+    const fused = new FusedAdamW(
+      [...st.params].map(([name, p]) => ({ name, p, m: st.opt.m.get(name)!, v: st.opt.v.get(name)!, decay: true })),
+      HYPER,
+    );
     const grads = gradsFor(st.params, 0);
     const list = [...st.params.values()].map((p) => grads[p.name]);
     fused.step(list, 1e-3, 1); // first step: uploads the gradients' CPU values, compiles nothing new after

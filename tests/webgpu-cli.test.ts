@@ -19,7 +19,10 @@ function tabgpt(env: Record<string, string>, ...args: string[]): Promise<{ code:
 }
 
 describe('--backend webgpu without an adapter', () => {
-  it.each([['train', '--max-iters', '1'], ['bench', '--training-only']])('%s: one line naming what is missing and what runs', async (...args) => {
+  it.each([
+    ['train', '--max-iters', '1'],
+    ['bench', '--training-only'],
+  ])('%s: one line naming what is missing and what runs', async (...args) => {
     const r = await tabgpt({ VK_ICD_FILENAMES: '/nonexistent/vulkan_icd.json' }, ...args, '--backend', 'webgpu', '--preset', 'nano', '--corpus', 'builtin');
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr.trimEnd().split('\n'), r.stderr).toEqual([

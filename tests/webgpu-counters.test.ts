@@ -38,7 +38,16 @@ function patchedMethods(): unknown[] {
   buf.destroy();
   const engine = tf.engine() as unknown as Record<string, unknown>;
   const backend = b as unknown as Record<string, unknown>;
-  return [passProto.dispatchWorkgroups, passProto.dispatchWorkgroupsIndirect, queueProto.submit, queueProto.writeBuffer, bufferProto.mapAsync, deviceProto.createBindGroup, backend.uploadToGPU, engine.runKernelFunc];
+  return [
+    passProto.dispatchWorkgroups,
+    passProto.dispatchWorkgroupsIndirect,
+    queueProto.submit,
+    queueProto.writeBuffer,
+    bufferProto.mapAsync,
+    deviceProto.createBindGroup,
+    backend.uploadToGPU,
+    engine.runKernelFunc,
+  ];
 }
 
 describe('GPU counters', () => {
@@ -108,10 +117,21 @@ describe('GPU counters', () => {
   });
 });
 
-describe('the bench\'s per-step counts', () => {
-  it('installs the counters for its measured steps only, and its tfjs kernel count matches tf.profile\'s registered kernels', async () => {
+describe("the bench's per-step counts", () => {
+  it("installs the counters for its measured steps only, and its tfjs kernel count matches tf.profile's registered kernels", async () => {
     const data = new Dataset('To be, or not to be, that is the question.\n'.repeat(20));
-    const cfg = makeConfig({ nLayer: 1, nHead: 1, nEmbd: 24, blockSize: 7, batchSize: 3, maxIters: 1000, logInterval: 1000, evalInterval: 1000, evalIters: 1, seed: 3 });
+    const cfg = makeConfig({
+      nLayer: 1,
+      nHead: 1,
+      nEmbd: 24,
+      blockSize: 7,
+      batchSize: 3,
+      maxIters: 1000,
+      logInterval: 1000,
+      evalInterval: 1000,
+      evalIters: 1,
+      seed: 3,
+    });
     const trainer = newTrainer(cfg, data, { kernels: kernelsOf({ mode: 'generic' }) }); // tfjs ops throughout: every kernel is one the profile lists
     try {
       await trainer.trainStep(); // the first step traces and compiles

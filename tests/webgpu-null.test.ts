@@ -42,9 +42,18 @@ async function countDuring(f: () => Promise<unknown>): Promise<{ bindGroups: num
   pass.end();
   enc.finish();
   const origs = [device.createBindGroup, engine.runKernelFunc, passProto.dispatchWorkgroups];
-  device.createBindGroup = function (...a) { n.bindGroups++; return origs[0].apply(this, a); };
-  engine.runKernelFunc = function (...a) { if ((a[0] as { kernelName?: string }).kernelName) n.kernels++; return origs[1].apply(this, a); };
-  passProto.dispatchWorkgroups = function (...a) { n.dispatches++; return origs[2].apply(this, a); };
+  device.createBindGroup = function (...a) {
+    n.bindGroups++;
+    return origs[0].apply(this, a);
+  };
+  engine.runKernelFunc = function (...a) {
+    if ((a[0] as { kernelName?: string }).kernelName) n.kernels++;
+    return origs[1].apply(this, a);
+  };
+  passProto.dispatchWorkgroups = function (...a) {
+    n.dispatches++;
+    return origs[2].apply(this, a);
+  };
   try {
     await f();
   } finally {

@@ -23,7 +23,19 @@ beforeAll(async () => {
 const TEXT = 'To be, or not to be, that is the question: whether tis nobler in the mind to suffer.\n'.repeat(20);
 const data = new Dataset(TEXT);
 // two layers, two heads, odd sizes: C = 20, T = 7, B = 3
-const base = makeConfig({ nLayer: 2, nHead: 2, nEmbd: 20, blockSize: 7, batchSize: 3, maxIters: 100, logInterval: 10, evalInterval: 1000, evalIters: 2, dropout: 0, seed: 5 });
+const base = makeConfig({
+  nLayer: 2,
+  nHead: 2,
+  nEmbd: 20,
+  blockSize: 7,
+  batchSize: 3,
+  maxIters: 100,
+  logInterval: 10,
+  evalInterval: 1000,
+  evalIters: 2,
+  dropout: 0,
+  seed: 5,
+});
 
 const free = (t: Trainer) => {
   t.model.dispose();
@@ -63,10 +75,22 @@ async function countDuring(f: () => Promise<unknown>): Promise<{ bindGroups: num
   pass.end();
   enc.finish();
   const origs = [device.createBindGroup, queue.submit, engine.runKernelFunc, passProto.dispatchWorkgroups];
-  device.createBindGroup = function (...a) { n.bindGroups++; return origs[0].apply(this, a); };
-  queue.submit = function (...a) { n.submits++; return origs[1].apply(this, a); };
-  engine.runKernelFunc = function (...a) { if ((a[0] as { kernelName?: string }).kernelName) n.kernels++; return origs[2].apply(this, a); };
-  passProto.dispatchWorkgroups = function (...a) { n.dispatches++; return origs[3].apply(this, a); };
+  device.createBindGroup = function (...a) {
+    n.bindGroups++;
+    return origs[0].apply(this, a);
+  };
+  queue.submit = function (...a) {
+    n.submits++;
+    return origs[1].apply(this, a);
+  };
+  engine.runKernelFunc = function (...a) {
+    if ((a[0] as { kernelName?: string }).kernelName) n.kernels++;
+    return origs[2].apply(this, a);
+  };
+  passProto.dispatchWorkgroups = function (...a) {
+    n.dispatches++;
+    return origs[3].apply(this, a);
+  };
   try {
     await f();
   } finally {
@@ -104,7 +128,7 @@ describe('the recorded WebGPU training step', () => {
     expect(await recorded.t.evaluate()).toBe(await eager.t.evaluate()); // evaluation on tfjs reads the replayed weights
   });
 
-  it('a replayed step is the eager step\'s dispatches, with no tfjs kernel, no new bind group and one submit', async () => {
+  it("a replayed step is the eager step's dispatches, with no tfjs kernel, no new bind group and one submit", async () => {
     const e = await countDuring(() => eager.t.trainStep());
     const r = await countDuring(() => recorded.t.trainStep());
     expect(e.kernels).toBeGreaterThan(50);
@@ -126,7 +150,7 @@ describe('the recorded step in a run', () => {
     for (const x of [whole, first, rest]) free(x.t);
   }, 600_000);
 
-  it('keeps frozen parameters (fine-tuning\'s --freeze) bit for bit', async () => {
+  it("keeps frozen parameters (fine-tuning's --freeze) bit for bit", async () => {
     const t = newTrainer({ ...base, weightDecay: 0.1 }, data);
     const frozen = applyFreeze(t.model, 'embeddings');
     const read = async () => new Map(await Promise.all([...t.model.params].map(async ([n, p]) => [n, Array.from(await p.data())] as const)));
@@ -139,9 +163,12 @@ describe('the recorded step in a run', () => {
     free(t);
   }, 600_000);
 
-  it('stops with DivergedError when a replayed step\'s loss goes NaN', async () => {
+  it("stops with DivergedError when a replayed step's loss goes NaN", async () => {
     const t = newTrainer({ ...base, lr: 1e6, minLr: 0, warmupIters: 0, gradClip: 0, logInterval: 5 }, data);
-    const err = await run(t.cfg, 100, t).then(() => null, (e: unknown) => e);
+    const err = await run(t.cfg, 100, t).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(DivergedError);
     expect(Number(/at step (\d+)/.exec((err as Error).message)?.[1])).toBeGreaterThan(2); // a replayed step's
     expect(t.stepMode.step).toBe('recorded');

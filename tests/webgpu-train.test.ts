@@ -26,7 +26,20 @@ beforeAll(async () => {
 const TEXT = 'To be, or not to be, that is the question: whether tis nobler in the mind to suffer.\n'.repeat(20);
 const data = new Dataset(TEXT);
 // odd sizes: C = 24 (not a power of two), one head, T = 7
-const cfg = makeConfig({ nLayer: 1, nHead: 1, nEmbd: 24, blockSize: 7, batchSize: 3, maxIters: 20, logInterval: 5, evalInterval: 1000, evalIters: 1, dropout: 0, seed: 11, step: 'eager' }); // eager: tfjs' own path (webgpu-record.test.ts tests the recorded one)
+const cfg = makeConfig({
+  nLayer: 1,
+  nHead: 1,
+  nEmbd: 24,
+  blockSize: 7,
+  batchSize: 3,
+  maxIters: 20,
+  logInterval: 5,
+  evalInterval: 1000,
+  evalIters: 1,
+  dropout: 0,
+  seed: 11,
+  step: 'eager',
+}); // eager: tfjs' own path (webgpu-record.test.ts tests the recorded one)
 
 async function run(mode: 'generic' | 'fused'): Promise<{ trainer: Trainer; losses: number[] }> {
   const trainer = newTrainer(cfg, data, { kernels: kernelsOf({ mode }) }); // the model's own choice
@@ -70,7 +83,7 @@ describe('training on WebGPU: generic vs fused', () => {
     expect(worst).toBeLessThan(1e-4);
   });
 
-  it('a fused run\'s checkpoint loads in a generic run and greedy-samples the same text', async () => {
+  it("a fused run's checkpoint loads in a generic run and greedy-samples the same text", async () => {
     const bytes = await saveTrainer(fused.trainer, data.tokenizer);
     const opts = { prompt: 'To be', maxNewTokens: 12, temperature: 0, seed: 1 };
     const fromFused = await generate(fused.trainer.model, data.tokenizer, opts);
@@ -107,14 +120,16 @@ describe('training on WebGPU: generic vs fused', () => {
     };
     const g = await perStep(generic.trainer);
     const f = await perStep(fused.trainer);
-    console.log(`per step, generic -> fused: ${g.dispatches} -> ${f.dispatches} dispatches, ${g.uploads} -> ${f.uploads} uploads (${g.uploadBytes} -> ${f.uploadBytes} bytes)`);
+    console.log(
+      `per step, generic -> fused: ${g.dispatches} -> ${f.dispatches} dispatches, ${g.uploads} -> ${f.uploads} uploads (${g.uploadBytes} -> ${f.uploadBytes} bytes)`,
+    );
     expect(f.dispatches).toBeLessThan(g.dispatches / 2);
     expect(f.uploads).toBeLessThan(g.uploads / 10);
     // The fused step uploads the batch and nothing else: x and y token ids, int32.
     expect(f.uploads).toBe(2);
     expect(f.uploadBytes).toBe(2 * 4 * cfg.batchSize * cfg.blockSize);
   }, 600_000);
-  it('a save mid-run does not freeze what later saves read: the fused update drops tfjs\' stale CPU copies', async () => {
+  it("a save mid-run does not freeze what later saves read: the fused update drops tfjs' stale CPU copies", async () => {
     // Saving reads every parameter and moment, and tfjs keeps those values on the
     // CPU; the fused AdamW then writes the GPU buffers in place. A later save must
     // hold the new values (the GPU's, read through a fresh tensor), not the cached ones.
@@ -153,13 +168,13 @@ describe('training on WebGPU: generic vs fused', () => {
       // steps 1-4 reported before the step-5 readback returned; 6-9 before step 10's
       expect(order.indexOf('log5')).toBeGreaterThan(order.indexOf('done4'));
       expect(order.indexOf('log10')).toBeGreaterThan(order.indexOf('done9'));
-      console.log(`loop on webgpu: ${order.join(" ")}; readbacks ${readbacks}`);
+      console.log(`loop on webgpu: ${order.join(' ')}; readbacks ${readbacks}`);
       expect(readbacks).toBe(3); // the losses at steps 5 and 10, and the evaluation at the end (one stacked read)
     } finally {
       free(t);
     }
   }, 600_000);
-  it('frozen parameters (fine-tuning\'s --freeze) do not move by a bit under the fused AdamW; the rest all move', async () => {
+  it("frozen parameters (fine-tuning's --freeze) do not move by a bit under the fused AdamW; the rest all move", async () => {
     const t = newTrainer({ ...cfg, weightDecay: 0.1 }, data); // fused: the default
     try {
       const frozen = applyFreeze(t.model, 'embeddings');

@@ -81,29 +81,33 @@ export interface BenchFlags {
 }
 
 function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; presetGiven: boolean; text?: string; corpus?: string }) | null {
-  const { values } = parse(argv, {
-    backend: { type: 'string' },
-    kernels: { type: 'string' },
-    matmul: { type: 'string' },
-    step: { type: 'string' },
-    preset: { type: 'string' },
-    json: { type: 'boolean', default: false },
-    browser: { type: 'boolean', default: false },
-    profile: { type: 'boolean', default: false },
-    'training-only': { type: 'boolean', default: false },
-    torch: { type: 'boolean', default: false },
-    'batch-size': { type: 'string' },
-    'grad-accum': { type: 'string' },
-    recompute: { type: 'boolean', default: false },
-    repeats: { type: 'string' },
-    'budget-s': { type: 'string' },
-    'gen-tokens': { type: 'string' },
-    'wasm-threads': { type: 'string' },
-    out: { type: 'string' },
-    adapter: { type: 'string' },
-    text: { type: 'string' },
-    corpus: { type: 'string' },
-  }, 'bench');
+  const { values } = parse(
+    argv,
+    {
+      backend: { type: 'string' },
+      kernels: { type: 'string' },
+      matmul: { type: 'string' },
+      step: { type: 'string' },
+      preset: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      browser: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
+      'training-only': { type: 'boolean', default: false },
+      torch: { type: 'boolean', default: false },
+      'batch-size': { type: 'string' },
+      'grad-accum': { type: 'string' },
+      recompute: { type: 'boolean', default: false },
+      repeats: { type: 'string' },
+      'budget-s': { type: 'string' },
+      'gen-tokens': { type: 'string' },
+      'wasm-threads': { type: 'string' },
+      out: { type: 'string' },
+      adapter: { type: 'string' },
+      text: { type: 'string' },
+      corpus: { type: 'string' },
+    },
+    'bench',
+  );
   if (values.help) {
     console.log(HELP);
     return null;
@@ -117,14 +121,17 @@ function parseFlags(argv: string[]): (BenchFlags & { browser: boolean; presetGiv
     throw new CliError(`--backend must be one of ${accepted.join(', ')} (got '${backend}')${hint}`);
   }
   const kernels = ((values.kernels as string | undefined) ?? BENCH_DEFAULTS.kernels.join(',')).split(',').map((k) => k.trim());
-  for (const k of kernels) if (!KERNEL_MODES.includes(k as KernelMode)) throw new CliError(`--kernels must be generic, fused or generic,fused (got '${values.kernels}')`);
+  for (const k of kernels)
+    if (!KERNEL_MODES.includes(k as KernelMode)) throw new CliError(`--kernels must be generic, fused or generic,fused (got '${values.kernels}')`);
   const matmul = ((values.matmul as string | undefined) ?? BENCH_DEFAULTS.matmul.join(',')).split(',').map((k) => k.trim());
-  for (const m of matmul) if (!MATMUL_CHOICES.includes(m as MatmulChoice)) throw new CliError(`--matmul must be auto, tiled, tfjs or a list of them (got '${values.matmul}')`);
+  for (const m of matmul)
+    if (!MATMUL_CHOICES.includes(m as MatmulChoice)) throw new CliError(`--matmul must be auto, tiled, tfjs or a list of them (got '${values.matmul}')`);
   const steps = ((values.step as string | undefined) ?? 'recorded').split(',').map((k) => k.trim());
   for (const s of steps) if (!STEP_MODES.includes(s as StepMode)) throw new CliError(`--step must be recorded, eager or eager,recorded (got '${values.step}')`);
   const preset = values.preset as string | undefined;
   const presets = preset?.split(',').map((p) => p.trim());
-  if (presets?.some((p) => !PRESET_NAMES.includes(p as PresetName))) throw new CliError(`--preset must be one of ${PRESET_NAMES.join(', ')} or a list of them (got '${preset}')`);
+  if (presets?.some((p) => !PRESET_NAMES.includes(p as PresetName)))
+    throw new CliError(`--preset must be one of ${PRESET_NAMES.join(', ')} or a list of them (got '${preset}')`);
   const budgetS = num(values, 'budget-s', (n) => n > 0 && Number.isFinite(n), 'a positive number of seconds');
   return {
     backends: backend ? [backend as BackendName] : allowed,
@@ -182,7 +189,8 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const flags = parseFlags(argv);
   if (!flags) return;
   const progress = (line: string) => console.error(`bench: ${line}`);
-  if (flags.wasmThreads !== undefined && !flags.browser) throw new CliError('--wasm-threads applies to the browser benchmark: add --browser (Node runs tfjs wasm single-threaded)');
+  if (flags.wasmThreads !== undefined && !flags.browser)
+    throw new CliError('--wasm-threads applies to the browser benchmark: add --browser (Node runs tfjs wasm single-threaded)');
   if (flags.browser) {
     const { benchInBrowser } = await import('./benchbrowser');
     const rows = await benchInBrowser(flags, progress);
@@ -192,7 +200,8 @@ export async function benchCommand(argv: string[]): Promise<void> {
   }
   const corpus = await loadCorpus({ text: flags.text, corpus: flags.corpus });
   if (corpus.notice) progress(`notice: ${corpus.notice}`);
-  if (flags.adapter !== undefined && (flags.browser || flags.backends.join() !== 'webgpu')) throw new CliError('--adapter applies to --backend webgpu in Node (add --backend webgpu)');
+  if (flags.adapter !== undefined && (flags.browser || flags.backends.join() !== 'webgpu'))
+    throw new CliError('--adapter applies to --backend webgpu in Node (add --backend webgpu)');
   const dataset = new Dataset(corpus.text);
   const rows: BenchRow[] = [];
   for (const backend of flags.backends) {
@@ -250,7 +259,12 @@ async function torchCeiling(flags: BenchFlags, rows: BenchRow[], vocabSize: numb
   const torchRows: TorchMetaRow[] = [];
   for (const preset of flags.presets) {
     progress(`torch ${found.torch} ${preset}: nanoGPT's step on the meta device (${found.python} bench/torch-meta.py)`);
-    const t = await torchMeta(found.python, preset, { batchSize: flags.batchSize ?? DEFAULT_CONFIG.batchSize, vocabSize, budgetS: (flags.budgetMs ?? BENCH_DEFAULTS.trainBudgetMs) / 1000, repeats: flags.repeats });
+    const t = await torchMeta(found.python, preset, {
+      batchSize: flags.batchSize ?? DEFAULT_CONFIG.batchSize,
+      vocabSize,
+      budgetS: (flags.budgetMs ?? BENCH_DEFAULTS.trainBudgetMs) / 1000,
+      repeats: flags.repeats,
+    });
     if (typeof t === 'string') {
       progress(`notice: --torch ${t}`);
       continue;

@@ -23,7 +23,8 @@ export const CACHE_DIR = process.env.TABGPT_CACHE_DIR ?? join(PROJECT_ROOT, 'dat
 
 /** Start a Node backend (wasm, cpu, or webgpu through Dawn), silencing tfjs' advert for tfjs-node. */
 export async function setupBackend(name: string, adapter?: string): Promise<BackendName> {
-  if (adapter !== undefined && !(ADAPTER_CHOICES as readonly string[]).includes(adapter)) throw new CliError(`--adapter must be ${ADAPTER_CHOICES.join(' or ')} (got '${adapter}')`);
+  if (adapter !== undefined && !(ADAPTER_CHOICES as readonly string[]).includes(adapter))
+    throw new CliError(`--adapter must be ${ADAPTER_CHOICES.join(' or ')} (got '${adapter}')`);
   if (adapter !== undefined && name !== 'webgpu') throw new CliError(`--adapter applies to --backend webgpu (got --backend ${name})`);
   if (name === 'webgpu') {
     const found = await installNodeWebGPU(adapter as AdapterChoice | undefined);
@@ -89,7 +90,9 @@ export async function loadShakespeare(timeoutMs = 15000): Promise<string> {
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     bytes = new Uint8Array(await res.arrayBuffer());
   } catch (e) {
-    throw new CliError(`could not download Tiny Shakespeare from ${SHAKESPEARE.url} (${(e as Error).message}): check the network, or place the file at ${path}`);
+    throw new CliError(
+      `could not download Tiny Shakespeare from ${SHAKESPEARE.url} (${(e as Error).message}): check the network, or place the file at ${path}`,
+    );
   }
   if ((await sha256Hex(bytes)) !== SHAKESPEARE.sha256) throw new CliError(`downloaded Tiny Shakespeare has the wrong sha256: not saved; try again later`);
   await writeAtomic(path, bytes);
@@ -140,6 +143,5 @@ export async function writeAtomic(path: string, data: Uint8Array | string): Prom
   }
   await rename(tmp, path);
 }
-
 
 export { formatDuration } from '../core/format';

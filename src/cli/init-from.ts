@@ -22,7 +22,11 @@ export interface InitFromFlags {
 }
 
 /** Check the flags, load the checkpoint and the text, and build the trainer; `say` prints the extra lines. */
-export async function trainerFromInit(flags: InitFromFlags, overrides: Partial<Config>, say: (line: string) => void): Promise<{ trainer: Trainer; source: string; extra: Record<string, string> }> {
+export async function trainerFromInit(
+  flags: InitFromFlags,
+  overrides: Partial<Config>,
+  say: (line: string) => void,
+): Promise<{ trainer: Trainer; source: string; extra: Record<string, string> }> {
   const { path } = flags;
   if (flags.resume !== undefined) throw new CliError('give --resume FILE (continue a run) or --init-from FILE (a new run from its weights), not both');
   if (flags.preset !== undefined) throw new CliError(`--preset conflicts with --init-from: the model shape comes from ${path} (drop --preset)`);
@@ -32,14 +36,18 @@ export async function trainerFromInit(flags: InitFromFlags, overrides: Partial<C
   const ckpt = await decodeCheckpoint(await readFile(path), path);
   for (const k of SHAPE_KEYS) {
     if (k in overrides && overrides[k] !== ckpt.meta.config[k]) {
-      throw new CliError(`--${toKebab(k)} ${overrides[k]} differs from ${path}'s ${k}=${ckpt.meta.config[k]}: --init-from keeps the checkpoint's model shape (drop the flag)`);
+      throw new CliError(
+        `--${toKebab(k)} ${overrides[k]} differs from ${path}'s ${k}=${ckpt.meta.config[k]}: --init-from keeps the checkpoint's model shape (drop the flag)`,
+      );
     }
   }
   const corpus = await loadCorpus({ text: flags.text, corpus: flags.corpus });
   if (corpus.notice) console.error(`tabgpt: notice: ${corpus.notice}`);
   const ft = initFrom(ckpt, corpus.text, overrides, { freeze });
   const saved = ckpt.meta;
-  say(`initialised from ${path} (step ${saved.step}, lr ${saved.config.lr}): fresh AdamW state and schedule; lr ${ft.trainer.cfg.lr}${overrides.lr === undefined ? ' (a tenth of its)' : ''}`);
+  say(
+    `initialised from ${path} (step ${saved.step}, lr ${saved.config.lr}): fresh AdamW state and schedule; lr ${ft.trainer.cfg.lr}${overrides.lr === undefined ? ' (a tenth of its)' : ''}`,
+  );
   if (ft.addedLine) {
     const line = `${ft.addedLine} (added to the vocabulary, ${saved.vocab.length} -> ${ft.trainer.data.tokenizer.vocabSize})`;
     if (flags.json) console.error(`tabgpt: notice: ${line}`);
@@ -47,9 +55,11 @@ export async function trainerFromInit(flags: InitFromFlags, overrides: Partial<C
   }
   if (freeze !== 'none') {
     const trained = [...ft.trainer.model.params.keys()].filter((n) => !ft.frozen.includes(n));
-    say(freeze === 'embeddings'
-      ? `--freeze embeddings: ${ft.frozen.join(', ')} frozen (wte is also the tied LM head); the ${trained.length} other tensors train`
-      : `--freeze all-but-head: training only ${trained.join(', ')} (wte is the tied LM head); the ${ft.frozen.length} other tensors are frozen`);
+    say(
+      freeze === 'embeddings'
+        ? `--freeze embeddings: ${ft.frozen.join(', ')} frozen (wte is also the tied LM head); the ${trained.length} other tensors train`
+        : `--freeze all-but-head: training only ${trained.join(', ')} (wte is the tied LM head); the ${ft.frozen.length} other tensors are frozen`,
+    );
   }
   const extra: Record<string, string> = { init_from: path, init_from_step: String(saved.step) };
   if (freeze !== 'none') extra.freeze = freeze;

@@ -23,15 +23,23 @@ export async function lrRuleCommand(argv: string[]): Promise<void> {
   } catch (e) {
     throw new CliError((e as Error).message);
   }
-  console.log(`${cal.scans.length} scans (warmup ${cal.warmupFraction} of each run, batch ${cal.batchSize} x block ${cal.blockSize}); m = best lr / Kaplan's lr(N):`);
+  console.log(
+    `${cal.scans.length} scans (warmup ${cal.warmupFraction} of each run, batch ${cal.batchSize} x block ${cal.blockSize}); m = best lr / Kaplan's lr(N):`,
+  );
   console.log('| text | D (tokens) | N (non-emb) | loss at m = ... | best m |');
   console.log('|---|---:|---:|---|---:|');
   for (const s of cal.scans) {
     const pts = s.points.map((p) => `${+p.m.toPrecision(3)}: ${p.loss === null ? 'diverged' : p.loss.toFixed(4)}`).join(', ');
-    console.log(`| ${s.corpus} | ${s.tokens.toLocaleString('en-US')} | ${s.nonEmbeddingParams.toLocaleString('en-US')} | ${pts} | ${s.best.toFixed(2)}${s.atEdge ? ' (edge)' : ''} |`);
+    console.log(
+      `| ${s.corpus} | ${s.tokens.toLocaleString('en-US')} | ${s.nonEmbeddingParams.toLocaleString('en-US')} | ${pts} | ${s.best.toFixed(2)}${s.atEdge ? ' (edge)' : ''} |`,
+    );
   }
-  console.log(`rule: ln m = ${cal.c0.toFixed(4)} ${cal.cD >= 0 ? '+' : '-'} ${Math.abs(cal.cD).toFixed(4)} ln(D/1e6) ${cal.cN >= 0 ? '+' : '-'} ${Math.abs(cal.cN).toFixed(4)} ln(N/1e4); rms residual ${cal.rmsLn.toFixed(3)} in ln m (x${Math.exp(cal.rmsLn).toFixed(2)})`);
-  console.log(`calibrated for D ${cal.tokens[0].toLocaleString('en-US')}..${cal.tokens[1].toLocaleString('en-US')} tokens per run and N ${cal.params[0].toLocaleString('en-US')}..${cal.params[1].toLocaleString('en-US')}`);
+  console.log(
+    `rule: ln m = ${cal.c0.toFixed(4)} ${cal.cD >= 0 ? '+' : '-'} ${Math.abs(cal.cD).toFixed(4)} ln(D/1e6) ${cal.cN >= 0 ? '+' : '-'} ${Math.abs(cal.cN).toFixed(4)} ln(N/1e4); rms residual ${cal.rmsLn.toFixed(3)} in ln m (x${Math.exp(cal.rmsLn).toFixed(2)})`,
+  );
+  console.log(
+    `calibrated for D ${cal.tokens[0].toLocaleString('en-US')}..${cal.tokens[1].toLocaleString('en-US')} tokens per run and N ${cal.params[0].toLocaleString('en-US')}..${cal.params[1].toLocaleString('en-US')}`,
+  );
   if (values.write) {
     const { scans: _scans, ...numbers } = cal;
     void _scans;
@@ -43,7 +51,10 @@ import type { LrCalibration } from './lr-rule';
 
 export const LR_CALIBRATION_FILES: string[] = ${JSON.stringify(positionals, null, 2).replace(/"/g, "'").replace(/\n]/, ',\n]')};
 
-export const LR_CALIBRATION: Omit<LrCalibration, 'scans'> = ${JSON.stringify(numbers, null, 2).replace(/\[\s+([\d.e+-]+),\s+([\d.e+-]+)\s+\]/g, '[$1, $2]').replace(/"(\w+)":/g, '$1:').replace(/\n}/, ',\n}')};
+export const LR_CALIBRATION: Omit<LrCalibration, 'scans'> = ${JSON.stringify(numbers, null, 2)
+      .replace(/\[\s+([\d.e+-]+),\s+([\d.e+-]+)\s+\]/g, '[$1, $2]')
+      .replace(/"(\w+)":/g, '$1:')
+      .replace(/\n}/, ',\n}')};
 `;
     await writeFile(values.write as string, text);
     console.log(`wrote ${values.write}`);

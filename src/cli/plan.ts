@@ -8,7 +8,18 @@ import * as tf from '@tensorflow/tfjs';
 import { makeConfig, NUMERIC_KEYS, PRESET_NAMES, toKebab, type Config, type PresetName } from '../core/config';
 import { Dataset } from '../core/data';
 import { flopsPerToken, paramCount } from '../core/counts';
-import { formatBytes, HEADROOM, kernelPathOf, NULL_ADAPTER_BYTES, parseBytes, planToFit, predictMemory, WASM_HEAP_BYTES, WEBGPU_DEFAULT_MAX_BINDING_BYTES, type KernelPath } from '../core/memory';
+import {
+  formatBytes,
+  HEADROOM,
+  kernelPathOf,
+  NULL_ADAPTER_BYTES,
+  parseBytes,
+  planToFit,
+  predictMemory,
+  WASM_HEAP_BYTES,
+  WEBGPU_DEFAULT_MAX_BINDING_BYTES,
+  type KernelPath,
+} from '../core/memory';
 import { newTrainer } from '../core/train';
 import { withPeakBytes } from '../core/peak';
 import { configFlags, configOverrides, parse } from './args';
@@ -45,21 +56,26 @@ export interface PlanTiming {
 }
 
 export async function planCommand(argv: string[]): Promise<void> {
-  const { values } = parse(argv, {
-    ...configFlags(),
-    text: { type: 'string' },
-    corpus: { type: 'string' },
-    preset: { type: 'string' },
-    backend: { type: 'string', default: 'webgpu' },
-    adapter: { type: 'string' },
-    memory: { type: 'string' },
-    measure: { type: 'string', default: 'wasm' },
-    json: { type: 'boolean', default: false },
-  }, 'plan');
+  const { values } = parse(
+    argv,
+    {
+      ...configFlags(),
+      text: { type: 'string' },
+      corpus: { type: 'string' },
+      preset: { type: 'string' },
+      backend: { type: 'string', default: 'webgpu' },
+      adapter: { type: 'string' },
+      memory: { type: 'string' },
+      measure: { type: 'string', default: 'wasm' },
+      json: { type: 'boolean', default: false },
+    },
+    'plan',
+  );
   if (values.help) return void console.log(HELP);
   const json = values.json as boolean;
   const preset = values.preset as string | undefined;
-  if (preset !== undefined && !PRESET_NAMES.includes(preset as PresetName)) throw new CliError(`--preset must be one of ${PRESET_NAMES.join(', ')} (got '${preset}')`);
+  if (preset !== undefined && !PRESET_NAMES.includes(preset as PresetName))
+    throw new CliError(`--preset must be one of ${PRESET_NAMES.join(', ')} (got '${preset}')`);
   const backend = values.backend as string;
   if (!['webgpu', 'wasm', 'cpu'].includes(backend)) throw new CliError(`--backend must be webgpu, wasm or cpu (got '${backend}')`);
   let memoryBytes: number | null = null;
@@ -81,21 +97,37 @@ export async function planCommand(argv: string[]): Promise<void> {
   const est = predictMemory(cfg, path);
   const byPath = { generic: predictMemory(cfg, 'generic').peakBytes, fused: predictMemory(cfg, 'fused').peakBytes };
   const limit = memoryBytes ?? (backend === 'webgpu' ? null : WASM_HEAP_BYTES);
-  const fit = limit !== null ? planToFit(cfg, path, { memoryBytes: limit, ...(backend === 'webgpu' ? { maxBindingBytes: WEBGPU_DEFAULT_MAX_BINDING_BYTES } : {}) }) : null;
+  const fit =
+    limit !== null
+      ? planToFit(cfg, path, { memoryBytes: limit, ...(backend === 'webgpu' ? { maxBindingBytes: WEBGPU_DEFAULT_MAX_BINDING_BYTES } : {}) })
+      : null;
   const sequences = cfg.gradAccumSteps * cfg.batchSize;
-  const say = (line: string) => { if (!json) console.log(line); };
+  const say = (line: string) => {
+    if (!json) console.log(line);
+  };
 
-  say(`model ${cfg.nLayer} layers, ${cfg.nHead} heads, ${cfg.nEmbd} wide, block ${cfg.blockSize}, vocabulary ${cfg.vocabSize}: ${counts.total.toLocaleString('en-US')} parameters; ${(fpt / 1e6).toFixed(1)} MFLOP per token (forward + backward)`);
-  say(`step: ${sequences} sequences (${cfg.gradAccumSteps} micro-batch${cfg.gradAccumSteps > 1 ? 'es' : ''} of ${cfg.batchSize}${cfg.recompute ? ', recomputing activations' : ''}) = ${est.tokensPerStep.toLocaleString('en-US')} tokens; ${cfg.maxIters} steps = ${((cfg.maxIters * est.tokensPerStep) / 1e6).toFixed(1)}M tokens, ${((cfg.maxIters * est.tokensPerStep * fpt) / 1e15).toFixed(2)} PFLOP`);
-  say(`predicted peak memory of a step on ${backend} (${path} kernels): ${formatBytes(est.peakBytes)} = weights ${formatBytes(est.weightsBytes)} + AdamW ${formatBytes(est.optimizerBytes)} + gradients ${formatBytes(est.gradientBytes)} + activations ${formatBytes(est.activationBytes)}; largest tensor ${formatBytes(est.largestTensorBytes)}`);
+  say(
+    `model ${cfg.nLayer} layers, ${cfg.nHead} heads, ${cfg.nEmbd} wide, block ${cfg.blockSize}, vocabulary ${cfg.vocabSize}: ${counts.total.toLocaleString('en-US')} parameters; ${(fpt / 1e6).toFixed(1)} MFLOP per token (forward + backward)`,
+  );
+  say(
+    `step: ${sequences} sequences (${cfg.gradAccumSteps} micro-batch${cfg.gradAccumSteps > 1 ? 'es' : ''} of ${cfg.batchSize}${cfg.recompute ? ', recomputing activations' : ''}) = ${est.tokensPerStep.toLocaleString('en-US')} tokens; ${cfg.maxIters} steps = ${((cfg.maxIters * est.tokensPerStep) / 1e6).toFixed(1)}M tokens, ${((cfg.maxIters * est.tokensPerStep * fpt) / 1e15).toFixed(2)} PFLOP`,
+  );
+  say(
+    `predicted peak memory of a step on ${backend} (${path} kernels): ${formatBytes(est.peakBytes)} = weights ${formatBytes(est.weightsBytes)} + AdamW ${formatBytes(est.optimizerBytes)} + gradients ${formatBytes(est.gradientBytes)} + activations ${formatBytes(est.activationBytes)}; largest tensor ${formatBytes(est.largestTensorBytes)}`,
+  );
   say(`  (generic ops, as on wasm/cpu: ${formatBytes(byPath.generic)}; fused WebGPU kernels: ${formatBytes(byPath.fused)})`);
   if (fit && limit !== null) {
     const budget = memoryBytes !== null ? `--memory ${formatBytes(limit)}` : `wasm's ${formatBytes(limit)} heap`;
     if (fit.fits) say(`fits ${budget} (${Math.round(HEADROOM * 100)}% usable: ${formatBytes(HEADROOM * limit)})`);
-    else if (fit.recommend) say(`does not fit ${budget}: ${fit.problem}; fits with ${fit.recommend} (the same ${sequences} sequences per step; predicted ${formatBytes(fit.recommendedPeakBytes!)})`);
+    else if (fit.recommend)
+      say(
+        `does not fit ${budget}: ${fit.problem}; fits with ${fit.recommend} (the same ${sequences} sequences per step; predicted ${formatBytes(fit.recommendedPeakBytes!)})`,
+      );
     else say(`does not fit ${budget}: ${fit.problem}; no split of the batch fits, even with --recompute: use a smaller model or --block-size`);
   } else if (backend === 'webgpu') {
-    say(`WebGPU does not say how much memory a GPU has: give --memory (e.g. --memory ${formatBytes(NULL_ADAPTER_BYTES)} for Dawn's null adapter or a modest laptop GPU)`);
+    say(
+      `WebGPU does not say how much memory a GPU has: give --memory (e.g. --memory ${formatBytes(NULL_ADAPTER_BYTES)} for Dawn's null adapter or a modest laptop GPU)`,
+    );
   }
 
   const timings: PlanTiming[] = [];
@@ -115,25 +147,29 @@ export async function planCommand(argv: string[]): Promise<void> {
     await setupBackend(b, b === 'webgpu' ? (values.adapter as string | undefined) : undefined);
     timings.push(await timeSteps(cfg, data, b, values.adapter === 'null'));
     const t = timings[timings.length - 1];
-    say(`${b}${t.note ? ' (null adapter: a ceiling, no GPU work)' : ''}: ${t.msPerStep.toFixed(0)} ms/step (${t.cpuMsPerStep.toFixed(0)} ms CPU; first step ${t.firstStepMs.toFixed(0)} ms) -> ${cfg.maxIters} steps in ${formatDuration(t.runSeconds)}; measured peak ${formatBytes(t.measuredPeakBytes)} (predicted ${formatBytes(t.predictedPeakBytes)})`);
+    say(
+      `${b}${t.note ? ' (null adapter: a ceiling, no GPU work)' : ''}: ${t.msPerStep.toFixed(0)} ms/step (${t.cpuMsPerStep.toFixed(0)} ms CPU; first step ${t.firstStepMs.toFixed(0)} ms) -> ${cfg.maxIters} steps in ${formatDuration(t.runSeconds)}; measured peak ${formatBytes(t.measuredPeakBytes)} (predicted ${formatBytes(t.predictedPeakBytes)})`,
+    );
   }
   for (const s of skipped) say(s);
   if (json) {
-    console.log(JSON.stringify({
-      params: counts.total,
-      nonEmbeddingParams: counts.nonEmbedding,
-      flopsPerToken: fpt,
-      tokensPerStep: est.tokensPerStep,
-      backend,
-      kernels: path,
-      peakBytes: est.peakBytes,
-      peakBytesByKernels: byPath,
-      largestTensorBytes: est.largestTensorBytes,
-      parts: { weights: est.weightsBytes, optimizer: est.optimizerBytes, gradients: est.gradientBytes, activations: est.activationBytes },
-      ...(fit ? { memoryBytes: limit, fits: fit.fits, recommend: fit.recommend, recommendedPeakBytes: fit.recommendedPeakBytes } : {}),
-      timings,
-      ...(skipped.length ? { notTimed: skipped } : {}),
-    }));
+    console.log(
+      JSON.stringify({
+        params: counts.total,
+        nonEmbeddingParams: counts.nonEmbedding,
+        flopsPerToken: fpt,
+        tokensPerStep: est.tokensPerStep,
+        backend,
+        kernels: path,
+        peakBytes: est.peakBytes,
+        peakBytesByKernels: byPath,
+        largestTensorBytes: est.largestTensorBytes,
+        parts: { weights: est.weightsBytes, optimizer: est.optimizerBytes, gradients: est.gradientBytes, activations: est.activationBytes },
+        ...(fit ? { memoryBytes: limit, fits: fit.fits, recommend: fit.recommend, recommendedPeakBytes: fit.recommendedPeakBytes } : {}),
+        timings,
+        ...(skipped.length ? { notTimed: skipped } : {}),
+      }),
+    );
   }
 }
 

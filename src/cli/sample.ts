@@ -11,17 +11,21 @@ const HELP = `usage: tabgpt sample --ckpt FILE [--prompt TEXT] [--max-new-tokens
                      [--top-k 0] [--top-p 1] [--seed 1337] [--backend wasm|cpu|webgpu] [--json]`;
 
 export async function sampleCommand(argv: string[]): Promise<void> {
-  const { values } = parse(argv, {
-    ckpt: { type: 'string', default: 'out/ckpt.safetensors' },
-    prompt: { type: 'string', default: '' },
-    'max-new-tokens': { type: 'string' },
-    temperature: { type: 'string' },
-    'top-k': { type: 'string' },
-    'top-p': { type: 'string' },
-    seed: { type: 'string' },
-    backend: { type: 'string', default: 'wasm' },
-    json: { type: 'boolean', default: false },
-  }, 'sample');
+  const { values } = parse(
+    argv,
+    {
+      ckpt: { type: 'string', default: 'out/ckpt.safetensors' },
+      prompt: { type: 'string', default: '' },
+      'max-new-tokens': { type: 'string' },
+      temperature: { type: 'string' },
+      'top-k': { type: 'string' },
+      'top-p': { type: 'string' },
+      seed: { type: 'string' },
+      backend: { type: 'string', default: 'wasm' },
+      json: { type: 'boolean', default: false },
+    },
+    'sample',
+  );
   if (values.help) return void console.log(HELP);
   const maxNewTokens = num(values, 'max-new-tokens', isNonNegInt, 'a non-negative integer') ?? 500;
   const temperature = num(values, 'temperature', (n) => n >= 0, 'a number >= 0') ?? 0.8;
@@ -40,7 +44,12 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   const json = values.json as boolean;
   if (!json) process.stdout.write(prompt);
   const text = await generate(model, tokenizer, {
-    prompt, maxNewTokens, temperature, topK, topP, seed,
+    prompt,
+    maxNewTokens,
+    temperature,
+    topK,
+    topP,
+    seed,
     onToken: json ? undefined : (ch) => process.stdout.write(ch),
   });
   if (json) console.log(JSON.stringify({ text, prompt, ckpt: path, step: ckpt.meta.step }));

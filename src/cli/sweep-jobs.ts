@@ -18,9 +18,7 @@ import { planRuns, type PlannedRun, type RunResult } from '../core/scaling/sweep
 import { CliError, loadCorpus, PROJECT_ROOT, setupBackend } from './common';
 
 /** Parent -> child. */
-type ToJob =
-  | { type: 'init'; spec: SweepSpec; backend: string; sha256: string }
-  | { type: 'run'; id: string };
+type ToJob = { type: 'init'; spec: SweepSpec; backend: string; sha256: string } | { type: 'run'; id: string };
 
 /** Child -> parent. */
 type FromJob =
@@ -48,7 +46,11 @@ const ATTEMPTS = 2;
  * failed on every attempt.
  */
 export async function runJobs(
-  spec: SweepSpec, backend: string, sha256: string, pending: PlannedRun[], jobs: number,
+  spec: SweepSpec,
+  backend: string,
+  sha256: string,
+  pending: PlannedRun[],
+  jobs: number,
   onEvent: (ev: JobEvent) => Promise<void> | void,
   onInterrupt: (sig: 'SIGINT' | 'SIGTERM') => void = () => {},
 ): Promise<{ failed: PlannedRun[]; interrupted: 'SIGINT' | 'SIGTERM' | null }> {
@@ -59,8 +61,12 @@ export async function runJobs(
   const failed: PlannedRun[] = [];
   const children = new Set<ChildProcess>();
   let chain = Promise.resolve();
-  const emit = (ev: JobEvent) => { chain = chain.then(() => onEvent(ev)); };
-  const stopAll = () => { for (const c of children) c.kill('SIGKILL'); };
+  const emit = (ev: JobEvent) => {
+    chain = chain.then(() => onEvent(ev));
+  };
+  const stopAll = () => {
+    for (const c of children) c.kill('SIGKILL');
+  };
   // Ctrl-C / kill: hand out no more runs and stop the jobs at once; the runs in progress are
   // dropped (as the one-process sweep drops its run in progress), finished ones are already
   // saved. The handlers go at the first signal, so a second one ends the parent at once.
@@ -77,45 +83,66 @@ export async function runJobs(
   process.on('SIGTERM', onSignal);
   let jobNo = 0;
 
-  const startJob = (): Promise<void> => new Promise((resolveJob) => {
-    const job = ++jobNo;
-    const child = fork(join(PROJECT_ROOT, 'bin', 'tabgpt.js'), ['sweep', JOB_WORKER_FLAG], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-    children.add(child);
-    let current: PlannedRun | null = null;
-    let initError: string | null = null;
-    const next = () => {
-      current = queue.shift() ?? null;
-      if (!current) { child.disconnect(); return; }
-      attempts.set(current.id, (attempts.get(current.id) ?? 0) + 1);
-      emit({ event: 'run-start', run: current, job });
-      child.send({ type: 'run', id: current.id } satisfies ToJob);
-    };
-    child.on('message', (raw) => {
-      const msg = raw as FromJob;
-      if (msg.type === 'ready') next();
-      else if (msg.type === 'progress' && current) emit({ event: 'progress', run: current, step: msg.step, maxIters: msg.maxIters, trainLoss: msg.trainLoss, valLoss: msg.valLoss, tokensPerSec: msg.tokensPerSec });
-      else if (msg.type === 'result') { emit({ event: 'run', result: msg.result }); current = null; next(); }
-      else if (msg.type === 'error') { initError = msg.message; }
-    });
-    child.on('exit', (code, signal) => {
-      children.delete(child);
-      const lost = current as PlannedRun | null;
-      if (lost && !interrupted) {
-        const why = initError ?? `its job exited (${signal ?? `code ${code}`}) during the run`;
-        if ((attempts.get(lost.id) ?? 0) < ATTEMPTS && initError === null) {
-          emit({ event: 'retry', run: lost, why });
-          queue.unshift(lost);
-        } else {
-          emit({ event: 'failed', run: lost, why });
-          failed.push(lost);
+  const startJob = (): Promise<void> =>
+    new Promise((resolveJob) => {
+      const job = ++jobNo;
+      const child = fork(join(PROJECT_ROOT, 'bin', 'tabgpt.js'), ['sweep', JOB_WORKER_FLAG], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      children.add(child);
+      let current: PlannedRun | null = null;
+      let initError: string | null = null;
+      const next = () => {
+        current = queue.shift() ?? null;
+        if (!current) {
+          child.disconnect();
+          return;
         }
-      }
-      // A job that could not start (bad backend, corpus) fails the whole sweep: the others would too.
-      if (initError !== null && !lost) { queue.length = 0; fatal ??= initError; }
-      resolveJob(queue.length > 0 ? startJob() : undefined);
+        attempts.set(current.id, (attempts.get(current.id) ?? 0) + 1);
+        emit({ event: 'run-start', run: current, job });
+        child.send({ type: 'run', id: current.id } satisfies ToJob);
+      };
+      child.on('message', (raw) => {
+        const msg = raw as FromJob;
+        if (msg.type === 'ready') next();
+        else if (msg.type === 'progress' && current)
+          emit({
+            event: 'progress',
+            run: current,
+            step: msg.step,
+            maxIters: msg.maxIters,
+            trainLoss: msg.trainLoss,
+            valLoss: msg.valLoss,
+            tokensPerSec: msg.tokensPerSec,
+          });
+        else if (msg.type === 'result') {
+          emit({ event: 'run', result: msg.result });
+          current = null;
+          next();
+        } else if (msg.type === 'error') {
+          initError = msg.message;
+        }
+      });
+      child.on('exit', (code, signal) => {
+        children.delete(child);
+        const lost = current as PlannedRun | null;
+        if (lost && !interrupted) {
+          const why = initError ?? `its job exited (${signal ?? `code ${code}`}) during the run`;
+          if ((attempts.get(lost.id) ?? 0) < ATTEMPTS && initError === null) {
+            emit({ event: 'retry', run: lost, why });
+            queue.unshift(lost);
+          } else {
+            emit({ event: 'failed', run: lost, why });
+            failed.push(lost);
+          }
+        }
+        // A job that could not start (bad backend, corpus) fails the whole sweep: the others would too.
+        if (initError !== null && !lost) {
+          queue.length = 0;
+          fatal ??= initError;
+        }
+        resolveJob(queue.length > 0 ? startJob() : undefined);
+      });
+      child.send({ type: 'init', spec, backend, sha256 } satisfies ToJob);
     });
-    child.send({ type: 'init', spec, backend, sha256 } satisfies ToJob);
-  });
 
   let fatal: string | null = null;
   try {
@@ -159,7 +186,16 @@ export async function jobWorker(): Promise<void> {
             if (!run) throw new CliError(`run ${msg.id} is not in the plan`);
             for await (const ev of trainRun(run, ctx.data)) {
               if ('result' in ev) send({ type: 'result', result: ev.result });
-              else if (ev.valLoss !== undefined) send({ type: 'progress', id: run.id, step: ev.step, maxIters: ev.maxIters, trainLoss: ev.trainLoss, valLoss: ev.valLoss, tokensPerSec: ev.tokensPerSec });
+              else if (ev.valLoss !== undefined)
+                send({
+                  type: 'progress',
+                  id: run.id,
+                  step: ev.step,
+                  maxIters: ev.maxIters,
+                  trainLoss: ev.trainLoss,
+                  valLoss: ev.valLoss,
+                  tokensPerSec: ev.tokensPerSec,
+                });
             }
           }
         } catch (e) {

@@ -42,8 +42,15 @@ export async function mergeCommand(argv: string[]): Promise<void> {
     throw e;
   }
   await writeAtomic(out, resultsToJSON(report.results));
-  if (report.conflicting.length) console.error(`tabgpt: warning: ${report.conflicting.length} run(s) appear in several files with different losses (kept the first file's): ${report.conflicting.join(', ')}`);
-  const n = report.results.runs.length, k = report.results.lrScan?.length ?? 0;
+  if (report.conflicting.length)
+    console.error(
+      `tabgpt: warning: ${report.conflicting.length} run(s) appear in several files with different losses (kept the first file's): ${report.conflicting.join(', ')}`,
+    );
+  const n = report.results.runs.length,
+    k = report.results.lrScan?.length ?? 0;
   if (values.json) console.log(JSON.stringify({ event: 'merged', files: positionals.length, runs: n, lrScanRuns: k, duplicates: report.duplicates, out }));
-  else console.log(`merged ${positionals.length} files: ${n} runs${k ? ` + ${k} lr-scan runs` : ''}${report.duplicates.length ? ` (${report.duplicates.length} duplicates kept once)` : ''} -> ${out}`);
+  else
+    console.log(
+      `merged ${positionals.length} files: ${n} runs${k ? ` + ${k} lr-scan runs` : ''}${report.duplicates.length ? ` (${report.duplicates.length} duplicates kept once)` : ''} -> ${out}`,
+    );
 }

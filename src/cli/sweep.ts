@@ -45,30 +45,62 @@ const HELP = `usage: tabgpt sweep [flags]      (tabgpt sweep merge A.json B.json
   --json                       one JSON line per finished run, then {"event":"done",...}`;
 
 /** Flags that define the sweep (as opposed to how to run it). */
-const SPEC_FLAGS = ['spec', 'text', 'corpus', 'sizes', 'min-params', 'max-params', 'tokens', 'tokens-per-param', 'budgets', 'seed', 'repeat-seeds',
-  'repeat-sizes', 'head-size', 'width-per-layer', 'block-size', 'batch-size', 'lr', 'lr-scale', 'warmup-fraction', 'eval-iters', 'time-budget',
-  'lr-scan-sizes', 'lr-scan-tokens', 'isoflops', 'isoflop-tokens-per-param'];
+const SPEC_FLAGS = [
+  'spec',
+  'text',
+  'corpus',
+  'sizes',
+  'min-params',
+  'max-params',
+  'tokens',
+  'tokens-per-param',
+  'budgets',
+  'seed',
+  'repeat-seeds',
+  'repeat-sizes',
+  'head-size',
+  'width-per-layer',
+  'block-size',
+  'batch-size',
+  'lr',
+  'lr-scale',
+  'warmup-fraction',
+  'eval-iters',
+  'time-budget',
+  'lr-scan-sizes',
+  'lr-scan-tokens',
+  'isoflops',
+  'isoflop-tokens-per-param',
+];
 
 export async function sweepCommand(argv: string[]): Promise<void> {
   if (argv[0] === 'merge') return mergeCommand(argv.slice(1));
   if (argv[0] === 'lr-rule') return lrRuleCommand(argv.slice(1));
   if (argv[0] === JOB_WORKER_FLAG) return jobWorker();
   const options = Object.fromEntries(SPEC_FLAGS.map((f) => [f, { type: 'string' as const }]));
-  const { values } = parse(argv, {
-    ...options,
-    'lr-scan': { type: 'boolean' },
-    jobs: { type: 'string' },
-    shard: { type: 'string' },
-    only: { type: 'string' },
-    estimate: { type: 'boolean', default: false },
-    backend: { type: 'string', default: 'wasm' },
-    out: { type: 'string', default: 'results.json' },
-    json: { type: 'boolean', default: false },
-  }, 'sweep');
+  const { values } = parse(
+    argv,
+    {
+      ...options,
+      'lr-scan': { type: 'boolean' },
+      jobs: { type: 'string' },
+      shard: { type: 'string' },
+      only: { type: 'string' },
+      estimate: { type: 'boolean', default: false },
+      backend: { type: 'string', default: 'wasm' },
+      out: { type: 'string', default: 'results.json' },
+      json: { type: 'boolean', default: false },
+    },
+    'sweep',
+  );
   if (values.help) return void console.log(HELP);
   const json = values.json as boolean;
-  const say = (line: string) => { if (!json) console.log(line); };
-  const emit = (obj: object) => { if (json) console.log(JSON.stringify(obj)); };
+  const say = (line: string) => {
+    if (!json) console.log(line);
+  };
+  const emit = (obj: object) => {
+    if (json) console.log(JSON.stringify(obj));
+  };
   const out = values.out as string;
 
   // A results file that exists is resumed. Without sweep flags its own spec is used;
@@ -95,7 +127,12 @@ export async function sweepCommand(argv: string[]): Promise<void> {
   const data = new Dataset(corpus.text);
   const sha256 = await sha256Hex(new TextEncoder().encode(corpus.text));
   const corpusInfo: CorpusInfo = {
-    source: corpus.source, chars: data.chars, trainChars: data.train.length, valChars: data.val.length, vocabSize: data.tokenizer.vocabSize, sha256,
+    source: corpus.source,
+    chars: data.chars,
+    trainChars: data.train.length,
+    valChars: data.val.length,
+    vocabSize: data.tokenizer.vocabSize,
+    sha256,
     ...(corpus.entropyPerChar !== undefined ? { entropyPerChar: corpus.entropyPerChar } : {}),
   };
   const backend = await setupBackend(values.backend as string);
@@ -111,7 +148,10 @@ export async function sweepCommand(argv: string[]): Promise<void> {
       say(shrunk.changes.length ? `to fit ${formatDuration(budget)}: ${shrunk.changes.join(', ')}` : `the sweep fits ${formatDuration(budget)} as it is`);
     }
     const runs = planRuns(spec, shape);
-    for (const r of runs) say(`  ${r.id.padEnd(24)} N ${String(r.nonEmbeddingParams).padStart(9)} non-emb (${r.params} total)  D ${r.tokens}  ${r.epochs.toFixed(2)} epochs  lr ${r.config.lr.toFixed(5)}  ~${formatDuration(estimateRunSeconds(r, cal))}`);
+    for (const r of runs)
+      say(
+        `  ${r.id.padEnd(24)} N ${String(r.nonEmbeddingParams).padStart(9)} non-emb (${r.params} total)  D ${r.tokens}  ${r.epochs.toFixed(2)} epochs  lr ${r.config.lr.toFixed(5)}  ~${formatDuration(estimateRunSeconds(r, cal))}`,
+      );
     say(`estimated total ${formatDuration(estimateSeconds(runs, cal))} on ${backend} (${runs.length} runs)`);
     emit({ event: 'estimate', seconds: estimateSeconds(runs, cal), calibration: cal, spec });
     if (values.estimate) return;
@@ -121,18 +161,28 @@ export async function sweepCommand(argv: string[]): Promise<void> {
   if (previous) {
     // The lr scan may be added to a finished ladder: it changes no main run.
     // IsoFLOP levels may be appended (same window): the runs already there keep their levels.
-    const was = previous.spec.isoFlops, now = spec.isoFlops;
-    const extended = !!was && !!now && was.minTokensPerParam === now.minTokensPerParam && was.maxTokensPerParam === now.maxTokensPerParam
-      && now.flops.length > was.flops.length && was.flops.every((C, i) => now.flops[i] === C);
+    const was = previous.spec.isoFlops,
+      now = spec.isoFlops;
+    const extended =
+      !!was &&
+      !!now &&
+      was.minTokensPerParam === now.minTokensPerParam &&
+      was.maxTokensPerParam === now.maxTokensPerParam &&
+      now.flops.length > was.flops.length &&
+      was.flops.every((C, i) => now.flops[i] === C);
     const diff = specDiff(previous.spec, spec).filter((k) => (k !== 'lrScan' || previous?.spec.lrScan) && (k !== 'isoFlops' || !extended));
-    if (diff.length > 0) throw new CliError(`--out ${out} holds a different sweep (${diff.join(', ')} differ): rerun with the same flags, no sweep flags, or another --out`);
-    if (previous.corpus.sha256 !== sha256) throw new CliError(`--out ${out} was measured on a different text (sha256 differs): use the same text or another --out`);
+    if (diff.length > 0)
+      throw new CliError(`--out ${out} holds a different sweep (${diff.join(', ')} differ): rerun with the same flags, no sweep flags, or another --out`);
+    if (previous.corpus.sha256 !== sha256)
+      throw new CliError(`--out ${out} was measured on a different text (sha256 differs): use the same text or another --out`);
     results = { ...previous, spec };
   } else {
     results = emptyResults(spec, corpusInfo);
   }
 
-  say(`corpus ${corpus.source}: ${data.chars.toLocaleString('en-US')} chars, vocab ${data.tokenizer.vocabSize}, ${data.train.length.toLocaleString('en-US')} train / ${data.val.length.toLocaleString('en-US')} val; backend ${backend}; results ${out}`);
+  say(
+    `corpus ${corpus.source}: ${data.chars.toLocaleString('en-US')} chars, vocab ${data.tokenizer.vocabSize}, ${data.train.length.toLocaleString('en-US')} train / ${data.val.length.toLocaleString('en-US')} val; backend ${backend}; results ${out}`,
+  );
   if (spec.testOnlySmallLadder) console.error('tabgpt: warning: testOnlySmallLadder is set: this ladder is a test fixture, not a scaling measurement');
   const only = values.only as string | undefined;
   if (only !== undefined && only !== 'lr-scan' && only !== 'main') throw new CliError(`--only must be lr-scan or main (got '${only}')`);
@@ -150,15 +200,23 @@ export async function sweepCommand(argv: string[]): Promise<void> {
   const reportRun = (r: RunResult, warning: string | null) => {
     if (warning) console.error(`tabgpt: warning: ${warning}`);
     if (r.diverged) say(`    done: ${r.id} diverged (${r.diverged.split(':')[0]}); saved ${out}`);
-    else say(`    done: ${r.id} val ${r.valLoss.toFixed(4)} nats (${r.valBpc.toFixed(3)} bpc), train ${r.trainLoss.toFixed(4)}, ${formatDuration(r.wallSec)}; saved ${out}`);
+    else
+      say(
+        `    done: ${r.id} val ${r.valLoss.toFixed(4)} nats (${r.valBpc.toFixed(3)} bpc), train ${r.trainLoss.toFixed(4)}, ${formatDuration(r.wallSec)}; saved ${out}`,
+      );
     const { curve: _curve, config, ...rest } = r;
     void _curve;
     emit({ event: 'run', ...rest, nLayer: config.nLayer, nHead: config.nHead, nEmbd: config.nEmbd, lr: config.lr, out });
   };
-  const runStart = (r: PlannedRun, label: string) => say(`${label} ${r.id}: ${r.config.nLayer} layers x ${r.config.nEmbd} wide (${r.config.nHead} heads), N ${r.nonEmbeddingParams.toLocaleString('en-US')} non-embedding / ${r.params.toLocaleString('en-US')} total, D ${r.tokens.toLocaleString('en-US')} tokens (${r.epochs.toFixed(2)} epochs), lr ${r.config.lr.toFixed(5)}${r.lrMultiplier !== undefined ? ` (lr scan: rule x ${r.lrMultiplier})` : ''}`);
+  const runStart = (r: PlannedRun, label: string) =>
+    say(
+      `${label} ${r.id}: ${r.config.nLayer} layers x ${r.config.nEmbd} wide (${r.config.nHead} heads), N ${r.nonEmbeddingParams.toLocaleString('en-US')} non-embedding / ${r.params.toLocaleString('en-US')} total, D ${r.tokens.toLocaleString('en-US')} tokens (${r.epochs.toFixed(2)} epochs), lr ${r.config.lr.toFixed(5)}${r.lrMultiplier !== undefined ? ` (lr scan: rule x ${r.lrMultiplier})` : ''}`,
+    );
   const planLine = (runs: PlannedRun[], skipped: string[], warnings: string[]) => {
     for (const w of warnings) console.error(`tabgpt: warning: ${w}`);
-    say(`${runs.length} runs planned${shard ? ` (shard ${shard.index}/${shard.count})` : ''}${skipped.length ? `, ${skipped.length} already in ${out} (skipped)` : ''}`);
+    say(
+      `${runs.length} runs planned${shard ? ` (shard ${shard.index}/${shard.count})` : ''}${skipped.length ? `, ${skipped.length} already in ${out} (skipped)` : ''}`,
+    );
     emit({ event: 'plan', runs: runs.length, skipped });
   };
   const doneLine = (runsDone: number, runsTotal: number, wallSec: number) => {
@@ -167,7 +225,9 @@ export async function sweepCommand(argv: string[]): Promise<void> {
   };
 
   // The results file holds the spec: --out (and how this process ran) is all a rerun needs.
-  const how = (['backend', 'shard', 'only', 'jobs'] as const).flatMap((k) => (values[k] !== undefined && !(k === 'backend' && values[k] === 'wasm') ? [`--${k}`, String(values[k])] : []));
+  const how = (['backend', 'shard', 'only', 'jobs'] as const).flatMap((k) =>
+    values[k] !== undefined && !(k === 'backend' && values[k] === 'wasm') ? [`--${k}`, String(values[k])] : [],
+  );
   const resumeCommand = 'npm run sweep -- ' + shellLine(['--out', out, ...how]);
   const interruptedLine = (sig: 'SIGINT' | 'SIGTERM', runsDone: number, runsTotal: number) => {
     say(`interrupted (${sig}): ${runsDone}/${runsTotal} runs finished and kept in ${out}, the run in progress was dropped; resume with: ${resumeCommand}`);
@@ -185,20 +245,43 @@ export async function sweepCommand(argv: string[]): Promise<void> {
   if (jobs > 1 && pending.length > 1) {
     // Side by side in child processes; this process stays the only writer of --out.
     const started = performance.now();
-    planLine(mine, mine.filter((r) => doneIds.has(r.id)).map((r) => r.id), planWarnings(spec, mine));
+    planLine(
+      mine,
+      mine.filter((r) => doneIds.has(r.id)).map((r) => r.id),
+      planWarnings(spec, mine),
+    );
     say(`${Math.min(jobs, pending.length)} jobs side by side`);
     let finished = mine.length - pending.length;
     // Ctrl-C / kill: the jobs stop at once; only the runs in progress are lost (sweep-jobs.ts).
-    const { failed, interrupted } = await runJobs(spec, backend, sha256, pending, jobs, async (ev) => {
-      if (ev.event === 'run-start') runStart(ev.run, `[job ${ev.job}]`);
-      else if (ev.event === 'progress') { if (ev.valLoss !== undefined) say(`    ${ev.run.id} step ${ev.step}/${ev.maxIters} | train ${ev.trainLoss.toFixed(4)} | val ${ev.valLoss.toFixed(4)} | ${Math.round(ev.tokensPerSec).toLocaleString('en-US')} tok/s`); }
-      else if (ev.event === 'retry') console.error(`tabgpt: warning: run ${ev.run.id} lost (${ev.why}); trying it once more`);
-      else if (ev.event === 'failed') console.error(`tabgpt: warning: run ${ev.run.id} failed (${ev.why})`);
-      else { finished++; await save(ev.result); reportRun(ev.result, epochWarning(ev.result)); }
-    }, stopping);
+    const { failed, interrupted } = await runJobs(
+      spec,
+      backend,
+      sha256,
+      pending,
+      jobs,
+      async (ev) => {
+        if (ev.event === 'run-start') runStart(ev.run, `[job ${ev.job}]`);
+        else if (ev.event === 'progress') {
+          if (ev.valLoss !== undefined)
+            say(
+              `    ${ev.run.id} step ${ev.step}/${ev.maxIters} | train ${ev.trainLoss.toFixed(4)} | val ${ev.valLoss.toFixed(4)} | ${Math.round(ev.tokensPerSec).toLocaleString('en-US')} tok/s`,
+            );
+        } else if (ev.event === 'retry') console.error(`tabgpt: warning: run ${ev.run.id} lost (${ev.why}); trying it once more`);
+        else if (ev.event === 'failed') console.error(`tabgpt: warning: run ${ev.run.id} failed (${ev.why})`);
+        else {
+          finished++;
+          await save(ev.result);
+          reportRun(ev.result, epochWarning(ev.result));
+        }
+      },
+      stopping,
+    );
     if (interrupted) return interruptedLine(interrupted, finished, mine.length);
     doneLine(finished, mine.length, (performance.now() - started) / 1000);
-    if (failed.length) throw new CliError(`${failed.length} run(s) failed (${failed.map((r) => r.id).join(', ')}); the others are saved in ${out}: rerun the same command to retry them`);
+    if (failed.length)
+      throw new CliError(
+        `${failed.length} run(s) failed (${failed.map((r) => r.id).join(', ')}); the others are saved in ${out}: rerun the same command to retry them`,
+      );
     return;
   }
   // One process: Ctrl-C / kill stops after the step in progress; finished runs are already saved (cli/interrupt.ts).
@@ -208,7 +291,10 @@ export async function sweepCommand(argv: string[]): Promise<void> {
       if (ev.event === 'plan') planLine(ev.runs, ev.skipped, ev.warnings);
       else if (ev.event === 'run-start') runStart(ev.run, `[${ev.index + 1}/${ev.total}]`);
       else if (ev.event === 'progress') {
-        if (ev.valLoss !== undefined) say(`    step ${ev.step}/${ev.maxIters} | train ${ev.trainLoss.toFixed(4)} | val ${ev.valLoss.toFixed(4)} | ${Math.round(ev.tokensPerSec).toLocaleString('en-US')} tok/s`);
+        if (ev.valLoss !== undefined)
+          say(
+            `    step ${ev.step}/${ev.maxIters} | train ${ev.trainLoss.toFixed(4)} | val ${ev.valLoss.toFixed(4)} | ${Math.round(ev.tokensPerSec).toLocaleString('en-US')} tok/s`,
+          );
       } else if (ev.event === 'run') {
         await save(ev.result);
         reportRun(ev.result, ev.warning);
@@ -224,8 +310,12 @@ export async function sweepCommand(argv: string[]): Promise<void> {
 function parseShard(raw: string | undefined): { index: number; count: number } | null {
   if (raw === undefined) return null;
   const m = /^(\d+)\/(\d+)$/.exec(raw.trim());
-  const index = m ? Number(m[1]) : NaN, count = m ? Number(m[2]) : NaN;
-  if (!m || !(count >= 1) || !(index < count)) throw new CliError(`--shard must be i/n with 0 <= i < n, e.g. 0/4 (got '${raw}'); with a Slurm array use --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`);
+  const index = m ? Number(m[1]) : NaN,
+    count = m ? Number(m[2]) : NaN;
+  if (!m || !(count >= 1) || !(index < count))
+    throw new CliError(
+      `--shard must be i/n with 0 <= i < n, e.g. 0/4 (got '${raw}'); with a Slurm array use --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`,
+    );
   return { index, count };
 }
 
@@ -249,7 +339,8 @@ async function specFromFlags(values: Record<string, string | boolean | undefined
     o.corpus = `text:${values.text}`;
   }
   if (values.corpus !== undefined) {
-    if (!['shakespeare', 'builtin', 'builtin-small'].includes(values.corpus as string)) throw new CliError(`--corpus must be shakespeare, builtin or builtin-small (got '${values.corpus}')`);
+    if (!['shakespeare', 'builtin', 'builtin-small'].includes(values.corpus as string))
+      throw new CliError(`--corpus must be shakespeare, builtin or builtin-small (got '${values.corpus}')`);
     o.corpus = values.corpus;
   }
   const positive = (n: number) => n > 0 && Number.isFinite(n);
@@ -267,18 +358,28 @@ async function specFromFlags(values: Record<string, string | boolean | undefined
   setNum('warmup-fraction', 'warmupFraction', (n) => n >= 0 && n < 0.5, 'a fraction in [0, 0.5)');
   setNum('eval-iters', 'evalIters', isPosInt, 'a positive integer');
   if (values.tokens !== undefined && values['tokens-per-param'] !== undefined) throw new CliError('give --tokens N or --tokens-per-param R, not both');
-  if (values.tokens !== undefined) { o.tokens = num(values, 'tokens', positive, 'a positive number of tokens'); o.tokensPerParam = null; }
-  if (values['tokens-per-param'] !== undefined) { o.tokensPerParam = num(values, 'tokens-per-param', positive, 'a positive number'); o.tokens = null; }
+  if (values.tokens !== undefined) {
+    o.tokens = num(values, 'tokens', positive, 'a positive number of tokens');
+    o.tokensPerParam = null;
+  }
+  if (values['tokens-per-param'] !== undefined) {
+    o.tokensPerParam = num(values, 'tokens-per-param', positive, 'a positive number');
+    o.tokens = null;
+  }
   const list = (flag: string, check: (n: number) => boolean, what: string): number[] | undefined => {
     const raw = values[flag];
     if (raw === undefined) return undefined;
-    const xs = String(raw).split(',').map((s) => Number(s.trim()));
-    if (xs.length === 0 || xs.some((x, i) => String(raw).split(',')[i].trim() === '' || !check(x))) throw new CliError(`--${flag} must be a comma-separated list of ${what} (got '${raw}')`);
+    const xs = String(raw)
+      .split(',')
+      .map((s) => Number(s.trim()));
+    if (xs.length === 0 || xs.some((x, i) => String(raw).split(',')[i].trim() === '' || !check(x)))
+      throw new CliError(`--${flag} must be a comma-separated list of ${what} (got '${raw}')`);
     return xs;
   };
   const isoFlops = list('isoflops', positive, 'positive compute levels C = 6ND, e.g. 1e10,3e10,1e11');
   const isoRatio = list('isoflop-tokens-per-param', positive, 'two numbers, the lowest and highest D/N, e.g. 5,1500');
-  if (isoRatio && (isoRatio.length !== 2 || !isoFlops)) throw new CliError('--isoflop-tokens-per-param takes two numbers (lowest and highest D/N) and goes with --isoflops');
+  if (isoRatio && (isoRatio.length !== 2 || !isoFlops))
+    throw new CliError('--isoflop-tokens-per-param takes two numbers (lowest and highest D/N) and goes with --isoflops');
   if (isoFlops) o.isoFlops = { flops: isoFlops, minTokensPerParam: isoRatio?.[0] ?? 5, maxTokensPerParam: isoRatio?.[1] ?? 1500 };
   const budgets = list('budgets', positive, 'positive multipliers, e.g. 0.25,0.5,1');
   if (budgets) o.budgets = budgets;

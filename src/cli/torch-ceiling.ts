@@ -33,7 +33,7 @@ export interface TorchMetaRow {
 function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
   });
@@ -55,15 +55,35 @@ export async function findTorchPython(): Promise<{ python: string; torch: string
 }
 
 /** Run bench/torch-meta.py for one preset; a string says why there is no row. */
-export async function torchMeta(python: string, preset: PresetName, opts: { batchSize: number; vocabSize: number; budgetS?: number; repeats?: number }): Promise<TorchMetaRow | string> {
+export async function torchMeta(
+  python: string,
+  preset: PresetName,
+  opts: { batchSize: number; vocabSize: number; budgetS?: number; repeats?: number },
+): Promise<TorchMetaRow | string> {
   const p = PRESETS[preset];
-  const args = [TORCH_META_SCRIPT, '--preset', preset, '--n-layer', String(p.nLayer), '--n-head', String(p.nHead), '--n-embd', String(p.nEmbd), '--block-size', String(p.blockSize),
-    '--batch-size', String(opts.batchSize), '--vocab-size', String(opts.vocabSize)];
+  const args = [
+    TORCH_META_SCRIPT,
+    '--preset',
+    preset,
+    '--n-layer',
+    String(p.nLayer),
+    '--n-head',
+    String(p.nHead),
+    '--n-embd',
+    String(p.nEmbd),
+    '--block-size',
+    String(p.blockSize),
+    '--batch-size',
+    String(opts.batchSize),
+    '--vocab-size',
+    String(opts.vocabSize),
+  ];
   if (opts.budgetS !== undefined) args.push('--budget-s', String(opts.budgetS));
   if (opts.repeats !== undefined) args.push('--repeats', String(opts.repeats));
   const r = await run(python, args, 600_000);
   const last = r.stdout.trim().split('\n').pop() ?? '';
-  if (r.code !== 0 || !last.startsWith('{')) return `${preset}: bench/torch-meta.py failed (exit ${r.code}): ${(r.stderr.trim().split('\n').pop() ?? '').slice(0, 300)}`;
+  if (r.code !== 0 || !last.startsWith('{'))
+    return `${preset}: bench/torch-meta.py failed (exit ${r.code}): ${(r.stderr.trim().split('\n').pop() ?? '').slice(0, 300)}`;
   try {
     return JSON.parse(last) as TorchMetaRow;
   } catch {
@@ -71,7 +91,8 @@ export async function torchMeta(python: string, preset: PresetName, opts: { batc
   }
 }
 
-const fmt = (x: number | undefined, digits: number) => (x !== undefined && Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
+const fmt = (x: number | undefined, digits: number) =>
+  x !== undefined && Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-';
 
 /** A ratio with two significant digits (0.0081x, 0.33x, 12x). */
 const times = (x: number) => (Number.isFinite(x) ? `${Number(x.toPrecision(2)).toLocaleString('en-US', { maximumFractionDigits: 6 })}x` : '-');
@@ -87,13 +108,26 @@ export function formatTorchCeiling(torch: TorchMetaRow[], rows: BenchRow[]): str
   if (torch.length === 0) return '';
   const out = ['PyTorch CPU ceiling (nanoGPT step on the meta device: no arithmetic, bench/torch-meta.py):'];
   for (const t of torch) {
-    const settings = Object.entries(t.adamw).map(([k, v]) => (v.msPerStep !== undefined ? `${k} ${fmt(v.msPerStep, 2)} ms (cpu ${fmt(v.cpuMsPerStep, 2)})` : v.sameAs ? `${k} = ${v.sameAs}` : `${k}: ${v.error ?? 'failed'}`));
-    out.push(`  torch ${t.torch} ${t.preset} B${t.batchSize} T${t.blockSize}: ${fmt(t.msPerStep, 2)} ms/step, ${fmt(t.tokensPerSec, 0)} tok/s ceiling; AdamW ${settings.join('; ')}`);
+    const settings = Object.entries(t.adamw).map(([k, v]) =>
+      v.msPerStep !== undefined
+        ? `${k} ${fmt(v.msPerStep, 2)} ms (cpu ${fmt(v.cpuMsPerStep, 2)})`
+        : v.sameAs
+          ? `${k} = ${v.sameAs}`
+          : `${k}: ${v.error ?? 'failed'}`,
+    );
+    out.push(
+      `  torch ${t.torch} ${t.preset} B${t.batchSize} T${t.blockSize}: ${fmt(t.msPerStep, 2)} ms/step, ${fmt(t.tokensPerSec, 0)} tok/s ceiling; AdamW ${settings.join('; ')}`,
+    );
     const torchCpu = Object.values(t.adamw).find((v) => v.msPerStep === t.msPerStep)?.cpuMsPerStep;
     for (const r of rows.filter((x) => x.backend === 'webgpu' && x.preset === t.preset && x.batchSize === t.batchSize && x.blockSize === t.blockSize)) {
       const label = [r.kernels && `${r.kernels}${r.matmulKernel ? `+${r.matmulKernel}` : ''}`, r.step].filter(Boolean).join(' ');
-      const cpu = r.encodeCpuMsPerStep !== undefined && torchCpu !== undefined ? `; encode cpu ${fmt(r.encodeCpuMsPerStep, 2)} ms = ${times(r.encodeCpuMsPerStep / torchCpu)} PyTorch's step cpu ${fmt(torchCpu, 2)} ms` : '';
-      out.push(`  tabgpt webgpu ${t.preset} ${label}: ${fmt(r.msPerStep, 2)} ms/step = ${times(r.msPerStep / t.msPerStep)} PyTorch's ${fmt(t.msPerStep, 2)} ms${cpu}`);
+      const cpu =
+        r.encodeCpuMsPerStep !== undefined && torchCpu !== undefined
+          ? `; encode cpu ${fmt(r.encodeCpuMsPerStep, 2)} ms = ${times(r.encodeCpuMsPerStep / torchCpu)} PyTorch's step cpu ${fmt(torchCpu, 2)} ms`
+          : '';
+      out.push(
+        `  tabgpt webgpu ${t.preset} ${label}: ${fmt(r.msPerStep, 2)} ms/step = ${times(r.msPerStep / t.msPerStep)} PyTorch's ${fmt(t.msPerStep, 2)} ms${cpu}`,
+      );
     }
   }
   return out.join('\n');

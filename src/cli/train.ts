@@ -28,29 +28,41 @@ const HELP = `usage: tabgpt train [flags]
   --freeze none|embeddings|all-but-head   with --init-from: parameters left untrained (default none)`;
 
 export async function trainCommand(argv: string[]): Promise<void> {
-  const { values } = parse(argv, {
-    ...configFlags(),
-    text: { type: 'string' },
-    corpus: { type: 'string' },
-    preset: { type: 'string' },
-    backend: { type: 'string', default: 'wasm' },
-    adapter: { type: 'string' },
-    out: { type: 'string', default: 'out/ckpt.safetensors' },
-    resume: { type: 'string' },
-    'init-from': { type: 'string' },
-    freeze: { type: 'string' },
-    json: { type: 'boolean', default: false },
-  }, 'train');
+  const { values } = parse(
+    argv,
+    {
+      ...configFlags(),
+      text: { type: 'string' },
+      corpus: { type: 'string' },
+      preset: { type: 'string' },
+      backend: { type: 'string', default: 'wasm' },
+      adapter: { type: 'string' },
+      out: { type: 'string', default: 'out/ckpt.safetensors' },
+      resume: { type: 'string' },
+      'init-from': { type: 'string' },
+      freeze: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    'train',
+  );
   if (values.help) return void console.log(HELP);
   const json = values.json as boolean;
-  const say = (line: string) => { if (!json) console.log(line); };
-  const emit = (obj: object) => { if (json) console.log(JSON.stringify(obj)); };
+  const say = (line: string) => {
+    if (!json) console.log(line);
+  };
+  const emit = (obj: object) => {
+    if (json) console.log(JSON.stringify(obj));
+  };
 
   const preset = values.preset as string | undefined;
-  if (preset !== undefined && !PRESET_NAMES.includes(preset as PresetName)) throw new CliError(`--preset must be one of ${PRESET_NAMES.join(', ')} (got '${preset}')`);
+  if (preset !== undefined && !PRESET_NAMES.includes(preset as PresetName))
+    throw new CliError(`--preset must be one of ${PRESET_NAMES.join(', ')} (got '${preset}')`);
   const overrides = configOverrides(values);
   const backend = await setupBackend(values.backend as string, values.adapter as string | undefined);
-  if (values.adapter === 'null') console.error(`tabgpt: notice: --adapter null: Dawn's null backend runs no kernels: tokens/s is the most any GPU could give on this CPU, and losses and checkpoints are not results`);
+  if (values.adapter === 'null')
+    console.error(
+      `tabgpt: notice: --adapter null: Dawn's null backend runs no kernels: tokens/s is the most any GPU could give on this CPU, and losses and checkpoints are not results`,
+    );
 
   let trainer: Trainer;
   let source: string;
@@ -58,7 +70,11 @@ export async function trainCommand(argv: string[]): Promise<void> {
   if (values['init-from'] !== undefined) {
     const { trainerFromInit } = await import('./init-from');
     const v = values as Record<string, string | undefined>;
-    ({ trainer, source, extra: runExtra } = await trainerFromInit({ path: v['init-from']!, freeze: v.freeze, text: v.text, corpus: v.corpus, preset, resume: v.resume, json }, overrides, say));
+    ({
+      trainer,
+      source,
+      extra: runExtra,
+    } = await trainerFromInit({ path: v['init-from']!, freeze: v.freeze, text: v.text, corpus: v.corpus, preset, resume: v.resume, json }, overrides, say));
   } else if (values.freeze !== undefined) {
     throw new CliError('--freeze needs --init-from FILE (or --resume a run that was started with it)');
   } else if (values.resume !== undefined) {
@@ -76,7 +92,9 @@ export async function trainCommand(argv: string[]): Promise<void> {
     }
     const corpus = await loadCorpus({ text, corpus: corpusName });
     const shape = ['nLayer', 'nHead', 'nEmbd', 'blockSize', 'bias'] as const;
-    for (const k of shape) if (k in overrides && overrides[k] !== ckpt.meta.config[k]) throw new CliError(`--${toKebab(k)} differs from the checkpoint's ${k}=${ckpt.meta.config[k]}: a resumed run keeps its model shape`);
+    for (const k of shape)
+      if (k in overrides && overrides[k] !== ckpt.meta.config[k])
+        throw new CliError(`--${toKebab(k)} differs from the checkpoint's ${k}=${ckpt.meta.config[k]}: a resumed run keeps its model shape`);
     trainer = resumeTrainer(ckpt, new Dataset(corpus.text), overrides);
     runExtra = await import('./init-from').then((m) => m.resumedInitExtra(ckpt.meta.extra ?? {}, trainer));
     source = corpus.source;
@@ -92,15 +110,23 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const out = values.out as string;
   const { paramCount } = await import('../core/model');
   const counts = paramCount(trainer.model.config);
-  say(`corpus ${source}: ${data.chars.toLocaleString('en-US')} chars, vocab ${data.tokenizer.vocabSize}, split ${data.train.length.toLocaleString('en-US')} train / ${data.val.length.toLocaleString('en-US')} val`);
-  say(`model ${cfg.nLayer} layers, ${cfg.nHead} heads, ${cfg.nEmbd} wide, block ${cfg.blockSize}: ${counts.total.toLocaleString('en-US')} params (${counts.nonEmbedding.toLocaleString('en-US')} non-embedding); backend ${backend}`);
-  say(`training ${cfg.maxIters} iters, batch ${cfg.batchSize}${cfg.gradAccumSteps > 1 ? ` x ${cfg.gradAccumSteps} micro-batches` : ''}${cfg.recompute ? ' (recomputing activations)' : ''}, lr ${cfg.lr} -> ${cfg.minLr}, warmup ${cfg.warmupIters}, seed ${cfg.seed}`);
+  say(
+    `corpus ${source}: ${data.chars.toLocaleString('en-US')} chars, vocab ${data.tokenizer.vocabSize}, split ${data.train.length.toLocaleString('en-US')} train / ${data.val.length.toLocaleString('en-US')} val`,
+  );
+  say(
+    `model ${cfg.nLayer} layers, ${cfg.nHead} heads, ${cfg.nEmbd} wide, block ${cfg.blockSize}: ${counts.total.toLocaleString('en-US')} params (${counts.nonEmbedding.toLocaleString('en-US')} non-embedding); backend ${backend}`,
+  );
+  say(
+    `training ${cfg.maxIters} iters, batch ${cfg.batchSize}${cfg.gradAccumSteps > 1 ? ` x ${cfg.gradAccumSteps} micro-batches` : ''}${cfg.recompute ? ' (recomputing activations)' : ''}, lr ${cfg.lr} -> ${cfg.minLr}, warmup ${cfg.warmupIters}, seed ${cfg.seed}`,
+  );
 
   const stepsAtStart = trainer.step;
   const started = performance.now();
   let lastEvalVal = NaN;
   // Ctrl-C / kill: finish the step, save, say how to resume (cli/interrupt.ts).
-  const resumeCommand = 'npm run train -- ' + shellLine(['--resume', out, ...(out !== 'out/ckpt.safetensors' ? ['--out', out] : []), ...(backend !== 'wasm' ? ['--backend', backend] : [])]);
+  const resumeCommand =
+    'npm run train -- ' +
+    shellLine(['--resume', out, ...(out !== 'out/ckpt.safetensors' ? ['--out', out] : []), ...(backend !== 'wasm' ? ['--backend', backend] : [])]);
   const interrupts = guardInterrupts((sig) => {
     console.error(`tabgpt: ${sig}: stopping after the step in progress, then saving ${out}; press Ctrl-C again to quit at once (${out} stays as it was)`);
   });
@@ -132,10 +158,22 @@ export async function trainCommand(argv: string[]): Promise<void> {
         }
         const done = ev.step - stepsAtStart;
         const eta = ((cfg.maxIters - ev.step) * ev.msPerStep) / 1000;
-        say(`step ${String(ev.step).padStart(String(cfg.maxIters).length)}/${cfg.maxIters} | loss ${ev.trainLoss.toFixed(4)} | val ${Number.isNaN(lastEvalVal) ? '   -  ' : lastEvalVal.toFixed(4)} | lr ${ev.lr.toExponential(2)} | ${Math.round(ev.tokensPerSec).toLocaleString('en-US')} tok/s | ${ev.msPerStep.toFixed(0)} ms/step | ETA ${formatDuration(done > 0 ? eta : NaN)}`);
+        say(
+          `step ${String(ev.step).padStart(String(cfg.maxIters).length)}/${cfg.maxIters} | loss ${ev.trainLoss.toFixed(4)} | val ${Number.isNaN(lastEvalVal) ? '   -  ' : lastEvalVal.toFixed(4)} | lr ${ev.lr.toExponential(2)} | ${Math.round(ev.tokensPerSec).toLocaleString('en-US')} tok/s | ${ev.msPerStep.toFixed(0)} ms/step | ETA ${formatDuration(done > 0 ? eta : NaN)}`,
+        );
       } else if (ev.event === 'eval') {
         lastEvalVal = ev.valLoss;
-        emit({ event: 'eval', step: ev.step, trainLoss: ev.trainLoss, valLoss: ev.valLoss, valBpc: ev.valLoss / Math.LN2, lr: ev.lr, tokensPerSec: ev.tokensPerSec, elapsedSec: ev.elapsedSec, checkpoint: out });
+        emit({
+          event: 'eval',
+          step: ev.step,
+          trainLoss: ev.trainLoss,
+          valLoss: ev.valLoss,
+          valBpc: ev.valLoss / Math.LN2,
+          lr: ev.lr,
+          tokensPerSec: ev.tokensPerSec,
+          elapsedSec: ev.elapsedSec,
+          checkpoint: out,
+        });
         if (!json && !interrupts.received) {
           const sample = await generate(trainer.model, data.tokenizer, { maxNewTokens: 120, temperature: 0.8, seed: ev.step });
           say(`  eval step ${ev.step}: val loss ${ev.valLoss.toFixed(4)} nats (${(ev.valLoss / Math.LN2).toFixed(3)} bpc), saved ${out}`);
@@ -143,7 +181,15 @@ export async function trainCommand(argv: string[]): Promise<void> {
         }
       } else if (interrupts.received && ev.summary.steps < cfg.maxIters) {
         const s = ev.summary;
-        emit({ event: 'interrupted', signal: interrupts.received, step: s.steps, maxIters: cfg.maxIters, valLoss: s.valLoss, checkpoint: out, resume: resumeCommand });
+        emit({
+          event: 'interrupted',
+          signal: interrupts.received,
+          step: s.steps,
+          maxIters: cfg.maxIters,
+          valLoss: s.valLoss,
+          checkpoint: out,
+          resume: resumeCommand,
+        });
         say(`interrupted (${interrupts.received}) at step ${s.steps}/${cfg.maxIters}: val loss ${s.valLoss.toFixed(4)}; saved ${out}`);
         say(`resume with: ${resumeCommand}`);
         process.exitCode = interrupts.exitCode;
@@ -152,7 +198,9 @@ export async function trainCommand(argv: string[]): Promise<void> {
         emit({ event: 'done', ...s, valBpc: s.valLoss / Math.LN2, checkpoint: out, corpus: source });
         if (!json) {
           const sample = await generate(trainer.model, data.tokenizer, { maxNewTokens: 300, temperature: 0.8, seed: cfg.seed });
-          say(`done: ${s.steps} steps in ${formatDuration((performance.now() - started) / 1000)}; train loss ${s.trainLoss.toFixed(4)}, val loss ${s.valLoss.toFixed(4)} (${(s.valLoss / Math.LN2).toFixed(3)} bpc); ${Math.round(s.tokensPerSec).toLocaleString('en-US')} tok/s on ${s.backend}; checkpoint ${out}`);
+          say(
+            `done: ${s.steps} steps in ${formatDuration((performance.now() - started) / 1000)}; train loss ${s.trainLoss.toFixed(4)}, val loss ${s.valLoss.toFixed(4)} (${(s.valLoss / Math.LN2).toFixed(3)} bpc); ${Math.round(s.tokensPerSec).toLocaleString('en-US')} tok/s on ${s.backend}; checkpoint ${out}`,
+          );
           say('--- sample ---\n' + sample + '\n---');
           const prompt = source === 'shakespeare' ? ' --prompt "ROMEO:"' : '';
           say(`more text: npm run sample -- --ckpt ${out}${prompt}`);

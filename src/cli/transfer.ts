@@ -30,17 +30,21 @@ const HELP = `usage: tabgpt transfer [flags]   (npm run transfer)
   --plot-only   redraw --plot from the results in --out`;
 
 export async function transferCommand(argv: string[]): Promise<void> {
-  const { values } = parse(argv, {
-    'pretrain-iters': { type: 'string' },
-    'adapt-iters': { type: 'string' },
-    'eval-every': { type: 'string' },
-    out: { type: 'string', default: 'data/transfer.json' },
-    plot: { type: 'string', default: 'docs/transfer.png' },
-    'pretrain-only': { type: 'boolean', default: false },
-    'scratch-only': { type: 'boolean', default: false },
-    'plot-only': { type: 'boolean', default: false },
-    backend: { type: 'string', default: 'wasm' },
-  }, 'transfer');
+  const { values } = parse(
+    argv,
+    {
+      'pretrain-iters': { type: 'string' },
+      'adapt-iters': { type: 'string' },
+      'eval-every': { type: 'string' },
+      out: { type: 'string', default: 'data/transfer.json' },
+      plot: { type: 'string', default: 'docs/transfer.png' },
+      'pretrain-only': { type: 'boolean', default: false },
+      'scratch-only': { type: 'boolean', default: false },
+      'plot-only': { type: 'boolean', default: false },
+      backend: { type: 'string', default: 'wasm' },
+    },
+    'transfer',
+  );
   if (values.help) return void console.log(HELP);
   const pretrainIters = num(values, 'pretrain-iters', isPosInt, 'a positive integer') ?? TRANSFER.pretrain.maxIters;
   const adaptIters = num(values, 'adapt-iters', isPosInt, 'a positive integer') ?? TRANSFER.adapt.maxIters;
@@ -57,7 +61,9 @@ export async function transferCommand(argv: string[]): Promise<void> {
   const text = await loadShakespeare();
   const sha256 = await sha256Hex(new TextEncoder().encode(text));
   const split = transferSplit(text);
-  console.log(`Tiny Shakespeare: ${split.pretrain.length.toLocaleString('en-US')} chars to pre-train on; held-out tail ${TRANSFER.heldOutChars.toLocaleString('en-US')}: ${split.fineTune.length.toLocaleString('en-US')} to adapt on, ${split.evaluation.length.toLocaleString('en-US')} to evaluate on`);
+  console.log(
+    `Tiny Shakespeare: ${split.pretrain.length.toLocaleString('en-US')} chars to pre-train on; held-out tail ${TRANSFER.heldOutChars.toLocaleString('en-US')}: ${split.fineTune.length.toLocaleString('en-US')} to adapt on, ${split.evaluation.length.toLocaleString('en-US')} to evaluate on`,
+  );
 
   // ---- 1. pre-training (cached) ----
   const cfg = pretrainConfig(pretrainIters);
@@ -68,7 +74,15 @@ export async function transferCommand(argv: string[]): Promise<void> {
 
   // ---- 2. the two adaptation runs: same steps, batches (same seed and data) and vocabulary ----
   const { batchSize, warmupIters, evalIters, seed } = TRANSFER.adapt;
-  const adapt = { maxIters: adaptIters, batchSize, warmupIters: Math.min(warmupIters, Math.floor(adaptIters / 10)), evalIters, seed, evalInterval: evalEvery, logInterval: 10 };
+  const adapt = {
+    maxIters: adaptIters,
+    batchSize,
+    warmupIters: Math.min(warmupIters, Math.floor(adaptIters / 10)),
+    evalIters,
+    seed,
+    evalInterval: evalEvery,
+    logInterval: 10,
+  };
   // The pre-trained model's vocabulary is the pre-training text's; the held-out text's new characters go after it.
   const preTok = Tokenizer.fromText(split.pretrain);
   const added = preTok.missing(split.fineTune + split.evaluation).sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!);
@@ -77,7 +91,11 @@ export async function transferCommand(argv: string[]): Promise<void> {
   // From scratch: the fine-tune's settings but the pre-training lr (right for a fresh model of this size), a fresh init from the seed.
   // It needs no pre-trained weights, so it can run (and is cached) apart: --scratch-only.
   const scratchCfg: Config = { ...ftCfg, lr: cfg.lr, minLr: cfg.minLr };
-  const scratchPath = join(CACHE_DIR, 'transfer', `scratch-${(await sha256Hex(new TextEncoder().encode(JSON.stringify({ sha256, heldOut: TRANSFER.heldOutChars, fineTune: TRANSFER.fineTuneChars, scratchCfg, vocab: vocab.chars })))).slice(0, 12)}.json`);
+  const scratchPath = join(
+    CACHE_DIR,
+    'transfer',
+    `scratch-${(await sha256Hex(new TextEncoder().encode(JSON.stringify({ sha256, heldOut: TRANSFER.heldOutChars, fineTune: TRANSFER.fineTuneChars, scratchCfg, vocab: vocab.chars })))).slice(0, 12)}.json`,
+  );
   let scratch: RunCurve;
   if (existsSync(scratchPath)) {
     scratch = JSON.parse(await readFile(scratchPath, 'utf8')) as RunCurve;
@@ -94,7 +112,8 @@ export async function transferCommand(argv: string[]): Promise<void> {
   const preExtra = pre.extra ?? {};
   const ft = initFrom(await decodeCheckpoint(bytes, ckptPath), split.fineTune, adapt, { valText: split.evaluation });
   console.log(ft.addedLine ?? 'the held-out text has no characters the pre-trained model lacks');
-  if (ft.trainer.data.tokenizer.chars.join('') !== vocab.chars.join('') || ft.trainer.cfg.lr !== ftCfg.lr) throw new Error('the fine-tune does not match the from-scratch run\'s vocabulary and settings');
+  if (ft.trainer.data.tokenizer.chars.join('') !== vocab.chars.join('') || ft.trainer.cfg.lr !== ftCfg.lr)
+    throw new Error("the fine-tune does not match the from-scratch run's vocabulary and settings");
   const runs: TransferResults['runs'] = { fineTuned: await runCurve(ft.trainer, 'fineTuned'), scratch };
   const gap = transferGap(runs.fineTuned.curve, runs.scratch.curve);
   const results: TransferResults = {
@@ -102,7 +121,13 @@ export async function transferCommand(argv: string[]): Promise<void> {
     command: ['npm run transfer', ...argv].join(' ').replace(/^npm run transfer (?=-)/, 'npm run transfer -- '),
     corpus: { name: 'Tiny Shakespeare', sha256, chars: Array.from(text).length },
     split: { pretrainChars: split.pretrain.length, fineTuneChars: split.fineTune.length, evaluationChars: split.evaluation.length, newCharacters: ft.added },
-    pretrain: { config: pre.config, steps: pre.step, valLoss: Number(preExtra.val_loss), wallSec: Number(preExtra.wall_sec), tokensPerSec: Number(preExtra.tokens_per_sec) },
+    pretrain: {
+      config: pre.config,
+      steps: pre.step,
+      valLoss: Number(preExtra.val_loss),
+      wallSec: Number(preExtra.wall_sec),
+      tokensPerSec: Number(preExtra.tokens_per_sec),
+    },
     adapt: { maxIters: adaptIters, batchSize, seed, evalIters, evalTokens: evalIters * batchSize * pre.config.blockSize },
     runs,
     gap,
@@ -134,7 +159,9 @@ async function runCurve(trainer: Trainer, name: string): Promise<RunCurve> {
     for await (const ev of trainLoop(trainer)) {
       if (ev.event !== 'eval') continue;
       curve.push({ step: ev.step, valLoss: ev.valLoss, trainLoss: ev.trainLoss });
-      console.log(`${name}: step ${ev.step}: held-out loss ${ev.valLoss.toFixed(4)}, train ${ev.trainLoss.toFixed(4)} (${formatDuration((performance.now() - t0) / 1000)})`);
+      console.log(
+        `${name}: step ${ev.step}: held-out loss ${ev.valLoss.toFixed(4)}, train ${ev.trainLoss.toFixed(4)} (${formatDuration((performance.now() - t0) / 1000)})`,
+      );
     }
     return { lr: trainer.cfg.lr, curve, wallSec: (performance.now() - t0) / 1000 };
   } finally {
@@ -151,11 +178,21 @@ async function pretrain(cfg: Config, text: string, ckptPath: string, backend: st
   const t0 = performance.now();
   try {
     for await (const ev of trainLoop(trainer)) {
-      if (ev.event === 'step' && ev.step % 100 === 0) console.log(`  pre-train step ${ev.step}/${cfg.maxIters}: loss ${ev.trainLoss.toFixed(4)}, ${Math.round(ev.tokensPerSec)} tok/s, ${ev.msPerStep.toFixed(0)} ms/step`);
-      if (ev.event === 'eval') console.log(`  pre-train eval step ${ev.step}: val loss ${ev.valLoss.toFixed(4)} (${formatDuration((performance.now() - t0) / 1000)})`);
+      if (ev.event === 'step' && ev.step % 100 === 0)
+        console.log(
+          `  pre-train step ${ev.step}/${cfg.maxIters}: loss ${ev.trainLoss.toFixed(4)}, ${Math.round(ev.tokensPerSec)} tok/s, ${ev.msPerStep.toFixed(0)} ms/step`,
+        );
+      if (ev.event === 'eval')
+        console.log(`  pre-train eval step ${ev.step}: val loss ${ev.valLoss.toFixed(4)} (${formatDuration((performance.now() - t0) / 1000)})`);
       if (ev.event === 'done') {
         const wallSec = (performance.now() - t0) / 1000;
-        const extra = { corpus: `shakespeare minus its last ${TRANSFER.heldOutChars} characters`, val_loss: String(ev.summary.valLoss), wall_sec: String(wallSec), tokens_per_sec: String(ev.summary.tokensPerSec), backend };
+        const extra = {
+          corpus: `shakespeare minus its last ${TRANSFER.heldOutChars} characters`,
+          val_loss: String(ev.summary.valLoss),
+          wall_sec: String(wallSec),
+          tokens_per_sec: String(ev.summary.tokensPerSec),
+          backend,
+        };
         await writeAtomic(ckptPath, await saveTrainer(trainer, trainer.data.tokenizer, extra));
         console.log(`pre-trained: val loss ${ev.summary.valLoss.toFixed(4)} in ${formatDuration(wallSec)}`);
       }

@@ -73,9 +73,12 @@ export async function installNodeWebGPU(choice: AdapterChoice = 'default'): Prom
   if (choice === 'null') return installWith(dawn, ['backend=null'], choice);
   const userIcd = process.env.VK_ICD_FILENAMES;
   if (!probeAdapter()) {
-    if (userIcd) return `WebGPU found no adapter with VK_ICD_FILENAMES=${userIcd}: point it at a working Vulkan driver's ICD JSON, or unset it; wasm and cpu run here`;
-    if (!existsSync(SWIFTSHADER_ICD)) return `WebGPU found no adapter: no Vulkan/D3D12/Metal GPU driver (without a GPU: apt-get install chromium libvulkan1 provides SwiftShader at ${SWIFTSHADER_ICD}); wasm and cpu run here`;
-    if (!probeAdapter(SWIFTSHADER_ICD)) return `WebGPU found no adapter: no Vulkan/D3D12/Metal GPU driver, and SwiftShader (${SWIFTSHADER_ICD}) gave none either (is libvulkan1 installed?); wasm and cpu run here`;
+    if (userIcd)
+      return `WebGPU found no adapter with VK_ICD_FILENAMES=${userIcd}: point it at a working Vulkan driver's ICD JSON, or unset it; wasm and cpu run here`;
+    if (!existsSync(SWIFTSHADER_ICD))
+      return `WebGPU found no adapter: no Vulkan/D3D12/Metal GPU driver (without a GPU: apt-get install chromium libvulkan1 provides SwiftShader at ${SWIFTSHADER_ICD}); wasm and cpu run here`;
+    if (!probeAdapter(SWIFTSHADER_ICD))
+      return `WebGPU found no adapter: no Vulkan/D3D12/Metal GPU driver, and SwiftShader (${SWIFTSHADER_ICD}) gave none either (is libvulkan1 installed?); wasm and cpu run here`;
     process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD; // read by the Vulkan loader at each new instance
   }
   return installWith(dawn, [], choice);

@@ -52,7 +52,9 @@ export function cpuAdapterReason(info: AdapterInfoLike, isFallbackAdapter = fals
 
 /** The CPU reason (cpuAdapterReason) of this browser's WebGPU adapter, or null (a GPU, or no WebGPU). */
 export async function webgpuCpuReason(): Promise<string | null> {
-  const gpu = (globalThis.navigator as (Navigator & { gpu?: { requestAdapter(): Promise<{ info?: AdapterInfoLike; isFallbackAdapter?: boolean } | null> } }) | undefined)?.gpu;
+  const gpu = (
+    globalThis.navigator as (Navigator & { gpu?: { requestAdapter(): Promise<{ info?: AdapterInfoLike; isFallbackAdapter?: boolean } | null> } }) | undefined
+  )?.gpu;
   try {
     const adapter = await gpu?.requestAdapter();
     return adapter ? cpuAdapterReason(adapter.info ?? {}, adapter.isFallbackAdapter === true) : null;

@@ -192,9 +192,16 @@ export function defaultBenchBatchSize(backend: string): number | undefined {
  * webgpu, the fused mode once per matmul choice (kernels/mode.ts); a single
  * plain row elsewhere. Shared by the CLI and the bench page.
  */
-export function benchVariants<K extends string, M extends string, S extends string = never>(backend: string, kernels: readonly K[], matmuls: readonly M[], steps: readonly S[] = []): { kernels?: K; matmul?: M; step?: S }[] {
+export function benchVariants<K extends string, M extends string, S extends string = never>(
+  backend: string,
+  kernels: readonly K[],
+  matmuls: readonly M[],
+  steps: readonly S[] = [],
+): { kernels?: K; matmul?: M; step?: S }[] {
   if (backend !== 'webgpu') return [{}];
-  const byKernels = kernels.flatMap((k): { kernels: K; matmul?: M }[] => (k === 'fused' ? matmuls.map((matmul) => ({ kernels: k, matmul })) : [{ kernels: k }]));
+  const byKernels = kernels.flatMap((k): { kernels: K; matmul?: M }[] =>
+    k === 'fused' ? matmuls.map((matmul) => ({ kernels: k, matmul })) : [{ kernels: k }],
+  );
   return steps.length === 0 ? byKernels : byKernels.flatMap((v) => steps.map((step) => ({ ...v, step })));
 }
 
@@ -204,7 +211,8 @@ export function benchWarmupSteps(backend: string): number {
 }
 
 /** A request with its spends filled in (a new optional field passes through as it is). */
-export type BenchSettings = BenchRequest & Required<Pick<BenchRequest, 'repeats' | 'trainBudgetMs' | 'warmupSteps' | 'genTokens' | 'genBudgetMs' | 'countBudgetMs' | 'trainingOnly' | 'profileSteps'>>;
+export type BenchSettings = BenchRequest &
+  Required<Pick<BenchRequest, 'repeats' | 'trainBudgetMs' | 'warmupSteps' | 'genTokens' | 'genBudgetMs' | 'countBudgetMs' | 'trainingOnly' | 'profileSteps'>>;
 
 /** The request with every default filled in for `backend`: what core/bench.ts runs, whichever shell asked. */
 export function benchSettings(backend: string, r: BenchRequest): BenchSettings {
@@ -224,4 +232,5 @@ export function benchSettings(backend: string, r: BenchRequest): BenchSettings {
 }
 
 /** What a row measured on Dawn's null adapter is. */
-export const NULL_ADAPTER_CEILING = "a ceiling, not a GPU's speed: Dawn's null adapter runs no kernels, so tokens/s is the most any GPU could give on this CPU (the JavaScript cost of a step) and losses are not results";
+export const NULL_ADAPTER_CEILING =
+  "a ceiling, not a GPU's speed: Dawn's null adapter runs no kernels, so tokens/s is the most any GPU could give on this CPU (the JavaScript cost of a step) and losses are not results";

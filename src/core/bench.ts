@@ -115,7 +115,14 @@ function timeSteps(trainer: Trainer, steps: number, cpuClock?: () => number): Pr
  * the tiled kernel on the fused path of a CPU adapter), so MFU compares the
  * step with its own GEMM.
  */
-export async function measureMatmul(kernels: Kernels, M: number, K: number, N: number, budgetMs = 1500, cpuClock?: () => number): Promise<{ wall: number; cpu: number }> {
+export async function measureMatmul(
+  kernels: Kernels,
+  M: number,
+  K: number,
+  N: number,
+  budgetMs = 1500,
+  cpuClock?: () => number,
+): Promise<{ wall: number; cpu: number }> {
   const a = tf.randomNormal([M, K]) as tf.Tensor2D;
   const b = tf.randomNormal([K, N]) as tf.Tensor2D;
   const run = (calls: number) =>
@@ -219,7 +226,13 @@ export interface GpuStepFigures {
  * submit), which a step sized to a 512 MB device cannot afford; with no GPU
  * work to compete with, the encode time is the same.
  */
-export async function measureGpuSteps(trainer: Trainer, steps = 3, cpuClock?: () => number, timestamps = true, holdSubmit = true): Promise<GpuStepFigures | null> {
+export async function measureGpuSteps(
+  trainer: Trainer,
+  steps = 3,
+  cpuClock?: () => number,
+  timestamps = true,
+  holdSubmit = true,
+): Promise<GpuStepFigures | null> {
   if (!installGpuCounters()) return null;
   try {
     return await countGpuSteps(trainer, steps, cpuClock, timestamps, holdSubmit);
@@ -228,7 +241,13 @@ export async function measureGpuSteps(trainer: Trainer, steps = 3, cpuClock?: ()
   }
 }
 
-async function countGpuSteps(trainer: Trainer, steps: number, cpuClock: (() => number) | undefined, timestamps: boolean, holdSubmit: boolean): Promise<GpuStepFigures> {
+async function countGpuSteps(
+  trainer: Trainer,
+  steps: number,
+  cpuClock: (() => number) | undefined,
+  timestamps: boolean,
+  holdSubmit: boolean,
+): Promise<GpuStepFigures> {
   const SUBMIT = 'WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE';
   const batchSize = tf.env().get(SUBMIT) as number;
   const total: GpuCounts = countsBetween(gpuCounts(), gpuCounts());
@@ -308,7 +327,15 @@ export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
   };
   const s = benchSettings(tf.getBackend(), opts); // the same defaults whichever shell asked
   const repeats = s.repeats;
-  const cfg = makeConfig({ preset: opts.preset, ...(s.batchSize ? { batchSize: s.batchSize } : {}), ...(opts.step ? { step: opts.step } : {}), ...(opts.gradAccumSteps ? { gradAccumSteps: opts.gradAccumSteps } : {}), ...(opts.recompute ? { recompute: true } : {}), maxIters: 1_000_000, evalInterval: 1_000_000 });
+  const cfg = makeConfig({
+    preset: opts.preset,
+    ...(s.batchSize ? { batchSize: s.batchSize } : {}),
+    ...(opts.step ? { step: opts.step } : {}),
+    ...(opts.gradAccumSteps ? { gradAccumSteps: opts.gradAccumSteps } : {}),
+    ...(opts.recompute ? { recompute: true } : {}),
+    maxIters: 1_000_000,
+    evalInterval: 1_000_000,
+  });
   const kernels = kernelsOf({ mode: opts.kernels, matmul: opts.matmul }); // the benchmarked models' own choice
   const trainer = newTrainer(cfg, opts.dataset, { kernels });
   const mcfg = trainer.model.config;
@@ -324,7 +351,11 @@ export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
     // may pick a slow program for one shape (WebGPU's tiling heuristics).
     let matmul = { wall: 0, cpu: 0 };
     let matmulShape = '';
-    for (const [M, K, N] of [[B * T, C, 4 * C], [B * T, 4 * C, C], [B * T, C, C]]) {
+    for (const [M, K, N] of [
+      [B * T, C, 4 * C],
+      [B * T, 4 * C, C],
+      [B * T, C, C],
+    ]) {
       const m = await measureMatmul(kernels, M, K, N, 1000, opts.cpuClock);
       log(`${name}: matmul [${M}x${K}]@[${K}x${N}] ${m.wall.toFixed(2)} GFLOP/s`);
       if (m.wall > matmul.wall) [matmul, matmulShape] = [m, `${M}x${K}@${K}x${N}`];
@@ -342,11 +373,16 @@ export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
     const fullCount = !opts.trainingOnly && (100 - trainer.step) * warmMs <= s.countBudgetMs;
     const at10 = fullCount ? await memoryAt(trainer, 10) : null;
     const mem = await measureStepMemory(trainer);
-    log(`${name}: peak ${(mem.peakBytes / 2 ** 20).toFixed(1)} MiB of tensors in a step${mem.gpuAllocatedBytes !== null ? `, ${(mem.gpuAllocatedBytes / 2 ** 20).toFixed(1)} MiB of GPU buffers held` : ''}`);
+    log(
+      `${name}: peak ${(mem.peakBytes / 2 ** 20).toFixed(1)} MiB of tensors in a step${mem.gpuAllocatedBytes !== null ? `, ${(mem.gpuAllocatedBytes / 2 ** 20).toFixed(1)} MiB of GPU buffers held` : ''}`,
+    );
     const nullAdapter = opts.adapter === 'null';
     const gpu = await measureGpuSteps(trainer, 3, opts.cpuClock, !nullAdapter, !nullAdapter); // the null adapter's timestamps measure nothing
     releasePooledBuffers(); // its steps held every buffer to the step's end (no reuse): give those back
-    if (gpu) log(`${name}: ${gpu.dispatchesPerStep} dispatches, ${gpu.bindGroupsPerStep} bind groups, ${gpu.tfjsKernelsPerStep} tfjs kernels, ${gpu.encodeMsPerStep.toFixed(1)} ms encode (${gpu.encodeCpuMsPerStep?.toFixed(1) ?? '-'} ms cpu), ${gpu.uploadBytesPerStep} upload bytes, ${gpu.readbacksPerStep} readbacks per step; gpu ${gpu.gpuMsPerStep === null ? '-' : gpu.gpuMsPerStep.toFixed(1)} ms`);
+    if (gpu)
+      log(
+        `${name}: ${gpu.dispatchesPerStep} dispatches, ${gpu.bindGroupsPerStep} bind groups, ${gpu.tfjsKernelsPerStep} tfjs kernels, ${gpu.encodeMsPerStep.toFixed(1)} ms encode (${gpu.encodeCpuMsPerStep?.toFixed(1) ?? '-'} ms cpu), ${gpu.uploadBytesPerStep} upload bytes, ${gpu.readbacksPerStep} readbacks per step; gpu ${gpu.gpuMsPerStep === null ? '-' : gpu.gpuMsPerStep.toFixed(1)} ms`,
+      );
     const steps = stepsPerRepeat(warmMs, repeats, s.trainBudgetMs);
     const rates: number[] = [];
     const cpuRates: number[] = [];
@@ -392,7 +428,18 @@ export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
       countRun = 'B1xT8';
       disposeTrainer(trainer);
       live = [];
-      const standIn = newTrainer(makeConfig({ preset: opts.preset, batchSize: 1, blockSize: 8, ...(opts.step ? { step: opts.step } : {}), maxIters: 1_000_000, evalInterval: 1_000_000 }), opts.dataset, { kernels });
+      const standIn = newTrainer(
+        makeConfig({
+          preset: opts.preset,
+          batchSize: 1,
+          blockSize: 8,
+          ...(opts.step ? { step: opts.step } : {}),
+          maxIters: 1_000_000,
+          evalInterval: 1_000_000,
+        }),
+        opts.dataset,
+        { kernels },
+      );
       live = [standIn];
       counts = { at10: await memoryAt(standIn, 10), at100: await memoryAt(standIn, 100) };
     }

@@ -73,7 +73,8 @@ export function formatTable(rows: BenchRow[]): string {
   const line = (c: string[]) => c.map((s, i) => (i < 2 ? s.padEnd(widths[i]) : s.padStart(widths[i]))).join('  ');
   const out = [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)];
   const standIns = rows.filter((r) => r.countRun !== 'full');
-  if (standIns.some((r) => r.countRun === 'skipped')) out.push('* --training-only: tensor counts at step 10 (if reached) and at the end of the timed run, not at step 100');
+  if (standIns.some((r) => r.countRun === 'skipped'))
+    out.push('* --training-only: tensor counts at step 10 (if reached) and at the end of the timed run, not at step 100');
   if (rows.some((r) => r.ceiling)) out.push(`(null: ceiling) ${NULL_ADAPTER_CEILING}`);
   const standIn = standIns.find((r) => r.countRun !== 'skipped');
   if (standIn) out.push(`* tensor counts from a ${standIn.countRun} run of the same model code (a full-size 100-step run would take too long)`);
@@ -113,7 +114,9 @@ function samePairing(a: BenchRow, b: BenchRow, apart: readonly string[]): boolea
 }
 
 /** fused / generic for each backend x preset measured both ways: tokens/s, dispatches and encode time as ratios. */
-export function kernelRatios(rows: BenchRow[]): { backend: string; preset: string; label: string; step?: StepMode; tokensPerSec: number; dispatches: number; encodeMs: number; encodeCpuMs: number }[] {
+export function kernelRatios(
+  rows: BenchRow[],
+): { backend: string; preset: string; label: string; step?: StepMode; tokensPerSec: number; dispatches: number; encodeMs: number; encodeCpuMs: number }[] {
   const out = [];
   for (const f of rows.filter((r) => r.kernels === 'fused')) {
     const g = rows.find((r) => r.kernels === 'generic' && samePairing(r, f, ['kernels', 'matmulKernel']));
@@ -153,7 +156,14 @@ export function stepRatios(rows: BenchRow[]): StepRatio[] {
   for (const recorded of rows.filter((x) => x.step === 'recorded')) {
     const eager = rows.find((x) => x.step === 'eager' && samePairing(x, recorded, ['step']));
     if (!eager) continue;
-    out.push({ backend: recorded.backend, preset: recorded.preset, label: recorded.kernels ? kernelsLabel(recorded) : '', speedup: eager.msPerStep / recorded.msPerStep, eager, recorded });
+    out.push({
+      backend: recorded.backend,
+      preset: recorded.preset,
+      label: recorded.kernels ? kernelsLabel(recorded) : '',
+      speedup: eager.msPerStep / recorded.msPerStep,
+      eager,
+      recorded,
+    });
   }
   return out;
 }
@@ -161,9 +171,11 @@ export function stepRatios(rows: BenchRow[]): StepRatio[] {
 /** One line per recorded/eager pair: "recorded vs eager, webgpu baby fused+tiled: 9.7x (ms/step 12.0 -> 1.2, ...)". */
 export function formatStepRatios(rows: BenchRow[]): string[] {
   const pair = (e: number | undefined, r: number | undefined, digits = 0) => `${num(e ?? NaN, digits)} -> ${num(r ?? NaN, digits)}`;
-  return stepRatios(rows).map(({ backend, preset, label, speedup, eager: e, recorded: r }) =>
-    `recorded vs eager, ${backend} ${preset}${label ? ` ${label}` : ''}: ${num(speedup, 1)}x (ms/step ${pair(e.msPerStep, r.msPerStep, 1)}, tok/s ${pair(e.tokensPerSec, r.tokensPerSec)}, ` +
-    `encode ms/step ${pair(e.encodeMsPerStep, r.encodeMsPerStep, 1)}, tfjs kernels/step ${pair(e.tfjsKernelsPerStep, r.tfjsKernelsPerStep)}, bind groups/step ${pair(e.bindGroupsPerStep, r.bindGroupsPerStep)})`);
+  return stepRatios(rows).map(
+    ({ backend, preset, label, speedup, eager: e, recorded: r }) =>
+      `recorded vs eager, ${backend} ${preset}${label ? ` ${label}` : ''}: ${num(speedup, 1)}x (ms/step ${pair(e.msPerStep, r.msPerStep, 1)}, tok/s ${pair(e.tokensPerSec, r.tokensPerSec)}, ` +
+      `encode ms/step ${pair(e.encodeMsPerStep, r.encodeMsPerStep, 1)}, tfjs kernels/step ${pair(e.tfjsKernelsPerStep, r.tfjsKernelsPerStep)}, bind groups/step ${pair(e.bindGroupsPerStep, r.bindGroupsPerStep)})`,
+  );
 }
 
 /** The per-step GPU work of the webgpu rows, and fused/generic and recorded/eager ratios where both ran; '' without webgpu rows. */
@@ -175,7 +187,9 @@ export function formatGpuTable(rows: BenchRow[]): string {
   const line = (c: string[]) => c.map((s, i) => (i < 4 ? s.padEnd(widths[i]) : s.padStart(widths[i]))).join('  '); // the text columns left, numbers right
   const out = ['GPU work per training step (webgpu):', line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)];
   for (const r of kernelRatios(rows)) {
-    out.push(`${r.label} / generic${r.step ? ` (${r.step} step)` : ''}, ${r.backend} ${r.preset}: tokens/s x${num(r.tokensPerSec, 2)}, dispatches x${num(r.dispatches, 3)}, encode ms x${num(r.encodeMs, 3)} (cpu x${num(r.encodeCpuMs, 3)})`);
+    out.push(
+      `${r.label} / generic${r.step ? ` (${r.step} step)` : ''}, ${r.backend} ${r.preset}: tokens/s x${num(r.tokensPerSec, 2)}, dispatches x${num(r.dispatches, 3)}, encode ms x${num(r.encodeMs, 3)} (cpu x${num(r.encodeCpuMs, 3)})`,
+    );
   }
   out.push(...formatStepRatios(rows));
   return out.join('\n');
@@ -186,6 +200,9 @@ export function formatProfile(row: BenchRow, top = 20): string {
   if (!row.profile) return '';
   const total = row.profile.reduce((a, p) => a + p.msPerStep, 0);
   const lines = [`profile ${row.backend} ${row.preset}: ${num(total, 1)} ms of kernels per step (${num(row.msPerStep, 1)} ms wall)`];
-  for (const p of row.profile.slice(0, top)) lines.push(`  ${p.kernel.padEnd(24)} ${num(p.msPerStep, 2).padStart(9)} ms  ${num(p.callsPerStep, 0).padStart(5)} calls  ${num((100 * p.msPerStep) / Math.max(total, 1e-9), 1).padStart(5)}%`);
+  for (const p of row.profile.slice(0, top))
+    lines.push(
+      `  ${p.kernel.padEnd(24)} ${num(p.msPerStep, 2).padStart(9)} ms  ${num(p.callsPerStep, 0).padStart(5)} calls  ${num((100 * p.msPerStep) / Math.max(total, 1e-9), 1).padStart(5)}%`,
+    );
   return lines.join('\n');
 }

@@ -134,7 +134,7 @@ export function validateHeader(header: unknown, bodyLength: number): ValidHeader
   let adamT: number | undefined;
   if (md.optimizer !== undefined) {
     const opt = json('optimizer') as { t?: unknown } | null;
-    if (typeof opt !== 'object' || opt === null || !isInt(opt.t) || opt.t < 0) fail('metadata.optimizer.t must be a non-negative integer (Adam\'s step count)');
+    if (typeof opt !== 'object' || opt === null || !isInt(opt.t) || opt.t < 0) fail("metadata.optimizer.t must be a non-negative integer (Adam's step count)");
     adamT = (opt as { t: number }).t;
   }
   for (const [k, v] of Object.entries(md)) if (typeof v !== 'string') fail(`metadata.${k} must be a string (safetensors metadata holds strings)`);
@@ -144,7 +144,9 @@ export function validateHeader(header: unknown, bodyLength: number): ValidHeader
     const v = config[k];
     if (!isInt(v) || v < 1 || v > LIMITS[k]) {
       const layers = k === 'nLayer' ? layersInFile(entries) : null;
-      fail(`config.${k} is ${JSON.stringify(v)}: it must be an integer from 1 to ${LIMITS[k]}${layers !== null ? ` (the file has tensors for ${layers} layers)` : ''}`);
+      fail(
+        `config.${k} is ${JSON.stringify(v)}: it must be an integer from 1 to ${LIMITS[k]}${layers !== null ? ` (the file has tensors for ${layers} layers)` : ''}`,
+      );
     }
   }
   if (typeof config.bias !== 'boolean') fail(`config.bias must be true or false (got ${JSON.stringify(config.bias)})`);
@@ -153,7 +155,24 @@ export function validateHeader(header: unknown, bodyLength: number): ValidHeader
   config.gradAccumSteps ??= 1;
   config.recompute ??= false;
   if (typeof config.recompute !== 'boolean') fail(`config.recompute must be true or false (got ${JSON.stringify(config.recompute)})`);
-  for (const k of ['dropout', 'batchSize', 'gradAccumSteps', 'maxIters', 'lr', 'minLr', 'warmupIters', 'weightDecay', 'beta1', 'beta2', 'eps', 'gradClip', 'evalInterval', 'evalIters', 'logInterval', 'seed'] as const) {
+  for (const k of [
+    'dropout',
+    'batchSize',
+    'gradAccumSteps',
+    'maxIters',
+    'lr',
+    'minLr',
+    'warmupIters',
+    'weightDecay',
+    'beta1',
+    'beta2',
+    'eps',
+    'gradClip',
+    'evalInterval',
+    'evalIters',
+    'logInterval',
+    'seed',
+  ] as const) {
     if (typeof config[k] !== 'number') fail(`config.${k} is missing or not a number (got ${JSON.stringify(config[k])})`);
   }
   try {
@@ -167,7 +186,8 @@ export function validateHeader(header: unknown, bodyLength: number): ValidHeader
   const seen = new Map<string, number>();
   for (let i = 0; i < vocab.length; i++) {
     const c = vocab[i];
-    if (typeof c !== 'string' || [...c].length !== 1) fail(`metadata.vocab[${i}] is ${JSON.stringify(c).slice(0, 40)}: every entry must be a single character (one code point)`);
+    if (typeof c !== 'string' || [...c].length !== 1)
+      fail(`metadata.vocab[${i}] is ${JSON.stringify(c).slice(0, 40)}: every entry must be a single character (one code point)`);
     const j = seen.get(c);
     if (j !== undefined) fail(`metadata.vocab[${i}] repeats metadata.vocab[${j}] (${JSON.stringify(c)}): entries must be distinct`);
     seen.set(c, i);
@@ -188,11 +208,16 @@ export function validateHeader(header: unknown, bodyLength: number): ValidHeader
     const e = have.get(name);
     if (!e) {
       const layers = layersInFile(entries);
-      const hint = /^transformer\.h\.\d+\./.test(paramNameOf(name)) && layers !== config.nLayer ? ` (config.nLayer is ${config.nLayer}, the file has tensors for ${layers} layers)` : '';
+      const hint =
+        /^transformer\.h\.\d+\./.test(paramNameOf(name)) && layers !== config.nLayer
+          ? ` (config.nLayer is ${config.nLayer}, the file has tensors for ${layers} layers)`
+          : '';
       fail(`tensor ${name} is missing${hint}`);
     }
     if (e!.shape.length !== shape.length || e!.shape.some((d, i) => d !== shape[i])) {
-      fail(`tensor ${name} has shape [${e!.shape}] but the config (nLayer ${config.nLayer}, nEmbd ${config.nEmbd}, blockSize ${config.blockSize}, vocabSize ${config.vocabSize}) implies [${shape}]`);
+      fail(
+        `tensor ${name} has shape [${e!.shape}] but the config (nLayer ${config.nLayer}, nEmbd ${config.nEmbd}, blockSize ${config.blockSize}, vocabSize ${config.vocabSize}) implies [${shape}]`,
+      );
     }
   }
   for (const [name] of entries) if (!expected.has(name)) fail(`tensor ${name} is not part of a model with this config (an extra tensor)`);

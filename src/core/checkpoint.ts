@@ -36,7 +36,6 @@ export interface Checkpoint {
   tensors: Map<string, tf.Tensor>;
 }
 
-
 /** Serialise named tensors (tabgpt layout) plus metadata into safetensors bytes. */
 export async function encodeCheckpoint(meta: CheckpointMeta, tensors: Map<string, tf.Tensor>): Promise<Uint8Array> {
   const entries: FileTensor[] = [];
@@ -54,7 +53,8 @@ export async function decodeCheckpoint(bytes: Uint8Array, name = 'checkpoint'): 
   const bad = (why: string) => new CheckpointError(`${name} is not a valid tabgpt checkpoint: ${why}`);
   if (bytes.length < 8) throw bad(`only ${bytes.length} bytes (truncated?)`);
   const headerLen = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-  if (headerLen <= 0 || 8 + headerLen > bytes.length) throw bad(`header length ${headerLen} exceeds the file's ${bytes.length} bytes (truncated or not safetensors)`);
+  if (headerLen <= 0 || 8 + headerLen > bytes.length)
+    throw bad(`header length ${headerLen} exceeds the file's ${bytes.length} bytes (truncated or not safetensors)`);
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)));
@@ -99,7 +99,15 @@ export async function saveTrainer(trainer: Trainer, tokenizer: Tokenizer, extra?
   for (const [name, m] of trainer.optimizer.m) tensors.set(`optimizer.exp_avg.${name}`, m);
   for (const [name, v] of trainer.optimizer.v) tensors.set(`optimizer.exp_avg_sq.${name}`, v);
   return encodeCheckpoint(
-    { config: trainer.cfg, vocab: tokenizer.toJSON(), step: trainer.step, seed: trainer.cfg.seed, rngState: trainer.rng.getState(), adamT: trainer.optimizer.t, extra },
+    {
+      config: trainer.cfg,
+      vocab: tokenizer.toJSON(),
+      step: trainer.step,
+      seed: trainer.cfg.seed,
+      rngState: trainer.rng.getState(),
+      adamT: trainer.optimizer.t,
+      extra,
+    },
     tensors,
   );
 }
@@ -117,7 +125,8 @@ export function restoreTrainerState(trainer: Trainer, ckpt: Checkpoint): void {
   for (const [name, m] of trainer.optimizer.m) {
     const saved = ckpt.tensors.get(`optimizer.exp_avg.${name}`);
     const savedV = ckpt.tensors.get(`optimizer.exp_avg_sq.${name}`);
-    if (!saved || !savedV) throw new CheckpointError(`checkpoint has no optimizer state for ${name}: it cannot resume training (it can still sample or fine-tune)`);
+    if (!saved || !savedV)
+      throw new CheckpointError(`checkpoint has no optimizer state for ${name}: it cannot resume training (it can still sample or fine-tune)`);
     m.assign(saved);
     trainer.optimizer.v.get(name)!.assign(savedV);
   }
@@ -139,7 +148,8 @@ export function disposeCheckpoint(ckpt: Checkpoint): void {
 export function resumeTrainer(ckpt: Checkpoint, data: Dataset, overrides: Partial<Config> = {}, options: GPTOptions = {}): Trainer {
   const tokenizer = Tokenizer.fromJSON(ckpt.meta.vocab);
   const cfg: Config = { ...ckpt.meta.config, ...overrides };
-  const dataset = data.tokenizer.vocabSize === tokenizer.vocabSize && data.tokenizer.chars.every((c, i) => c === tokenizer.chars[i]) ? data : data.withTokenizer(tokenizer);
+  const dataset =
+    data.tokenizer.vocabSize === tokenizer.vocabSize && data.tokenizer.chars.every((c, i) => c === tokenizer.chars[i]) ? data : data.withTokenizer(tokenizer);
   const { model } = modelFromCheckpoint(ckpt, options);
   validate(cfg, dataset.minSplitLength);
   const trainer = new Trainer(model, dataset, cfg, new Rng(0));

@@ -113,8 +113,19 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const INT_FIELDS = ['nLayer', 'nHead', 'nEmbd', 'blockSize', 'batchSize', 'gradAccumSteps', 'maxIters', 'warmupIters',
-  'evalInterval', 'evalIters', 'logInterval'] as const;
+const INT_FIELDS = [
+  'nLayer',
+  'nHead',
+  'nEmbd',
+  'blockSize',
+  'batchSize',
+  'gradAccumSteps',
+  'maxIters',
+  'warmupIters',
+  'evalInterval',
+  'evalIters',
+  'logInterval',
+] as const;
 
 /**
  * Reject impossible configs with one line naming the field and the fix.
@@ -131,7 +142,8 @@ export function validate(cfg: Config, corpusLength?: number): void {
   if (cfg.nEmbd % cfg.nHead !== 0) {
     throw new ConfigError(`nEmbd (${cfg.nEmbd}) must be divisible by nHead (${cfg.nHead}): pick nHead among ${divisors(cfg.nEmbd).join(', ')}`);
   }
-  if (cfg.gelu !== undefined && !GELU_FORMS.includes(cfg.gelu)) throw new ConfigError(`gelu must be ${GELU_FORMS.join(' or ')} (got ${JSON.stringify(cfg.gelu)})`);
+  if (cfg.gelu !== undefined && !GELU_FORMS.includes(cfg.gelu))
+    throw new ConfigError(`gelu must be ${GELU_FORMS.join(' or ')} (got ${JSON.stringify(cfg.gelu)})`);
   if (!(cfg.dropout >= 0 && cfg.dropout < 1)) throw new ConfigError(`dropout must be in [0, 1) (got ${cfg.dropout})`);
   if (!(cfg.lr > 0 && Number.isFinite(cfg.lr))) throw new ConfigError(`lr must be a positive number (got ${cfg.lr})`);
   if (!(cfg.minLr >= 0 && cfg.minLr <= cfg.lr)) throw new ConfigError(`minLr must be between 0 and lr=${cfg.lr} (got ${cfg.minLr})`);
@@ -146,7 +158,9 @@ export function validate(cfg: Config, corpusLength?: number): void {
   // Absent in checkpoints and results written before the field existed: the default then.
   if (cfg.step !== undefined && !STEP_MODES.includes(cfg.step)) throw new ConfigError(`step must be ${STEP_MODES.join(' or ')} (got '${cfg.step}')`);
   if (corpusLength !== undefined && cfg.blockSize + 1 > corpusLength) {
-    throw new ConfigError(`blockSize (${cfg.blockSize}) is larger than the text allows (${corpusLength} characters in the smaller split): use a longer text or --block-size ${Math.max(1, corpusLength - 1)} or less`);
+    throw new ConfigError(
+      `blockSize (${cfg.blockSize}) is larger than the text allows (${corpusLength} characters in the smaller split): use a longer text or --block-size ${Math.max(1, corpusLength - 1)} or less`,
+    );
   }
 }
 

@@ -38,7 +38,13 @@ export interface BuiltinCorpus {
 const ONSETS = ['', 'b', 'c', 'd', 'f', 'g', 'h', 'l', 'm', 'n', 'p', 'r', 's', 't', 'v', 'w', 'br', 'st', 'th', 'sh', 'tr', 'gl'];
 const VOWELS = ['a', 'e', 'i', 'o', 'u', 'ea', 'ou', 'ai'];
 const CODAS = ['', '', 'n', 'r', 's', 't', 'l', 'nd', 'st', 'ng'];
-const SEPARATORS: [string, number][] = [[' ', 0.82], [', ', 0.08], ['.\n', 0.06], ['! ', 0.02], ['?\n', 0.02]];
+const SEPARATORS: [string, number][] = [
+  [' ', 0.82],
+  [', ', 0.08],
+  ['.\n', 0.06],
+  ['! ', 0.02],
+  ['?\n', 0.02],
+];
 
 export const BUILTIN_DEFAULTS = { chars: 1_000_000, lexiconSize: 2000, zipfExponent: 1.05, seed: 42 };
 
@@ -101,10 +107,12 @@ function cumulative(ps: number[]): Float64Array {
   return c;
 }
 function searchCum(cum: Float64Array, u: number): number {
-  let lo = 0, hi = cum.length - 1;
+  let lo = 0,
+    hi = cum.length - 1;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (cum[mid] > u) hi = mid; else lo = mid + 1;
+    if (cum[mid] > u) hi = mid;
+    else lo = mid + 1;
   }
   return lo;
 }

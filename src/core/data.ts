@@ -96,7 +96,9 @@ export class Dataset {
     if (tokenizer) {
       const missing = tokenizer.missing(valText === undefined ? text : text + valText);
       if (missing.length > 0) {
-        throw new DataError(`the text has ${missing.length} characters the model does not know: ${missing.slice(0, 20).map(describeChar).join(', ')}${missing.length > 20 ? ', ...' : ''}; a resumed run needs a text within the model's vocabulary (a fine-tune, --init-from, adds them)`);
+        throw new DataError(
+          `the text has ${missing.length} characters the model does not know: ${missing.slice(0, 20).map(describeChar).join(', ')}${missing.length > 20 ? ', ...' : ''}; a resumed run needs a text within the model's vocabulary (a fine-tune, --init-from, adds them)`,
+        );
       }
     }
     this.text = text;

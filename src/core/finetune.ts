@@ -54,11 +54,15 @@ export function applyFreeze(model: GPT, mode: FreezeMode): string[] {
 export function initFromConfig(saved: Config, overrides: Partial<Config>, vocabSize: number): Config {
   for (const k of SHAPE_KEYS) {
     if (k in overrides && overrides[k] !== undefined && overrides[k] !== saved[k]) {
-      throw new ConfigError(`${k}=${overrides[k]} differs from the checkpoint's ${k}=${saved[k]}: a run from a checkpoint keeps its model shape (drop the flag)`);
+      throw new ConfigError(
+        `${k}=${overrides[k]} differs from the checkpoint's ${k}=${saved[k]}: a run from a checkpoint keeps its model shape (drop the flag)`,
+      );
     }
   }
   if (overrides.gelu !== undefined && overrides.gelu !== (saved.gelu ?? 'tanh')) {
-    throw new ConfigError(`gelu=${overrides.gelu} differs from the checkpoint's gelu=${saved.gelu ?? 'tanh'}: the MLP's GELU form belongs to its weights (drop the flag)`);
+    throw new ConfigError(
+      `gelu=${overrides.gelu} differs from the checkpoint's gelu=${saved.gelu ?? 'tanh'}: the MLP's GELU form belongs to its weights (drop the flag)`,
+    );
   }
   const lr = overrides.lr ?? saved.lr / 10;
   const maxIters = overrides.maxIters ?? saved.maxIters;

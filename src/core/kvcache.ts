@@ -56,7 +56,15 @@ export function cachedAttention(cache: KVCache, t: number, nH: number, causalMas
   // New keys or values [nH, t, hs] into the cache [nH, ., hs]: appended, or written at their slots.
   const place = (fresh: tf.Tensor3D, old: tf.Tensor3D | undefined): tf.Tensor3D => {
     if (!cache.fixed) return old ? tf.concat([old, fresh], 1) : fresh;
-    const placed = (write ? fresh.mul(write.reshape([1, S, 1])) : tf.pad(fresh, [[0, 0], [start, S - start - t], [0, 0]])) as tf.Tensor3D;
+    const placed = (
+      write
+        ? fresh.mul(write.reshape([1, S, 1]))
+        : tf.pad(fresh, [
+            [0, 0],
+            [start, S - start - t],
+            [0, 0],
+          ])
+    ) as tf.Tensor3D;
     return old && keep ? (old.mul(keep.reshape([1, S, 1])).add(placed) as tf.Tensor3D) : placed;
   };
   return (qkv, layer) => {

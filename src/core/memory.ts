@@ -67,7 +67,10 @@ const COEFFICIENTS: Record<Case, Coefficients> = {
 const F32 = 4;
 
 /** The config fields the memory model reads. */
-export type MemoryConfig = Pick<Config, 'nLayer' | 'nHead' | 'nEmbd' | 'blockSize' | 'vocabSize' | 'bias' | 'dropout' | 'batchSize' | 'gradAccumSteps' | 'recompute'>;
+export type MemoryConfig = Pick<
+  Config,
+  'nLayer' | 'nHead' | 'nEmbd' | 'blockSize' | 'vocabSize' | 'bias' | 'dropout' | 'batchSize' | 'gradAccumSteps' | 'recompute'
+>;
 
 export interface MemoryEstimate {
   /** Predicted peak bytes of live tensor data in one training step. */
@@ -183,7 +186,14 @@ export function planToFit(cfg: MemoryConfig, path: KernelPath, limits: MemoryLim
   const est = predictMemory(cfg, path);
   const gb = (b: number) => formatBytes(b);
   if (fitsIn(est, limits)) {
-    return { fits: true, peakBytes: est.peakBytes, settings: { batchSize: cfg.batchSize, gradAccumSteps: cfg.gradAccumSteps ?? 1, recompute: cfg.recompute === true }, recommend: '', recommendedPeakBytes: est.peakBytes, problem: null };
+    return {
+      fits: true,
+      peakBytes: est.peakBytes,
+      settings: { batchSize: cfg.batchSize, gradAccumSteps: cfg.gradAccumSteps ?? 1, recompute: cfg.recompute === true },
+      recommend: '',
+      recommendedPeakBytes: est.peakBytes,
+      problem: null,
+    };
   }
   const sequences = (cfg.gradAccumSteps ?? 1) * cfg.batchSize;
   let best: { s: FitSettings; peak: number } | null = null;
@@ -197,9 +207,10 @@ export function planToFit(cfg: MemoryConfig, path: KernelPath, limits: MemoryLim
       break; // larger accum only shrinks the micro-batch further
     }
   }
-  const over = est.largestTensorBytes > (limits.maxBindingBytes ?? Infinity)
-    ? `its largest tensor (${gb(est.largestTensorBytes)}) exceeds the largest buffer a kernel may bind (${gb(limits.maxBindingBytes!)})`
-    : `its predicted peak ${gb(est.peakBytes)} exceeds ${gb(HEADROOM * limits.memoryBytes)} (${Math.round(HEADROOM * 100)}% of ${gb(limits.memoryBytes)})`;
+  const over =
+    est.largestTensorBytes > (limits.maxBindingBytes ?? Infinity)
+      ? `its largest tensor (${gb(est.largestTensorBytes)}) exceeds the largest buffer a kernel may bind (${gb(limits.maxBindingBytes!)})`
+      : `its predicted peak ${gb(est.peakBytes)} exceeds ${gb(HEADROOM * limits.memoryBytes)} (${Math.round(HEADROOM * 100)}% of ${gb(limits.memoryBytes)})`;
   return {
     fits: false,
     peakBytes: est.peakBytes,
@@ -275,9 +286,10 @@ export function memoryAdvice(cfg: MemoryConfig, backend: string, limits: { maxBu
   const path = kernelPathOf(backend);
   const est = predictMemory(cfg, path);
   const line = `predicted peak memory of a step on ${backend}: ${formatBytes(est.peakBytes)} (weights ${formatBytes(est.weightsBytes)}, AdamW ${formatBytes(est.optimizerBytes)}, gradients ${formatBytes(est.gradientBytes)}, activations ${formatBytes(est.activationBytes)})`;
-  const fix = (plan: FitPlan) => (plan.settings
-    ? `set batchSize ${plan.settings.batchSize}, gradAccumSteps ${plan.settings.gradAccumSteps}${plan.settings.recompute ? ', recompute on' : ''} (the same sequences per step, ${formatBytes(plan.recommendedPeakBytes!)})`
-    : 'use a smaller preset or blockSize');
+  const fix = (plan: FitPlan) =>
+    plan.settings
+      ? `set batchSize ${plan.settings.batchSize}, gradAccumSteps ${plan.settings.gradAccumSteps}${plan.settings.recompute ? ', recompute on' : ''} (the same sequences per step, ${formatBytes(plan.recommendedPeakBytes!)})`
+      : 'use a smaller preset or blockSize';
   if (backend !== 'webgpu') {
     const plan = planToFit(cfg, path, { memoryBytes: WASM_HEAP_BYTES });
     return { line, warning: plan.fits ? null : `This run will not fit ${backend}'s 4 GB memory (${plan.problem}): ${fix(plan)}.` };
@@ -286,5 +298,10 @@ export function memoryAdvice(cfg: MemoryConfig, backend: string, limits: { maxBu
   const bound = planToFit(cfg, path, { memoryBytes: Infinity, maxBindingBytes: binding });
   if (!bound.fits) return { line, warning: `This run will not fit this GPU: ${bound.problem}: ${fix(bound)}.` };
   const modest = planToFit(cfg, path, { memoryBytes: NULL_ADAPTER_BYTES, maxBindingBytes: binding });
-  return { line, warning: modest.fits ? null : `WebGPU does not say how much memory this GPU has; this run needs ${formatBytes(est.peakBytes)}, more than a 512 MB laptop GPU holds: there, ${fix(modest)}.` };
+  return {
+    line,
+    warning: modest.fits
+      ? null
+      : `WebGPU does not say how much memory this GPU has; this run needs ${formatBytes(est.peakBytes)}, more than a 512 MB laptop GPU holds: there, ${fix(modest)}.`,
+  };
 }

@@ -28,7 +28,6 @@ import { insideGradient, nestedGradients } from './kernels/tfjs-internals';
 
 export type Params = Map<string, tf.Variable>;
 
-
 // Counting lives in counts.ts (pure arithmetic, importable by the pages).
 export { paramCount, flopsPerToken, type ParamCount } from './counts';
 

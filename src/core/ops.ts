@@ -183,7 +183,10 @@ export function layerNorm(k: Kernels, x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor
         const [xh, rs, g] = saved;
         const dxhat = dy.mul(g); // [N, C]
         // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
-        const dx = dxhat.sub(dxhat.mean(-1, true)).sub(xh.mul(dxhat.mul(xh).mean(-1, true))).mul(rs);
+        const dx = dxhat
+          .sub(dxhat.mean(-1, true))
+          .sub(xh.mul(dxhat.mul(xh).mean(-1, true)))
+          .mul(rs);
         const dgain = sumRows(k, dy.mul(xh) as tf.Tensor2D);
         return b ? [dx, dgain, sumRows(k, dy as tf.Tensor2D)] : [dx, dgain];
       },

@@ -33,7 +33,9 @@ export function formatFileSize(bytes: number): string {
 }
 
 export function tooLarge(name: string, size: number, maxBytes: number, raiseHint?: string): DataError {
-  return new DataError(`${name} is ${formatFileSize(size)}, over the ${formatFileSize(maxBytes)} limit for text files: use a smaller file${raiseHint ? ` or ${raiseHint}` : ''}`);
+  return new DataError(
+    `${name} is ${formatFileSize(size)}, over the ${formatFileSize(maxBytes)} limit for text files: use a smaller file${raiseHint ? ` or ${raiseHint}` : ''}`,
+  );
 }
 
 /** The stream's bytes as normalised text (BOM dropped, CRLF -> LF), or a one-line DataError. */
@@ -50,7 +52,8 @@ export async function readTextStream(stream: ReadableStream<Uint8Array>, opts: R
       const { done, value } = await reader.read();
       if (done) break;
       // Only the first 64 KiB are probed for NUL, as core/data.ts' decodeText does.
-      if (bytes < 65536 && value.subarray(0, 65536 - bytes).includes(0)) throw new DataError(`${name} looks binary (it contains NUL bytes): give a UTF-8 text file`);
+      if (bytes < 65536 && value.subarray(0, 65536 - bytes).includes(0))
+        throw new DataError(`${name} looks binary (it contains NUL bytes): give a UTF-8 text file`);
       bytes += value.length;
       if (bytes > maxBytes) throw tooLarge(name, bytes, maxBytes, opts.raiseHint);
       try {

@@ -101,13 +101,20 @@ class StepClock {
   done(step: number, issuedAt: number, now: number): StepProgress {
     const ms = now - Math.max(issuedAt, this.prevDone);
     this.prevDone = now;
-    if (this.first) this.first = false; // this session's first step traces and compiles
+    if (this.first)
+      this.first = false; // this session's first step traces and compiles
     else {
       this.ms += ms;
       this.counted++;
     }
     const msPerStep = this.counted > 0 ? this.ms / this.counted : NaN;
-    return { step, maxIters: this.maxIters, msPerStep, tokensPerSec: (this.tokensPerStep * 1000) / msPerStep, etaSec: ((this.maxIters - step) * msPerStep) / 1000 };
+    return {
+      step,
+      maxIters: this.maxIters,
+      msPerStep,
+      tokensPerSec: (this.tokensPerStep * 1000) / msPerStep,
+      etaSec: ((this.maxIters - step) * msPerStep) / 1000,
+    };
   }
 }
 
@@ -138,7 +145,8 @@ export async function* trainLoop(trainer: Trainer, hooks: LoopHooks = {}): Async
       const step = trainer.step;
       const report = () => hooks.onStepDone!(clock.done(step, issuedAt, performance.now()));
       const idle = deviceIdle();
-      if (idle) idle.then(report, () => {}); // a lost device: the loop's next readback throws
+      if (idle)
+        idle.then(report, () => {}); // a lost device: the loop's next readback throws
       else report();
     }
     if (log) {
@@ -147,9 +155,18 @@ export async function* trainLoop(trainer: Trainer, hooks: LoopHooks = {}): Async
       if (isEvalStep(cfg, trainer.step)) {
         lastVal = await evaluate(trainer);
         lastEvalStep = trainer.step;
-        if (!Number.isFinite(lastVal)) throw new DivergedError(`validation loss became ${lastVal} at step ${trainer.step}: lower the learning rate and resume from the last checkpoint`);
+        if (!Number.isFinite(lastVal))
+          throw new DivergedError(`validation loss became ${lastVal} at step ${trainer.step}: lower the learning rate and resume from the last checkpoint`);
         await hooks.checkpoint?.(trainer.step === cfg.maxIters ? 'done' : 'eval', lastVal);
-        yield { event: 'eval', step: trainer.step, trainLoss: log.trainLoss, valLoss: lastVal, lr: log.lr, tokensPerSec: trainer.tokensPerSec, elapsedSec: (performance.now() - started) / 1000 };
+        yield {
+          event: 'eval',
+          step: trainer.step,
+          trainLoss: log.trainLoss,
+          valLoss: lastVal,
+          lr: log.lr,
+          tokensPerSec: trainer.tokensPerSec,
+          elapsedSec: (performance.now() - started) / 1000,
+        };
       }
     }
     await hooks.afterStep?.();

@@ -219,7 +219,9 @@ export class Trainer {
       const bad = losses.findIndex((l) => !Number.isFinite(l));
       if (bad >= 0) {
         const at = this.step - losses.length + bad + 1;
-        throw new DivergedError(`loss became ${losses[bad]} at step ${at}: lower the learning rate (--lr ${(this.cfg.lr / 3).toPrecision(2)}) and resume from the last checkpoint`);
+        throw new DivergedError(
+          `loss became ${losses[bad]} at step ${at}: lower the learning rate (--lr ${(this.cfg.lr / 3).toPrecision(2)}) and resume from the last checkpoint`,
+        );
       }
       const steps = this.step - this.lastLogStep;
       this.lastLogStep = this.step;
@@ -311,7 +313,10 @@ export class Trainer {
     }
     if (this.plan && fused && !profiling && this.plan.pending < this.plan.capacity) {
       this.optimizer.t++;
-      this.plan.replay(batches.flatMap((b) => [b.x, b.y]), fused.stepConstants(lr, this.optimizer.t));
+      this.plan.replay(
+        batches.flatMap((b) => [b.x, b.y]),
+        fused.stepConstants(lr, this.optimizer.t),
+      );
       return { plan: this.plan };
     }
     // Each micro-batch's x -> y, [B, T] int32 (uploaded when first used, inside the step).
@@ -393,7 +398,12 @@ export class Trainer {
         }
         loss = loss!.mul(inv) as tf.Scalar;
       }
-      if (fused) fused.step(trainable.map((p) => grads[p.name]), lr, t);
+      if (fused)
+        fused.step(
+          trainable.map((p) => grads[p.name]),
+          lr,
+          t,
+        );
       else adamwStep(model.params, grads, optimizer, cfg, lr);
       return tf.keep(loss!);
     });
@@ -406,7 +416,9 @@ export class Trainer {
     if (!useFused(this.model.kernels)) return null;
     if (!this.fused) {
       const { cfg, model, optimizer } = this;
-      const slots = [...model.params].filter(([, p]) => p.trainable).map(([name, p]) => ({ name, p, m: optimizer.m.get(name)!, v: optimizer.v.get(name)!, decay: cfg.weightDecay > 0 && decays(name, p.shape) }));
+      const slots = [...model.params]
+        .filter(([, p]) => p.trainable)
+        .map(([name, p]) => ({ name, p, m: optimizer.m.get(name)!, v: optimizer.v.get(name)!, decay: cfg.weightDecay > 0 && decays(name, p.shape) }));
       this.fused = new FusedAdamW(slots, cfg);
     }
     return this.fused;

@@ -18,8 +18,16 @@ export const TRANSFER = {
   /** Pre-training: nanoGPT's CPU "baby" settings (README, Quality), over 1000 steps (what a shared 2-core machine allowed). */
   pretrain: {
     preset: 'baby' as const,
-    batchSize: 12, maxIters: 1000, lr: 1e-3, minLr: 1e-4, warmupIters: 100, dropout: 0, bias: false,
-    evalInterval: 500, evalIters: 20, seed: 1337,
+    batchSize: 12,
+    maxIters: 1000,
+    lr: 1e-3,
+    minLr: 1e-4,
+    warmupIters: 100,
+    dropout: 0,
+    bias: false,
+    evalInterval: 500,
+    evalIters: 20,
+    seed: 1337,
   },
   /**
    * Both adaptation runs: same steps, batch, seed (hence the same batches) and schedule shape.
@@ -42,7 +50,9 @@ export interface TransferSplit {
 export function transferSplit(text: string, heldOutChars: number = TRANSFER.heldOutChars, fineTuneChars: number = TRANSFER.fineTuneChars): TransferSplit {
   const chars = Array.from(text);
   if (chars.length < heldOutChars * 2 || fineTuneChars >= heldOutChars) {
-    throw new Error(`the transfer experiment needs a text of at least ${2 * heldOutChars} characters (got ${chars.length}) and a fine-tune slice shorter than the held-out tail`);
+    throw new Error(
+      `the transfer experiment needs a text of at least ${2 * heldOutChars} characters (got ${chars.length}) and a fine-tune slice shorter than the held-out tail`,
+    );
   }
   const cut = chars.length - heldOutChars;
   return {

@@ -35,7 +35,10 @@ const params = new URLSearchParams(location.search);
 function listParam<T extends string>(name: string, allowed: readonly T[], fallback: readonly T[]): T[] {
   const raw = params.get(name);
   if (!raw) return [...fallback];
-  const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = items.filter((s) => !allowed.includes(s as T));
   if (bad.length > 0) showError(`?${name}= has ${bad.join(', ')}: choose from ${allowed.join(', ')}`);
   return items.filter((s): s is T => allowed.includes(s as T));
@@ -77,7 +80,15 @@ function render(): void {
   const profiles = state.rows.filter((r) => r.profile).map((r) => formatProfile(r));
   $('profiles').hidden = profiles.length === 0;
   $('profiles').textContent = profiles.join('\n\n');
-  $('env').textContent = Object.entries(envs).map(([b, e]) => `${b}: ${Object.entries(e).map(([k, v]) => `${k}=${v}`).join(', ')}`).join('\n') || '(backends not started yet)';
+  $('env').textContent =
+    Object.entries(envs)
+      .map(
+        ([b, e]) =>
+          `${b}: ${Object.entries(e)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(', ')}`,
+      )
+      .join('\n') || '(backends not started yet)';
 }
 
 /** Talk to one worker: send a message, resolve on the reply that ends it (ready, row or error). */
@@ -112,7 +123,8 @@ async function runBackend(backend: BackendName, presets: PresetName[], base: Omi
     render();
     for (const preset of presets) {
       for (const variant of benchVariants(backend, kernelModes, matmuls, steps)) {
-        $('status').textContent = `${backend} ${preset}${variant.kernels ? ` ${variant.kernels}` : ''}${variant.matmul ? ` (${variant.matmul} matmul)` : ''}${variant.step ? ` ${variant.step}` : ''}…`;
+        $('status').textContent =
+          `${backend} ${preset}${variant.kernels ? ` ${variant.kernels}` : ''}${variant.matmul ? ` (${variant.matmul} matmul)` : ''}${variant.step ? ` ${variant.step}` : ''}…`;
         const reply = await request(worker, { type: 'run', options: { ...base, preset, ...variant } });
         if (reply.type === 'row') {
           state.rows.push(reply.row);
@@ -168,7 +180,10 @@ checkboxes($('backends'), BROWSER_ORDER, listParam('backends', BROWSER_ORDER, BR
 checkboxes($('presets'), PRESET_NAMES, listParam('presets', PRESET_NAMES, BENCH_DEFAULTS.presets));
 // The form shows the defaults (bench-defs.ts, the CLI's too); the URL's values replace them.
 const shown: Record<string, string> = {
-  budget: String(BENCH_DEFAULTS.trainBudgetMs / 1000), repeats: String(BENCH_DEFAULTS.repeats), gen: String(BENCH_DEFAULTS.genTokens), batch: '',
+  budget: String(BENCH_DEFAULTS.trainBudgetMs / 1000),
+  repeats: String(BENCH_DEFAULTS.repeats),
+  gen: String(BENCH_DEFAULTS.genTokens),
+  batch: '',
 };
 for (const [param, value] of Object.entries(shown)) ($(param) as HTMLInputElement).value = params.get(param) ?? value;
 ($('batch') as HTMLInputElement).placeholder = `${DEFAULT_CONFIG.batchSize} (cpu ${defaultBenchBatchSize('cpu')})`;

@@ -44,7 +44,12 @@ export async function describeText(text: string, ref: Omit<CorpusRef, 'sha256'>,
   const sha256 = await sha256Hex(new TextEncoder().encode(text));
   const base = baselineLosses(ds);
   return {
-    ref: { ...ref, sha256 }, text, chars: ds.chars, vocabSize: ds.tokenizer.vocabSize, trainChars: ds.train.length, valChars: ds.val.length,
+    ref: { ...ref, sha256 },
+    text,
+    chars: ds.chars,
+    vocabSize: ds.tokenizer.vocabSize,
+    trainChars: ds.train.length,
+    valChars: ds.val.length,
     refs: { ...base, ...(floor !== undefined ? { floor } : {}) },
   };
 }
@@ -97,7 +102,10 @@ export async function loadShakespeare(): Promise<LoadedCorpus> {
   if (cached) return describeText(cached, ref);
   const local = new URL(`data/cache/${SHAKESPEARE.cacheName}`, document.baseURI).href;
   const bytes = (await fetchChecked(local)) ?? (await fetchChecked(SHAKESPEARE.url));
-  if (!bytes) throw new CorpusError(`Tiny Shakespeare is not available: not in this site's data/cache/ and ${SHAKESPEARE.url} could not be fetched (offline?); use the built-in corpus`);
+  if (!bytes)
+    throw new CorpusError(
+      `Tiny Shakespeare is not available: not in this site's data/cache/ and ${SHAKESPEARE.url} could not be fetched (offline?); use the built-in corpus`,
+    );
   const text = decodeText(bytes, 'Tiny Shakespeare');
   let notice: string | undefined;
   try {
@@ -126,8 +134,13 @@ export function loadFile(file: File, maxBytes = DEFAULT_OPTIONS.maxTextMB * 1e6,
       end();
       if (m.type === 'error') return reject(new CorpusError(m.message));
       resolve({
-        ref: { kind: 'file', name: file.name, sha256: m.sha256 }, text: m.text, chars: m.chars, vocabSize: m.vocabSize,
-        trainChars: m.trainChars, valChars: m.valChars, refs: m.refs,
+        ref: { kind: 'file', name: file.name, sha256: m.sha256 },
+        text: m.text,
+        chars: m.chars,
+        vocabSize: m.vocabSize,
+        trainChars: m.trainChars,
+        valChars: m.valChars,
+        refs: m.refs,
       });
     };
     worker.onerror = (e) => {

@@ -10,7 +10,11 @@ export const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   return e as T;
 };
 
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (k === 'class') e.className = v;
@@ -38,8 +42,12 @@ export function themeColor(name: string, fallback: string): string {
 
 export function ink(): { text: string; muted: string; grid: string; bg: string; accent: string; line: string } {
   return {
-    text: themeColor('--ink', '#1f2328'), muted: themeColor('--muted', '#5b6470'), grid: themeColor('--grid', 'rgba(0,0,0,0.08)'),
-    bg: themeColor('--card', '#ffffff'), accent: themeColor('--accent', '#2563eb'), line: themeColor('--line', '#d8dde3'),
+    text: themeColor('--ink', '#1f2328'),
+    muted: themeColor('--muted', '#5b6470'),
+    grid: themeColor('--grid', 'rgba(0,0,0,0.08)'),
+    bg: themeColor('--card', '#ffffff'),
+    accent: themeColor('--accent', '#2563eb'),
+    line: themeColor('--line', '#d8dde3'),
   };
 }
 

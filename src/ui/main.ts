@@ -47,8 +47,20 @@ charts.cap = options.chartPoints;
 const models = new ModelList($('models-body'), $('models-error'), $('storage-usage'));
 
 const page: TrainPage = {
-  state, settings, options, send, form, charts, models, views: null,
-  corpus: null, corpusKind: settings.corpus, units: 'nats', runActive: false, runInit: null, settingsValid: false,
+  state,
+  settings,
+  options,
+  send,
+  form,
+  charts,
+  models,
+  views: null,
+  corpus: null,
+  corpusKind: settings.corpus,
+  units: 'nats',
+  runActive: false,
+  runInit: null,
+  settingsValid: false,
   notice: (message) => showNotice(state, message),
 };
 exposeOnWindow(page);
@@ -61,14 +73,21 @@ wireRunButtons(page);
 wireCopyCli();
 wireChartOptions(page);
 const generatePanel = new GeneratePanel(state, send, controlWords);
-const views = new ViewsPanel($('views'), $<HTMLInputElement>('views-open'), {
-  send, running: () => page.runActive, lossHistory: () => charts.history,
-  setup: () => (page.corpus ? { config: { ...configOf(settings), vocabSize: page.corpus.vocabSize }, text: page.corpus.text } : null),
-  toggled: (open) => {
-    settings.views = open;
-    writeUrl(settings);
+const views = new ViewsPanel(
+  $('views'),
+  $<HTMLInputElement>('views-open'),
+  {
+    send,
+    running: () => page.runActive,
+    lossHistory: () => charts.history,
+    setup: () => (page.corpus ? { config: { ...configOf(settings), vocabSize: page.corpus.vocabSize }, text: page.corpus.text } : null),
+    toggled: (open) => {
+      settings.views = open;
+      writeUrl(settings);
+    },
   },
-}, { prompt: $<HTMLTextAreaElement>('gen-prompt'), sample: $('eval-sample'), generate: $('gen-output') });
+  { prompt: $<HTMLTextAreaElement>('gen-prompt'), sample: $('eval-sample'), generate: $('gen-output') },
+);
 page.views = views;
 const saved = new SavedModels(page);
 const evalSample = new EvalSample(page);

@@ -25,10 +25,18 @@ const state = initialState();
 const parsed = parseScalingSearch(location.search);
 const settings = parsed.settings;
 const lab: Lab = {
-  state, settings,
+  state,
+  settings,
   plots: new ScalingPlots({ lossN: $('plot-loss-n'), compute: $('plot-compute'), iso: $('plot-iso'), nopt: $('plot-nopt'), lr: $('plot-lr') }),
-  corpus: null, results: null, calibration: null, planned: [], analysis: null, iso: null,
-  predictions: noPredictions(), pending: null, saving: Promise.resolve(),
+  corpus: null,
+  results: null,
+  calibration: null,
+  planned: [],
+  analysis: null,
+  iso: null,
+  predictions: noPredictions(),
+  pending: null,
+  saving: Promise.resolve(),
 };
 
 const control = new SweepControl(lab);

@@ -110,12 +110,17 @@ export async function saveModel(record: SavedModel, bytes: ArrayBuffer): Promise
 async function quotaMessage(record: SavedModel, size: number): Promise<string> {
   const all = await listModels().catch(() => [] as SavedModel[]);
   const kept = all.find((m) => m.runId === record.runId);
-  const others = all.filter((m) => m.runId !== record.runId).sort((a, b) => b.size - a.size).slice(0, 3);
+  const others = all
+    .filter((m) => m.runId !== record.runId)
+    .sort((a, b) => b.size - a.size)
+    .slice(0, 3);
   const u = await usage().catch(() => null);
   return [
     `browser storage is full${u && u.quota ? ` (${formatBytes(u.usage)} used of ${formatBytes(u.quota)})` : ''}: the checkpoint at step ${record.step} (${formatBytes(size)}) was not saved;`,
     kept ? `this run's save at step ${kept.step} is kept;` : 'the run goes on, and "Download current model" still has it;',
-    others.length ? `delete saved models you no longer need (largest: ${others.map((m) => `${m.name} at step ${m.step}, ${formatBytes(m.size)}`).join('; ')})` : 'free space for this site (or download this model)',
+    others.length
+      ? `delete saved models you no longer need (largest: ${others.map((m) => `${m.name} at step ${m.step}, ${formatBytes(m.size)}`).join('; ')})`
+      : 'free space for this site (or download this model)',
     'and the next autosave will store it',
   ].join(' ');
 }

@@ -77,7 +77,11 @@ export async function fallBack(reason: string): Promise<void> {
   const from = state.backend ?? 'webgpu';
   const { run, loaded } = state;
   // What to rebuild for generation afterwards: a loaded model, or a finished run's last checkpoint.
-  const reload = loaded ? { bytes: loaded.bytes, name: loaded.name } : run && !run.active && run.lastCheckpoint ? { bytes: run.lastCheckpoint, name: run.runId } : null;
+  const reload = loaded
+    ? { bytes: loaded.bytes, name: loaded.name }
+    : run && !run.active && run.lastCheckpoint
+      ? { bytes: run.lastCheckpoint, name: run.runId }
+      : null;
   state.loaded = null;
   if (!run?.active) state.run = null;
   try {

@@ -17,7 +17,21 @@ export async function sendCheckpoint(r: Run, reason: 'eval' | 'autosave' | 'stop
     r.autosave.saved();
   }
   const copy = bytes.slice();
-  post({ type: 'checkpoint', runId: r.runId, reason, bytes: copy.buffer, step: trainer.step, maxIters: trainer.cfg.maxIters, valLoss: r.lastVal, trainLoss: r.lastTrain, config: trainer.cfg, corpus: r.corpus }, [copy.buffer]);
+  post(
+    {
+      type: 'checkpoint',
+      runId: r.runId,
+      reason,
+      bytes: copy.buffer,
+      step: trainer.step,
+      maxIters: trainer.cfg.maxIters,
+      valLoss: r.lastVal,
+      trainLoss: r.lastTrain,
+      config: trainer.cfg,
+      corpus: r.corpus,
+    },
+    [copy.buffer],
+  );
 }
 
 /** The 'export' message: the current model's checkpoint, for a download. */
@@ -33,7 +47,21 @@ export async function exportModel(): Promise<void> {
   if (loaded) {
     const copy = loaded.bytes.slice();
     const cfg = { ...(loaded.model.config as Config) };
-    return post({ type: 'checkpoint', runId: '', reason: 'export', bytes: copy.buffer, step: 0, maxIters: 0, valLoss: null, trainLoss: null, config: cfg, corpus: { kind: 'file', name: loaded.name, sha256: '' } }, [copy.buffer]);
+    return post(
+      {
+        type: 'checkpoint',
+        runId: '',
+        reason: 'export',
+        bytes: copy.buffer,
+        step: 0,
+        maxIters: 0,
+        valLoss: null,
+        trainLoss: null,
+        config: cfg,
+        corpus: { kind: 'file', name: loaded.name, sha256: '' },
+      },
+      [copy.buffer],
+    );
   }
   post({ type: 'error', scope: 'load', message: 'no model to download yet: train one first' });
 }

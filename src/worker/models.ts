@@ -35,7 +35,17 @@ export async function load(bytes: Uint8Array, name: string): Promise<void> {
   try {
     const { model, tokenizer } = modelFromCheckpoint(ckpt);
     state.loaded = { model, tokenizer, bytes, name };
-    post({ type: 'model', info: { config: ckpt.meta.config, vocabSize: tokenizer.vocabSize, step: ckpt.meta.step, params: paramCount(model.config).total, nonEmbeddingParams: paramCount(model.config).nonEmbedding, source: name } });
+    post({
+      type: 'model',
+      info: {
+        config: ckpt.meta.config,
+        vocabSize: tokenizer.vocabSize,
+        step: ckpt.meta.step,
+        params: paramCount(model.config).total,
+        nonEmbeddingParams: paramCount(model.config).nonEmbedding,
+        source: name,
+      },
+    });
   } catch (e) {
     post({ type: 'error', scope: 'load', message: `${name}: ${errorLine(e)}` });
   } finally {
@@ -49,18 +59,30 @@ export async function generateText(id: number, opts: GenerateOptions): Promise<v
   if (state.generating) return post({ type: 'error', scope: 'generate', message: 'already generating: stop it first' });
   const missing = cur.tokenizer.missing(opts.prompt);
   if (missing.length > 0) {
-    return post({ type: 'error', scope: 'generate', message: `the prompt has characters the model does not know: ${missing.slice(0, 12).map((c) => JSON.stringify(c)).join(', ')}` });
+    return post({
+      type: 'error',
+      scope: 'generate',
+      message: `the prompt has characters the model does not know: ${missing
+        .slice(0, 12)
+        .map((c) => JSON.stringify(c))
+        .join(', ')}`,
+    });
   }
   state.generating = true;
   state.generateAbort = false;
   if (state.control) Atomics.store(state.control, CONTROL.stopGenerate, 0);
   // Checked before each character; shared memory reaches us even when the backend never yields.
-  const signal = { get aborted() { return state.generateAbort || (state.control !== null && Atomics.load(state.control, CONTROL.stopGenerate) === 1); } };
+  const signal = {
+    get aborted() {
+      return state.generateAbort || (state.control !== null && Atomics.load(state.control, CONTROL.stopGenerate) === 1);
+    },
+  };
   const t0 = performance.now();
   let n = 0;
   try {
     const text = await generate(cur.model, cur.tokenizer, {
-      ...opts, signal,
+      ...opts,
+      signal,
       onToken: (ch) => {
         n++;
         post({ type: 'tokens', stream: 'generate', id, text: ch });

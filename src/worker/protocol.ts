@@ -46,7 +46,16 @@ export type ToWorker =
    * Start a run. `from` = checkpoint bytes: 'resume' continues that run
    * (optimizer, step, batch order), 'finetune' starts a new run from its weights.
    */
-  | { type: 'start'; runId: string; config: Config; text: string; corpus: CorpusRef; from?: { mode: 'resume' | 'finetune'; bytes: ArrayBuffer }; paused?: boolean; autosaveSec?: number }
+  | {
+      type: 'start';
+      runId: string;
+      config: Config;
+      text: string;
+      corpus: CorpusRef;
+      from?: { mode: 'resume' | 'finetune'; bytes: ArrayBuffer };
+      paused?: boolean;
+      autosaveSec?: number;
+    }
   /** Save a checkpoint now (the tab was hidden and may be closed): reason 'autosave'. */
   | { type: 'save' }
   | { type: 'pause' }
@@ -89,7 +98,7 @@ export type ViewData =
   | { kind: 'lossByPosition'; data: LossByPosition }
   | { kind: 'embedding'; data: EmbeddingMap }
   | { kind: 'device'; data: DeviceReport }
-  | { kind: 'estimate'; data: SpeedEstimate; config: Config }
+  | { kind: 'estimate'; data: SpeedEstimate; config: Config };
 
 // ---------------------------------------------------------------- worker -> page
 
@@ -112,7 +121,16 @@ export type FromWorker =
    * At log steps (at most one per 100 ms), evaluations, pauses and the end: the step plus the logged points since the last batch.
    * `numTensors`: tf.memory().numTensors at the last logged step (no losses pending), for leak checks.
    */
-  | { type: 'progress'; step: number; maxIters: number; points: MetricPoint[]; msPerStep: number; tokensPerSec: number; numTensors: number | null; numBytes?: number | null }
+  | {
+      type: 'progress';
+      step: number;
+      maxIters: number;
+      points: MetricPoint[];
+      msPerStep: number;
+      tokensPerSec: number;
+      numTensors: number | null;
+      numBytes?: number | null;
+    }
   /**
    * Each step as the device finishes it (at most ten a second; no loss, no readback), so the page moves
    * every step between loss readbacks. msPerStep, tokensPerSec, etaSec: NaN until a second step is done.
@@ -120,7 +138,18 @@ export type FromWorker =
   | { type: 'step'; step: number; maxIters: number; msPerStep: number; tokensPerSec: number; etaSec: number }
   | { type: 'eval'; step: number; trainLoss: number; valLoss: number }
   /** A checkpoint of the run: at each evaluation ('eval'), every autosave interval or when the tab is hidden ('autosave'), on Stop ('stop'), at the end ('done') or for a download ('export'). */
-  | { type: 'checkpoint'; runId: string; reason: 'eval' | 'autosave' | 'stop' | 'done' | 'export'; bytes: ArrayBuffer; step: number; maxIters: number; valLoss: number | null; trainLoss: number | null; config: Config; corpus: CorpusRef }
+  | {
+      type: 'checkpoint';
+      runId: string;
+      reason: 'eval' | 'autosave' | 'stop' | 'done' | 'export';
+      bytes: ArrayBuffer;
+      step: number;
+      maxIters: number;
+      valLoss: number | null;
+      trainLoss: number | null;
+      config: Config;
+      corpus: CorpusRef;
+    }
   /** Streamed characters: `stream` 'eval' for samples at evaluations, 'generate' for the Generate panel. */
   | { type: 'tokens'; stream: 'eval' | 'generate'; id: number; text: string; reset?: boolean; done?: boolean }
   | { type: 'generated'; id: number; text: string; tokensPerSec: number; stopped: boolean }
@@ -178,8 +207,7 @@ import type { BenchRequest, BenchRow } from '../core/bench-defs';
 
 export type ToBenchWorker =
   /** `wasmThreads`: the wasm backend's thread count (tfjs' setThreadsCount), before it starts. */
-  | { type: 'init'; backend: BackendName; wasmThreads?: number }
-  | { type: 'run'; options: BenchRequest };
+  { type: 'init'; backend: BackendName; wasmThreads?: number } | { type: 'run'; options: BenchRequest };
 
 export type FromBenchWorker =
   /** The backend is up; `env` describes it (user agent, wasm threads and SIMD, GPU adapter, ...). */
@@ -204,5 +232,14 @@ export interface ToTextWorker {
 export type FromTextWorker =
   | { type: 'progress'; bytes: number; total: number }
   /** The normalised text and what the corpus panel shows about it. */
-  | { type: 'text'; text: string; sha256: string; chars: number; vocabSize: number; trainChars: number; valChars: number; refs: { uniform: number; unigram: number; bigram: number } }
+  | {
+      type: 'text';
+      text: string;
+      sha256: string;
+      chars: number;
+      vocabSize: number;
+      trainChars: number;
+      valChars: number;
+      refs: { uniform: number; unigram: number; bigram: number };
+    }
   | { type: 'error'; message: string };

@@ -65,9 +65,18 @@ export async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<
     return post({ type: 'error', scope: 'run', message: errorLine(e) });
   }
   const run: Run = {
-    runId: msg.runId, trainer, corpus: msg.corpus, paused: msg.paused ?? false, stepsAllowed: msg.paused ? 1 : 0,
-    stopRequested: false, exportRequested: false, wake: null, active: true,
-    lastCheckpoint: msg.from?.mode === 'resume' ? new Uint8Array(msg.from.bytes) : null, lastVal: null, lastTrain: null,
+    runId: msg.runId,
+    trainer,
+    corpus: msg.corpus,
+    paused: msg.paused ?? false,
+    stepsAllowed: msg.paused ? 1 : 0,
+    stopRequested: false,
+    exportRequested: false,
+    wake: null,
+    active: true,
+    lastCheckpoint: msg.from?.mode === 'resume' ? new Uint8Array(msg.from.bytes) : null,
+    lastVal: null,
+    lastTrain: null,
     autosave: new Autosave(msg.autosaveSec ?? 60),
   };
   state.run = run;
@@ -146,7 +155,10 @@ async function recover(r: Run, reason: string): Promise<void> {
     trainer = newTrainer(cfg, data);
   }
   r.trainer = trainer;
-  post({ type: 'notice', message: `The WebGPU ${reason.replace('device lost', 'device was lost')}: continuing on ${state.backend} from ${trainer.step > 0 ? `the checkpoint at step ${trainer.step}` : 'the start'}.` });
+  post({
+    type: 'notice',
+    message: `The WebGPU ${reason.replace('device lost', 'device was lost')}: continuing on ${state.backend} from ${trainer.step > 0 ? `the checkpoint at step ${trainer.step}` : 'the start'}.`,
+  });
 }
 
 /**
@@ -202,7 +214,16 @@ async function loop(r: Run): Promise<void> {
     const now = performance.now();
     if (!force && now - lastPost < PROGRESS_EVERY_MS) return;
     lastPost = now;
-    post({ type: 'progress', step: trainer.step, maxIters: cfg.maxIters, points, msPerStep: lastStepMs, tokensPerSec: trainer.tokensPerSec, numTensors, numBytes });
+    post({
+      type: 'progress',
+      step: trainer.step,
+      maxIters: cfg.maxIters,
+      points,
+      msPerStep: lastStepMs,
+      tokensPerSec: trainer.tokensPerSec,
+      numTensors,
+      numBytes,
+    });
     ticks.reported(trainer.step);
     points = [];
   };
@@ -217,7 +238,11 @@ async function loop(r: Run): Promise<void> {
   setStatus(r.paused ? 'paused' : 'compiling', r.paused ? undefined : state.backend === 'webgpu' ? 'compiling WebGPU shaders (first step)' : 'first step');
   flush(true);
   const hooks: LoopHooks = {
-    signal: { get aborted() { return r.stopRequested; } },
+    signal: {
+      get aborted() {
+        return r.stopRequested;
+      },
+    },
     // Between steps: a lost device, a download, an autosave, and Pause / Step.
     beforeStep: async () => {
       for (;;) {
@@ -292,7 +317,9 @@ async function evalSample(r: Run): Promise<void> {
   let buf = '';
   let last = performance.now();
   await generate(r.trainer.model, r.trainer.data.tokenizer, {
-    maxNewTokens: EVAL_SAMPLE.chars, temperature: EVAL_SAMPLE.temperature, seed: id,
+    maxNewTokens: EVAL_SAMPLE.chars,
+    temperature: EVAL_SAMPLE.temperature,
+    seed: id,
     onToken: (ch) => {
       buf += ch;
       if (performance.now() - last > 30) {

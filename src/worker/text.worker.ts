@@ -20,7 +20,10 @@ self.onmessage = async (ev: MessageEvent<ToTextWorker>) => {
     let last = 0;
     post({ type: 'progress', bytes: 0, total: file.size });
     const text = await readTextStream(file.stream(), {
-      name: file.name, size: file.size, maxBytes, raiseHint,
+      name: file.name,
+      size: file.size,
+      maxBytes,
+      raiseHint,
       onProgress: (bytes) => {
         const now = performance.now();
         if (now - last < 100) return;
@@ -33,7 +36,13 @@ self.onmessage = async (ev: MessageEvent<ToTextWorker>) => {
     const ds = new Dataset(text);
     const sha256 = await sha256Hex(new TextEncoder().encode(text));
     post({
-      type: 'text', text, sha256, chars: ds.chars, vocabSize: ds.tokenizer.vocabSize, trainChars: ds.train.length, valChars: ds.val.length,
+      type: 'text',
+      text,
+      sha256,
+      chars: ds.chars,
+      vocabSize: ds.tokenizer.vocabSize,
+      trainChars: ds.train.length,
+      valChars: ds.val.length,
       refs: baselineLosses(ds),
     });
   } catch (e) {

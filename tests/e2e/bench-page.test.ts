@@ -23,14 +23,31 @@ afterAll(async () => {
   await server?.close();
 });
 
-const REQUIRED = ['backend', 'preset', 'params', 'tokensPerSec', 'msPerStep', 'modelGflops', 'matmulGflops', 'mfu', 'firstStepMs', 'tensorsAtStep10', 'tensorsAtStep100', 'genTokensPerSecCached', 'genTokensPerSecRecompute'];
+const REQUIRED = [
+  'backend',
+  'preset',
+  'params',
+  'tokensPerSec',
+  'msPerStep',
+  'modelGflops',
+  'matmulGflops',
+  'mfu',
+  'firstStepMs',
+  'tensorsAtStep10',
+  'tensorsAtStep100',
+  'genTokensPerSecCached',
+  'genTokensPerSecRecompute',
+];
 
 describe('bench.html', () => {
   it('measures nano on wasm and cpu: one row each, no tensor growth, isolated multithread-capable SIMD wasm', async () => {
     const page = await browser.newPage();
     const errors = collectPageErrors(page);
     await page.goto(server.url('/bench.html?auto=1&backends=wasm,cpu&presets=nano&budget=0.1&repeats=1&gen=4&batch=2'));
-    const s = await waitForState<BenchPageState & Record<string, unknown>>(page, (st) => st.status === 'done', { timeoutMs: 150_000, what: 'the benchmark to finish' });
+    const s = await waitForState<BenchPageState & Record<string, unknown>>(page, (st) => st.status === 'done', {
+      timeoutMs: 150_000,
+      what: 'the benchmark to finish',
+    });
     expect(s.errors, errors.join('\n')).toEqual([]);
     expect(s.rows.map((r) => `${r.backend} ${r.preset}`)).toEqual(['wasm nano', 'cpu nano']);
     for (const row of s.rows) {
@@ -45,7 +62,10 @@ describe('bench.html', () => {
     expect(s.envs.wasm.threads).toBeGreaterThanOrEqual(1);
     // the same rows as text and JSON lines on the page
     await expect.poll(() => page.textContent('#table')).toMatch(/wasm\s+nano[\s\S]*cpu\s+nano/);
-    const json = (await page.textContent('#json'))!.trim().split('\n').map((l) => JSON.parse(l));
+    const json = (await page.textContent('#json'))!
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(json.map((r) => r.backend)).toEqual(['wasm', 'cpu']);
     await page.close();
   });
@@ -70,10 +90,7 @@ describe('bench.html', () => {
     const page = await browser.newPage();
     await page.goto(server.url('/bench.html?backends=tpu,wasm&presets=huge'));
     const s = await waitForState<BenchPageState & Record<string, unknown>>(page, (st) => st.errors.length >= 2, { what: 'the URL errors' });
-    expect(s.errors).toEqual([
-      '?backends= has tpu: choose from webgpu, webgl, wasm, cpu',
-      '?presets= has huge: choose from nano, micro, baby, mini, small',
-    ]);
+    expect(s.errors).toEqual(['?backends= has tpu: choose from webgpu, webgl, wasm, cpu', '?presets= has huge: choose from nano, micro, baby, mini, small']);
     expect(await page.textContent('#errors')).toContain('?backends= has tpu');
     // the valid part of the list is kept
     expect(await page.isChecked('#backends input[value=wasm]')).toBe(true);

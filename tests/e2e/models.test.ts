@@ -52,7 +52,9 @@ describe('saved models', () => {
   it('loads a checkpoint written by the CLI and samples what the CLI samples (greedy and seeded), on WebGPU', async () => {
     const ckpt = join(tmp, 'ckpt.safetensors');
     // lr 0.01 for 60 steps: far enough from uniform that greedy text is not one repeated character.
-    await run('node', ['bin/tabgpt.js', 'train', '--corpus', 'builtin', '--preset', 'nano', '--max-iters', '60', '--lr', '0.01', '--out', ckpt, '--json'], { cwd: ROOT });
+    await run('node', ['bin/tabgpt.js', 'train', '--corpus', 'builtin', '--preset', 'nano', '--max-iters', '60', '--lr', '0.01', '--out', ckpt, '--json'], {
+      cwd: ROOT,
+    });
     const greedy = await cliSample(ckpt, ['--temperature', '0', '--prompt', 'the ', '--max-new-tokens', '60']);
     const seeded = await cliSample(ckpt, ['--temperature', '0.8', '--top-k', '10', '--seed', '5', '--max-new-tokens', '60']);
     expect(new Set(greedy).size).toBeGreaterThan(3);
@@ -80,12 +82,14 @@ describe('saved models', () => {
   it("takes nanoGPT's ckpt.pt with its meta.pkl (to-nanogpt's export) and samples what the CLI samples; a hostile ckpt.pt dropped on the list gets one line", async () => {
     const ckpt = join(tmp, 'nano.safetensors');
     const out = join(tmp, 'nanogpt');
-    await run('node', ['bin/tabgpt.js', 'train', '--corpus', 'builtin', '--preset', 'nano', '--max-iters', '60', '--lr', '0.01', '--out', ckpt, '--json'], { cwd: ROOT });
+    await run('node', ['bin/tabgpt.js', 'train', '--corpus', 'builtin', '--preset', 'nano', '--max-iters', '60', '--lr', '0.01', '--out', ckpt, '--json'], {
+      cwd: ROOT,
+    });
     await run('node', ['bin/tabgpt.js', 'to-nanogpt', '--ckpt', ckpt, '--out', out], { cwd: ROOT });
     const greedy = await cliSample(ckpt, ['--temperature', '0', '--prompt', 'the ', '--max-new-tokens', '60']);
     // a torch.save file whose pickle calls os.system: a zip with archive/data.pkl, stored
     const { zipSync } = await import('fflate');
-    const evil = Buffer.from(zipSync({ 'archive/data.pkl': [Buffer.from("\x80\x02cos\nsystem\nX\x02\x00\x00\x00id\x85R.", 'latin1'), { level: 0 }] }));
+    const evil = Buffer.from(zipSync({ 'archive/data.pkl': [Buffer.from('\x80\x02cos\nsystem\nX\x02\x00\x00\x00id\x85R.', 'latin1'), { level: 0 }] }));
     const context = await browser.newContext();
     const page = await context.newPage();
     const errors = collectPageErrors(page);
@@ -93,13 +97,18 @@ describe('saved models', () => {
       await page.goto(server.url('/?corpus=builtin'));
       await until(page, 'WebGPU', (s) => s.backend === 'webgpu');
       // dropped on the Saved models card (the real pair below is chosen with the Upload button)
-      const dropped = await page.evaluateHandle((bytes) => {
-        const dt = new DataTransfer();
-        dt.items.add(new File([new Uint8Array(bytes)], 'ckpt.pt'));
-        return dt;
-      }, [...evil]);
+      const dropped = await page.evaluateHandle(
+        (bytes) => {
+          const dt = new DataTransfer();
+          dt.items.add(new File([new Uint8Array(bytes)], 'ckpt.pt'));
+          return dt;
+        },
+        [...evil],
+      );
       await page.dispatchEvent('#models-body', 'drop', { dataTransfer: dropped });
-      await expect.poll(() => page.textContent('#models-error')).toBe('ckpt.pt: refers to os.system, which is not part of a PyTorch checkpoint: refused (tabgpt never executes a pickle)');
+      await expect
+        .poll(() => page.textContent('#models-error'))
+        .toBe('ckpt.pt: refers to os.system, which is not part of a PyTorch checkpoint: refused (tabgpt never executes a pickle)');
       await page.setInputFiles('#model-file', [join(out, 'ckpt.pt'), join(out, 'meta.pkl')]);
       const loaded = await until(page, 'the uploaded ckpt.pt', (s) => s.model?.source === 'ckpt.safetensors');
       expect(loaded.model!.step).toBe(60);
@@ -174,7 +183,11 @@ describe('saved models', () => {
       await until(page, 'the pasted text', (s) => s.corpus?.kind === 'paste' && s.corpus.chars === [...text].length);
       await page.click('#start');
       // A new run: the previous one's finished state would match the rest at once.
-      return until(page, 'the run to finish and be saved', (s) => s.runId !== previousRun && s.status === 'done' && s.savedStep === 20 && s.model?.source === s.runId);
+      return until(
+        page,
+        'the run to finish and be saved',
+        (s) => s.runId !== previousRun && s.status === 'done' && s.savedStep === 20 && s.model?.source === s.runId,
+      );
     };
     try {
       await page.goto(server.url(`/?${query}`));
@@ -182,7 +195,11 @@ describe('saved models', () => {
       const b = await trainOn(textB, a.runId); // from scratch on the new text: the curve to compare with
       await page.waitForSelector(`#models-body tr[data-id="${a.runId}@20"]`);
       await page.click(`#models-body tr[data-id="${a.runId}@20"] button[data-action="fine-tune"]`);
-      const ft = await until(page, 'the fine-tune to finish', (s) => s.status === 'done' && s.runId !== b.runId && s.savedStep === 20 && s.model?.source === s.runId);
+      const ft = await until(
+        page,
+        'the fine-tune to finish',
+        (s) => s.status === 'done' && s.runId !== b.runId && s.savedStep === 20 && s.model?.source === s.runId,
+      );
       expect(ft.notices).toContain("Fine-tune: 3 new characters: 'ç', 'é', '—' (added to the model's vocabulary)");
       expect(ft.error).toBeNull();
       expect(ft.step).toBe(20);

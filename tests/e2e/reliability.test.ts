@@ -62,8 +62,16 @@ async function soak(page: Page, steps: number, warm: number): Promise<Record<str
   const last = await until(page, `step ${steps}`, (s) => s.step >= steps, 3_600_000);
   const heap1 = await heap(page);
   return {
-    stepA: first.step, stepB: last.step, tensorsA: first.numTensors, tensorsB: last.numTensors, bytesA: first.numBytes, bytesB: last.numBytes,
-    heapA: heap0, heapB: heap1, chartRows: last.chartRows, msPerStep: last.msPerStep,
+    stepA: first.step,
+    stepB: last.step,
+    tensorsA: first.numTensors,
+    tensorsB: last.numTensors,
+    bytesA: first.numBytes,
+    bytesB: last.numBytes,
+    heapA: heap0,
+    heapB: heap1,
+    chartRows: last.chartRows,
+    msPerStep: last.msPerStep,
   };
 }
 
@@ -102,35 +110,53 @@ describe('autosave and long runs', () => {
     }
   }, 300_000);
 
-  it.runIf(process.env.TABGPT_SOAK === '1')('soak: nano for 20,000 steps on wasm and 500 on WebGPU (TABGPT_SOAK=1)', async () => {
-    const context = await browser.newContext();
-    const log = process.env.TABGPT_SOAK_LOG; // a file to append one JSON line per sample to (figures for docs/reliability.md)
-    try {
-      // TABGPT_SOAK_BACKENDS=webgpu (or wasm) runs one part alone.
-      const only = process.env.TABGPT_SOAK_BACKENDS?.split(',');
-      for (const [backend, steps, every] of ([['wasm', 20_000, 1000], ['webgpu', 500, 100]] as const).filter(([b]) => !only || only.includes(b))) {
-        const q = `preset=nano&corpus=builtin&backend=${backend}&maxIters=${steps + 100}&evalInterval=1000&logInterval=1&autostart=1`;
-        await withPage(context, q, async (page) => {
-          const samples: Record<string, number | null | string>[] = [];
-          for (let at = every; at <= steps; at += every) {
-            const s = await until(page, `step ${at}`, (x) => x.step >= at, 3_600_000);
-            const row = { backend, step: s.step, numTensors: s.numTensors, numBytes: s.numBytes, heap: await heap(page), chartRows: s.chartRows, msPerStep: s.msPerStep, at: new Date().toISOString() };
-            samples.push(row);
-            if (log) appendFileSync(log, JSON.stringify(row) + '\n');
-          }
-          const [a, b] = [samples[0], samples[samples.length - 1]];
-          console.log(`SOAK ${backend}: ${JSON.stringify(samples)}`);
-          expect(b.numTensors).toBe(a.numTensors);
-          expect(b.numBytes).toBe(a.numBytes);
-          expect(Math.max(...samples.map((x) => x.chartRows as number))).toBeLessThanOrEqual(4000);
-          expect((b.heap as number) - (a.heap as number)).toBeLessThan(8 * 2 ** 20);
-          await page.close();
-        });
+  it.runIf(process.env.TABGPT_SOAK === '1')(
+    'soak: nano for 20,000 steps on wasm and 500 on WebGPU (TABGPT_SOAK=1)',
+    async () => {
+      const context = await browser.newContext();
+      const log = process.env.TABGPT_SOAK_LOG; // a file to append one JSON line per sample to (figures for docs/reliability.md)
+      try {
+        // TABGPT_SOAK_BACKENDS=webgpu (or wasm) runs one part alone.
+        const only = process.env.TABGPT_SOAK_BACKENDS?.split(',');
+        for (const [backend, steps, every] of (
+          [
+            ['wasm', 20_000, 1000],
+            ['webgpu', 500, 100],
+          ] as const
+        ).filter(([b]) => !only || only.includes(b))) {
+          const q = `preset=nano&corpus=builtin&backend=${backend}&maxIters=${steps + 100}&evalInterval=1000&logInterval=1&autostart=1`;
+          await withPage(context, q, async (page) => {
+            const samples: Record<string, number | null | string>[] = [];
+            for (let at = every; at <= steps; at += every) {
+              const s = await until(page, `step ${at}`, (x) => x.step >= at, 3_600_000);
+              const row = {
+                backend,
+                step: s.step,
+                numTensors: s.numTensors,
+                numBytes: s.numBytes,
+                heap: await heap(page),
+                chartRows: s.chartRows,
+                msPerStep: s.msPerStep,
+                at: new Date().toISOString(),
+              };
+              samples.push(row);
+              if (log) appendFileSync(log, JSON.stringify(row) + '\n');
+            }
+            const [a, b] = [samples[0], samples[samples.length - 1]];
+            console.log(`SOAK ${backend}: ${JSON.stringify(samples)}`);
+            expect(b.numTensors).toBe(a.numTensors);
+            expect(b.numBytes).toBe(a.numBytes);
+            expect(Math.max(...samples.map((x) => x.chartRows as number))).toBeLessThanOrEqual(4000);
+            expect((b.heap as number) - (a.heap as number)).toBeLessThan(8 * 2 ** 20);
+            await page.close();
+          });
+        }
+      } finally {
+        await context.close();
       }
-    } finally {
-      await context.close();
-    }
-  }, 7_200_000);
+    },
+    7_200_000,
+  );
 });
 
 describe('a full disk', () => {
@@ -159,9 +185,14 @@ describe('a full disk', () => {
         await until(page, 'the pause', (s) => s.status === 'paused');
         // A save begun before the pause may still fail after it: the message shown is the newest error.
         // Both are read in one evaluation, so such a late failure cannot fall between them.
-        const [message, newestError] = await page.evaluate(() => [document.querySelector('#models-error')!.textContent, (window as unknown as { tabgpt: { state: { error: string | null } } }).tabgpt.state.error]);
+        const [message, newestError] = await page.evaluate(() => [
+          document.querySelector('#models-error')!.textContent,
+          (window as unknown as { tabgpt: { state: { error: string | null } } }).tabgpt.state.error,
+        ]);
         expect(message).toBe(newestError);
-        expect(message).toMatch(/the checkpoint at step \d+ \(.*\) was not saved; this run's save at step \d+ is kept; delete saved models you no longer need \(largest: 1×16 ctx 16 · built-in corpus at step 10, .*\) and the next autosave will store it$/);
+        expect(message).toMatch(
+          /the checkpoint at step \d+ \(.*\) was not saved; this run's save at step \d+ is kept; delete saved models you no longer need \(largest: 1×16 ctx 16 · built-in corpus at step 10, .*\) and the next autosave will store it$/,
+        );
         // IndexedDB learns of the new quota after a few writes: the newest save that fit is the one kept.
         const keptStep = Number(/this run's save at step (\d+)/.exec(message!)![1]);
         const lostStep = Number(/the checkpoint at step (\d+)/.exec(message!)![1]);
@@ -190,7 +221,7 @@ describe('a full disk', () => {
 });
 
 describe('two tabs', () => {
-  it('follow each other\'s saved models, and a run training in one tab cannot be resumed in the other', async () => {
+  it("follow each other's saved models, and a run training in one tab cannot be resumed in the other", async () => {
     const context = await browser.newContext();
     try {
       const a = await context.newPage();
@@ -208,12 +239,14 @@ describe('two tabs', () => {
       const [la, lb] = await Promise.all([lockModule(a), lockModule(b)]);
       expect(await la.evaluate((m) => m.lockRun('probe'))).toBe(true);
       expect(await lb.evaluate(async (m) => (await m.runsElsewhere()).has('probe'))).toBe(true);
-      expect(await la.evaluate(async (m) => {
-        const letGo = m.unlockRun('probe');
-        const meanwhile = (await m.runsElsewhere()).has('probe');
-        await letGo;
-        return [meanwhile, (await m.runsElsewhere()).has('probe')];
-      })).toEqual([false, false]);
+      expect(
+        await la.evaluate(async (m) => {
+          const letGo = m.unlockRun('probe');
+          const meanwhile = (await m.runsElsewhere()).has('probe');
+          await letGo;
+          return [meanwhile, (await m.runsElsewhere()).has('probe')];
+        }),
+      ).toEqual([false, false]);
       expect(await lb.evaluate(async (m) => (await m.runsElsewhere()).has('probe'))).toBe(false);
 
       const aSaved = await until(a, 'a save in tab A', (s) => (s.savedStep ?? 0) >= 20);
@@ -234,7 +267,9 @@ describe('two tabs', () => {
       // newest reading: both lists settle on two resumable runs (the polls wait for that state; they
       // used to see a tab's own run still "training elsewhere", read before its lock was released).
       for (const page of [a, b]) {
-        await expect.poll(async () => (await page.locator('#models-body tr[data-id]').allTextContents()).map((t) => /unfinished/.test(t)).join(), { timeout: 60_000 }).toBe('true,true');
+        await expect
+          .poll(async () => (await page.locator('#models-body tr[data-id]').allTextContents()).map((t) => /unfinished/.test(t)).join(), { timeout: 60_000 })
+          .toBe('true,true');
         await expect.poll(() => page.locator(`#models-body tr[data-id^="${aSaved.runId}@"] button[data-action="resume"]`).count(), { timeout: 60_000 }).toBe(1);
       }
       // A delete in B shows in A.
@@ -269,19 +304,27 @@ describe('big and odd files', () => {
     writeFileSync(mid, line.repeat(Math.ceil(3e6 / line.length))); // ~3 MB
     const context = await browser.newContext();
     try {
-      for (const [query, limit] of [['', '100 MB'], ['&maxTextMB=2', '2.00 MB']] as const) {
+      for (const [query, limit] of [
+        ['', '100 MB'],
+        ['&maxTextMB=2', '2.00 MB'],
+      ] as const) {
         await withPage(context, `${TINY}${query}`, async (page) => {
           await page.check('input[name=corpus][value=file]');
           expect(await page.textContent('#drop-zone')).toContain(`UTF-8 text, up to ${limit}`);
           const heap0 = await heap(page);
           await page.setInputFiles('#corpus-file', big);
           await until(page, 'the size error', (s) => (s.error ?? '').includes('huge.txt'));
-          expect(await page.textContent('#corpus-error')).toBe(`huge.txt is 1.07 GB, over the ${limit} limit for text files: use a smaller file or raise the limit with ?maxTextMB= in the page's address (at most 256)`);
+          expect(await page.textContent('#corpus-error')).toBe(
+            `huge.txt is 1.07 GB, over the ${limit} limit for text files: use a smaller file or raise the limit with ?maxTextMB= in the page's address (at most 256)`,
+          );
           expect((await heap(page)) - heap0).toBeLessThan(8 * 2 ** 20); // nothing of it was read
           // ~3 MB: read with progress under the default limit, refused under 2 MB.
           await page.evaluate(() => {
             const seen: string[] = ((window as unknown as { seen: string[] }).seen = []);
-            new MutationObserver(() => seen.push(document.getElementById('corpus-stats')!.textContent ?? '')).observe(document.getElementById('corpus-stats')!, { childList: true, characterData: true, subtree: true });
+            new MutationObserver(() => seen.push(document.getElementById('corpus-stats')!.textContent ?? '')).observe(
+              document.getElementById('corpus-stats')!,
+              { childList: true, characterData: true, subtree: true },
+            );
           });
           await page.setInputFiles('#corpus-file', mid);
           if (query === '') {
@@ -289,7 +332,10 @@ describe('big and odd files', () => {
             expect(s.corpus!.chars).toBe(Math.ceil(3e6 / line.length) * line.length);
             expect(s.corpusRead).toEqual({ bytes: s.corpus!.chars, total: s.corpus!.chars });
             const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
-            expect(seen.some((t) => /^reading mid\.txt: .* bytes \(\d+%\)$/.test(t)), seen.join(' | ')).toBe(true);
+            expect(
+              seen.some((t) => /^reading mid\.txt: .* bytes \(\d+%\)$/.test(t)),
+              seen.join(' | '),
+            ).toBe(true);
           } else {
             await until(page, 'the 2 MB error', (x) => (x.error ?? '').includes('mid.txt'));
             expect(await page.textContent('#corpus-error')).toMatch(/^mid\.txt is 3\.0\d MB, over the 2\.00 MB limit for text files/);
@@ -299,11 +345,19 @@ describe('big and odd files', () => {
             const evil = join(tmp, 'evil.safetensors');
             hostileCheckpoint(evil, { nLayer: 100_000, vocabSize: 2 }, ['a', 'b']);
             await page.setInputFiles('#model-file', evil);
-            await expect.poll(() => page.textContent('#models-error'), { timeout: 60_000 }).toBe('evil.safetensors is not a valid tabgpt checkpoint: config.nLayer is 100000: it must be an integer from 1 to 1024 (the file has tensors for 0 layers)');
+            await expect
+              .poll(() => page.textContent('#models-error'), { timeout: 60_000 })
+              .toBe(
+                'evil.safetensors is not a valid tabgpt checkpoint: config.nLayer is 100000: it must be an integer from 1 to 1024 (the file has tensors for 0 layers)',
+              );
             const xss = join(tmp, 'vocab.safetensors');
             hostileCheckpoint(xss, { nLayer: 1, vocabSize: 2 }, ['a', '<img src=x onerror=alert(1)>']);
             await page.setInputFiles('#model-file', xss);
-            await expect.poll(() => page.textContent('#models-error'), { timeout: 60_000 }).toBe('vocab.safetensors is not a valid tabgpt checkpoint: metadata.vocab[1] is "<img src=x onerror=alert(1)>": every entry must be a single character (one code point)');
+            await expect
+              .poll(() => page.textContent('#models-error'), { timeout: 60_000 })
+              .toBe(
+                'vocab.safetensors is not a valid tabgpt checkpoint: metadata.vocab[1] is "<img src=x onerror=alert(1)>": every entry must be a single character (one code point)',
+              );
             expect(await page.locator('#models-body tr[data-id]').count()).toBe(0); // neither was saved
           }
           await page.close();

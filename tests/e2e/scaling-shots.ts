@@ -16,7 +16,12 @@ try {
   await waitForState(page, (s) => s.status === 'idle', { timeoutMs: 300_000, what: 'the page' });
   await page.setInputFiles('#import', file);
   await waitForState(page, (s) => (s.runsDone as number) > 0 && s.fit !== null, { timeoutMs: 300_000, what: 'the imported results' });
-  const shots: [string, string][] = [['#plot-loss-n', 'fit'], ['#lr-card', 'lr'], ['#plot-compute', 'compute'], ['#iso-card', 'iso']];
+  const shots: [string, string][] = [
+    ['#plot-loss-n', 'fit'],
+    ['#lr-card', 'lr'],
+    ['#plot-compute', 'compute'],
+    ['#iso-card', 'iso'],
+  ];
   for (const [sel, name] of shots) {
     if (!(await page.isVisible(sel))) continue;
     const card = page.locator(sel).locator('xpath=ancestor-or-self::section[1]');

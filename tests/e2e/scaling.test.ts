@@ -16,8 +16,9 @@ import type { ScalingState } from '../../src/ui/scaling';
 
 // 3 tiny sizes (test-only ladder) plus a second seed at the smallest: 4 runs of 20 steps of 4 x 16 tokens.
 // lrScale=4 pins the fixture's lr (the default rule may move with new scans; 20-step runs at 8x Kaplan give a 3-point fit nothing to place).
-const SWEEP = '?corpus=builtin&sizes=3&minParams=1000&maxParams=5000&testOnlySmallLadder=1&headSize=8&widthPerLayer=8&lrScale=4'
-  + '&blockSize=16&batchSize=4&tokens=1280&evalIters=2&evalsPerRun=1&repeatSeeds=2&repeatSizes=0&backend=webgpu';
+const SWEEP =
+  '?corpus=builtin&sizes=3&minParams=1000&maxParams=5000&testOnlySmallLadder=1&headSize=8&widthPerLayer=8&lrScale=4' +
+  '&blockSize=16&batchSize=4&tokens=1280&evalIters=2&evalsPerRun=1&repeatSeeds=2&repeatSizes=0&backend=webgpu';
 
 type State = ScalingState & Record<string, unknown>;
 
@@ -32,7 +33,9 @@ beforeAll(async () => {
   browser = await launchBrowser();
   page = await browser.newPage({ acceptDownloads: true });
   errors = collectPageErrors(page);
-  page.on('response', (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()} ${r.url()}`); });
+  page.on('response', (r) => {
+    if (r.status() >= 400) errors.push(`HTTP ${r.status()} ${r.url()}`);
+  });
 });
 
 afterAll(async () => {
@@ -47,15 +50,18 @@ describe('scaling page (Chromium, WebGPU)', () => {
     const running = await waitForState<State>(page, (s) => s.status === 'running' && s.saved >= 1, { timeoutMs: 240_000, what: 'the first saved run' });
     expect(running.backend).toBe('webgpu');
     expect(running.runsTotal).toBe(4);
-    const stored = await page.evaluate(() => new Promise<{ id: string; finishedAt: string }[]>((resolve, reject) => {
-      const req = indexedDB.open('tabgpt-scaling');
-      req.onsuccess = () => {
-        const get = req.result.transaction('sweeps').objectStore('sweeps').get('current');
-        get.onsuccess = () => resolve(get.result.results.runs.map((r: { id: string; finishedAt: string }) => ({ id: r.id, finishedAt: r.finishedAt })));
-        get.onerror = () => reject(get.error);
-      };
-      req.onerror = () => reject(req.error);
-    }));
+    const stored = await page.evaluate(
+      () =>
+        new Promise<{ id: string; finishedAt: string }[]>((resolve, reject) => {
+          const req = indexedDB.open('tabgpt-scaling');
+          req.onsuccess = () => {
+            const get = req.result.transaction('sweeps').objectStore('sweeps').get('current');
+            get.onsuccess = () => resolve(get.result.results.runs.map((r: { id: string; finishedAt: string }) => ({ id: r.id, finishedAt: r.finishedAt })));
+            get.onerror = () => reject(get.error);
+          };
+          req.onerror = () => reject(req.error);
+        }),
+    );
     expect(stored.length).toBeGreaterThanOrEqual(1);
 
     // Close the tab's work mid-sweep: reload without autostart. The page offers to resume.
@@ -134,13 +140,25 @@ describe('scaling page (Chromium, WebGPU)', () => {
 
     // Larger models worse (150k-token runs at too high an lr): the page says the fit is not a scaling law.
     const spec = specFromJSON({ sizes: 5, minParams: 5000, maxParams: 120_000, tokens: 150_000 });
-    const losses = [2.661, 3.114, 2.570, 2.828, 2.904];
+    const losses = [2.661, 3.114, 2.57, 2.828, 2.904];
     const corpus = { source: 'synthetic', chars: 1_115_394, trainChars: 1_003_854, valChars: 111_540, vocabSize: 65, sha256: 'x' };
-    const bad = planRuns(spec, corpus).reduce((acc, p) => withRun(acc, {
-      ...p, trainLoss: losses[p.sizeIndex], valLoss: losses[p.sizeIndex], trainBpc: 3, valBpc: 3, valTokens: 51_200,
-      curve: [{ step: p.config.maxIters, tokens: p.tokens, trainLoss: losses[p.sizeIndex], valLoss: losses[p.sizeIndex] }],
-      wallSec: 10, tokensPerSec: 20_000, backend: 'wasm', finishedAt: '2026-01-01T00:00:00.000Z',
-    }), emptyResults(spec, corpus));
+    const bad = planRuns(spec, corpus).reduce(
+      (acc, p) =>
+        withRun(acc, {
+          ...p,
+          trainLoss: losses[p.sizeIndex],
+          valLoss: losses[p.sizeIndex],
+          trainBpc: 3,
+          valBpc: 3,
+          valTokens: 51_200,
+          curve: [{ step: p.config.maxIters, tokens: p.tokens, trainLoss: losses[p.sizeIndex], valLoss: losses[p.sizeIndex] }],
+          wallSec: 10,
+          tokensPerSec: 20_000,
+          backend: 'wasm',
+          finishedAt: '2026-01-01T00:00:00.000Z',
+        }),
+      emptyResults(spec, corpus),
+    );
     const badPath = join(dir, 'not-a-law.json');
     writeFileSync(badPath, resultsToJSON(bad));
     await page.setInputFiles('#import', badPath);

@@ -23,7 +23,14 @@ try {
   /** Two animation frames: what the page changed has been laid out and painted. */
   const painted = () => page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
   await page.goto(server.url(URL), { timeout: 300_000 });
-  const ticker = setInterval(() => void page.evaluate(() => (window as unknown as { tabgpt: { state: { step: number; status: string } } }).tabgpt.state).then((s) => console.log(new Date().toISOString().slice(11, 19), s.status, 'step', s.step)).catch(() => {}), 20_000);
+  const ticker = setInterval(
+    () =>
+      void page
+        .evaluate(() => (window as unknown as { tabgpt: { state: { step: number; status: string } } }).tabgpt.state)
+        .then((s) => console.log(new Date().toISOString().slice(11, 19), s.status, 'step', s.step))
+        .catch(() => {}),
+    20_000,
+  );
   const done = await waitForState(page, (s) => s.status === 'done', { timeoutMs: 900_000, what: 'the run' });
   clearInterval(ticker);
   console.log('trained', done.step, 'val', done.valLoss);
@@ -39,10 +46,14 @@ try {
   await page.click('#score-run');
   await page.click('#estimate-run');
   // Every view answered (the estimate, the attention window, the scored text), then drawn.
-  await page.waitForFunction(() => {
-    const v = (window as unknown as { tabgpt: { views: ViewsSnapshot } }).tabgpt.views;
-    return (v.device?.estimatedTokensPerSec ?? 0) > 0 && v.attention !== null && v.scores.paste !== undefined && v.embedding !== null;
-  }, undefined, { timeout: 600_000, polling: 500 });
+  await page.waitForFunction(
+    () => {
+      const v = (window as unknown as { tabgpt: { views: ViewsSnapshot } }).tabgpt.views;
+      return (v.device?.estimatedTokensPerSec ?? 0) > 0 && v.attention !== null && v.scores.paste !== undefined && v.embedding !== null;
+    },
+    undefined,
+    { timeout: 600_000, polling: 500 },
+  );
   await painted();
   const shoot = async (suffix: string) => {
     for (const id of ['view-next', 'view-attention', 'view-loss-position', 'view-embedding', 'view-confidence', 'view-compare', 'view-device']) {

@@ -13,7 +13,10 @@ const browser = await launchBrowser();
 try {
   const page = await browser.newPage({ viewport: { width, height: 900 } });
   await page.goto(server.url('/?preset=nano&maxIters=400&evalInterval=40&lr=0.006&autostart=1'));
-  await waitForState(page, (s) => (s.step ?? 0) >= 90 && typeof s.sample === 'string' && (s.sample as string).length > 0, { timeoutMs: 600_000, what: 'two evaluations' });
+  await waitForState(page, (s) => (s.step ?? 0) >= 90 && typeof s.sample === 'string' && (s.sample as string).length > 0, {
+    timeoutMs: 600_000,
+    what: 'two evaluations',
+  });
   await page.screenshot({ path: out, fullPage: true });
   console.log(`wrote ${out}`);
 } finally {

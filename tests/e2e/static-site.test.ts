@@ -22,7 +22,14 @@ let plain: Server;
 let plainOrigin: string;
 let browser: Browser;
 
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json', '.txt': 'text/plain' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.txt': 'text/plain',
+};
 
 /** A file server like GitHub Pages': the site under /tabgpt/, no COOP/COEP headers. */
 function plainServer(dir: string): Server {
@@ -41,7 +48,13 @@ beforeAll(async () => {
   out = mkdtempSync(join(tmpdir(), 'tabgpt-dist-'));
   const { build, preview: startPreview } = await import('vite');
   await build({ root: ROOT, configFile: join(ROOT, 'vite.config.ts'), logLevel: 'warn', build: { outDir: out, emptyOutDir: true } });
-  preview = await startPreview({ root: ROOT, configFile: join(ROOT, 'vite.config.ts'), logLevel: 'warn', build: { outDir: out }, preview: { host: '127.0.0.1', port: await freePort(), strictPort: true } });
+  preview = await startPreview({
+    root: ROOT,
+    configFile: join(ROOT, 'vite.config.ts'),
+    logLevel: 'warn',
+    build: { outDir: out },
+    preview: { host: '127.0.0.1', port: await freePort(), strictPort: true },
+  });
   const port = await freePort();
   plain = plainServer(out);
   await new Promise<void>((resolve) => plain.listen(port, '127.0.0.1', resolve));
@@ -65,7 +78,10 @@ describe('the built site', () => {
     try {
       await page.goto(`${preview.resolvedUrls!.local[0].replace(/\/$/, '')}/${RUN}`, { timeout: 120_000 });
       // Trained and checkpointed (the evaluation sample that follows is slow on SwiftShader: not waited for).
-      const done = await waitForState<PageState & Record<string, unknown>>(page, (s) => s.savedStep === 10, { timeoutMs: 180_000, what: 'the run on the built site' });
+      const done = await waitForState<PageState & Record<string, unknown>>(page, (s) => s.savedStep === 10, {
+        timeoutMs: 180_000,
+        what: 'the run on the built site',
+      });
       expect(done.step).toBe(10);
       expect(Number.isFinite(done.valLoss)).toBe(true);
       expect(done.backend).toBe('webgpu');
@@ -82,7 +98,10 @@ describe('the built site', () => {
     const page = await browser.newPage();
     try {
       await page.goto(`${plainOrigin}/tabgpt/${RUN}&backend=wasm`, { timeout: 120_000 });
-      const done = await waitForState<PageState & Record<string, unknown>>(page, (s) => s.status === 'done', { timeoutMs: 180_000, what: 'the run without isolation' });
+      const done = await waitForState<PageState & Record<string, unknown>>(page, (s) => s.status === 'done', {
+        timeoutMs: 180_000,
+        what: 'the run without isolation',
+      });
       expect(done.step).toBe(10);
       expect(done.backend).toBe('wasm');
       expect(Number.isFinite(done.valLoss)).toBe(true);

@@ -132,7 +132,9 @@ describe('training page on WebGPU', () => {
     expect(download.suggestedFilename()).toMatch(/^tabgpt-run-.*-step60\.safetensors$/);
     const file = join(tmp, 'page.safetensors');
     await download.saveAs(file);
-    const cli = await run('node', ['bin/tabgpt.js', 'sample', '--ckpt', file, '--temperature', '0', '--prompt', 'the ', '--max-new-tokens', '80', '--json'], { cwd: ROOT });
+    const cli = await run('node', ['bin/tabgpt.js', 'sample', '--ckpt', file, '--temperature', '0', '--prompt', 'the ', '--max-new-tokens', '80', '--json'], {
+      cwd: ROOT,
+    });
     const fromCli = JSON.parse(cli.stdout) as { text: string; step: number };
     expect(fromCli.step).toBe(60);
     const fromPage = await generate(page, { prompt: 'the ', length: 80, temperature: 0 });
@@ -216,7 +218,9 @@ describe('training page, other paths', () => {
       await page.check('input[name=corpus][value=file]');
       const upload = async (name: string, buffer: Buffer) => {
         await page.setInputFiles('#corpus-file', { name, mimeType: 'text/plain', buffer });
-        await page.waitForFunction(() => document.querySelector('#corpus-error')!.textContent !== '' || document.querySelector('#corpus-stats')!.textContent!.includes('characters'));
+        await page.waitForFunction(
+          () => document.querySelector('#corpus-error')!.textContent !== '' || document.querySelector('#corpus-stats')!.textContent!.includes('characters'),
+        );
         return (await page.textContent('#corpus-error'))!;
       };
       expect(await upload('empty.txt', Buffer.alloc(0))).toBe('empty.txt is empty: give a text file with at least a few hundred characters');
@@ -239,7 +243,11 @@ describe('training page, other paths', () => {
       await page.setInputFiles('#model-file', { name: 'empty.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.alloc(0) });
       await page.waitForFunction(() => document.querySelector('#models-error')!.textContent !== '');
       expect(await page.textContent('#models-error')).toMatch(/^empty\.safetensors is empty: choose a \.safetensors file written by tabgpt/);
-      await page.setInputFiles('#model-file', { name: 'junk.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('not a checkpoint at all, just text') });
+      await page.setInputFiles('#model-file', {
+        name: 'junk.safetensors',
+        mimeType: 'application/octet-stream',
+        buffer: Buffer.from('not a checkpoint at all, just text'),
+      });
       await page.waitForFunction(() => /junk/.test(document.querySelector('#models-error')!.textContent!));
       expect(await page.textContent('#models-error')).toMatch(/^junk\.safetensors is not a valid tabgpt checkpoint: /);
     } finally {
@@ -256,7 +264,9 @@ describe('training page, other paths', () => {
       expect(new URL(page.url()).search).toBe('?preset=nano&nLayer=3&corpus=builtin');
       expect(await page.textContent('#cli-command')).toBe('npx tabgpt train --corpus builtin --preset nano --n-layer 3');
       const counts = paramCount({ ...makeConfig({ preset: 'nano', nLayer: 3 }), vocabSize: 26 });
-      expect(await page.textContent('#param-count')).toContain(`${(counts.total / 1000).toFixed(1)}k parameters (${(counts.nonEmbedding / 1000).toFixed(1)}k non-embedding)`);
+      expect(await page.textContent('#param-count')).toContain(
+        `${(counts.total / 1000).toFixed(1)}k parameters (${(counts.nonEmbedding / 1000).toFixed(1)}k non-embedding)`,
+      );
       await page.fill('#f-nLayer', '2'); // back to the preset's value: dropped from the URL
       await page.waitForFunction(() => !location.search.includes('nLayer'));
       await page.fill('#f-nHead', '3');

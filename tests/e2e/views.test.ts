@@ -14,7 +14,8 @@ import type { ViewsSnapshot } from '../../src/ui/views/panel';
 import { collectPageErrors, launchBrowser, startServer, waitForState, type TestServer } from './harness';
 
 /** 2 layers x 2 heads, 16 wide, 16 characters of context; two evaluations (steps 10 and 20). */
-const URL = '/?preset=nano&nEmbd=16&blockSize=16&batchSize=4&corpus=builtin&maxIters=20&evalInterval=10&evalIters=2&logInterval=5&lr=0.01&backend=webgpu&views=1&autostart=1';
+const URL =
+  '/?preset=nano&nEmbd=16&blockSize=16&batchSize=4&corpus=builtin&maxIters=20&evalInterval=10&evalIters=2&logInterval=5&lr=0.01&backend=webgpu&views=1&autostart=1';
 const T = 16;
 
 let server: TestServer;
@@ -66,7 +67,12 @@ describe('the views on one trained tiny model', () => {
   async function promptText(): Promise<string> {
     const vocab = (await views()).vocab ?? [];
     const prompt = (await page.evaluate(() => (window as unknown as { tabgpt: { state: PageState } }).tabgpt.state.sample)) ?? '';
-    return [...prompt].filter((c) => vocab.length === 0 || vocab.includes(c)).slice(0, 20).join('') || 'the';
+    return (
+      [...prompt]
+        .filter((c) => vocab.length === 0 || vocab.includes(c))
+        .slice(0, 20)
+        .join('') || 'the'
+    );
   }
 
   it('trains with the views open; loss by position has blockSize points and its mean is the reported validation loss', async () => {
@@ -90,7 +96,13 @@ describe('the views on one trained tiny model', () => {
     expect(v.embedding!.every((p) => Number.isFinite(p.x) && Number.isFinite(p.y))).toBe(true);
     const drawn = await page.evaluate(() => {
       const c = document.querySelector<HTMLCanvasElement>('#embedding-canvas')!;
-      return c.width > 0 && c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data.some((b, i) => i % 4 !== 3 && b !== 255 && b !== 0);
+      return (
+        c.width > 0 &&
+        c
+          .getContext('2d')!
+          .getImageData(0, 0, c.width, c.height)
+          .data.some((b, i) => i % 4 !== 3 && b !== 255 && b !== 0)
+      );
     });
     expect(drawn).toBe(true);
   }, 300_000);
@@ -106,13 +118,18 @@ describe('the views on one trained tiny model', () => {
     for (const b of bars) expect(b.p).toBeCloseTo(p[v.vocab!.indexOf(b.char)], 9);
     expect([...p].sort((a, b) => b - a).slice(0, 10)).toEqual(bars.map((b) => b.p).map((x) => expect.closeTo(x, 9)));
     // What is on screen: the same characters and probabilities.
-    const shown = await page.$$eval('#view-next .next-bars li', (lis) => lis.map((li) => ({ char: li.getAttribute('data-char'), p: Number(li.getAttribute('data-p')) })));
+    const shown = await page.$$eval('#view-next .next-bars li', (lis) =>
+      lis.map((li) => ({ char: li.getAttribute('data-char'), p: Number(li.getAttribute('data-p')) })),
+    );
     expect(shown).toEqual(bars);
     // The Generate panel (KV-cache path) picks the top bar at temperature 0.
     await page.fill('#gen-length', '1');
     await page.fill('#gen-temperature', '0');
     await page.click('#generate');
-    const g = await waitForState<PageState & Record<string, unknown>>(page, (s) => !s.generating && s.generated.length === 1, { timeoutMs: 240_000, what: 'one greedy character' });
+    const g = await waitForState<PageState & Record<string, unknown>>(page, (s) => !s.generating && s.generated.length === 1, {
+      timeoutMs: 240_000,
+      what: 'one greedy character',
+    });
     expect(g.generated).toBe(bars[0].char);
   }, 300_000);
 
@@ -144,7 +161,10 @@ describe('the views on one trained tiny model', () => {
     await page.fill('#gen-length', '40');
     await page.fill('#gen-temperature', '1');
     await page.click('#generate');
-    await waitForState<PageState & Record<string, unknown>>(page, (s) => !s.generating && s.generated.length === 40, { timeoutMs: 240_000, what: 'a generation' });
+    await waitForState<PageState & Record<string, unknown>>(page, (s) => !s.generating && s.generated.length === 40, {
+      timeoutMs: 240_000,
+      what: 'a generation',
+    });
     const shownText = (await page.textContent('#gen-output'))!;
     const v = await untilViews('the generated text scored', (x) => x.scores.generate?.chars.map((c) => c.char).join('') === shownText);
     const gen = v.scores.generate;
@@ -163,7 +183,10 @@ describe('the views on one trained tiny model', () => {
     const bits = pasted.chars.slice(1).map((c) => c.bits!);
     expect(pasted.chars[0].bits).toBeNull();
     bits.forEach((b, i) => expect(b).toBeCloseTo(-Math.log2(pasted.chars[i + 1].p!), 6));
-    expect(pasted.totalBits).toBeCloseTo(bits.reduce((a, b) => a + b, 0), 6);
+    expect(pasted.totalBits).toBeCloseTo(
+      bits.reduce((a, b) => a + b, 0),
+      6,
+    );
     expect(pasted.bpc).toBeCloseTo(pasted.totalBits / bits.length, 9);
     // The same text and model: the same scores as the generate panel's.
     pasted.chars.forEach((c, i) => expect(c.p ?? 0).toBeCloseTo(gen.chars[i].p ?? 0, 6));
@@ -171,21 +194,29 @@ describe('the views on one trained tiny model', () => {
     expect(await page.textContent('#score-summary')).toContain(`${pasted.bpc.toFixed(3)} bits/char`);
   }, 300_000);
 
-  it('compare runs: the saved run\'s validation curve, exported as PNG and CSV', async () => {
+  it("compare runs: the saved run's validation curve, exported as PNG and CSV", async () => {
     const v = await untilViews('the saved run in the comparison', (x) => x.compare.some((c) => c.steps.includes(20)));
     const curve = v.compare.find((c) => c.steps.includes(20))!;
     expect(curve.steps).toEqual([10, 20]);
     expect(curve.val[1]).toBeCloseTo(done.valLoss!, 9);
     const [png] = await Promise.all([page.waitForEvent('download'), page.click('#view-compare [data-export=png]')]);
     expect(png.suggestedFilename()).toBe('tabgpt-compare-runs.png');
-    expect(readFileSync(await png.path()).subarray(1, 4).toString()).toBe('PNG');
+    expect(
+      readFileSync(await png.path())
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
     const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#view-compare [data-export=csv]')]);
-    const lines = readFileSync(await csv.path(), 'utf8').trim().split('\n');
+    const lines = readFileSync(await csv.path(), 'utf8')
+      .trim()
+      .split('\n');
     expect(lines[0].startsWith('step,')).toBe(true);
     expect(lines.some((l) => l.startsWith('20,'))).toBe(true);
     // The run's loss chart exports its logged steps too.
     const [loss] = await Promise.all([page.waitForEvent('download'), page.click('.loss-card [data-export=csv]')]);
-    const rows = readFileSync(await loss.path(), 'utf8').trim().split('\n');
+    const rows = readFileSync(await loss.path(), 'utf8')
+      .trim()
+      .split('\n');
     expect(rows[0]).toBe('step,train_loss,val_loss,lr,tokens_per_sec');
     expect(rows.at(-1)!.startsWith('20,')).toBe(true);
   }, 300_000);
@@ -220,7 +251,12 @@ describe('the views on one trained tiny model', () => {
     const light = await bg();
     await page.emulateMedia({ colorScheme: 'dark' });
     const dark = await bg();
-    const lum = (rgb: string) => rgb.match(/\d+/g)!.slice(0, 3).map(Number).reduce((a, b) => a + b, 0);
+    const lum = (rgb: string) =>
+      rgb
+        .match(/\d+/g)!
+        .slice(0, 3)
+        .map(Number)
+        .reduce((a, b) => a + b, 0);
     expect(lum(light)).toBeGreaterThan(600);
     expect(lum(dark)).toBeLessThan(150);
     expect(errors.filter((e) => !/favicon/.test(e))).toEqual([]);

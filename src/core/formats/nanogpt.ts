@@ -89,7 +89,15 @@ function pyLiteral(v: number | boolean | string, float: boolean): string {
  */
 export function toNanoGPT(meta: CheckpointMeta, tensors: Map<string, FileTensor>, opts: ExportOptions): Exported {
   const cfg = meta.config;
-  const args: ModelArgs = { n_layer: cfg.nLayer, n_head: cfg.nHead, n_embd: cfg.nEmbd, block_size: cfg.blockSize, bias: cfg.bias, vocab_size: cfg.vocabSize, dropout: cfg.dropout };
+  const args: ModelArgs = {
+    n_layer: cfg.nLayer,
+    n_head: cfg.nHead,
+    n_embd: cfg.nEmbd,
+    block_size: cfg.blockSize,
+    bias: cfg.bias,
+    vocab_size: cfg.vocabSize,
+    dropout: cfg.dropout,
+  };
   const params = nanoParameters(args);
   const toSave = (t: FileTensor): TensorToSave => ({ shape: t.shape, data: t.data });
   const model = new Map<PyValue, SaveValue>();
@@ -114,60 +122,143 @@ export function toNanoGPT(meta: CheckpointMeta, tensors: Map<string, FileTensor>
     const { decay, noDecay } = optimizerGroups(params);
     const state = new Map<PyValue, SaveValue>();
     [...decay, ...noDecay].forEach((name, i) => {
-      state.set(i, new Map<PyValue, SaveValue>([
-        ['step', { shape: [], data: Float32Array.of(meta.adamT!) }],
-        ['exp_avg', toSave(tensors.get(`optimizer.exp_avg.${name}`)!)],
-        ['exp_avg_sq', toSave(tensors.get(`optimizer.exp_avg_sq.${name}`)!)],
-      ]));
+      state.set(
+        i,
+        new Map<PyValue, SaveValue>([
+          ['step', { shape: [], data: Float32Array.of(meta.adamT!) }],
+          ['exp_avg', toSave(tensors.get(`optimizer.exp_avg.${name}`)!)],
+          ['exp_avg_sq', toSave(tensors.get(`optimizer.exp_avg_sq.${name}`)!)],
+        ]),
+      );
     });
     // lr: train.py sets every group's lr (get_lr) before each step, so the peak stands here
-    const group = (wd: number, ids: number[]) => new Map<PyValue, SaveValue>([
-      ['lr', new PyFloat(cfg.lr)], ['betas', new PyTuple([new PyFloat(cfg.beta1), new PyFloat(cfg.beta2)])], ['eps', new PyFloat(cfg.eps)],
-      ['weight_decay', new PyFloat(wd)], ['amsgrad', false], ['foreach', null], ['maximize', false], ['capturable', false],
-      ['differentiable', false], ['fused', null], ['params', ids],
-    ]);
+    const group = (wd: number, ids: number[]) =>
+      new Map<PyValue, SaveValue>([
+        ['lr', new PyFloat(cfg.lr)],
+        ['betas', new PyTuple([new PyFloat(cfg.beta1), new PyFloat(cfg.beta2)])],
+        ['eps', new PyFloat(cfg.eps)],
+        ['weight_decay', new PyFloat(wd)],
+        ['amsgrad', false],
+        ['foreach', null],
+        ['maximize', false],
+        ['capturable', false],
+        ['differentiable', false],
+        ['fused', null],
+        ['params', ids],
+      ]);
     optimizer = new Map<PyValue, SaveValue>([
       ['state', state],
-      ['param_groups', [group(cfg.weightDecay, decay.map((_, i) => i)), group(0, noDecay.map((_, i) => decay.length + i))]],
+      [
+        'param_groups',
+        [
+          group(
+            cfg.weightDecay,
+            decay.map((_, i) => i),
+          ),
+          group(
+            0,
+            noDecay.map((_, i) => decay.length + i),
+          ),
+        ],
+      ],
     ]);
   }
 
   // train.py's settings, in its order; `gelu` is tabgpt's record of the MLP's form (train.py ignores it).
   const settings: [string, number | boolean | string, boolean][] = [
-    ['out_dir', opts.dir, false], ['eval_interval', cfg.evalInterval, false], ['log_interval', cfg.logInterval, false], ['eval_iters', cfg.evalIters, false],
-    ['eval_only', false, false], ['always_save_checkpoint', true, false], ['init_from', 'resume', false],
-    ['wandb_log', false, false], ['wandb_project', 'owt', false], ['wandb_run_name', 'gpt2', false],
-    ['dataset', opts.dir, false], ['gradient_accumulation_steps', 1, false], ['batch_size', cfg.batchSize, false], ['block_size', cfg.blockSize, false],
-    ['n_layer', cfg.nLayer, false], ['n_head', cfg.nHead, false], ['n_embd', cfg.nEmbd, false], ['dropout', cfg.dropout, true], ['bias', cfg.bias, false],
-    ['learning_rate', cfg.lr, true], ['max_iters', maxIters, false], ['weight_decay', cfg.weightDecay, true], ['beta1', cfg.beta1, true], ['beta2', cfg.beta2, true],
-    ['grad_clip', cfg.gradClip, true], ['decay_lr', true, false], ['warmup_iters', cfg.warmupIters, false], ['lr_decay_iters', maxIters, false], ['min_lr', cfg.minLr, true],
-    ['backend', 'nccl', false], ['device', 'cuda', false], ['dtype', 'bfloat16', false], ['compile', true, false],
+    ['out_dir', opts.dir, false],
+    ['eval_interval', cfg.evalInterval, false],
+    ['log_interval', cfg.logInterval, false],
+    ['eval_iters', cfg.evalIters, false],
+    ['eval_only', false, false],
+    ['always_save_checkpoint', true, false],
+    ['init_from', 'resume', false],
+    ['wandb_log', false, false],
+    ['wandb_project', 'owt', false],
+    ['wandb_run_name', 'gpt2', false],
+    ['dataset', opts.dir, false],
+    ['gradient_accumulation_steps', 1, false],
+    ['batch_size', cfg.batchSize, false],
+    ['block_size', cfg.blockSize, false],
+    ['n_layer', cfg.nLayer, false],
+    ['n_head', cfg.nHead, false],
+    ['n_embd', cfg.nEmbd, false],
+    ['dropout', cfg.dropout, true],
+    ['bias', cfg.bias, false],
+    ['learning_rate', cfg.lr, true],
+    ['max_iters', maxIters, false],
+    ['weight_decay', cfg.weightDecay, true],
+    ['beta1', cfg.beta1, true],
+    ['beta2', cfg.beta2, true],
+    ['grad_clip', cfg.gradClip, true],
+    ['decay_lr', true, false],
+    ['warmup_iters', cfg.warmupIters, false],
+    ['lr_decay_iters', maxIters, false],
+    ['min_lr', cfg.minLr, true],
+    ['backend', 'nccl', false],
+    ['device', 'cuda', false],
+    ['dtype', 'bfloat16', false],
+    ['compile', true, false],
   ];
   const config = new Map<PyValue, SaveValue>(settings.map(([k, v, f]) => [k, f ? new PyFloat(v as number) : v]));
   config.set('gelu', cfg.gelu ?? 'tanh');
   const valLoss = Number(meta.extra?.val_loss);
-  const ckpt = saveTorch(new Map<PyValue, SaveValue>([
-    ['model', model],
-    ['optimizer', optimizer],
-    ['model_args', new Map<PyValue, SaveValue>([['n_layer', args.n_layer], ['n_head', args.n_head], ['n_embd', args.n_embd], ['block_size', args.block_size], ['bias', args.bias], ['vocab_size', args.vocab_size], ['dropout', new PyFloat(args.dropout)]])],
-    ['iter_num', meta.step],
-    ['best_val_loss', new PyFloat(Number.isFinite(valLoss) ? valLoss : 1e9)],
-    ['config', config],
-  ]));
+  const ckpt = saveTorch(
+    new Map<PyValue, SaveValue>([
+      ['model', model],
+      ['optimizer', optimizer],
+      [
+        'model_args',
+        new Map<PyValue, SaveValue>([
+          ['n_layer', args.n_layer],
+          ['n_head', args.n_head],
+          ['n_embd', args.n_embd],
+          ['block_size', args.block_size],
+          ['bias', args.bias],
+          ['vocab_size', args.vocab_size],
+          ['dropout', new PyFloat(args.dropout)],
+        ]),
+      ],
+      ['iter_num', meta.step],
+      ['best_val_loss', new PyFloat(Number.isFinite(valLoss) ? valLoss : 1e9)],
+      ['config', config],
+    ]),
+  );
 
-  const onCommandLine = new Set(['init_from', 'out_dir', 'dataset', 'gradient_accumulation_steps', 'batch_size', 'block_size', 'dropout', 'learning_rate', 'min_lr',
-    'max_iters', 'lr_decay_iters', 'warmup_iters', 'weight_decay', 'beta1', 'beta2', 'grad_clip', 'eval_interval', 'eval_iters', 'log_interval']);
+  const onCommandLine = new Set([
+    'init_from',
+    'out_dir',
+    'dataset',
+    'gradient_accumulation_steps',
+    'batch_size',
+    'block_size',
+    'dropout',
+    'learning_rate',
+    'min_lr',
+    'max_iters',
+    'lr_decay_iters',
+    'warmup_iters',
+    'weight_decay',
+    'beta1',
+    'beta2',
+    'grad_clip',
+    'eval_interval',
+    'eval_iters',
+    'log_interval',
+  ]);
   const flags = settings.filter(([k]) => onCommandLine.has(k)).map(([k, v, f]) => `--${k}=${pyLiteral(v, f)}`);
   return { ckpt, metaPkl: metaPickle(meta.vocab), flags };
 }
 
 /** meta.pkl as nanoGPT's prepare.py writes it. */
 export function metaPickle(vocab: string[]): Uint8Array {
-  return pickle(new Map<PyValue, PyValue>([
-    ['vocab_size', vocab.length],
-    ['itos', new Map(vocab.map((c, i) => [i, c]))],
-    ['stoi', new Map(vocab.map((c, i) => [c, i]))],
-  ]));
+  return pickle(
+    new Map<PyValue, PyValue>([
+      ['vocab_size', vocab.length],
+      ['itos', new Map(vocab.map((c, i) => [i, c]))],
+      ['stoi', new Map(vocab.map((c, i) => [c, i]))],
+    ]),
+  );
 }
 
 /** train.bin / val.bin: the text's token ids in this vocabulary as uint16, nanoGPT's 90/10 split. */
@@ -175,7 +266,13 @@ export function tokenBins(text: string, vocab: string[]): { train: Uint8Array; v
   if (vocab.length > 65536) throw new NanoGPTError(`the vocabulary has ${vocab.length} characters; nanoGPT's .bin files hold uint16 ids (at most 65536)`);
   const tok = new Tokenizer(vocab);
   const missing = tok.missing(text);
-  if (missing.length > 0) throw new NanoGPTError(`the text has ${missing.length} characters the model does not know (${missing.slice(0, 5).map((c) => JSON.stringify(c)).join(', ')}): give the text the model was trained on`);
+  if (missing.length > 0)
+    throw new NanoGPTError(
+      `the text has ${missing.length} characters the model does not know (${missing
+        .slice(0, 5)
+        .map((c) => JSON.stringify(c))
+        .join(', ')}): give the text the model was trained on`,
+    );
   const { train, val } = splitTokens(tok.encode(text));
   const bin = (ids: Int32Array) => new Uint8Array(Uint16Array.from(ids).buffer);
   return { train: bin(train), val: bin(val) };
@@ -193,7 +290,8 @@ export interface ImportInfo {
 }
 
 const isMap = (v: unknown): v is Map<unknown, unknown> => v instanceof Map;
-const num = (v: unknown): number | null => (typeof v === 'number' ? v : v instanceof TorchTensor && v.data.length === 1 ? v.data[0] : typeof v === 'boolean' ? Number(v) : null);
+const num = (v: unknown): number | null =>
+  typeof v === 'number' ? v : v instanceof TorchTensor && v.data.length === 1 ? v.data[0] : typeof v === 'boolean' ? Number(v) : null;
 
 /** Read meta.pkl's vocabulary (nanoGPT's character-level itos). */
 export function readMeta(bytes: Uint8Array, name = 'meta.pkl'): string[] {
@@ -201,11 +299,15 @@ export function readMeta(bytes: Uint8Array, name = 'meta.pkl'): string[] {
   try {
     meta = unpickle(bytes, {});
   } catch (e) {
-    if (e instanceof RefusedGlobal) throw new NanoGPTError(`${name} refers to ${e.qualified}, which nanoGPT's meta.pkl does not: refused (tabgpt never executes a pickle)`);
+    if (e instanceof RefusedGlobal)
+      throw new NanoGPTError(`${name} refers to ${e.qualified}, which nanoGPT's meta.pkl does not: refused (tabgpt never executes a pickle)`);
     if (e instanceof PickleError) throw new NanoGPTError(`${name} ${e.message}`);
     throw e;
   }
-  if (!isMap(meta) || !isMap(meta.get('itos'))) throw new NanoGPTError(`${name} has no itos (id -> character) table: tabgpt reads nanoGPT's character-level meta.pkl (data/shakespeare_char/prepare.py writes one)`);
+  if (!isMap(meta) || !isMap(meta.get('itos')))
+    throw new NanoGPTError(
+      `${name} has no itos (id -> character) table: tabgpt reads nanoGPT's character-level meta.pkl (data/shakespeare_char/prepare.py writes one)`,
+    );
   const itos = meta.get('itos') as Map<unknown, unknown>;
   const size = num(meta.get('vocab_size')) ?? itos.size;
   const vocab: string[] = [];
@@ -239,11 +341,19 @@ export async function fromNanoGPT(ckptBytes: Uint8Array, vocab: string[] | null,
     return v;
   };
   const args: ModelArgs = {
-    n_layer: intArg('n_layer'), n_head: intArg('n_head'), n_embd: intArg('n_embd'), block_size: intArg('block_size'), vocab_size: intArg('vocab_size'),
-    bias: margs.get('bias') !== false, dropout: num(margs.get('dropout')) ?? 0,
+    n_layer: intArg('n_layer'),
+    n_head: intArg('n_head'),
+    n_embd: intArg('n_embd'),
+    block_size: intArg('block_size'),
+    vocab_size: intArg('vocab_size'),
+    bias: margs.get('bias') !== false,
+    dropout: num(margs.get('dropout')) ?? 0,
   };
   if (!vocab) throw bad('has no vocabulary: give its meta.pkl too (nanoGPT keeps it at data/<dataset>/meta.pkl)');
-  if (vocab.length !== args.vocab_size) throw bad(`model_args.vocab_size is ${args.vocab_size} but meta.pkl has ${vocab.length} characters: give the meta.pkl of the data this model was trained on`);
+  if (vocab.length !== args.vocab_size)
+    throw bad(
+      `model_args.vocab_size is ${args.vocab_size} but meta.pkl has ${vocab.length} characters: give the meta.pkl of the data this model was trained on`,
+    );
 
   const notes: string[] = [];
   const state = new Map<string, unknown>();
@@ -266,7 +376,9 @@ export async function fromNanoGPT(ckptBytes: Uint8Array, vocab: string[] | null,
   const tensor = (key: string, v: unknown, shape: number[], where: string): TorchTensor => {
     if (!(v instanceof TorchTensor)) throw bad(`${where}${key} is missing or not a tensor`);
     if (v.shape.length !== shape.length || v.shape.some((d, i) => d !== shape[i])) {
-      throw bad(`${where}${key} has shape [${v.shape}] but model_args (n_layer ${args.n_layer}, n_embd ${args.n_embd}, block_size ${args.block_size}, vocab_size ${args.vocab_size}, bias ${args.bias}) implies [${shape}]`);
+      throw bad(
+        `${where}${key} has shape [${v.shape}] but model_args (n_layer ${args.n_layer}, n_embd ${args.n_embd}, block_size ${args.block_size}, vocab_size ${args.vocab_size}, bias ${args.bias}) implies [${shape}]`,
+      );
     }
     return v;
   };
@@ -275,7 +387,8 @@ export async function fromNanoGPT(ckptBytes: Uint8Array, vocab: string[] | null,
   if (head !== undefined) {
     const wte = state.get('transformer.wte.weight') as TorchTensor;
     const h = tensor('lm_head.weight', head, [args.vocab_size, args.n_embd], '');
-    if (h.storageKey !== wte.storageKey && h.data.some((x, i) => x !== wte.data[i])) throw bad('lm_head.weight differs from transformer.wte.weight: tabgpt ties them (as nanoGPT does)');
+    if (h.storageKey !== wte.storageKey && h.data.some((x, i) => x !== wte.data[i]))
+      throw bad('lm_head.weight differs from transformer.wte.weight: tabgpt ties them (as nanoGPT does)');
     state.delete('lm_head.weight');
   }
   const known = new Set(params.map(([k]) => k));
@@ -297,7 +410,12 @@ export async function fromNanoGPT(ckptBytes: Uint8Array, vocab: string[] | null,
   const best = num(root.get('best_val_loss'));
   const bestValLoss = best !== null && best < 1e9 ? best : null;
   const meta: CheckpointMeta = {
-    config, vocab, step: step !== null && Number.isInteger(step) && step >= 0 ? step : 0, seed: config.seed, rngState: 0, adamT,
+    config,
+    vocab,
+    step: step !== null && Number.isInteger(step) && step >= 0 ? step : 0,
+    seed: config.seed,
+    rngState: 0,
+    adamT,
     extra: { imported_from: `nanoGPT ${name}`, ...(bestValLoss !== null ? { val_loss: String(bestValLoss) } : {}) },
   };
   return { bytes: await encodeSafetensors(meta, entries), info: { config, step: meta.step, bestValLoss, optimizer: adamT !== undefined, notes } };
@@ -321,7 +439,9 @@ function readOptimizer(
   const { decay, noDecay } = optimizerGroups(params);
   const ids = Array.isArray(groups) ? groups.map((g) => (isMap(g) && Array.isArray(g.get('params')) ? (g.get('params') as unknown[]) : [])) : [];
   if (ids.length !== 2 || ids[0].length !== decay.length || ids[1].length !== noDecay.length) {
-    return { note: `its optimizer state does not follow nanoGPT's two parameter groups (${decay.length} decayed, ${noDecay.length} not), so it was left out: resuming starts AdamW afresh` };
+    return {
+      note: `its optimizer state does not follow nanoGPT's two parameter groups (${decay.length} decayed, ${noDecay.length} not), so it was left out: resuming starts AdamW afresh`,
+    };
   }
   const shapes = new Map(params);
   const entries: FileTensor[] = [];
@@ -350,7 +470,14 @@ function importConfig(a: ModelArgs, settings: unknown, eps: number | null): Conf
   const gelu: GeluForm = s.get('gelu') === 'tanh' ? 'tanh' : 'erf';
   return {
     ...DEFAULT_CONFIG,
-    nLayer: a.n_layer, nHead: a.n_head, nEmbd: a.n_embd, blockSize: a.block_size, vocabSize: a.vocab_size, dropout: a.dropout, bias: a.bias, gelu,
+    nLayer: a.n_layer,
+    nHead: a.n_head,
+    nEmbd: a.n_embd,
+    blockSize: a.block_size,
+    vocabSize: a.vocab_size,
+    dropout: a.dropout,
+    bias: a.bias,
+    gelu,
     // tokens per step as train.py counts them: batch_size sequences per micro-step, gradient_accumulation_steps micro-steps
     batchSize: n('batch_size', DEFAULT_CONFIG.batchSize) * accum,
     maxIters,

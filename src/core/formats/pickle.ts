@@ -29,11 +29,18 @@ export class PyTuple {
 }
 /** module.name, e.g. collections.OrderedDict. */
 export class PyGlobal {
-  constructor(readonly module: string, readonly name: string) {}
+  constructor(
+    readonly module: string,
+    readonly name: string,
+  ) {}
 }
 /** callable(*args), then optional dict items set on the result (OrderedDict's contents). */
 export class PyReduce {
-  constructor(readonly callable: PyGlobal, readonly args: PyTuple, readonly items?: Map<PyValue, PyValue>) {}
+  constructor(
+    readonly callable: PyGlobal,
+    readonly args: PyTuple,
+    readonly items?: Map<PyValue, PyValue>,
+  ) {}
 }
 /** A persistent id (torch.save's reference to a storage record). */
 export class PyPersistent {
@@ -65,7 +72,8 @@ export class RefusedGlobal extends PickleError {
  */
 export function unpickle(bytes: Uint8Array, allowed: Allowed, persistent?: (id: unknown) => unknown): unknown {
   // Python 3 and torch.save write protocol 2 or later, which opens with PROTO (0x80)
-  if (bytes[0] !== 0x80) throw new PickleError(`is not a valid pickle (it starts with ${bytes.length ? `byte 0x${bytes[0].toString(16)}` : 'nothing'}, not a protocol-2+ header)`);
+  if (bytes[0] !== 0x80)
+    throw new PickleError(`is not a valid pickle (it starts with ${bytes.length ? `byte 0x${bytes[0].toString(16)}` : 'nothing'}, not a protocol-2+ header)`);
   const parser = new Parser({
     nameResolver: {
       resolve: (module: string, name: string) => {
@@ -99,10 +107,30 @@ export function unpickle(bytes: Uint8Array, allowed: Allowed, persistent?: (id: 
 
 // Protocol-2 opcodes (Python's Lib/pickle.py).
 const OP = {
-  PROTO: 0x80, STOP: 0x2e, NONE: 0x4e, NEWTRUE: 0x88, NEWFALSE: 0x89, BININT: 0x4a, BININT1: 0x4b, BININT2: 0x4d,
-  LONG1: 0x8a, BINFLOAT: 0x47, BINUNICODE: 0x58, EMPTY_TUPLE: 0x29, TUPLE1: 0x85, TUPLE2: 0x86, TUPLE3: 0x87,
-  MARK: 0x28, TUPLE: 0x74, EMPTY_LIST: 0x5d, APPENDS: 0x65, EMPTY_DICT: 0x7d, SETITEMS: 0x75, GLOBAL: 0x63,
-  REDUCE: 0x52, BINPERSID: 0x51,
+  PROTO: 0x80,
+  STOP: 0x2e,
+  NONE: 0x4e,
+  NEWTRUE: 0x88,
+  NEWFALSE: 0x89,
+  BININT: 0x4a,
+  BININT1: 0x4b,
+  BININT2: 0x4d,
+  LONG1: 0x8a,
+  BINFLOAT: 0x47,
+  BINUNICODE: 0x58,
+  EMPTY_TUPLE: 0x29,
+  TUPLE1: 0x85,
+  TUPLE2: 0x86,
+  TUPLE3: 0x87,
+  MARK: 0x28,
+  TUPLE: 0x74,
+  EMPTY_LIST: 0x5d,
+  APPENDS: 0x65,
+  EMPTY_DICT: 0x7d,
+  SETITEMS: 0x75,
+  GLOBAL: 0x63,
+  REDUCE: 0x52,
+  BINPERSID: 0x51,
 } as const;
 
 class ByteWriter {
@@ -141,9 +169,9 @@ export function pickle(value: PyValue): Uint8Array {
   w.byte(OP.PROTO);
   w.byte(2);
   const int = (n: number | bigint) => {
-    if (typeof n === 'number' && n >= 0 && n < 256) return w.byte(OP.BININT1), w.byte(n);
-    if (typeof n === 'number' && n >= 0 && n < 65536) return w.byte(OP.BININT2), w.view(2, (v) => v.setUint16(0, n, true));
-    if (typeof n === 'number' && n >= -(2 ** 31) && n < 2 ** 31) return w.byte(OP.BININT), w.view(4, (v) => v.setInt32(0, n, true));
+    if (typeof n === 'number' && n >= 0 && n < 256) return (w.byte(OP.BININT1), w.byte(n));
+    if (typeof n === 'number' && n >= 0 && n < 65536) return (w.byte(OP.BININT2), w.view(2, (v) => v.setUint16(0, n, true)));
+    if (typeof n === 'number' && n >= -(2 ** 31) && n < 2 ** 31) return (w.byte(OP.BININT), w.view(4, (v) => v.setInt32(0, n, true)));
     // LONG1: little-endian two's complement, as short as it goes
     let x = BigInt(n);
     const out: number[] = [];
@@ -182,7 +210,7 @@ export function pickle(value: PyValue): Uint8Array {
       return save(new PyFloat(v));
     }
     if (typeof v === 'string') return str(v);
-    if (v instanceof PyFloat) return w.byte(OP.BINFLOAT), w.view(8, (d) => d.setFloat64(0, v.value, false)); // big-endian, as pickle wants
+    if (v instanceof PyFloat) return (w.byte(OP.BINFLOAT), w.view(8, (d) => d.setFloat64(0, v.value, false))); // big-endian, as pickle wants
     if (v instanceof PyTuple) {
       const n = v.items.length;
       if (n === 0) return w.byte(OP.EMPTY_TUPLE);
@@ -190,7 +218,7 @@ export function pickle(value: PyValue): Uint8Array {
       v.items.forEach(save);
       return w.byte(n === 1 ? OP.TUPLE1 : n === 2 ? OP.TUPLE2 : n === 3 ? OP.TUPLE3 : OP.TUPLE);
     }
-    if (v instanceof PyGlobal) return w.byte(OP.GLOBAL), w.bytes(utf8.encode(`${v.module}\n${v.name}\n`));
+    if (v instanceof PyGlobal) return (w.byte(OP.GLOBAL), w.bytes(utf8.encode(`${v.module}\n${v.name}\n`)));
     if (v instanceof PyReduce) {
       save(v.callable);
       save(v.args);
@@ -198,7 +226,7 @@ export function pickle(value: PyValue): Uint8Array {
       if (v.items) items(v.items);
       return;
     }
-    if (v instanceof PyPersistent) return save(v.id), w.byte(OP.BINPERSID);
+    if (v instanceof PyPersistent) return (save(v.id), w.byte(OP.BINPERSID));
     if (Array.isArray(v)) {
       w.byte(OP.EMPTY_LIST);
       if (v.length === 0) return;
@@ -206,7 +234,7 @@ export function pickle(value: PyValue): Uint8Array {
       v.forEach(save);
       return w.byte(OP.APPENDS);
     }
-    if (v instanceof Map) return w.byte(OP.EMPTY_DICT), items(v);
+    if (v instanceof Map) return (w.byte(OP.EMPTY_DICT), items(v));
     throw new PickleError(`cannot pickle ${String(v)}`);
   };
   save(value);

@@ -25,7 +25,11 @@ export class TorchFileError extends Error {
 
 /** A tensor read from a torch file: float32 data in row-major order (a copy, contiguous). */
 export class TorchTensor {
-  constructor(readonly shape: number[], readonly data: Float32Array, readonly storageKey: string) {}
+  constructor(
+    readonly shape: number[],
+    readonly data: Float32Array,
+    readonly storageKey: string,
+  ) {}
 }
 
 /** A tensor to write: row-major float32 data; tensors given the same `storage` share one record (tied weights). */
@@ -35,7 +39,8 @@ export interface TensorToSave {
   /** Tensors with the same object here are written once and share it (lm_head.weight is transformer.wte.weight). */
   storage?: object;
 }
-export const isTensorToSave = (v: unknown): v is TensorToSave => typeof v === 'object' && v !== null && (v as TensorToSave).data instanceof Float32Array && Array.isArray((v as TensorToSave).shape);
+export const isTensorToSave = (v: unknown): v is TensorToSave =>
+  typeof v === 'object' && v !== null && (v as TensorToSave).data instanceof Float32Array && Array.isArray((v as TensorToSave).shape);
 
 /** A value to write: PyValue trees with TensorToSave leaves (in dicts, lists, tuples). */
 export type SaveValue = PyValue | TensorToSave | SaveValue[] | Map<PyValue, SaveValue> | PyTuple;
@@ -88,7 +93,8 @@ export function saveTorch(obj: SaveValue): Uint8Array {
 /** Entries of a zip, refusing what torch.save never writes (compressed or oversized entries). */
 function readZip(bytes: Uint8Array): Record<string, Uint8Array> {
   if (bytes.length < 4 || bytes[0] !== 0x50 || bytes[1] !== 0x4b) {
-    if (bytes[0] === 0x80 && bytes[1] <= 5) throw new TorchFileError('is a legacy (pre-1.6) torch.save file: load and save it again with a recent PyTorch (torch.save(torch.load(f), f))');
+    if (bytes[0] === 0x80 && bytes[1] <= 5)
+      throw new TorchFileError('is a legacy (pre-1.6) torch.save file: load and save it again with a recent PyTorch (torch.save(torch.load(f), f))');
     throw new TorchFileError('is not a PyTorch file (no zip archive: a torch.save file starts with "PK")');
   }
   try {
@@ -116,7 +122,8 @@ export function loadTorch(bytes: Uint8Array): unknown {
   if (!pklName) throw new TorchFileError(`has no data.pkl (a zip, but not one torch.save wrote: ${names.slice(0, 3).join(', ') || 'empty'})`);
   const prefix = pklName.slice(0, -'data.pkl'.length);
   const order = entries[`${prefix}byteorder`];
-  if (order && new TextDecoder().decode(order).trim() !== 'little') throw new TorchFileError('was saved on a big-endian machine: load and save it again on a little-endian one');
+  if (order && new TextDecoder().decode(order).trim() !== 'little')
+    throw new TorchFileError('was saved on a big-endian machine: load and save it again on a little-endian one');
   const storages = new Map<string, { data: Float32Array }>();
   const storageType = (name: string) => ({ storageType: name });
   const allowed: Allowed = {
@@ -135,7 +142,8 @@ export function loadTorch(bytes: Uint8Array): unknown {
     if (cached) return cached;
     const raw = entries[`${prefix}data/${key}`];
     if (!raw) throw new TorchFileError(`is missing storage record data/${key} (truncated or corrupted)`);
-    if (raw.length < (numel as number) * dtype.bytes) throw new TorchFileError(`storage data/${key} has ${raw.length} bytes, ${(numel as number) * dtype.bytes} expected (truncated)`);
+    if (raw.length < (numel as number) * dtype.bytes)
+      throw new TorchFileError(`storage data/${key} has ${raw.length} bytes, ${(numel as number) * dtype.bytes} expected (truncated)`);
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     const data = new Float32Array(numel as number);
     for (let i = 0; i < data.length; i++) data[i] = dtype.read(view, i * dtype.bytes);
@@ -146,7 +154,8 @@ export function loadTorch(bytes: Uint8Array): unknown {
   try {
     return unpickle(entries[pklName], allowed, persistent);
   } catch (e) {
-    if (e instanceof RefusedGlobal) throw new TorchFileError(`refers to ${e.qualified}, which is not part of a PyTorch checkpoint: refused (tabgpt never executes a pickle)`);
+    if (e instanceof RefusedGlobal)
+      throw new TorchFileError(`refers to ${e.qualified}, which is not part of a PyTorch checkpoint: refused (tabgpt never executes a pickle)`);
     if (e instanceof PickleError) throw new TorchFileError(`data.pkl ${e.message}`);
     throw e;
   }

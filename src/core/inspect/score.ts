@@ -54,7 +54,15 @@ export async function scoreText(model: GPT, tokenizer: Tokenizer, text: string, 
   const scored = out.filter((c) => c.bits !== null);
   const totalBits = scored.reduce((a, c) => a + (c.bits ?? 0), 0);
   return {
-    chars: out, totalBits, bpc: scored.length ? totalBits / scored.length : 0,
-    spans: surprisingSpans(chars, out.map((c) => c.bits), spanWidth, 5), truncated: all.length - chars.length,
+    chars: out,
+    totalBits,
+    bpc: scored.length ? totalBits / scored.length : 0,
+    spans: surprisingSpans(
+      chars,
+      out.map((c) => c.bits),
+      spanWidth,
+      5,
+    ),
+    truncated: all.length - chars.length,
   };
 }

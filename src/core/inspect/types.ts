@@ -108,4 +108,11 @@ export interface SpeedEstimate {
 }
 
 export const FEATURES_OF_INTEREST = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
-export const LIMITS_OF_INTEREST = ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxStorageBuffersPerShaderStage'] as const;
+export const LIMITS_OF_INTEREST = [
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxStorageBuffersPerShaderStage',
+] as const;

@@ -27,7 +27,10 @@ export interface WebGPUBackendInternals {
   activeTimers?: { name: string; query: Promise<number> | number }[] | null;
   querySet: GPUQuerySet | null;
   querySetCount: number;
-  tensorMap: { get(id: DataId): { resource: unknown; values: unknown; refCount: number; dtype: string; shape: number[] } | undefined; has(id: DataId): boolean };
+  tensorMap: {
+    get(id: DataId): { resource: unknown; values: unknown; refCount: number; dtype: string; shape: number[] } | undefined;
+    has(id: DataId): boolean;
+  };
   bufferManager: {
     acquireBuffer(size: number, usage: number, mappedAtCreation?: boolean, reuse?: boolean): GPUBuffer;
     freeBuffers: Map<string, GPUBuffer[]>;
@@ -47,9 +50,22 @@ export interface WebGPUBackendInternals {
 }
 
 const BACKEND_MEMBERS = [
-  'device', 'queue', 'commandQueueOwnedIds', 'uniformPendingDisposal', 'tensorMap', 'bufferManager', 'querySetCount',
-  'makeTensorInfo', 'tensorToBinding', 'makeUniforms', 'ensureCommandEncoderReady', 'endComputePassEncoder',
-  'submitQueue', 'uploadToGPU', 'getQueryTime', 'refCount',
+  'device',
+  'queue',
+  'commandQueueOwnedIds',
+  'uniformPendingDisposal',
+  'tensorMap',
+  'bufferManager',
+  'querySetCount',
+  'makeTensorInfo',
+  'tensorToBinding',
+  'makeUniforms',
+  'ensureCommandEncoderReady',
+  'endComputePassEncoder',
+  'submitQueue',
+  'uploadToGPU',
+  'getQueryTime',
+  'refCount',
 ] as const;
 const BUFFER_MANAGER_MEMBERS = ['acquireBuffer', 'releaseBuffer', 'freeBuffers'] as const;
 
@@ -184,7 +200,10 @@ export function wasmBackendInternals(backend: unknown): WasmBackendInternals {
       ...['_BatchMatMul', '_malloc', 'HEAP32', 'tfjs'].filter((m) => b.wasm?.[m] === undefined).map((m) => `wasm module ${m}`),
       ...['dataIdMap', 'dataIdNextNumber', 'makeOutput', 'disposeData'].filter((m) => b[m] === undefined).map((m) => `BackendWasm.${m}`),
     ];
-    if (missing.length) throw new Error(`tfjs ${tf.version_core} lacks ${missing.join(', ')}, which tabgpt's wasm matmul uses (written for tfjs ${TFJS_VERSION}): install @tensorflow/tfjs-backend-wasm@${TFJS_VERSION}`);
+    if (missing.length)
+      throw new Error(
+        `tfjs ${tf.version_core} lacks ${missing.join(', ')}, which tabgpt's wasm matmul uses (written for tfjs ${TFJS_VERSION}): install @tensorflow/tfjs-backend-wasm@${TFJS_VERSION}`,
+      );
     checkedWasm.add(b);
   }
   return backend as WasmBackendInternals;
@@ -209,7 +228,8 @@ export function nestedGradients(f: () => tf.Tensor, xs: tf.Tensor[], dy: tf.Tens
 /** The engine's table of data buffers (state.tensorInfo, keyed by dataId: one entry per buffer), for peak.ts. */
 export function engineDataTable(): WeakMap<object, { bytes: number }> {
   const table = (tf.engine().state as unknown as { tensorInfo?: WeakMap<object, { bytes: number }> }).tensorInfo;
-  if (!table) throw new Error(`tfjs ${tf.version_core} lacks EngineState.tensorInfo, which tabgpt's memory measurement uses (written for tfjs ${TFJS_VERSION})`);
+  if (!table)
+    throw new Error(`tfjs ${tf.version_core} lacks EngineState.tensorInfo, which tabgpt's memory measurement uses (written for tfjs ${TFJS_VERSION})`);
   return table;
 }
 

@@ -51,7 +51,15 @@ export interface Analysis {
    * deviation at that size when it has several seeds, else pooled over the sizes that do;
    * `sds` = |predicted − measured| / sd, the miss in seed standard deviations.
    */
-  heldOut: { params: number; predicted: number; measured: number; error: number; sd: number | null; sdSource: 'held-out size' | 'pooled' | null; sds: number | null } | null;
+  heldOut: {
+    params: number;
+    predicted: number;
+    measured: number;
+    error: number;
+    sd: number | null;
+    sdSource: 'held-out size' | 'pooled' | null;
+    sds: number | null;
+  } | null;
   heldOutError?: string;
   seedNoise: SeedNoise[];
   /** L(N, D) over every run, when the sweep has several token budgets per size. */
@@ -81,18 +89,37 @@ export function analyse(results: SweepResults, opts: { paramKind?: ParamKind; bo
   const lRuns = lawRuns(results.runs).sort((a, b) => nOf(a) - nOf(b));
   const points: AnalysedPoint[] = lRuns.map((r) => ({ runId: r.id, N: nOf(r), D: r.tokens, loss: r.valLoss, seed: r.seed }));
   const scaling: ScalingPoint[] = points.map((p) => ({ N: p.N, loss: p.loss }));
-  const out: Analysis = { paramKind, points, fit: null, power: null, heldOut: null, seedNoise: [], joint: null, dataLimitedRuns: results.runs.filter((r) => r.dataLimited).map((r) => r.id), band: null, diagnosis: { valid: true, problems: [] } };
+  const out: Analysis = {
+    paramKind,
+    points,
+    fit: null,
+    power: null,
+    heldOut: null,
+    seedNoise: [],
+    joint: null,
+    dataLimitedRuns: results.runs.filter((r) => r.dataLimited).map((r) => r.id),
+    band: null,
+    diagnosis: { valid: true, problems: [] },
+  };
 
   try {
-    out.fit = fitPowerLaw(scaling, 'E+power', { ...fitOpts, onBootstrapSample: (p) => samples.push(p as typeof samples[number]) });
+    out.fit = fitPowerLaw(scaling, 'E+power', { ...fitOpts, onBootstrapSample: (p) => samples.push(p as (typeof samples)[number]) });
     points.forEach((p, i) => (p.residual = out.fit?.residuals[i]));
     if (opts.bandN && samples.length >= 10) out.band = predictionBand(samples, opts.bandN);
-  } catch (e) { out.fitError = errorText(e); }
-  try { out.power = fitPowerLaw(scaling, 'power', fitOpts); } catch (e) { out.powerError = errorText(e); }
+  } catch (e) {
+    out.fitError = errorText(e);
+  }
+  try {
+    out.power = fitPowerLaw(scaling, 'power', fitOpts);
+  } catch (e) {
+    out.powerError = errorText(e);
+  }
   try {
     const h = heldOutPrediction(scaling, 'E+power', fitOpts);
     out.heldOut = { params: h.params, predicted: h.predicted, measured: h.measured, error: h.error, sd: null, sdSource: null, sds: null };
-  } catch (e) { out.heldOutError = errorText(e); }
+  } catch (e) {
+    out.heldOutError = errorText(e);
+  }
 
   const groups = new Map<string, RunResult[]>();
   for (const r of results.runs) {
@@ -120,13 +147,22 @@ export function analyse(results: SweepResults, opts: { paramKind?: ParamKind; bo
 
   out.diagnosis = diagnose({
     points: lRuns.map((r) => ({ N: nOf(r), nonEmbedding: r.nonEmbeddingParams, loss: r.valLoss })),
-    fit: out.fit, fitError: out.fitError, heldOut: out.heldOut, heldOutError: out.heldOutError, testOnly: results.spec.testOnlySmallLadder === true,
+    fit: out.fit,
+    fitError: out.fitError,
+    heldOut: out.heldOut,
+    heldOutError: out.heldOutError,
+    testOnly: results.spec.testOnlySmallLadder === true,
   });
 
   if (hasSeveralBudgets(results)) {
     try {
-      out.joint = fitJoint(results.runs.map((r) => ({ N: nOf(r), D: r.tokens, loss: r.valLoss })), fitOpts);
-    } catch (e) { out.jointError = errorText(e); }
+      out.joint = fitJoint(
+        results.runs.map((r) => ({ N: nOf(r), D: r.tokens, loss: r.valLoss })),
+        fitOpts,
+      );
+    } catch (e) {
+      out.jointError = errorText(e);
+    }
   }
   return out;
 }
@@ -155,9 +191,13 @@ export function hasSeveralBudgets(results: Pick<SweepResults, 'runs'>): boolean 
 
 /** Pointwise 2.5% and 97.5% quantiles of the refits' predicted loss at each N. */
 function predictionBand(samples: { E: number; Nc: number; alpha: number }[], Ns: number[]): { N: number[]; lo: number[]; hi: number[] } {
-  const lo: number[] = [], hi: number[] = [];
+  const lo: number[] = [],
+    hi: number[] = [];
   for (const N of Ns) {
-    const preds = samples.map((s) => predictPowerLaw(s, N)).filter(Number.isFinite).sort((a, b) => a - b);
+    const preds = samples
+      .map((s) => predictPowerLaw(s, N))
+      .filter(Number.isFinite)
+      .sort((a, b) => a - b);
     const q = (f: number) => preds[Math.min(preds.length - 1, Math.max(0, Math.round(f * (preds.length - 1))))];
     lo.push(q(0.025));
     hi.push(q(0.975));

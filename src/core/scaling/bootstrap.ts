@@ -12,7 +12,8 @@ export const BOOTSTRAP_EXTRA_STARTS = 3;
 /** Type-7 (linear interpolation) quantile of a sorted array. */
 export function quantile(sorted: number[], q: number): number {
   const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos), hi = Math.ceil(pos);
+  const lo = Math.floor(pos),
+    hi = Math.ceil(pos);
   if (lo === hi) return sorted[lo];
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
@@ -23,8 +24,13 @@ export function quantile(sorted: number[], q: number): number {
  * refit. Returns 95% percentile intervals over finite values and the number of refits.
  */
 export function bootstrapIntervals<K extends string>(
-  nPoints: number, samples: number, seed: number, weights: Float64Array,
-  usable: () => boolean, refit: () => Record<K, number>, keys: readonly K[],
+  nPoints: number,
+  samples: number,
+  seed: number,
+  weights: Float64Array,
+  usable: () => boolean,
+  refit: () => Record<K, number>,
+  keys: readonly K[],
   onSample?: (params: Record<string, number>) => void,
 ): { intervals: Record<K, Interval>; count: number } {
   const rng = new Rng(seed); // seeded, so intervals are reproducible

@@ -68,11 +68,19 @@ export function rankCorrelation(x: number[], y: number[]): number {
     }
     return r;
   };
-  const rx = ranks(x), ry = ranks(y);
+  const rx = ranks(x),
+    ry = ranks(y);
   const m = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-  const mx = m(rx), my = m(ry);
-  let sxy = 0, sxx = 0, syy = 0;
-  for (let i = 0; i < rx.length; i++) { sxy += (rx[i] - mx) * (ry[i] - my); sxx += (rx[i] - mx) ** 2; syy += (ry[i] - my) ** 2; }
+  const mx = m(rx),
+    my = m(ry);
+  let sxy = 0,
+    sxx = 0,
+    syy = 0;
+  for (let i = 0; i < rx.length; i++) {
+    sxy += (rx[i] - mx) * (ry[i] - my);
+    sxx += (rx[i] - mx) ** 2;
+    syy += (ry[i] - my) ** 2;
+  }
   return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : NaN;
 }
 
@@ -87,26 +95,38 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     g.losses.push(p.loss);
     bySize.set(p.N, g);
   }
-  const sizes = [...bySize.entries()].map(([N, g]) => ({ N, nonEmbedding: g.nonEmbedding, loss: g.losses.reduce((a, b) => a + b, 0) / g.losses.length })).sort((a, b) => a.N - b.N);
+  const sizes = [...bySize.entries()]
+    .map(([N, g]) => ({ N, nonEmbedding: g.nonEmbedding, loss: g.losses.reduce((a, b) => a + b, 0) / g.losses.length }))
+    .sort((a, b) => a.N - b.N);
 
   // 1. The protocol's ladder: enough sizes over a wide enough span.
   if (!input.testOnly && sizes.length > 0) {
     const span = sizes[sizes.length - 1].nonEmbedding / sizes[0].nonEmbedding;
     if (sizes.length < MIN_SIZES || span < MIN_SPAN) {
-      add('ladder', `the ladder has ${sizes.length} sizes over a ${span.toFixed(1)}x span in non-embedding parameters (the protocol needs ${MIN_SIZES}+ sizes over ${MIN_SPAN}x+): too few points to separate E from the power law; fix: a wider ladder (--sizes ${MIN_SIZES} or more, --max-params at least ${MIN_SPAN}x --min-params)`);
+      add(
+        'ladder',
+        `the ladder has ${sizes.length} sizes over a ${span.toFixed(1)}x span in non-embedding parameters (the protocol needs ${MIN_SIZES}+ sizes over ${MIN_SPAN}x+): too few points to separate E from the power law; fix: a wider ladder (--sizes ${MIN_SIZES} or more, --max-params at least ${MIN_SPAN}x --min-params)`,
+      );
     }
   }
 
   // 2. Loss must fall with N.
   if (sizes.length >= 2) {
-    const rho = rankCorrelation(sizes.map((s) => s.N), sizes.map((s) => s.loss));
-    const first = sizes[0], last = sizes[sizes.length - 1];
+    const rho = rankCorrelation(
+      sizes.map((s) => s.N),
+      sizes.map((s) => s.loss),
+    );
+    const first = sizes[0],
+      last = sizes[sizes.length - 1];
     const worseAtTop = last.loss >= first.loss;
     if (worseAtTop || rho > MAX_RANK_CORRELATION) {
       const what = worseAtTop
         ? `the largest size (${last.N.toLocaleString('en-US')}: ${last.loss.toFixed(4)}) is not better than the smallest (${first.N.toLocaleString('en-US')}: ${first.loss.toFixed(4)})`
         : `loss does not fall steadily with N (rank correlation ${rho.toFixed(2)}, needs ${MAX_RANK_CORRELATION} or below)`;
-      add('not-falling', `${what}: likely an lr too high (or too low) for this many tokens per run, or runs too short to separate the sizes; fix: an lr scan at this budget (--lr-scan), more tokens per run (--tokens), or seeds (--repeat-seeds)`);
+      add(
+        'not-falling',
+        `${what}: likely an lr too high (or too low) for this many tokens per run, or runs too short to separate the sizes; fix: an lr scan at this budget (--lr-scan), more tokens per run (--tokens), or seeds (--repeat-seeds)`,
+      );
     }
   }
 
@@ -116,16 +136,23 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     add('no-fit', `no E + power-law fit (${input.fitError ?? 'not enough runs'}); fix: more sizes in the ladder (--sizes)`);
   } else {
     if (!(fit.alpha > 0)) {
-      add('alpha', `α = ${f4(fit.alpha)} is not positive: the fitted loss does not fall with N, so these points are not a power law in N; fix: an lr scan at this budget (--lr-scan) and more tokens per run (--tokens)`);
+      add(
+        'alpha',
+        `α = ${f4(fit.alpha)} is not positive: the fitted loss does not fall with N, so these points are not a power law in N; fix: an lr scan at this budget (--lr-scan) and more tokens per run (--tokens)`,
+      );
     }
     const best = Math.min(...sizes.map((s) => s.loss));
     const bad: string[] = [];
     const { E, alpha } = fit.intervals;
-    if (Number.isFinite(alpha.lo) && (alpha.lo <= 0 || alpha.hi > ALPHA_MAX)) bad.push(`α ${iv(alpha)} reaches ${alpha.lo <= 0 ? '0 or below' : `past ${ALPHA_MAX}`}`);
+    if (Number.isFinite(alpha.lo) && (alpha.lo <= 0 || alpha.hi > ALPHA_MAX))
+      bad.push(`α ${iv(alpha)} reaches ${alpha.lo <= 0 ? '0 or below' : `past ${ALPHA_MAX}`}`);
     if (fit.E > 0 && Number.isFinite(E.lo) && E.lo < E_FLOOR_FRACTION * best) bad.push(`E ${iv(E)} reaches 0`);
     if (fit.bootstrapSamples > 0 && !Number.isFinite(alpha.lo)) bad.push('the bootstrap gave no interval');
     if (bad.length) {
-      add('bounds', `the 95% intervals run to the edge of what a fit can mean (${bad.join('; ')}): the points do not pin the curve, usually because it has not bent yet or the losses are noisy; fix: a wider ladder (--min-params lower, --max-params higher), more tokens per run, or seeds (--repeat-seeds)`);
+      add(
+        'bounds',
+        `the 95% intervals run to the edge of what a fit can mean (${bad.join('; ')}): the points do not pin the curve, usually because it has not bent yet or the losses are noisy; fix: a wider ladder (--min-params lower, --max-params higher), more tokens per run, or seeds (--repeat-seeds)`,
+      );
     }
   }
 
@@ -136,7 +163,10 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     const sds = Math.abs(h.predicted - h.measured) / sd;
     if (!Number.isFinite(sds) || sds > MAX_HELD_OUT_SDS) {
       const noise = h.sd !== null && h.sd > 0 ? `seed sd ${h.sd.toFixed(4)}` : `no seed repeats, so an assumed seed sd of ${pct(ASSUMED_REL_SEED_SD)}`;
-      add('held-out', `the fit without the largest size predicts it at ${f4(h.predicted)} against ${h.measured.toFixed(4)} measured (${h.error >= 0 ? '+' : ''}${pct(h.error)}, ${!Number.isFinite(sds) ? '∞' : sds >= 1e4 ? sds.toExponential(2) : sds.toFixed(1)} seed sd; ${noise}; allowed ${MAX_HELD_OUT_SDS}): the curve does not extrapolate, often the lr at the largest size or too few tokens for it; fix: an lr scan (--lr-scan), more tokens per run, or seeds at the ends (--repeat-seeds 2 --repeat-sizes 0,${Math.max(0, sizes.length - 1)})`);
+      add(
+        'held-out',
+        `the fit without the largest size predicts it at ${f4(h.predicted)} against ${h.measured.toFixed(4)} measured (${h.error >= 0 ? '+' : ''}${pct(h.error)}, ${!Number.isFinite(sds) ? '∞' : sds >= 1e4 ? sds.toExponential(2) : sds.toFixed(1)} seed sd; ${noise}; allowed ${MAX_HELD_OUT_SDS}): the curve does not extrapolate, often the lr at the largest size or too few tokens for it; fix: an lr scan (--lr-scan), more tokens per run, or seeds at the ends (--repeat-seeds 2 --repeat-sizes 0,${Math.max(0, sizes.length - 1)})`,
+      );
     }
   }
   return { valid: problems.length === 0, problems };

@@ -5,7 +5,15 @@
 
 import { BOOTSTRAP_EXTRA_STARTS, bootstrapIntervals } from './bootstrap';
 import {
-  checkPoints, distinctCount, FitError, optimalAllocation, predictJoint, resolveOptions, type FitOptions, type JointFit, type ScalingPoint,
+  checkPoints,
+  distinctCount,
+  FitError,
+  optimalAllocation,
+  predictJoint,
+  resolveOptions,
+  type FitOptions,
+  type JointFit,
+  type ScalingPoint,
 } from './fit';
 import { jointObjective, logData } from './fit-objectives';
 import { bestOf, grid, multiStart, range } from './lbfgs';
@@ -18,11 +26,14 @@ export function fitJoint(points: ScalingPoint[], opts?: FitOptions): JointFit {
   const caller = 'fitJoint';
   const { delta, bootstrap, seed } = resolveOptions(caller, opts);
   checkPoints(caller, points, true);
-  const Ns = points.map((p) => p.N), Ds = points.map((p) => p.D as number);
+  const Ns = points.map((p) => p.N),
+    Ds = points.map((p) => p.D as number);
   // Each of the N and D terms has an amplitude and an exponent, so each needs three
   // distinct values (two only fix one difference); five parameters need six runs.
   if (points.length < 6 || distinctCount(Ns) < 3 || distinctCount(Ds) < 3) {
-    throw new FitError(`fitJoint needs at least 6 runs with 3 or more distinct N and 3 or more distinct D; got ${points.length} runs, ${distinctCount(Ns)} N, ${distinctCount(Ds)} D — add sizes or token budgets to the sweep`);
+    throw new FitError(
+      `fitJoint needs at least 6 runs with 3 or more distinct N and 3 or more distinct D; got ${points.length} runs, ${distinctCount(Ns)} N, ${distinctCount(Ds)} D — add sizes or token budgets to the sweep`,
+    );
   }
   const C = opts?.referenceCompute ?? Math.max(...points.map((p) => 6 * p.N * (p.D as number)));
   if (!(C > 0 && Number.isFinite(C))) throw new FitError(`fitJoint: referenceCompute must be finite and positive; got ${C}`);
@@ -32,14 +43,21 @@ export function fitJoint(points: ScalingPoint[], opts?: FitOptions): JointFit {
   const objective = jointObjective(data, weights, delta);
 
   // The grid of shared/SCALING-NOTES.md: α, β ∈ {0, 0.5, …, 2}, e ∈ {−1, …, 1}, a, b ∈ {0, 5, …, 25}.
-  const exps = range(0, 2, 0.5), amps = range(0, 25, 5);
-  const starts = grid([range(-1, 1, 0.5), amps, amps, exps, exps]).map(([e, a, b, alpha, beta]) =>
-    [e, a - alpha * data.meanLnN, b - beta * data.meanLnD, alpha, beta]);
+  const exps = range(0, 2, 0.5),
+    amps = range(0, 25, 5);
+  const starts = grid([range(-1, 1, 0.5), amps, amps, exps, exps]).map(([e, a, b, alpha, beta]) => [
+    e,
+    a - alpha * data.meanLnN,
+    b - beta * data.meanLnD,
+    alpha,
+    beta,
+  ]);
   const { best, ranked } = multiStart(objective, starts, JOINT_STARTS_RUN);
 
   const toParams = (theta: Float64Array) => {
     const [e, ac, bc, alpha, beta] = theta;
-    const A = Math.exp(ac + alpha * data.meanLnN), B = Math.exp(bc + beta * data.meanLnD);
+    const A = Math.exp(ac + alpha * data.meanLnN),
+      B = Math.exp(bc + beta * data.meanLnD);
     const opt = optimalAllocation(A, B, alpha, beta, C);
     return { E: Math.exp(e), A, B, alpha, beta, a: opt.a, b: opt.b, G: opt.G, tokensPerParam: opt.tokensPerParam };
   };
@@ -48,15 +66,27 @@ export function fitJoint(points: ScalingPoint[], opts?: FitOptions): JointFit {
 
   const bootStarts = [best.x, ...ranked.slice(0, BOOTSTRAP_EXTRA_STARTS)];
   const boot = bootstrapIntervals(
-    points.length, bootstrap, seed, weights,
+    points.length,
+    bootstrap,
+    seed,
+    weights,
     () => distinctCount(Ns, weights) >= 3 && distinctCount(Ds, weights) >= 3,
     () => toParams(bestOf(objective, bootStarts).x),
     ['E', 'A', 'B', 'alpha', 'beta', 'a', 'b', 'tokensPerParam'] as const,
   );
   return {
-    E: params.E, A: params.A, B: params.B, alpha: params.alpha, beta: params.beta,
-    huberLoss: best.f, intervals: boot.intervals,
-    a: params.a, b: params.b, G: params.G,
-    residuals, bootstrapSamples: boot.count, referenceCompute: C,
+    E: params.E,
+    A: params.A,
+    B: params.B,
+    alpha: params.alpha,
+    beta: params.beta,
+    huberLoss: best.f,
+    intervals: boot.intervals,
+    a: params.a,
+    b: params.b,
+    G: params.G,
+    residuals,
+    bootstrapSamples: boot.count,
+    referenceCompute: C,
   };
 }

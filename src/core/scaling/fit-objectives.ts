@@ -36,7 +36,8 @@ export interface LogData {
 export function logData(points: ScalingPoint[], withD: boolean): LogData {
   const lnN = points.map((p) => Math.log(p.N));
   const lnD = points.map((p) => (withD ? Math.log(p.D as number) : 0));
-  const meanLnN = mean(lnN), meanLnD = mean(lnD);
+  const meanLnN = mean(lnN),
+    meanLnD = mean(lnD);
   return {
     x: Float64Array.from(lnN, (v) => v - meanLnN),
     z: Float64Array.from(lnD, (v) => v - meanLnD),
@@ -51,7 +52,9 @@ export function powerObjective(data: LogData, w: Float64Array, delta: number): O
   const { x, y } = data;
   return (theta, grad) => {
     const [ac, alpha] = theta;
-    let f = 0, gA = 0, gAlpha = 0;
+    let f = 0,
+      gA = 0,
+      gAlpha = 0;
     for (let i = 0; i < y.length; i++) {
       if (w[i] === 0) continue;
       const r = ac - alpha * x[i] - y[i];
@@ -60,7 +63,8 @@ export function powerObjective(data: LogData, w: Float64Array, delta: number): O
       gA += h;
       gAlpha -= h * x[i];
     }
-    grad[0] = gA; grad[1] = gAlpha;
+    grad[0] = gA;
+    grad[1] = gAlpha;
     return f;
   };
 }
@@ -70,23 +74,29 @@ export function ePowerObjective(data: LogData, w: Float64Array, delta: number): 
   const { x, y } = data;
   return (theta, grad) => {
     const [e, ac, alpha] = theta;
-    let f = 0, gE = 0, gA = 0, gAlpha = 0;
+    let f = 0,
+      gE = 0,
+      gA = 0,
+      gAlpha = 0;
     for (let i = 0; i < y.length; i++) {
       if (w[i] === 0) continue;
       const u = ac - alpha * x[i];
       const m = Math.max(e, u); // stable LSE: factor out the largest term
-      const pE = Math.exp(e - m), pU = Math.exp(u - m);
+      const pE = Math.exp(e - m),
+        pU = Math.exp(u - m);
       const sum = pE + pU;
       const r = m + Math.log(sum) - y[i];
       const h = w[i] * huberSlope(r, delta);
       f += w[i] * huber(r, delta);
       // ∂LSE/∂term = softmax weight of that term.
-      gE += h * pE / sum;
-      const hu = h * pU / sum;
+      gE += (h * pE) / sum;
+      const hu = (h * pU) / sum;
       gA += hu;
       gAlpha -= hu * x[i];
     }
-    grad[0] = gE; grad[1] = gA; grad[2] = gAlpha;
+    grad[0] = gE;
+    grad[1] = gA;
+    grad[2] = gAlpha;
     return f;
   };
 }
@@ -96,16 +106,23 @@ export function jointObjective(data: LogData, w: Float64Array, delta: number): O
   const { x, z, y } = data;
   return (theta, grad) => {
     const [e, ac, bc, alpha, beta] = theta;
-    let f = 0, gE = 0, gA = 0, gB = 0, gAlpha = 0, gBeta = 0;
+    let f = 0,
+      gE = 0,
+      gA = 0,
+      gB = 0,
+      gAlpha = 0,
+      gBeta = 0;
     for (let i = 0; i < y.length; i++) {
       if (w[i] === 0) continue;
       const u = ac - alpha * x[i];
       const v = bc - beta * z[i];
       const m = Math.max(e, u, v);
-      const pE = Math.exp(e - m), pU = Math.exp(u - m), pV = Math.exp(v - m);
+      const pE = Math.exp(e - m),
+        pU = Math.exp(u - m),
+        pV = Math.exp(v - m);
       const sum = pE + pU + pV;
       const r = m + Math.log(sum) - y[i];
-      const h = w[i] * huberSlope(r, delta) / sum;
+      const h = (w[i] * huberSlope(r, delta)) / sum;
       f += w[i] * huber(r, delta);
       gE += h * pE;
       gA += h * pU;
@@ -113,7 +130,11 @@ export function jointObjective(data: LogData, w: Float64Array, delta: number): O
       gB += h * pV;
       gBeta -= h * pV * z[i];
     }
-    grad[0] = gE; grad[1] = gA; grad[2] = gB; grad[3] = gAlpha; grad[4] = gBeta;
+    grad[0] = gE;
+    grad[1] = gA;
+    grad[2] = gB;
+    grad[3] = gAlpha;
+    grad[4] = gBeta;
     return f;
   };
 }

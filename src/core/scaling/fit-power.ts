@@ -17,7 +17,9 @@ export function fitPowerLaw(points: ScalingPoint[], form: 'E+power' | 'power', o
   const nParams = form === 'power' ? 2 : 3;
   const Ns = points.map((p) => p.N);
   if (points.length <= nParams || distinctCount(Ns) < nParams) {
-    throw new FitError(`${caller} needs at least ${nParams + 1} runs at ${nParams} or more distinct sizes; got ${points.length} runs at ${distinctCount(Ns)} sizes — add sizes to the sweep`);
+    throw new FitError(
+      `${caller} needs at least ${nParams + 1} runs at ${nParams} or more distinct sizes; got ${points.length} runs at ${distinctCount(Ns)} sizes — add sizes to the sweep`,
+    );
   }
 
   const data = logData(points, false);
@@ -39,7 +41,8 @@ export function fitPowerLaw(points: ScalingPoint[], form: 'E+power' | 'power', o
   // θ → public parameters. ln Nc = a/α, with a = a_c + α·mean(ln N).
   const toParams = (theta: Float64Array) => {
     const e = withE ? theta[0] : -Infinity;
-    const ac = theta[withE ? 1 : 0], alpha = theta[withE ? 2 : 1];
+    const ac = theta[withE ? 1 : 0],
+      alpha = theta[withE ? 2 : 1];
     const a = ac + alpha * data.meanLnN;
     return { E: Math.exp(e), Nc: Math.exp(a / alpha), alpha };
   };
@@ -48,7 +51,10 @@ export function fitPowerLaw(points: ScalingPoint[], form: 'E+power' | 'power', o
 
   const bootStarts = [best.x, ...ranked.slice(0, BOOTSTRAP_EXTRA_STARTS)];
   const boot = bootstrapIntervals(
-    points.length, bootstrap, seed, weights,
+    points.length,
+    bootstrap,
+    seed,
+    weights,
     () => distinctCount(Ns, weights) >= nParams,
     () => toParams(bestOf(objective, bootStarts).x),
     ['E', 'Nc', 'alpha'] as const,
@@ -66,9 +72,14 @@ function lnPredictPower(theta: Float64Array, withE: boolean, x: number): number 
 
 /** Ordinary least squares y ≈ c − α x, as [c, α]: the start for the (convex) pure power fit. */
 function leastSquaresLine(x: Float64Array, y: Float64Array): number[] {
-  const mx = mean(x), my = mean(y);
-  let sxy = 0, sxx = 0;
-  for (let i = 0; i < x.length; i++) { sxy += (x[i] - mx) * (y[i] - my); sxx += (x[i] - mx) ** 2; }
+  const mx = mean(x),
+    my = mean(y);
+  let sxy = 0,
+    sxx = 0;
+  for (let i = 0; i < x.length; i++) {
+    sxy += (x[i] - mx) * (y[i] - my);
+    sxx += (x[i] - mx) ** 2;
+  }
   const slope = sxx > 0 ? sxy / sxx : 0;
   return [my - slope * mx, -slope];
 }
@@ -76,8 +87,16 @@ function leastSquaresLine(x: Float64Array, y: Float64Array): number[] {
 // ---------------------------------------------------------------------------------------
 // Extrapolation check: hold out the largest size, fit the rest, predict it.
 
-export function heldOutPrediction(points: ScalingPoint[], form: 'E+power' | 'power', opts?: FitOptions): {
-  params: number; predicted: number; measured: number; error: number; fit: PowerLawFit;
+export function heldOutPrediction(
+  points: ScalingPoint[],
+  form: 'E+power' | 'power',
+  opts?: FitOptions,
+): {
+  params: number;
+  predicted: number;
+  measured: number;
+  error: number;
+  fit: PowerLawFit;
 } {
   checkPoints(`heldOutPrediction(${form})`, points, false);
   if (points.length === 0) throw new FitError(`heldOutPrediction(${form}) needs runs; got 0`);

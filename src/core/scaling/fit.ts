@@ -19,8 +19,15 @@
 // ---------------------------------------------------------------------------------------
 // Public types
 
-export interface ScalingPoint { N: number; D?: number; loss: number } // loss in nats
-export interface Interval { lo: number; hi: number } // 95% percentile bootstrap
+export interface ScalingPoint {
+  N: number;
+  D?: number;
+  loss: number;
+} // loss in nats
+export interface Interval {
+  lo: number;
+  hi: number;
+} // 95% percentile bootstrap
 
 export interface PowerLawFit {
   form: 'E+power' | 'power';
@@ -34,11 +41,21 @@ export interface PowerLawFit {
 }
 
 export interface JointFit {
-  E: number; A: number; B: number; alpha: number; beta: number;
+  E: number;
+  A: number;
+  B: number;
+  alpha: number;
+  beta: number;
   huberLoss: number;
   intervals: {
-    E: Interval; A: Interval; B: Interval; alpha: Interval; beta: Interval;
-    a: Interval; b: Interval; tokensPerParam: Interval;
+    E: Interval;
+    A: Interval;
+    B: Interval;
+    alpha: Interval;
+    beta: Interval;
+    a: Interval;
+    b: Interval;
+    tokensPerParam: Interval;
   };
   a: number; // N_opt ∝ C^a, a = β/(α+β)
   b: number; // D_opt ∝ C^b, b = α/(α+β)
@@ -81,7 +98,8 @@ export function predictJoint(fit: { E: number; A: number; B: number; alpha: numb
 export function optimalAllocation(A: number, B: number, alpha: number, beta: number, C: number) {
   if (!(alpha > 0 && beta > 0 && A > 0 && B > 0)) return { Nopt: NaN, Dopt: NaN, tokensPerParam: NaN, G: NaN, a: NaN, b: NaN };
   const G = Math.pow((alpha * A) / (beta * B), 1 / (alpha + beta));
-  const a = beta / (alpha + beta), b = alpha / (alpha + beta);
+  const a = beta / (alpha + beta),
+    b = alpha / (alpha + beta);
   const Nopt = G * Math.pow(C / 6, a);
   const Dopt = Math.pow(C / 6, b) / G;
   return { Nopt, Dopt, tokensPerParam: Dopt / Nopt, G, a, b };
@@ -108,13 +126,18 @@ export function mean(values: ArrayLike<number>): number {
 
 export function distinctCount(values: number[], weights?: Float64Array): number {
   const seen = new Set<number>();
-  values.forEach((v, i) => { if (!weights || weights[i] > 0) seen.add(v); });
+  values.forEach((v, i) => {
+    if (!weights || weights[i] > 0) seen.add(v);
+  });
   return seen.size;
 }
 
 export function checkPoints(caller: string, points: ScalingPoint[], needD: boolean): void {
   points.forEach((p, i) => {
-    const fields: [string, number | undefined][] = [['N', p.N], ['loss', p.loss]];
+    const fields: [string, number | undefined][] = [
+      ['N', p.N],
+      ['loss', p.loss],
+    ];
     if (needD) fields.push(['D', p.D]);
     for (const [name, value] of fields) {
       if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {

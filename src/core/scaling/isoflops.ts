@@ -17,7 +17,10 @@ export function computeFrontier(runs: RunResult[]): { flops: number; loss: numbe
   const frontier: { flops: number; loss: number; runId: string }[] = [];
   let best = Infinity;
   for (const p of pts) {
-    if (p.loss < best) { best = p.loss; frontier.push(p); }
+    if (p.loss < best) {
+      best = p.loss;
+      frontier.push(p);
+    }
   }
   return frontier;
 }
@@ -37,7 +40,11 @@ export interface IsoFlopAnalysis {
   a: number | null;
 }
 
-export interface SizeCurve { N: number; lnC: number[]; loss: number[] }
+export interface SizeCurve {
+  N: number;
+  lnC: number[];
+  loss: number[];
+}
 
 /** Per size with 2+ token budgets: final validation loss (mean over seeds) against ln exact FLOPs. */
 export function sizeCurves(runs: RunResult[], paramKind: ParamKind): SizeCurve[] {
@@ -68,8 +75,10 @@ export function lossAt(s: SizeCurve, lnC: number): number | null {
 /** Least-squares slope of ln y on ln x; null with fewer than 2 distinct x. */
 export function logSlope(pts: { C: number; Nopt: number }[]): number | null {
   if (pts.length < 2) return null;
-  const xs = pts.map((p) => Math.log(p.C)), ys = pts.map((p) => Math.log(p.Nopt));
-  const mx = xs.reduce((a, b) => a + b, 0) / xs.length, my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  const xs = pts.map((p) => Math.log(p.C)),
+    ys = pts.map((p) => Math.log(p.Nopt));
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length,
+    my = ys.reduce((a, b) => a + b, 0) / ys.length;
   const sxx = xs.reduce((s, x) => s + (x - mx) ** 2, 0);
   if (!(sxx > 0)) return null;
   return xs.reduce((s, x, i) => s + (x - mx) * (ys[i] - my), 0) / sxx;
@@ -104,13 +113,18 @@ export function isoFlops(runs: RunResult[], paramKind: ParamKind = 'nonEmbedding
 /** Least-squares parabola loss = c0 + c1 u + c2 u² in u = ln N; its minimum N if convex and inside the points' range. */
 export function parabolaMinimum(points: { N: number; loss: number }[]): number | null {
   if (points.length < 3) return null;
-  const u = points.map((p) => Math.log(p.N)), y = points.map((p) => p.loss);
+  const u = points.map((p) => Math.log(p.N)),
+    y = points.map((p) => p.loss);
   const mu = u.reduce((a, b) => a + b, 0) / u.length;
   const x = u.map((v) => v - mu); // centred for conditioning
   // Normal equations for [c0, c1, c2].
   const S = (k: number) => x.reduce((s, v) => s + v ** k, 0);
   const T = (k: number) => x.reduce((s, v, i) => s + v ** k * y[i], 0);
-  const M = [[S(0), S(1), S(2)], [S(1), S(2), S(3)], [S(2), S(3), S(4)]];
+  const M = [
+    [S(0), S(1), S(2)],
+    [S(1), S(2), S(3)],
+    [S(2), S(3), S(4)],
+  ];
   const c = solve3(M, [T(0), T(1), T(2)]);
   if (!c || !(c[2] > 0)) return null;
   const xMin = -c[1] / (2 * c[2]);

@@ -36,7 +36,8 @@ export function ladder(spec: SweepSpec): Rung[] {
   if (spanOf(rungs) < asked) {
     // Outward: the top up to asked x the rounded bottom (shapes are dense there); only when no
     // shape is that large, the bottom down to the rounded top / asked (few small shapes, odd aspects).
-    const lo = rungs[0].nonEmbeddingParams, hi = rungs[rungs.length - 1].nonEmbeddingParams;
+    const lo = rungs[0].nonEmbeddingParams,
+      hi = rungs[rungs.length - 1].nonEmbeddingParams;
     const up = tryLadder(spec, lo, lo * asked, 'up');
     const down = up && spanOf(up) >= asked ? null : tryLadder(spec, hi / asked, hi, 'down');
     // An end more than 2x from the one asked for is another ladder than the one asked for: refused below instead.
@@ -46,14 +47,17 @@ export function ladder(spec: SweepSpec): Rung[] {
   }
   const span = spanOf(rungs);
   if (!spec.testOnlySmallLadder && span < MIN_SPAN) {
-    throw new SweepError(`sweep spec: the ladder rounds to a ${span.toFixed(1)}x span (${rungs[0].nonEmbeddingParams} to ${rungs[rungs.length - 1].nonEmbeddingParams} non-embedding params), under ${MIN_SPAN}x: raise maxParams or lower minParams`);
+    throw new SweepError(
+      `sweep spec: the ladder rounds to a ${span.toFixed(1)}x span (${rungs[0].nonEmbeddingParams} to ${rungs[rungs.length - 1].nonEmbeddingParams} non-embedding params), under ${MIN_SPAN}x: raise maxParams or lower minParams`,
+    );
   }
   return rungs;
 }
 
 /** What the rounding chose, when it is not what was asked: one line for the CLI and the page, else null. */
 export function ladderNote(spec: SweepSpec, rungs: Rung[]): string | null {
-  const lo = rungs[0].nonEmbeddingParams, hi = rungs[rungs.length - 1].nonEmbeddingParams;
+  const lo = rungs[0].nonEmbeddingParams,
+    hi = rungs[rungs.length - 1].nonEmbeddingParams;
   const asked = spec.maxParams / spec.minParams;
   if (lo === spec.minParams && hi === spec.maxParams) return null;
   const n = (x: number) => Math.round(x).toLocaleString('en-US');

@@ -5,7 +5,10 @@
 /** Returns f(x) and writes ∇f(x) into grad. */
 export type Objective = (x: Float64Array, grad: Float64Array) => number;
 
-export interface Minimum { x: Float64Array; f: number }
+export interface Minimum {
+  x: Float64Array;
+  f: number;
+}
 
 function dot(u: Float64Array, v: Float64Array): number {
   let s = 0;
@@ -60,7 +63,10 @@ function lbfgs(objective: Objective, x0: ArrayLike<number>, maxIter = 500, memor
     for (let tries = 0; tries < 60; tries++) {
       for (let i = 0; i < n; i++) xNew[i] = x[i] + t * d[i];
       fNew = objective(xNew, gNew);
-      if (fNew <= f + 1e-4 * t * slope) { accepted = true; break; } // NaN fails too
+      if (fNew <= f + 1e-4 * t * slope) {
+        accepted = true;
+        break;
+      } // NaN fails too
       t *= 0.5;
     }
     if (!accepted) {
@@ -71,12 +77,21 @@ function lbfgs(objective: Objective, x0: ArrayLike<number>, maxIter = 500, memor
 
     const s = new Float64Array(n);
     const y = new Float64Array(n);
-    for (let i = 0; i < n; i++) { s[i] = xNew[i] - x[i]; y[i] = gNew[i] - g[i]; }
+    for (let i = 0; i < n; i++) {
+      s[i] = xNew[i] - x[i];
+      y[i] = gNew[i] - g[i];
+    }
     const sy = dot(s, y);
     // Keep the pair only if it carries positive curvature (no Wolfe search to guarantee it).
     if (sy > 1e-10 * Math.sqrt(dot(s, s) * dot(y, y))) {
-      if (S.length === memory) { S.shift(); Y.shift(); rho.shift(); }
-      S.push(s); Y.push(y); rho.push(1 / sy);
+      if (S.length === memory) {
+        S.shift();
+        Y.shift();
+        rho.shift();
+      }
+      S.push(s);
+      Y.push(y);
+      rho.push(1 / sy);
     }
     const decrease = f - fNew;
     [x, xNew] = [xNew, x];
@@ -87,7 +102,9 @@ function lbfgs(objective: Objective, x0: ArrayLike<number>, maxIter = 500, memor
     for (let i = 0; i < n; i++) gMax = Math.max(gMax, Math.abs(g[i]));
     if (gMax < 1e-11) break;
     // Three consecutive negligible decreases: converged (Huber kinks stall progress, not gradients).
-    if (decrease <= 1e-13 * Math.max(1, Math.abs(f))) { if (++flatSteps >= 3) break; } else flatSteps = 0;
+    if (decrease <= 1e-13 * Math.max(1, Math.abs(f))) {
+      if (++flatSteps >= 3) break;
+    } else flatSteps = 0;
   }
   return { x, f };
 }
@@ -120,4 +137,3 @@ export function grid(axes: number[][]): number[][] {
 
 export const range = (from: number, to: number, step: number): number[] =>
   Array.from({ length: Math.round((to - from) / step) + 1 }, (_, i) => from + i * step);
-

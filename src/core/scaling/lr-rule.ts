@@ -79,10 +79,12 @@ export function calibrateLrRule(files: SweepResults[]): LrCalibration {
   const scans: LrScanGroup[] = [];
   for (const g of groups.values()) {
     if (g.byM.size < 3) continue;
-    const points = [...g.byM.entries()].map(([m, seeds]) => {
-      const ls = [...seeds.values()];
-      return { m: Number(m), loss: ls.some((l) => l === null) ? null : (ls as number[]).reduce((a, b) => a + b, 0) / ls.length };
-    }).sort((a, b) => a.m - b.m);
+    const points = [...g.byM.entries()]
+      .map(([m, seeds]) => {
+        const ls = [...seeds.values()];
+        return { m: Number(m), loss: ls.some((l) => l === null) ? null : (ls as number[]).reduce((a, b) => a + b, 0) / ls.length };
+      })
+      .sort((a, b) => a.m - b.m);
     const finite = points.map((p, i) => ({ ...p, i })).filter((p): p is { m: number; loss: number; i: number } => p.loss !== null);
     if (finite.length < 2) continue;
     const b = finite.reduce((x, y) => (y.loss < x.loss ? y : x));
@@ -98,7 +100,12 @@ export function calibrateLrRule(files: SweepResults[]): LrCalibration {
   const c = leastSquares3(X, y);
   const res = y.map((v, i) => v - (c[0] + c[1] * X[i][1] + c[2] * X[i][2]));
   return {
-    warmupFraction, batchSize, blockSize, c0: c[0], cD: c[1], cN: c[2],
+    warmupFraction,
+    batchSize,
+    blockSize,
+    c0: c[0],
+    cD: c[1],
+    cN: c[2],
     tokens: [Math.min(...scans.map((s) => s.tokens)), Math.max(...scans.map((s) => s.tokens))],
     params: [Math.min(...scans.map((s) => s.nonEmbeddingParams)), Math.max(...scans.map((s) => s.nonEmbeddingParams))],
     rmsLn: Math.sqrt(res.reduce((a, r) => a + r * r, 0) / res.length),
@@ -113,17 +120,23 @@ export function budgetMultiplier(cal: Pick<LrCalibration, 'c0' | 'cD' | 'cN' | '
 }
 
 /** Why a sweep is outside the rule's calibration (one line, with the fix), or null. */
-export function budgetRuleWarning(cal: Pick<LrCalibration, 'tokens' | 'params' | 'warmupFraction' | 'batchSize' | 'blockSize'>,
-  spec: { warmupFraction: number; batchSize: number; blockSize: number }, runs: { tokens: number; nonEmbeddingParams: number }[]): string | null {
+export function budgetRuleWarning(
+  cal: Pick<LrCalibration, 'tokens' | 'params' | 'warmupFraction' | 'batchSize' | 'blockSize'>,
+  spec: { warmupFraction: number; batchSize: number; blockSize: number },
+  runs: { tokens: number; nonEmbeddingParams: number }[],
+): string | null {
   const out: string[] = [];
   const k = (x: number) => (x >= 1e6 ? `${+(x / 1e6).toPrecision(3)}M` : `${+(x / 1e3).toPrecision(3)}k`);
-  const Ds = runs.map((r) => r.tokens), Ns = runs.map((r) => r.nonEmbeddingParams);
-  const [d0, d1] = cal.tokens, [n0, n1] = cal.params;
+  const Ds = runs.map((r) => r.tokens),
+    Ns = runs.map((r) => r.nonEmbeddingParams);
+  const [d0, d1] = cal.tokens,
+    [n0, n1] = cal.params;
   const slack = 1.05; // a rounding of the step count is not "outside"
   if (Ds.some((d) => d < d0 / slack || d > d1 * slack)) out.push(`tokens per run ${k(Math.min(...Ds))}..${k(Math.max(...Ds))} (calibrated ${k(d0)}..${k(d1)})`);
   if (Ns.some((n) => n < n0 / slack || n > n1 * slack)) out.push(`sizes ${k(Math.min(...Ns))}..${k(Math.max(...Ns))} (calibrated ${k(n0)}..${k(n1)})`);
   if (spec.warmupFraction !== cal.warmupFraction) out.push(`warmup ${spec.warmupFraction} of each run (calibrated ${cal.warmupFraction})`);
-  if (spec.batchSize !== cal.batchSize || spec.blockSize !== cal.blockSize) out.push(`batch ${spec.batchSize} x block ${spec.blockSize} (calibrated ${cal.batchSize} x ${cal.blockSize})`);
+  if (spec.batchSize !== cal.batchSize || spec.blockSize !== cal.blockSize)
+    out.push(`batch ${spec.batchSize} x block ${spec.blockSize} (calibrated ${cal.batchSize} x ${cal.blockSize})`);
   if (!runs.length || !out.length) return null;
   return `the lr rule is used outside its calibration: ${out.join('; ')}; its multiplier is held at the calibrated edge there, so check the lr with --lr-scan`;
 }

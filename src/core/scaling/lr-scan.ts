@@ -51,8 +51,13 @@ export function summariseLrScan(runs: RunResult[] | undefined): LrScanSummary {
     const best = finite.reduce((a, b) => ((b.loss as number) < (a.loss as number) ? b : a));
     const ms = points.map((p) => p.multiplier);
     sizes.push({
-      sizeIndex, nonEmbeddingParams: group[0].nonEmbeddingParams, params: group[0].params,
-      ruleLr: rule.lr, points, bestMultiplier: best.multiplier, bestLr: best.lr,
+      sizeIndex,
+      nonEmbeddingParams: group[0].nonEmbeddingParams,
+      params: group[0].params,
+      ruleLr: rule.lr,
+      points,
+      bestMultiplier: best.multiplier,
+      bestLr: best.lr,
       ruleExcess: rule.loss - (best.loss as number),
       ruleWithin2x: best.multiplier >= 0.5 - 1e-9 && best.multiplier <= 2 + 1e-9,
       bestAtEdge: best.multiplier === Math.min(...ms) || best.multiplier === Math.max(...ms),

@@ -19,11 +19,14 @@ export function mergeResults(files: { name: string; results: SweepResults }[]): 
   let merged: SweepResults = { ...first.results, runs: [], lrScan: [] };
   for (const f of rest) {
     const diff = specDiff(first.results.spec, f.results.spec);
-    if (diff.length > 0) throw new SweepError(`${f.name} holds a different sweep from ${first.name} (${diff.join(', ')} differ): only shards of one sweep can be merged`);
-    if (f.results.corpus.sha256 !== first.results.corpus.sha256) throw new SweepError(`${f.name} was measured on a different text from ${first.name} (sha256 differs): only shards of one sweep can be merged`);
+    if (diff.length > 0)
+      throw new SweepError(`${f.name} holds a different sweep from ${first.name} (${diff.join(', ')} differ): only shards of one sweep can be merged`);
+    if (f.results.corpus.sha256 !== first.results.corpus.sha256)
+      throw new SweepError(`${f.name} was measured on a different text from ${first.name} (sha256 differs): only shards of one sweep can be merged`);
   }
   const seen = new Map<string, number | null>();
-  const duplicates: string[] = [], conflicting: string[] = [];
+  const duplicates: string[] = [],
+    conflicting: string[] = [];
   for (const f of files) {
     for (const run of allRuns(f.results)) {
       if (seen.has(run.id)) {

@@ -24,7 +24,10 @@ export interface Calibration {
  * so time is not simply proportional to FLOPs).
  */
 export function secondsPerToken(cal: Calibration, fpt: number): number {
-  const pts = cal.points.filter((p) => p.tokensPerSec > 0).map((p) => ({ x: Math.log(p.flopsPerToken), y: Math.log(1 / p.tokensPerSec) })).sort((a, b) => a.x - b.x);
+  const pts = cal.points
+    .filter((p) => p.tokensPerSec > 0)
+    .map((p) => ({ x: Math.log(p.flopsPerToken), y: Math.log(1 / p.tokensPerSec) }))
+    .sort((a, b) => a.x - b.x);
   if (pts.length === 0) throw new SweepError('calibration has no measured sizes');
   if (pts.length === 1) return Math.exp(pts[0].y) * (fpt / Math.exp(pts[0].x));
   const x = Math.log(fpt);
@@ -54,7 +57,12 @@ export function estimateSeconds(runs: PlannedRun[], cal: Calibration): number {
  * least the 16x span), then scale the tokens per run down. Returns the new spec, its
  * estimate and what changed, in words.
  */
-export function shrinkToBudget(spec: SweepSpec, corpus: CorpusShape, cal: Calibration, budgetSec: number): { spec: SweepSpec; seconds: number; changes: string[] } {
+export function shrinkToBudget(
+  spec: SweepSpec,
+  corpus: CorpusShape,
+  cal: Calibration,
+  budgetSec: number,
+): { spec: SweepSpec; seconds: number; changes: string[] } {
   if (!(budgetSec > 0)) throw new SweepError(`time budget must be a positive number of seconds (got ${budgetSec})`);
   let cur: SweepSpec = { ...spec };
   let seconds = estimateSeconds(planRuns(cur, corpus), cal);
@@ -64,7 +72,11 @@ export function shrinkToBudget(spec: SweepSpec, corpus: CorpusShape, cal: Calibr
     const next = { ...cur, maxParams: Math.round(cur.maxParams / 1.1) };
     if (next.maxParams / next.minParams < minSpan) break;
     let s: number;
-    try { s = estimateSeconds(planRuns(next, corpus), cal); } catch { break; }
+    try {
+      s = estimateSeconds(planRuns(next, corpus), cal);
+    } catch {
+      break;
+    }
     cur = next;
     seconds = s;
   }
@@ -77,7 +89,11 @@ export function shrinkToBudget(spec: SweepSpec, corpus: CorpusShape, cal: Calibr
       else cur = { ...cur, tokensPerParam: (cur.tokensPerParam as number) * factor };
       seconds = estimateSeconds(planRuns(cur, corpus), cal);
     }
-    changes.push(cur.tokens !== null ? `tokens per run ${spec.tokens} -> ${cur.tokens}` : `tokensPerParam ${spec.tokensPerParam} -> ${(cur.tokensPerParam as number).toPrecision(3)}`);
+    changes.push(
+      cur.tokens !== null
+        ? `tokens per run ${spec.tokens} -> ${cur.tokens}`
+        : `tokensPerParam ${spec.tokensPerParam} -> ${(cur.tokensPerParam as number).toPrecision(3)}`,
+    );
   }
   return { spec: cur, seconds, changes };
 }

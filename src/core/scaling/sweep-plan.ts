@@ -59,11 +59,24 @@ export function planRuns(spec: SweepSpec, corpus: CorpusShape): PlannedRun[] {
     const lr = peakLr(spec.lr, N, maxIters * tokensPerStep) * (lrMultiplier ?? 1);
     if (!(lr > 0)) throw new SweepError(`sweep spec: the lr rule gives ${lr} at N = ${N}: use a fixed lr`);
     const config = makeConfig({
-      nLayer: rung.nLayer, nHead: rung.nHead, nEmbd: rung.nEmbd, blockSize: spec.blockSize, vocabSize: corpus.vocabSize,
-      dropout: spec.dropout, bias: true, batchSize: spec.batchSize, maxIters, lr, minLr: lr * spec.minLrRatio,
+      nLayer: rung.nLayer,
+      nHead: rung.nHead,
+      nEmbd: rung.nEmbd,
+      blockSize: spec.blockSize,
+      vocabSize: corpus.vocabSize,
+      dropout: spec.dropout,
+      bias: true,
+      batchSize: spec.batchSize,
+      maxIters,
+      lr,
+      minLr: lr * spec.minLrRatio,
       // Matched to this run's own length (Porian et al. 2024): warmup a fixed fraction, cosine to the last step.
       warmupIters: Math.round(spec.warmupFraction * maxIters),
-      weightDecay: spec.weightDecay, beta1: 0.9, beta2: spec.beta2, eps: 1e-8, gradClip: spec.gradClip,
+      weightDecay: spec.weightDecay,
+      beta1: 0.9,
+      beta2: spec.beta2,
+      eps: 1e-8,
+      gradClip: spec.gradClip,
       evalInterval: Math.max(1, Math.ceil(maxIters / spec.evalsPerRun)),
       evalIters: spec.evalIters,
       logInterval: Math.max(1, Math.round(maxIters / 50)),
@@ -75,9 +88,17 @@ export function planRuns(spec: SweepSpec, corpus: CorpusShape): PlannedRun[] {
     const epochs = tokens / corpus.trainChars;
     runs.push({
       id: lrMultiplier === undefined ? runId(config, tokens) : `${runId(config, tokens)}-lrx${lrMultiplier}`,
-      sizeIndex: rung.index, budgetIndex, seed, config,
-      params: counts.total, nonEmbeddingParams: counts.nonEmbedding, tokens, epochs,
-      flopsPerToken: fpt, flops6ND: 6 * counts.nonEmbedding * tokens, flopsExact: fpt * tokens,
+      sizeIndex: rung.index,
+      budgetIndex,
+      seed,
+      config,
+      params: counts.total,
+      nonEmbeddingParams: counts.nonEmbedding,
+      tokens,
+      epochs,
+      flopsPerToken: fpt,
+      flops6ND: 6 * counts.nonEmbedding * tokens,
+      flopsExact: fpt * tokens,
       dataLimited: epochs > MAX_EPOCHS,
       ...(lrMultiplier === undefined ? {} : { lrMultiplier }),
     });

@@ -58,18 +58,41 @@ export function resultsToJSON(results: SweepResults): string {
   return JSON.stringify(results, null, 1) + '\n';
 }
 
-const RUN_NUMBERS = ['sizeIndex', 'budgetIndex', 'seed', 'params', 'nonEmbeddingParams', 'tokens', 'epochs', 'flopsPerToken',
-  'flops6ND', 'flopsExact', 'trainLoss', 'valLoss', 'trainBpc', 'valBpc', 'valTokens', 'wallSec', 'tokensPerSec'] as const;
+const RUN_NUMBERS = [
+  'sizeIndex',
+  'budgetIndex',
+  'seed',
+  'params',
+  'nonEmbeddingParams',
+  'tokens',
+  'epochs',
+  'flopsPerToken',
+  'flops6ND',
+  'flopsExact',
+  'trainLoss',
+  'valLoss',
+  'trainBpc',
+  'valBpc',
+  'valTokens',
+  'wallSec',
+  'tokensPerSec',
+] as const;
 
 function checkResults(obj: unknown, name: string): SweepResults {
-  const bad = (msg: string): never => { throw new SweepError(`${name}: ${msg}`); };
+  const bad = (msg: string): never => {
+    throw new SweepError(`${name}: ${msg}`);
+  };
   if (typeof obj !== 'object' || obj === null) bad('not a sweep results file (expected a JSON object)');
   const r = obj as Partial<SweepResults>;
-  if (r.format !== RESULTS_FORMAT) bad(`not a sweep results file (format is ${JSON.stringify(r.format)}, expected "${RESULTS_FORMAT}"); produce one with 'tabgpt sweep --out FILE' or the scaling page's export`);
+  if (r.format !== RESULTS_FORMAT)
+    bad(
+      `not a sweep results file (format is ${JSON.stringify(r.format)}, expected "${RESULTS_FORMAT}"); produce one with 'tabgpt sweep --out FILE' or the scaling page's export`,
+    );
   if (r.version !== RESULTS_VERSION) bad(`results version ${r.version} is not supported (this tabgpt reads version ${RESULTS_VERSION})`);
   const spec = specFromJSON(r.spec, `${name}: spec`);
   const c = r.corpus as CorpusInfo | undefined;
-  if (!c || typeof c.source !== 'string' || !(c.vocabSize > 0) || !(c.trainChars > 0)) bad('corpus is missing or incomplete (source, vocabSize, trainChars, ...)');
+  if (!c || typeof c.source !== 'string' || !(c.vocabSize > 0) || !(c.trainChars > 0))
+    bad('corpus is missing or incomplete (source, vocabSize, trainChars, ...)');
   if (!Array.isArray(r.runs)) bad('runs must be a list');
   if (r.lrScan !== undefined && !Array.isArray(r.lrScan)) bad('lrScan must be a list of runs');
   const runs = r.runs as RunResult[];
@@ -90,8 +113,13 @@ function checkResults(obj: unknown, name: string): SweepResults {
   });
   if (new Set([...runs, ...scan].map((x) => x.id)).size !== runs.length + scan.length) bad('two runs share an id');
   return {
-    format: RESULTS_FORMAT, version: RESULTS_VERSION, spec, corpus: c as CorpusInfo, runs,
-    ...(scan.length ? { lrScan: scan } : {}), ...(r.calibration ? { calibration: r.calibration } : {}),
+    format: RESULTS_FORMAT,
+    version: RESULTS_VERSION,
+    spec,
+    corpus: c as CorpusInfo,
+    runs,
+    ...(scan.length ? { lrScan: scan } : {}),
+    ...(r.calibration ? { calibration: r.calibration } : {}),
   };
 }
 
@@ -125,11 +153,7 @@ function csvCell(v: unknown): string {
 }
 
 export function resultsToCSV(results: SweepResults): string {
-  const lines = [
-    `# ${RESULTS_FORMAT} ${RESULTS_VERSION}`,
-    `# spec ${JSON.stringify(results.spec)}`,
-    `# corpus ${JSON.stringify(results.corpus)}`,
-  ];
+  const lines = [`# ${RESULTS_FORMAT} ${RESULTS_VERSION}`, `# spec ${JSON.stringify(results.spec)}`, `# corpus ${JSON.stringify(results.corpus)}`];
   if (results.calibration) lines.push(`# calibration ${JSON.stringify(results.calibration)}`);
   lines.push(COLUMNS.join(','));
   for (const run of allRuns(results)) {
@@ -154,17 +178,27 @@ function parseCsvRows(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') { cell += '"'; i++; }
-      else if (ch === '"') quoted = false;
+      if (ch === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
       else cell += ch;
     } else if (ch === '"') quoted = true;
-    else if (ch === ',') { row.push(cell); cell = ''; }
-    else if (ch === '\n' || ch === '\r') {
+    else if (ch === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (ch === '\n' || ch === '\r') {
       if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(cell); rows.push(row); row = []; cell = '';
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
     } else cell += ch;
   }
-  if (cell !== '' || row.length > 0) { row.push(cell); rows.push(row); }
+  if (cell !== '' || row.length > 0) {
+    row.push(cell);
+    rows.push(row);
+  }
   return rows;
 }
 
@@ -177,11 +211,16 @@ export function resultsFromCSV(text: string, name = 'results.csv'): SweepResults
       if (!m) continue;
       if (m[1] === RESULTS_FORMAT) header.version = Number(m[2]);
       else {
-        try { header[m[1]] = JSON.parse(m[2]); } catch { throw new SweepError(`${name}: the '# ${m[1]}' header line is not valid JSON`); }
+        try {
+          header[m[1]] = JSON.parse(m[2]);
+        } catch {
+          throw new SweepError(`${name}: the '# ${m[1]}' header line is not valid JSON`);
+        }
       }
     } else body.push(line);
   }
-  if (header.version === undefined) throw new SweepError(`${name}: not a sweep results CSV (no '# ${RESULTS_FORMAT}' first line); export one from 'tabgpt sweep' results or the scaling page`);
+  if (header.version === undefined)
+    throw new SweepError(`${name}: not a sweep results CSV (no '# ${RESULTS_FORMAT}' first line); export one from 'tabgpt sweep' results or the scaling page`);
   const rows = parseCsvRows(body.join('\n')).filter((r) => !(r.length === 1 && r[0] === ''));
   if (rows.length === 0) throw new SweepError(`${name}: the column header row is missing`);
   const cols = rows[0];
@@ -194,7 +233,11 @@ export function resultsFromCSV(text: string, name = 'results.csv'): SweepResults
     if (cells.length !== cols.length) throw new SweepError(`${name}: row ${r + 1} has ${cells.length} cells, the header has ${cols.length}`);
     const json = (col: string) => {
       const raw = cells[at(col)];
-      try { return JSON.parse(raw) as unknown; } catch { throw new SweepError(`${name}: row ${r + 1}, column '${col}' is not valid (${raw.slice(0, 40)})`); }
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        throw new SweepError(`${name}: row ${r + 1}, column '${col}' is not valid (${raw.slice(0, 40)})`);
+      }
     };
     const run: Record<string, unknown> = { id: cells[at('id')], backend: cells[at('backend')], finishedAt: cells[at('finishedAt')] };
     for (const k of RUN_NUMBERS) run[k] = json(k);
@@ -209,11 +252,20 @@ export function resultsFromCSV(text: string, name = 'results.csv'): SweepResults
     run.curve = JSON.parse(cells[at('curve')]) as CurvePoint[];
     return run as unknown as RunResult;
   });
-  const main = runs.filter((r) => r.lrMultiplier === undefined), scan = runs.filter((r) => r.lrMultiplier !== undefined);
-  return checkResults({
-    format: RESULTS_FORMAT, version: header.version, spec: header.spec, corpus: header.corpus, runs: main,
-    ...(scan.length ? { lrScan: scan } : {}), ...(header.calibration ? { calibration: header.calibration } : {}),
-  }, name);
+  const main = runs.filter((r) => r.lrMultiplier === undefined),
+    scan = runs.filter((r) => r.lrMultiplier !== undefined);
+  return checkResults(
+    {
+      format: RESULTS_FORMAT,
+      version: header.version,
+      spec: header.spec,
+      corpus: header.corpus,
+      runs: main,
+      ...(scan.length ? { lrScan: scan } : {}),
+      ...(header.calibration ? { calibration: header.calibration } : {}),
+    },
+    name,
+  );
 }
 
 /** JSON or CSV, by content. */

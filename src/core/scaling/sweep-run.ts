@@ -64,7 +64,9 @@ export type RunEvent = Extract<SweepEvent, { event: 'progress' }> | { result: Ru
 export async function* trainRun(run: PlannedRun, data: Dataset, signal?: { aborted: boolean }): AsyncGenerator<RunEvent> {
   const started = performance.now();
   if (data.tokenizer.vocabSize !== run.config.vocabSize) {
-    throw new SweepError(`run ${run.id} was planned for a vocabulary of ${run.config.vocabSize}, the text has ${data.tokenizer.vocabSize}: the results belong to another text`);
+    throw new SweepError(
+      `run ${run.id} was planned for a vocabulary of ${run.config.vocabSize}, the text has ${data.tokenizer.vocabSize}: the results belong to another text`,
+    );
   }
   const trainer = newTrainer(run.config, data);
   const curve: CurvePoint[] = [];
@@ -85,11 +87,28 @@ export async function* trainRun(run: PlannedRun, data: Dataset, signal?: { abort
       const ev = next.value;
       if (ev.event === 'step') {
         curve.push({ step: ev.step, tokens: ev.step * trainer.tokensPerStep, trainLoss: ev.trainLoss });
-        yield { event: 'progress', runId: run.id, step: ev.step, maxIters: run.config.maxIters, trainLoss: ev.trainLoss, tokensPerSec: ev.tokensPerSec, lr: ev.lr };
+        yield {
+          event: 'progress',
+          runId: run.id,
+          step: ev.step,
+          maxIters: run.config.maxIters,
+          trainLoss: ev.trainLoss,
+          tokensPerSec: ev.tokensPerSec,
+          lr: ev.lr,
+        };
       } else if (ev.event === 'eval') {
         const last = curve[curve.length - 1];
         if (last && last.step === ev.step) last.valLoss = ev.valLoss;
-        yield { event: 'progress', runId: run.id, step: ev.step, maxIters: run.config.maxIters, trainLoss: ev.trainLoss, valLoss: ev.valLoss, tokensPerSec: ev.tokensPerSec, lr: ev.lr };
+        yield {
+          event: 'progress',
+          runId: run.id,
+          step: ev.step,
+          maxIters: run.config.maxIters,
+          trainLoss: ev.trainLoss,
+          valLoss: ev.valLoss,
+          tokensPerSec: ev.tokensPerSec,
+          lr: ev.lr,
+        };
       } else {
         summary = ev.summary;
       }
@@ -103,7 +122,10 @@ export async function* trainRun(run: PlannedRun, data: Dataset, signal?: { abort
     yield {
       result: {
         ...run,
-        trainLoss, valLoss, trainBpc: trainLoss / Math.LN2, valBpc: valLoss / Math.LN2,
+        trainLoss,
+        valLoss,
+        trainBpc: trainLoss / Math.LN2,
+        valBpc: valLoss / Math.LN2,
         valTokens: evalIters * batchSize * blockSize,
         curve,
         wallSec: (performance.now() - started) / 1000,
@@ -122,10 +144,16 @@ export async function* trainRun(run: PlannedRun, data: Dataset, signal?: { abort
 function divergedResult(run: PlannedRun, curve: CurvePoint[], why: string, wallSec: number): RunResult {
   return {
     ...run,
-    trainLoss: null as unknown as number, valLoss: null as unknown as number, trainBpc: null as unknown as number, valBpc: null as unknown as number,
+    trainLoss: null as unknown as number,
+    valLoss: null as unknown as number,
+    trainBpc: null as unknown as number,
+    valBpc: null as unknown as number,
     valTokens: run.config.evalIters * run.config.batchSize * run.config.blockSize,
     curve: curve.filter((c) => Number.isFinite(c.trainLoss)),
-    wallSec, tokensPerSec: 0, backend: tf.getBackend(), finishedAt: new Date().toISOString(),
+    wallSec,
+    tokensPerSec: 0,
+    backend: tf.getBackend(),
+    finishedAt: new Date().toISOString(),
     diverged: why,
   };
 }
@@ -136,7 +164,8 @@ function divergedResult(run: PlannedRun, curve: CurvePoint[], why: string, wallS
  * backends are timed honestly.
  */
 export async function calibrate(
-  spec: SweepSpec, data: Dataset,
+  spec: SweepSpec,
+  data: Dataset,
   opts: { steps?: number; onSize?: (done: number, total: number) => void; signal?: { aborted: boolean } } = {},
 ): Promise<Calibration> {
   const steps = opts.steps ?? 5;

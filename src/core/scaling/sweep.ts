@@ -167,7 +167,9 @@ const posNum = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v 
 
 /** Throw one SweepError line naming the first bad field and the fix. */
 export function validateSpec(spec: SweepSpec): void {
-  const bad = (msg: string): never => { throw new SweepError(`sweep spec: ${msg}`); };
+  const bad = (msg: string): never => {
+    throw new SweepError(`sweep spec: ${msg}`);
+  };
   if (typeof spec.corpus !== 'string' || spec.corpus === '') bad(`corpus must be 'shakespeare', 'builtin' or 'text:NAME'`);
   for (const k of ['sizes', 'headSize', 'blockSize', 'batchSize', 'evalIters', 'evalsPerRun'] as const) {
     if (!posInt(spec[k])) bad(`${k} must be a positive integer (got ${JSON.stringify(spec[k])})`);
@@ -179,21 +181,26 @@ export function validateSpec(spec: SweepSpec): void {
   if (spec.sizes < (small ? 2 : MIN_SIZES)) bad(`sizes must be at least ${MIN_SIZES} for a scaling fit (got ${spec.sizes})`);
   if (!(spec.maxParams > spec.minParams)) bad(`maxParams (${spec.maxParams}) must exceed minParams (${spec.minParams})`);
   if (!small && spec.maxParams / spec.minParams < MIN_SPAN) {
-    bad(`the ladder must span at least ${MIN_SPAN}x in non-embedding parameters: raise maxParams to ${Math.ceil(spec.minParams * MIN_SPAN)} or lower minParams to ${Math.floor(spec.maxParams / MIN_SPAN)}`);
+    bad(
+      `the ladder must span at least ${MIN_SPAN}x in non-embedding parameters: raise maxParams to ${Math.ceil(spec.minParams * MIN_SPAN)} or lower minParams to ${Math.floor(spec.maxParams / MIN_SPAN)}`,
+    );
   }
   const hasTokens = spec.tokens !== null && spec.tokens !== undefined;
   const hasRatio = spec.tokensPerParam !== null && spec.tokensPerParam !== undefined;
   if (hasTokens === hasRatio) bad('give exactly one of tokens (per run) and tokensPerParam');
   if (hasTokens && !posNum(spec.tokens)) bad(`tokens must be a positive number (got ${spec.tokens})`);
   if (hasRatio && !posNum(spec.tokensPerParam)) bad(`tokensPerParam must be a positive number (got ${spec.tokensPerParam})`);
-  if (!Array.isArray(spec.budgets) || spec.budgets.length === 0 || !spec.budgets.every(posNum)) bad('budgets must be a non-empty list of positive multipliers, e.g. [1] or [0.25, 0.5, 1]');
+  if (!Array.isArray(spec.budgets) || spec.budgets.length === 0 || !spec.budgets.every(posNum))
+    bad('budgets must be a non-empty list of positive multipliers, e.g. [1] or [0.25, 0.5, 1]');
   if (new Set(spec.budgets).size !== spec.budgets.length) bad('budgets must not repeat a value');
   const lr = spec.lr as LrRule | undefined;
   const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
   const range = (v: unknown) => Array.isArray(v) && v.length === 2 && posNum(v[0]) && posNum(v[1]) && v[0] <= v[1];
   const budgetOk = (r: LrRule) => r.kind === 'budget' && finite(r.c0) && finite(r.cD) && finite(r.cN) && range(r.tokens) && range(r.params);
   if (!lr || (lr.kind === 'kaplan' ? !posNum(lr.scale) : lr.kind === 'fixed' ? !posNum(lr.lr) : !budgetOk(lr))) {
-    bad(`lr must be {"kind":"kaplan","scale":8}, {"kind":"fixed","lr":0.001} or the budget rule {"kind":"budget","c0":..,"cD":..,"cN":..,"tokens":[lo,hi],"params":[lo,hi]} (got ${JSON.stringify(spec.lr)})`);
+    bad(
+      `lr must be {"kind":"kaplan","scale":8}, {"kind":"fixed","lr":0.001} or the budget rule {"kind":"budget","c0":..,"cD":..,"cN":..,"tokens":[lo,hi],"params":[lo,hi]} (got ${JSON.stringify(spec.lr)})`,
+    );
   }
   if (!(spec.minLrRatio >= 0 && spec.minLrRatio <= 1)) bad(`minLrRatio must be in [0, 1] (got ${spec.minLrRatio})`);
   if (!(spec.warmupFraction >= 0 && spec.warmupFraction < 0.5)) bad(`warmupFraction must be in [0, 0.5) (got ${spec.warmupFraction})`);
@@ -208,7 +215,13 @@ export function validateSpec(spec: SweepSpec): void {
   if (!(spec.gradClip >= 0)) bad(`gradClip must be >= 0 (got ${spec.gradClip})`);
   if (spec.isoFlops !== null && spec.isoFlops !== undefined) {
     const iso = spec.isoFlops;
-    if (typeof iso !== 'object' || !Array.isArray(iso.flops) || iso.flops.length === 0 || !iso.flops.every(posNum) || new Set(iso.flops).size !== iso.flops.length) {
+    if (
+      typeof iso !== 'object' ||
+      !Array.isArray(iso.flops) ||
+      iso.flops.length === 0 ||
+      !iso.flops.every(posNum) ||
+      new Set(iso.flops).size !== iso.flops.length
+    ) {
       bad('isoFlops.flops must be a list of distinct positive compute levels C = 6ND, e.g. [1e10, 3e10, 1e11]');
     }
     if (!posNum(iso.minTokensPerParam) || !posNum(iso.maxTokensPerParam) || !(iso.maxTokensPerParam > iso.minTokensPerParam)) {
@@ -219,17 +232,19 @@ export function validateSpec(spec: SweepSpec): void {
     const scan = spec.lrScan;
     // Usually around 1 (the rule's own lr); a list without 1 extends an earlier scan of the same runs (merged by `sweep lr-rule`).
     if (typeof scan !== 'object' || !Array.isArray(scan.multipliers) || scan.multipliers.length < 1 || !scan.multipliers.every(posNum)) {
-      bad('lrScan.multipliers must be a list of positive factors of the rule\'s lr, e.g. [0.25, 0.5, 1, 2, 4]');
+      bad("lrScan.multipliers must be a list of positive factors of the rule's lr, e.g. [0.25, 0.5, 1, 2, 4]");
     }
     if (new Set(scan.multipliers).size !== scan.multipliers.length) bad('lrScan.multipliers must not repeat a value');
-    if (!['ends', 'all', 'smallest', 'largest'].includes(scan.sizes)) bad(`lrScan.sizes must be 'ends', 'all', 'smallest' or 'largest' (got ${JSON.stringify(scan.sizes)})`);
+    if (!['ends', 'all', 'smallest', 'largest'].includes(scan.sizes))
+      bad(`lrScan.sizes must be 'ends', 'all', 'smallest' or 'largest' (got ${JSON.stringify(scan.sizes)})`);
     if (!(scan.tokenFraction > 0 && scan.tokenFraction <= 1)) bad(`lrScan.tokenFraction must be in (0, 1] (got ${scan.tokenFraction})`);
   }
 }
 
 /** A spec from parsed JSON: defaults for missing fields, unknown fields refused, then validated. */
 export function specFromJSON(obj: unknown, name = 'the spec'): SweepSpec {
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new SweepError(`${name} must be a JSON object with sweep fields (corpus, sizes, minParams, ...)`);
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
+    throw new SweepError(`${name} must be a JSON object with sweep fields (corpus, sizes, minParams, ...)`);
   const known = new Set([...Object.keys(DEFAULT_SPEC), 'testOnlySmallLadder']);
   const unknown = Object.keys(obj).filter((k) => !known.has(k));
   if (unknown.length > 0) throw new SweepError(`${name}: unknown field '${unknown[0]}'; known fields: ${[...known].join(', ')}`);
@@ -246,4 +261,3 @@ export function specDiff(a: SweepSpec, b: SweepSpec): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof SweepSpec>;
   return [...keys].filter((k) => JSON.stringify(a[k] ?? null) !== JSON.stringify(b[k] ?? null));
 }
-

@@ -16,10 +16,18 @@ export async function chooseCorpus(lab: Lab, kind: string, file?: File): Promise
   $('corpus-stats').textContent = 'loading…';
   updateButtons(lab);
   try {
-    const corpus = (lab.corpus = kind === 'builtin' ? await loadBuiltin() : kind === 'builtin-small' ? await loadBuiltinSmall() : kind === 'file' && file ? await loadFile(file) : await loadShakespeare());
+    const corpus = (lab.corpus =
+      kind === 'builtin'
+        ? await loadBuiltin()
+        : kind === 'builtin-small'
+          ? await loadBuiltinSmall()
+          : kind === 'file' && file
+            ? await loadFile(file)
+            : await loadShakespeare());
     if (corpus.ref.kind === 'file') await rememberText(corpus).catch(() => undefined);
     state.corpus = corpus.ref.name;
-    $('corpus-stats').textContent = `${corpus.ref.name}: ${corpus.chars.toLocaleString('en-US')} chars, vocab ${corpus.vocabSize}, ${corpus.trainChars.toLocaleString('en-US')} train / ${corpus.valChars.toLocaleString('en-US')} val`;
+    $('corpus-stats').textContent =
+      `${corpus.ref.name}: ${corpus.chars.toLocaleString('en-US')} chars, vocab ${corpus.vocabSize}, ${corpus.trainChars.toLocaleString('en-US')} train / ${corpus.valChars.toLocaleString('en-US')} val`;
     if (corpus.notice) notice(corpus.notice);
   } catch (e) {
     $('corpus-stats').textContent = errorMessage(e);
@@ -44,7 +52,12 @@ export async function resumeCorpus(lab: Lab, load: Promise<LoadedCorpus>): Promi
 
 export function corpusInfo(c: LoadedCorpus): CorpusInfo {
   return {
-    source: c.ref.kind === 'file' ? c.ref.name : c.ref.kind, chars: c.chars, trainChars: c.trainChars, valChars: c.valChars, vocabSize: c.vocabSize, sha256: c.ref.sha256,
+    source: c.ref.kind === 'file' ? c.ref.name : c.ref.kind,
+    chars: c.chars,
+    trainChars: c.trainChars,
+    valChars: c.valChars,
+    vocabSize: c.vocabSize,
+    sha256: c.ref.sha256,
     ...(c.refs.floor !== undefined ? { entropyPerChar: c.refs.floor } : {}),
   };
 }

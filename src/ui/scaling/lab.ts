@@ -24,9 +24,18 @@ export interface ScalingState {
   runsDone: number;
   runsTotal: number;
   /** The E + power-law fit on the chosen parameter count, or null until there are enough runs. */
-  fit: { paramKind: ParamKind; E: number; Nc: number; alpha: number; intervals: NonNullable<Analysis['fit']>['intervals']; heldOut: Analysis['heldOut']; points: number;
+  fit: {
+    paramKind: ParamKind;
+    E: number;
+    Nc: number;
+    alpha: number;
+    intervals: NonNullable<Analysis['fit']>['intervals'];
+    heldOut: Analysis['heldOut'];
+    points: number;
     /** false: the fit failed its checks and is shown as "not a scaling law"; problems: one line each. */
-    valid: boolean; problems: string[] } | null;
+    valid: boolean;
+    problems: string[];
+  } | null;
   error: string | null;
   backend: string | null;
   corpus: string | null;
@@ -47,9 +56,22 @@ export interface ScalingState {
 
 export function initialState(): ScalingState {
   return {
-    status: 'loading', runsDone: 0, runsTotal: 0, fit: null, error: null, backend: null, corpus: null,
-    currentRun: null, step: 0, maxIters: 0, saved: 0, estimateSec: null, predictions: {}, startedThisSession: [],
-    lrScan: null, approaches: [],
+    status: 'loading',
+    runsDone: 0,
+    runsTotal: 0,
+    fit: null,
+    error: null,
+    backend: null,
+    corpus: null,
+    currentRun: null,
+    step: 0,
+    maxIters: 0,
+    saved: 0,
+    estimateSec: null,
+    predictions: {},
+    startedThisSession: [],
+    lrScan: null,
+    approaches: [],
   };
 }
 

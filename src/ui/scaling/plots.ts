@@ -34,11 +34,15 @@ function align(series: { x: number[]; y: (number | null)[] }[]): uPlot.AlignedDa
   return [xs, ...cols] as uPlot.AlignedData;
 }
 
-const fmtSI = (v: number) => (v >= 1e9 ? `${+(v / 1e9).toPrecision(3)}G` : v >= 1e6 ? `${+(v / 1e6).toPrecision(3)}M` : v >= 1e3 ? `${+(v / 1e3).toPrecision(3)}k` : `${+v.toPrecision(3)}`);
+const fmtSI = (v: number) =>
+  v >= 1e9 ? `${+(v / 1e9).toPrecision(3)}G` : v >= 1e6 ? `${+(v / 1e6).toPrecision(3)}M` : v >= 1e3 ? `${+(v / 1e3).toPrecision(3)}k` : `${+v.toPrecision(3)}`;
 
 class Plot {
   private chart: uPlot | null = null;
-  constructor(private readonly el: HTMLElement, private readonly height = 300) {
+  constructor(
+    private readonly el: HTMLElement,
+    private readonly height = 300,
+  ) {
     new ResizeObserver(() => this.chart?.setSize({ width: this.width(), height: this.height })).observe(el);
   }
   private width(): number {
@@ -63,7 +67,10 @@ function logSplits(min: number, max: number): number[] {
   const pick = (mantissas: number[]) => {
     const out: number[] = [];
     for (let k = Math.floor(Math.log10(min)); k <= Math.ceil(Math.log10(max)); k++) {
-      for (const m of mantissas) { const v = m * 10 ** k; if (v >= min && v <= max) out.push(v); }
+      for (const m of mantissas) {
+        const v = m * 10 ** k;
+        if (v >= min && v <= max) out.push(v);
+      }
     }
     return out;
   };
@@ -89,9 +96,15 @@ function logAxes(xLabel: string, yLabel: string): Pick<uPlot.Options, 'scales' |
       y: { distr: 3, range: (_u, min, max) => [min / 1.02, max * 1.02] },
     },
     axes: [
-      { label: xLabel, splits: (_u, _i, min, max) => logSplits(min, max), filter: (_u, splits) => splits, values: (_u, vals) => vals.map((v) => (v == null ? '' : fmtSI(v))) },
       {
-        label: yLabel, size: 60,
+        label: xLabel,
+        splits: (_u, _i, min, max) => logSplits(min, max),
+        filter: (_u, splits) => splits,
+        values: (_u, vals) => vals.map((v) => (v == null ? '' : fmtSI(v))),
+      },
+      {
+        label: yLabel,
+        size: 60,
         splits: (_u, _i, min, max) => (max / min > 3 ? logSplits(min, max) : linearSplits(min, max)),
         filter: (_u, splits) => splits, // uPlot labels only whole decades on log axes by default
         values: (_u, vals) => vals.map((v) => (v == null ? '' : (+v.toPrecision(3)).toString())),
@@ -101,7 +114,11 @@ function logAxes(xLabel: string, yLabel: string): Pick<uPlot.Options, 'scales' |
 }
 
 const pointsOnly = (label: string, color: string, size = 8, fill = color): uPlot.Series => ({
-  label, stroke: color, width: 0, paths: () => null, points: { show: true, size, stroke: color, fill, width: 2 },
+  label,
+  stroke: color,
+  width: 0,
+  paths: () => null,
+  points: { show: true, size, stroke: color, fill, width: 2 },
 });
 
 export interface LossVsNInput {
@@ -152,23 +169,26 @@ export class ScalingPlots {
     series.push({ x: before.map((p) => p.N), y: before.map((p) => u(p.loss)) });
     series.push({ x: input.pending && Number.isFinite(input.pending.loss) ? [input.pending.N] : [], y: input.pending ? [u(input.pending.loss)] : [] });
     const data = align(series);
-    this.lossN.draw({
-      ...logAxes(`N (${input.paramLabel})`, `final val loss (${input.units === 'bpc' ? 'bpc' : 'nats'})`),
-      ...(input.notALaw ? { title: `${NOT_A_SCALING_LAW}: the fit below describes these points only (see the problems under the plot)` } : {}),
-      series: [
-        {},
-        pointsOnly('measured', '#1f2328', 9),
-        input.notALaw
-          ? { label: `fit E + (Nc/N)^α (${NOT_A_SCALING_LAW})`, stroke: '#dc2626', width: 1.5, dash: [4, 4], spanGaps: true }
-          : { label: 'fit E + (Nc/N)^α', stroke: '#2563eb', width: 2, spanGaps: true },
-        { label: 'pure power law', stroke: '#9ca3af', width: 1, dash: [6, 4], spanGaps: true },
-        { label: 'band 2.5%', stroke: 'rgba(37,99,235,0.35)', width: 1, spanGaps: true },
-        { label: 'band 97.5%', stroke: 'rgba(37,99,235,0.35)', width: 1, spanGaps: true },
-        pointsOnly('predicted before it ran', '#ea580c', 9, '#ffffff'),
-        pointsOnly('next run (predicted)', '#dc2626', 12, 'rgba(220,38,38,0.15)'),
-      ],
-      bands: [{ series: [5, 4], fill: 'rgba(37,99,235,0.12)' }],
-    }, data);
+    this.lossN.draw(
+      {
+        ...logAxes(`N (${input.paramLabel})`, `final val loss (${input.units === 'bpc' ? 'bpc' : 'nats'})`),
+        ...(input.notALaw ? { title: `${NOT_A_SCALING_LAW}: the fit below describes these points only (see the problems under the plot)` } : {}),
+        series: [
+          {},
+          pointsOnly('measured', '#1f2328', 9),
+          input.notALaw
+            ? { label: `fit E + (Nc/N)^α (${NOT_A_SCALING_LAW})`, stroke: '#dc2626', width: 1.5, dash: [4, 4], spanGaps: true }
+            : { label: 'fit E + (Nc/N)^α', stroke: '#2563eb', width: 2, spanGaps: true },
+          { label: 'pure power law', stroke: '#9ca3af', width: 1, dash: [6, 4], spanGaps: true },
+          { label: 'band 2.5%', stroke: 'rgba(37,99,235,0.35)', width: 1, spanGaps: true },
+          { label: 'band 97.5%', stroke: 'rgba(37,99,235,0.35)', width: 1, spanGaps: true },
+          pointsOnly('predicted before it ran', '#ea580c', 9, '#ffffff'),
+          pointsOnly('next run (predicted)', '#dc2626', 12, 'rgba(220,38,38,0.15)'),
+        ],
+        bands: [{ series: [5, 4], fill: 'rgba(37,99,235,0.12)' }],
+      },
+      data,
+    );
   }
 
   drawLossVsCompute(runs: RunResult[], frontier: { flops: number; loss: number }[], units: Units): void {
@@ -177,25 +197,46 @@ export class ScalingPlots {
     const series = sorted.map((r) => ({ x: r.curve.map((c) => r.flopsPerToken * c.tokens), y: r.curve.map((c) => u(c.trainLoss)) }));
     series.push({ x: frontier.map((f) => f.flops), y: frontier.map((f) => u(f.loss)) });
     const sizes = [...new Set(sorted.map((r) => r.sizeIndex))].sort((a, b) => a - b);
-    this.compute.draw({
-      ...logAxes('compute C (exact training FLOPs)', `train loss (${units})`),
-      series: [
-        {},
-        ...sorted.map((r) => ({ label: r.id, stroke: PALETTE[sizes.indexOf(r.sizeIndex) % PALETTE.length], width: 1.2, spanGaps: true, points: { show: false } })),
-        { label: 'frontier', stroke: '#111827', width: 3, dash: [2, 3], spanGaps: true, points: { show: false } },
-      ],
-      legend: { show: sorted.length <= 12 },
-    }, align(series));
+    this.compute.draw(
+      {
+        ...logAxes('compute C (exact training FLOPs)', `train loss (${units})`),
+        series: [
+          {},
+          ...sorted.map((r) => ({
+            label: r.id,
+            stroke: PALETTE[sizes.indexOf(r.sizeIndex) % PALETTE.length],
+            width: 1.2,
+            spanGaps: true,
+            points: { show: false },
+          })),
+          { label: 'frontier', stroke: '#111827', width: 3, dash: [2, 3], spanGaps: true, points: { show: false } },
+        ],
+        legend: { show: sorted.length <= 12 },
+      },
+      align(series),
+    );
   }
 
   drawIsoFlops(iso: IsoFlopAnalysis, units: Units, paramLabel: string): void {
     const u = scaleLoss(units);
     const curves = iso.curves.filter((c) => c.points.length >= 2);
     const series = curves.map((c) => ({ x: c.points.map((p) => p.N), y: c.points.map((p) => u(p.loss)) }));
-    this.iso.draw({
-      ...logAxes(`N (${paramLabel})`, `final val loss (${units})`),
-      series: [{}, ...curves.map((c, i) => ({ label: `C = ${c.flops.toExponential(2)}`, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: true, points: { show: true, size: 6 } }))],
-    }, align(series));
+    this.iso.draw(
+      {
+        ...logAxes(`N (${paramLabel})`, `final val loss (${units})`),
+        series: [
+          {},
+          ...curves.map((c, i) => ({
+            label: `C = ${c.flops.toExponential(2)}`,
+            stroke: PALETTE[i % PALETTE.length],
+            width: 1.5,
+            spanGaps: true,
+            points: { show: true, size: 6 },
+          })),
+        ],
+      },
+      align(series),
+    );
   }
 
   drawNopt(iso: IsoFlopAnalysis, joint: JointFit | null): void {
@@ -208,26 +249,45 @@ export class ScalingPlots {
       jointLine = { x: grid, y: grid.map((C) => computeOptimal(joint, C).Nopt) };
     }
     series.push(jointLine);
-    this.nopt.draw({
-      ...logAxes('compute C (FLOPs)', 'N_opt'),
-      series: [{}, pointsOnly('IsoFLOP minima (Approach 2)', '#ea580c', 9), { label: 'L(N, D) fit (Approach 3)', stroke: '#2563eb', width: 2, spanGaps: true }],
-    }, align(series));
+    this.nopt.draw(
+      {
+        ...logAxes('compute C (FLOPs)', 'N_opt'),
+        series: [
+          {},
+          pointsOnly('IsoFLOP minima (Approach 2)', '#ea580c', 9),
+          { label: 'L(N, D) fit (Approach 3)', stroke: '#2563eb', width: 2, spanGaps: true },
+        ],
+      },
+      align(series),
+    );
   }
 
   /** Final validation loss against peak lr, one line per scanned size; rings mark the rule's lr, filled dots the best. */
   drawLrScan(scan: LrScanSummary, units: Units): void {
     const u = scaleLoss(units);
-    const series: { x: number[]; y: (number | null)[] }[] = scan.sizes.map((z) => ({ x: z.points.map((p) => p.lr), y: z.points.map((p) => (p.loss === null ? null : u(p.loss))) }));
+    const series: { x: number[]; y: (number | null)[] }[] = scan.sizes.map((z) => ({
+      x: z.points.map((p) => p.lr),
+      y: z.points.map((p) => (p.loss === null ? null : u(p.loss))),
+    }));
     series.push({ x: scan.sizes.map((z) => z.ruleLr), y: scan.sizes.map((z) => u(z.points.find((p) => p.multiplier === 1)?.loss ?? null)) });
     series.push({ x: scan.sizes.map((z) => z.bestLr), y: scan.sizes.map((z) => u(z.points.find((p) => p.multiplier === z.bestMultiplier)?.loss ?? null)) });
-    this.lr.draw({
-      ...logAxes('peak learning rate', `final val loss (${units})`),
-      series: [
-        {},
-        ...scan.sizes.map((z, i) => ({ label: `N = ${fmtSI(z.nonEmbeddingParams)}`, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: true, points: { show: true, size: 5 } })),
-        pointsOnly("the rule's lr", '#111827', 14, 'rgba(0,0,0,0)'),
-        pointsOnly('best', '#dc2626', 7),
-      ],
-    }, align(series));
+    this.lr.draw(
+      {
+        ...logAxes('peak learning rate', `final val loss (${units})`),
+        series: [
+          {},
+          ...scan.sizes.map((z, i) => ({
+            label: `N = ${fmtSI(z.nonEmbeddingParams)}`,
+            stroke: PALETTE[i % PALETTE.length],
+            width: 1.5,
+            spanGaps: true,
+            points: { show: true, size: 5 },
+          })),
+          pointsOnly("the rule's lr", '#111827', 14, 'rgba(0,0,0,0)'),
+          pointsOnly('best', '#dc2626', 7),
+        ],
+      },
+      align(series),
+    );
   }
 }

@@ -17,10 +17,14 @@ export function persist(lab: Lab, status: StoredStatus): Promise<void> {
   const snapshot = lab.results;
   if (!snapshot) return lab.saving;
   const preds = structuredClone(lab.predictions);
-  lab.saving = lab.saving.then(() => saveSweep({ ...snapshot, ...(lab.calibration ? { calibration: lab.calibration } : {}) }, status, preds)).then(
-    () => { lab.state.saved = allRuns(snapshot).length; },
-    (e) => notice(errorMessage(e), 'error'),
-  );
+  lab.saving = lab.saving
+    .then(() => saveSweep({ ...snapshot, ...(lab.calibration ? { calibration: lab.calibration } : {}) }, status, preds))
+    .then(
+      () => {
+        lab.state.saved = allRuns(snapshot).length;
+      },
+      (e) => notice(errorMessage(e), 'error'),
+    );
   return lab.saving;
 }
 
@@ -32,7 +36,10 @@ export function persist(lab: Lab, status: StoredStatus): Promise<void> {
  */
 export async function restoreStored(lab: Lab): Promise<{ text: Promise<LoadedCorpus> } | null> {
   const { state, settings } = lab;
-  const stored = await loadSweep().catch((e) => { notice(errorMessage(e), 'error'); return null; });
+  const stored = await loadSweep().catch((e) => {
+    notice(errorMessage(e), 'error');
+    return null;
+  });
   if (!stored) return null;
   const results = (lab.results = stored.results);
   lab.calibration = results.calibration ?? null;
@@ -44,18 +51,21 @@ export async function restoreStored(lab: Lab): Promise<{ text: Promise<LoadedCor
   if (!unfinished || location.search.includes('autostart=1')) return null;
   settings.spec = results.spec;
   fillForm(lab, results.spec);
-  $('resume-text').textContent = `A sweep on ${results.corpus.source} stopped after ${state.runsDone} of ${state.runsTotal} runs${stored.status === 'running' ? ' (the page was closed mid-run)' : ''}.`;
+  $('resume-text').textContent =
+    `A sweep on ${results.corpus.source} stopped after ${state.runsDone} of ${state.runsTotal} runs${stored.status === 'running' ? ' (the page was closed mid-run)' : ''}.`;
   $('resume-offer').hidden = false;
   const c = results.corpus;
   const kind = c.source === 'builtin' || c.source === 'shakespeare' ? c.source : 'file';
   return { text: textFor({ kind, name: c.source, sha256: c.sha256 }) };
 }
 
-
 /** Export (JSON, CSV), import and clear. */
 export function wireResultsIO(lab: Lab): void {
   const { state, settings } = lab;
-  $('export-json').addEventListener('click', () => lab.results && download(new Blob([resultsToJSON(lab.results)], { type: 'application/json' }), 'scaling-results.json'));
+  $('export-json').addEventListener(
+    'click',
+    () => lab.results && download(new Blob([resultsToJSON(lab.results)], { type: 'application/json' }), 'scaling-results.json'),
+  );
   $('export-csv').addEventListener('click', () => lab.results && download(new Blob([resultsToCSV(lab.results)], { type: 'text/csv' }), 'scaling-results.csv'));
   $('import').addEventListener('change', async () => {
     const input = $<HTMLInputElement>('import');

@@ -22,14 +22,22 @@ export function refresh(lab: Lab): void {
   state.fit = null;
   if (results && results.runs.length > 0) {
     const Ns = results.runs.map((r) => (settings.paramKind === 'total' ? r.params : r.nonEmbeddingParams));
-    const lo = Math.min(...Ns) / 1.5, hi = Math.max(...Ns) * 2;
+    const lo = Math.min(...Ns) / 1.5,
+      hi = Math.max(...Ns) * 2;
     const bandN = Array.from({ length: 40 }, (_, i) => lo * Math.pow(hi / lo, i / 39));
     lab.analysis = analyse(results, { paramKind: settings.paramKind, bootstrap: 200, bandN });
     if (lab.analysis.fit) {
       const f = lab.analysis.fit;
       state.fit = {
-        paramKind: settings.paramKind, E: f.E, Nc: f.Nc, alpha: f.alpha, intervals: f.intervals, heldOut: lab.analysis.heldOut, points: lab.analysis.points.length,
-        valid: lab.analysis.diagnosis.valid, problems: lab.analysis.diagnosis.problems.map((p) => p.message),
+        paramKind: settings.paramKind,
+        E: f.E,
+        Nc: f.Nc,
+        alpha: f.alpha,
+        intervals: f.intervals,
+        heldOut: lab.analysis.heldOut,
+        points: lab.analysis.points.length,
+        valid: lab.analysis.diagnosis.valid,
+        problems: lab.analysis.diagnosis.problems.map((p) => p.message),
       };
     }
     if (hasSeveralBudgets(results)) lab.iso = isoFlops(results.runs, settings.paramKind);
@@ -43,25 +51,42 @@ export function refresh(lab: Lab): void {
   if (iso && iso.curves.length > 0) {
     plots.drawIsoFlops(iso, units, PARAM_KIND_LABEL[settings.paramKind]);
     plots.drawNopt(iso, analysis?.joint ?? null);
-    $('iso-summary').textContent = iso.a !== null ? `IsoFLOP minima: N_opt ∝ C^${iso.a.toFixed(3)}` : 'too few IsoFLOP minima inside the ladder for an exponent';
+    $('iso-summary').textContent =
+      iso.a !== null ? `IsoFLOP minima: N_opt ∝ C^${iso.a.toFixed(3)}` : 'too few IsoFLOP minima inside the ladder for an exponent';
   }
   state.lrScan = results?.lrScan?.length ? summariseLrScan(results.lrScan) : null;
   $('lr-card').hidden = !state.lrScan || state.lrScan.sizes.length === 0;
   if (state.lrScan && state.lrScan.sizes.length > 0) {
     plots.drawLrScan(state.lrScan, units);
-    $('lr-summary').textContent = state.lrScan.sizes.map((z) => `N = ${formatParams(z.nonEmbeddingParams)}: best lr ${z.bestLr.toPrecision(3)} = rule × ${z.bestMultiplier}${z.bestAtEdge ? ' (edge of the scan)' : ''}, the rule costs ${z.ruleExcess.toFixed(4)} nats`).join('; ')
-      + `. The rule is ${state.lrScan.ruleOk ? '' : 'not '}within 2× of the best lr at every scanned size.`;
+    $('lr-summary').textContent =
+      state.lrScan.sizes
+        .map(
+          (z) =>
+            `N = ${formatParams(z.nonEmbeddingParams)}: best lr ${z.bestLr.toPrecision(3)} = rule × ${z.bestMultiplier}${z.bestAtEdge ? ' (edge of the scan)' : ''}, the rule costs ${z.ruleExcess.toFixed(4)} nats`,
+        )
+        .join('; ') + `. The rule is ${state.lrScan.ruleOk ? '' : 'not '}within 2× of the best lr at every scanned size.`;
   }
-  state.approaches = results && hasSeveralBudgets(results) ? chinchillaApproaches(results.runs, settings.paramKind, { bootstrap: 100, ...(results.spec.isoFlops ? { isoLevelsFrom: results.spec.budgets.length } : {}) }) : [];
+  state.approaches =
+    results && hasSeveralBudgets(results)
+      ? chinchillaApproaches(results.runs, settings.paramKind, {
+          bootstrap: 100,
+          ...(results.spec.isoFlops ? { isoLevelsFrom: results.spec.budgets.length } : {}),
+        })
+      : [];
   renderApproaches($('approaches') as HTMLTableElement, state.approaches);
   renderConstants($('constants') as HTMLTableElement, analysis, units, iso);
   renderRuns($('runs') as HTMLTableElement, results?.runs ?? [], analysis, lab.predictions[settings.paramKind], units);
   const a = analysis;
-  $('fit-summary').textContent = !a ? 'no runs yet'
-    : !a.diagnosis.valid ? `${NOT_A_SCALING_LAW[0].toUpperCase()}${NOT_A_SCALING_LAW.slice(1)}: ${a.diagnosis.problems.map((p) => p.message).join(' ')}`
-    : a.fit ? `L(N) = ${sci(a.fit.E, 4)} + (${sci(a.fit.Nc)} / N)^${sci(a.fit.alpha)} on ${PARAM_KIND_LABEL[settings.paramKind]} (${a.points.length} runs; band: 95% bootstrap over runs)`
-      + (a.heldOut ? `; largest size held out: predicted ${a.heldOut.predicted.toFixed(4)}, measured ${a.heldOut.measured.toFixed(4)} (${(100 * a.heldOut.error).toFixed(2)}%)` : '')
-      : `no E + power-law fit yet: ${a.fitError ?? ''}`;
+  $('fit-summary').textContent = !a
+    ? 'no runs yet'
+    : !a.diagnosis.valid
+      ? `${NOT_A_SCALING_LAW[0].toUpperCase()}${NOT_A_SCALING_LAW.slice(1)}: ${a.diagnosis.problems.map((p) => p.message).join(' ')}`
+      : a.fit
+        ? `L(N) = ${sci(a.fit.E, 4)} + (${sci(a.fit.Nc)} / N)^${sci(a.fit.alpha)} on ${PARAM_KIND_LABEL[settings.paramKind]} (${a.points.length} runs; band: 95% bootstrap over runs)` +
+          (a.heldOut
+            ? `; largest size held out: predicted ${a.heldOut.predicted.toFixed(4)}, measured ${a.heldOut.measured.toFixed(4)} (${(100 * a.heldOut.error).toFixed(2)}%)`
+            : '')
+        : `no E + power-law fit yet: ${a.fitError ?? ''}`;
   showResultsInfo(lab);
   $<HTMLProgressElement>('progress-runs').max = Math.max(1, state.runsTotal);
   $<HTMLProgressElement>('progress-runs').value = state.runsDone;
@@ -86,10 +111,15 @@ export function drawLossVsN(lab: Lab): void {
   const nOf = (r: PlannedRun) => (kind === 'total' ? r.params : r.nonEmbeddingParams);
   const before = (lab.results?.runs ?? []).map((r) => ({ N: nOf(r), loss: lab.predictions[kind][r.id] ?? NaN }));
   lab.plots.drawLossVsN({
-    points: analysis?.points ?? [], fit: analysis?.fit ?? null, power: analysis?.power ?? null, band: analysis?.band ?? null,
+    points: analysis?.points ?? [],
+    fit: analysis?.fit ?? null,
+    power: analysis?.power ?? null,
+    band: analysis?.band ?? null,
     predictedBefore: before,
     pending: pending ? { N: nOf(pending), loss: currentPrediction(lab, pending) } : null,
-    paramLabel: PARAM_KIND_LABEL[kind], units: settings.units, notALaw: analysis ? !analysis.diagnosis.valid : false,
+    paramLabel: PARAM_KIND_LABEL[kind],
+    units: settings.units,
+    notALaw: analysis ? !analysis.diagnosis.valid : false,
   });
 }
 

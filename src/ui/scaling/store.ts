@@ -27,19 +27,23 @@ function open(): Promise<IDBDatabase> {
     const req = indexedDB.open(DB_NAME, 1);
     req.onupgradeneeded = () => req.result.createObjectStore(STORE);
     req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(new Error(`IndexedDB is not available (${req.error?.message ?? 'unknown error'}): results will not survive a reload; export them`));
+    req.onerror = () =>
+      reject(new Error(`IndexedDB is not available (${req.error?.message ?? 'unknown error'}): results will not survive a reload; export them`));
   });
   return dbPromise;
 }
 
 function tx<T>(mode: IDBTransactionMode, body: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> {
-  return open().then((db) => new Promise<T>((resolve, reject) => {
-    const t = db.transaction(STORE, mode);
-    const req = body(t.objectStore(STORE));
-    t.oncomplete = () => resolve(req.result);
-    t.onerror = () => reject(new Error(`saving to IndexedDB failed (${t.error?.name ?? 'error'}): export the results to keep them`));
-    t.onabort = t.onerror;
-  }));
+  return open().then(
+    (db) =>
+      new Promise<T>((resolve, reject) => {
+        const t = db.transaction(STORE, mode);
+        const req = body(t.objectStore(STORE));
+        t.oncomplete = () => resolve(req.result);
+        t.onerror = () => reject(new Error(`saving to IndexedDB failed (${t.error?.name ?? 'error'}): export the results to keep them`));
+        t.onabort = t.onerror;
+      }),
+  );
 }
 
 /** Write the sweep; resolves once the transaction has committed. */

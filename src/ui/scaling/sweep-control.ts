@@ -85,7 +85,10 @@ export class SweepControl {
     // Same sweep on the same text: continue it. Anything else starts fresh results.
     let results = lab.results;
     if (!results || specDiff(results.spec, spec).length > 0 || results.corpus.sha256 !== info.sha256) {
-      if (results && results.runs.length > 0) notice(`Started a new sweep: the previous ${results.runs.length} run(s) on ${results.corpus.source} are replaced in this browser (export them first to keep them).`);
+      if (results && results.runs.length > 0)
+        notice(
+          `Started a new sweep: the previous ${results.runs.length} run(s) on ${results.corpus.source} are replaced in this browser (export them first to keep them).`,
+        );
       results = lab.results = emptyResults(spec, info);
       lab.predictions = noPredictions();
     }
@@ -120,7 +123,9 @@ export class SweepControl {
       case 'calibration':
         lab.calibration = msg.calibration;
         state.status = 'idle';
-        if (lab.results) { lab.results = { ...lab.results, calibration: msg.calibration }; }
+        if (lab.results) {
+          lab.results = { ...lab.results, calibration: msg.calibration };
+        }
         renderPlan(lab);
         break;
       case 'sweep': {
@@ -152,7 +157,12 @@ export class SweepControl {
         state.maxIters = ev.run.config.maxIters;
         // Place the run against the curve before it lands: both parameter counts, from fits on the runs so far.
         for (const kind of ['nonEmbedding', 'total'] as ParamKind[]) {
-          const a = kind === settings.paramKind ? lab.analysis : lab.results && lab.results.runs.length ? analyse(lab.results, { paramKind: kind, bootstrap: 0 }) : null;
+          const a =
+            kind === settings.paramKind
+              ? lab.analysis
+              : lab.results && lab.results.runs.length
+                ? analyse(lab.results, { paramKind: kind, bootstrap: 0 })
+                : null;
           const predicted = a ? predictAt(a, kind === 'total' ? ev.run.params : ev.run.nonEmbeddingParams) : NaN;
           if (Number.isFinite(predicted)) predictions[kind][ev.run.id] = predicted;
         }
@@ -164,7 +174,8 @@ export class SweepControl {
         state.step = ev.step;
         $<HTMLProgressElement>('progress-steps').max = ev.maxIters;
         $<HTMLProgressElement>('progress-steps').value = ev.step;
-        $('progress-text').textContent = `run ${state.runsDone + 1}/${state.runsTotal} ${ev.runId}: step ${ev.step}/${ev.maxIters}, train ${ev.trainLoss.toFixed(4)}${ev.valLoss !== undefined ? `, val ${ev.valLoss.toFixed(4)}` : ''}, ${Math.round(ev.tokensPerSec).toLocaleString('en-US')} tok/s`;
+        $('progress-text').textContent =
+          `run ${state.runsDone + 1}/${state.runsTotal} ${ev.runId}: step ${ev.step}/${ev.maxIters}, train ${ev.trainLoss.toFixed(4)}${ev.valLoss !== undefined ? `, val ${ev.valLoss.toFixed(4)}` : ''}, ${Math.round(ev.tokensPerSec).toLocaleString('en-US')} tok/s`;
         break;
       case 'run':
         if (!lab.results) return;

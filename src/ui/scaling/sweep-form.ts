@@ -43,9 +43,19 @@ export function readForm(lab: Lab): SweepSpec {
   const o: Record<string, unknown> = { ...lab.settings.spec };
   for (const k of NUM_FIELDS) o[k] = Number($<HTMLInputElement>(k).value);
   const perParam = $<HTMLInputElement>('tokensPerParam').value.trim();
-  if (perParam !== '') { o.tokensPerParam = Number(perParam); o.tokens = null; }
-  else { o.tokens = Number($<HTMLInputElement>('tokens').value); o.tokensPerParam = null; }
-  const list = (id: string) => $<HTMLInputElement>(id).value.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  if (perParam !== '') {
+    o.tokensPerParam = Number(perParam);
+    o.tokens = null;
+  } else {
+    o.tokens = Number($<HTMLInputElement>('tokens').value);
+    o.tokensPerParam = null;
+  }
+  const list = (id: string) =>
+    $<HTMLInputElement>(id)
+      .value.split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')
+      .map(Number);
   o.budgets = list('budgets');
   o.seeds = list('seeds');
   o.repeatSeeds = list('repeatSeeds');
@@ -82,12 +92,17 @@ export function renderPlan(lab: Lab): void {
   const done = new Set((lab.results?.runs ?? []).map((r) => r.id));
   renderLadder($('ladder') as HTMLTableElement, planned, done, calibration);
   let note: string | null = null;
-  try { note = planned.length ? ladderNote(lab.settings.spec, ladder(lab.settings.spec)) : null; } catch { /* the spec error is shown already */ }
+  try {
+    note = planned.length ? ladderNote(lab.settings.spec, ladder(lab.settings.spec)) : null;
+  } catch {
+    /* the spec error is shown already */
+  }
   $('ladder-warnings').textContent = [note, ladderWarnings(lab.settings.spec, planned)].filter((x) => x).join('; ');
   if (calibration && planned.length) {
     const todo = planned.filter((r) => !done.has(r.id));
     state.estimateSec = estimateSeconds(todo, calibration);
-    $('estimate').textContent = `estimated ${formatDuration(state.estimateSec)} for ${todo.length} run(s) on ${calibration.backend} (calibrated ${calibration.points.length} sizes)`;
+    $('estimate').textContent =
+      `estimated ${formatDuration(state.estimateSec)} for ${todo.length} run(s) on ${calibration.backend} (calibrated ${calibration.points.length} sizes)`;
   }
   updateButtons(lab);
 }
@@ -114,13 +129,18 @@ export function wireSweepForm(lab: Lab): void {
       const shrunk = shrinkToBudget(readForm(lab), corpusShape(lab), lab.calibration, minutes * 60);
       settings.budgetMin = minutes;
       fillForm(lab, shrunk.spec);
-      notice(shrunk.changes.length ? `To fit ${minutes} min: ${shrunk.changes.join(', ')} (estimate ${formatDuration(shrunk.seconds)}).` : `The sweep already fits ${minutes} min.`);
+      notice(
+        shrunk.changes.length
+          ? `To fit ${minutes} min: ${shrunk.changes.join(', ')} (estimate ${formatDuration(shrunk.seconds)}).`
+          : `The sweep already fits ${minutes} min.`,
+      );
       onSpecChange(lab);
     } catch (e) {
       $('spec-error').textContent = errorMessage(e);
     }
   });
-  for (const id of [...NUM_FIELDS, 'tokens', 'tokensPerParam', 'budgets', 'seeds', 'repeatSeeds', 'lrScale', 'lrScan']) $(id).addEventListener('change', () => onSpecChange(lab));
+  for (const id of [...NUM_FIELDS, 'tokens', 'tokensPerParam', 'budgets', 'seeds', 'repeatSeeds', 'lrScale', 'lrScan'])
+    $(id).addEventListener('change', () => onSpecChange(lab));
   $('budgetMin').addEventListener('change', () => {
     settings.budgetMin = Number($<HTMLInputElement>('budgetMin').value) || settings.budgetMin;
     writeUrl(settings);

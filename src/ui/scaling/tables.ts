@@ -48,13 +48,23 @@ const loss = (nats: number, units: Units) => (Number.isFinite(nats) ? (units ===
 const ci = (i: Interval | undefined, digits = 3) => (i && Number.isFinite(i.lo) ? `[${sci(i.lo, digits)}, ${sci(i.hi, digits)}]` : '');
 
 export function renderLadder(table: HTMLTableElement, runs: PlannedRun[], done: Set<string>, cal: Calibration | null): void {
-  fillTable(table, ['run', 'layers × width', 'heads', 'N non-emb', 'N total', 'tokens D', 'epochs', 'lr', 'C exact / 6ND', 'est. time', ''],
+  fillTable(
+    table,
+    ['run', 'layers × width', 'heads', 'N non-emb', 'N total', 'tokens D', 'epochs', 'lr', 'C exact / 6ND', 'est. time', ''],
     runs.map((r) => [
-      r.id, `${r.config.nLayer} × ${r.config.nEmbd}`, String(r.config.nHead), formatParams(r.nonEmbeddingParams), formatParams(r.params),
-      formatParams(r.tokens), r.epochs.toFixed(2), r.config.lr.toFixed(5), `${sci(r.flopsExact)} / ${sci(r.flops6ND)}`,
+      r.id,
+      `${r.config.nLayer} × ${r.config.nEmbd}`,
+      String(r.config.nHead),
+      formatParams(r.nonEmbeddingParams),
+      formatParams(r.params),
+      formatParams(r.tokens),
+      r.epochs.toFixed(2),
+      r.config.lr.toFixed(5),
+      `${sci(r.flopsExact)} / ${sci(r.flops6ND)}`,
       cal ? formatDuration(estimateRunSeconds(r, cal)) : '–',
       done.has(r.id) ? '✓ done' : r.dataLimited ? '⚠ > 4 epochs' : '',
-    ]));
+    ]),
+  );
 }
 
 export function ladderWarnings(spec: SweepSpec, runs: PlannedRun[]): string {
@@ -64,7 +74,9 @@ export function ladderWarnings(spec: SweepSpec, runs: PlannedRun[]): string {
 }
 
 export function renderConstants(table: HTMLTableElement, a: Analysis | null, units: Units, iso: IsoFlopAnalysis | null): void {
-  const k = PUBLISHED.kaplan, c = PUBLISHED.chinchilla, b = PUBLISHED.besiroglu;
+  const k = PUBLISHED.kaplan,
+    c = PUBLISHED.chinchilla,
+    b = PUBLISHED.besiroglu;
   const f = a?.fit ?? null;
   const u = units === 'bpc' ? 1 / Math.LN2 : 1;
   const scaledCi = (i: Interval | undefined) => (i ? { lo: i.lo * u, hi: i.hi * u } : undefined);
@@ -79,9 +91,17 @@ export function renderConstants(table: HTMLTableElement, a: Analysis | null, uni
   ];
   if (a?.heldOut) {
     const h = a.heldOut;
-    rows.push([`held-out N = ${formatParams(h.params)}: predicted / measured`, `${loss(h.predicted, units)} / ${loss(h.measured, units)}`, `error ${(100 * h.error).toFixed(2)}%`, '', '', '']);
+    rows.push([
+      `held-out N = ${formatParams(h.params)}: predicted / measured`,
+      `${loss(h.predicted, units)} / ${loss(h.measured, units)}`,
+      `error ${(100 * h.error).toFixed(2)}%`,
+      '',
+      '',
+      '',
+    ]);
   }
-  for (const s of a?.seedNoise ?? []) rows.push([`seed noise at N = ${formatParams(s.N)}`, `sd ${loss(s.sd, units)}`, `${(100 * s.relSd).toFixed(2)}% (${s.runs} seeds)`, '', '', '']);
+  for (const s of a?.seedNoise ?? [])
+    rows.push([`seed noise at N = ${formatParams(s.N)}`, `sd ${loss(s.sd, units)}`, `${(100 * s.relSd).toFixed(2)}% (${s.runs} seeds)`, '', '', '']);
   const j = a?.joint;
   if (j) {
     rows.push(
@@ -110,23 +130,54 @@ export function renderConstants(table: HTMLTableElement, a: Analysis | null, uni
 export function renderRuns(table: HTMLTableElement, runs: RunResult[], a: Analysis | null, predicted: Record<string, number>, units: Units): void {
   const residual = new Map((a?.points ?? []).map((p) => [p.runId, p.residual]));
   const sorted = [...runs].sort((x, y) => x.nonEmbeddingParams - y.nonEmbeddingParams || x.tokens - y.tokens || x.seed - y.seed);
-  fillTable(table, ['run', 'N non-emb', 'N total', 'D', 'epochs', 'C 6ND', 'C exact', `train (${units})`, `val (${units})`, 'predicted before', 'residual', 'wall', 'backend', 'seed'],
+  fillTable(
+    table,
+    [
+      'run',
+      'N non-emb',
+      'N total',
+      'D',
+      'epochs',
+      'C 6ND',
+      'C exact',
+      `train (${units})`,
+      `val (${units})`,
+      'predicted before',
+      'residual',
+      'wall',
+      'backend',
+      'seed',
+    ],
     sorted.map((r) => {
       const res = residual.get(r.id);
       return [
-        r.id, formatParams(r.nonEmbeddingParams), formatParams(r.params), formatParams(r.tokens), r.epochs.toFixed(2) + (r.dataLimited ? ' ⚠' : ''),
-        sci(r.flops6ND), sci(r.flopsExact), loss(r.trainLoss, units), loss(r.valLoss, units),
+        r.id,
+        formatParams(r.nonEmbeddingParams),
+        formatParams(r.params),
+        formatParams(r.tokens),
+        r.epochs.toFixed(2) + (r.dataLimited ? ' ⚠' : ''),
+        sci(r.flops6ND),
+        sci(r.flopsExact),
+        loss(r.trainLoss, units),
+        loss(r.valLoss, units),
         predicted[r.id] !== undefined ? loss(predicted[r.id], units) : '–',
-        res === undefined ? '–' : (res >= 0 ? '+' : '') + res.toFixed(4), formatDuration(r.wallSec), r.backend, String(r.seed),
+        res === undefined ? '–' : (res >= 0 ? '+' : '') + res.toFixed(4),
+        formatDuration(r.wallSec),
+        r.backend,
+        String(r.seed),
       ];
-    }));
+    }),
+  );
 }
 
 /** Chinchilla's three approaches: N_opt ∝ C^a with 95% bootstrap intervals (Chinchilla 2022's values for scale). */
 export function renderApproaches(table: HTMLTableElement, approaches: ApproachResult[]): void {
   const published: Record<number, string> = { 1: '0.50', 2: '0.49', 3: '0.46 (Besiroglu: 0.51)' };
-  fillTable(table, ['approach', 'a', '95% interval', 'what it rests on', 'Chinchilla 2022'],
-    approaches.map((x) => [`${x.approach}. ${x.name}`, x.a === null ? '–' : sci(x.a), x.interval ? ci(x.interval) : '–', x.note, published[x.approach]]));
+  fillTable(
+    table,
+    ['approach', 'a', '95% interval', 'what it rests on', 'Chinchilla 2022'],
+    approaches.map((x) => [`${x.approach}. ${x.name}`, x.a === null ? '–' : sci(x.a), x.interval ? ci(x.interval) : '–', x.note, published[x.approach]]),
+  );
 }
 
 function tokensPerParamAt(j: NonNullable<Analysis['joint']>): number {

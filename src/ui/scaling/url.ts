@@ -22,8 +22,23 @@ export interface ScalingSettings {
 }
 
 const LIST_KEYS = ['budgets', 'seeds', 'repeatSeeds', 'repeatSizes'] as const;
-const NUMBER_KEYS = ['sizes', 'minParams', 'maxParams', 'headSize', 'widthPerLayer', 'blockSize', 'batchSize', 'minLrRatio', 'warmupFraction',
-  'evalIters', 'evalsPerRun', 'weightDecay', 'beta2', 'dropout', 'gradClip'] as const;
+const NUMBER_KEYS = [
+  'sizes',
+  'minParams',
+  'maxParams',
+  'headSize',
+  'widthPerLayer',
+  'blockSize',
+  'batchSize',
+  'minLrRatio',
+  'warmupFraction',
+  'evalIters',
+  'evalsPerRun',
+  'weightDecay',
+  'beta2',
+  'dropout',
+  'gradClip',
+] as const;
 
 export function defaultSettings(): ScalingSettings {
   return { spec: { ...DEFAULT_SPEC }, paramKind: 'nonEmbedding', units: 'nats', backend: null, budgetMin: 30, calibrationSteps: 3, autostart: false };
@@ -39,12 +54,18 @@ export function parseScalingSearch(search: string): { settings: ScalingSettings;
     const v = q.get(key);
     if (v === null) return undefined;
     const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) { errors.push(`URL: ${key} must be a number (got '${v}')`); return undefined; }
+    if (v.trim() === '' || !Number.isFinite(n)) {
+      errors.push(`URL: ${key} must be a number (got '${v}')`);
+      return undefined;
+    }
     return n;
   };
   const corpus = q.get('corpus');
   if (corpus !== null) raw.corpus = corpus;
-  for (const k of NUMBER_KEYS) { const n = num(k); if (n !== undefined) raw[k] = n; }
+  for (const k of NUMBER_KEYS) {
+    const n = num(k);
+    if (n !== undefined) raw[k] = n;
+  }
   for (const k of LIST_KEYS) {
     const v = q.get(k);
     if (v === null) continue;
@@ -52,10 +73,18 @@ export function parseScalingSearch(search: string): { settings: ScalingSettings;
     if (v.trim() === '' || xs.some((x) => !Number.isFinite(x))) errors.push(`URL: ${k} must be a comma-separated list of numbers (got '${v}')`);
     else raw[k] = xs;
   }
-  const tokens = num('tokens'), perParam = num('tokensPerParam');
-  if (tokens !== undefined) { raw.tokens = tokens; raw.tokensPerParam = null; }
-  if (perParam !== undefined) { raw.tokensPerParam = perParam; if (tokens === undefined) raw.tokens = null; }
-  const lr = num('lr'), lrScale = num('lrScale');
+  const tokens = num('tokens'),
+    perParam = num('tokensPerParam');
+  if (tokens !== undefined) {
+    raw.tokens = tokens;
+    raw.tokensPerParam = null;
+  }
+  if (perParam !== undefined) {
+    raw.tokensPerParam = perParam;
+    if (tokens === undefined) raw.tokens = null;
+  }
+  const lr = num('lr'),
+    lrScale = num('lrScale');
   if (lr !== undefined) raw.lr = { kind: 'fixed', lr };
   else if (lrScale !== undefined) raw.lr = { kind: 'kaplan', scale: lrScale };
   if (q.get('testOnlySmallLadder') === '1') raw.testOnlySmallLadder = true;

@@ -15,7 +15,12 @@ export function threadsOffReason(): string | null {
   return 'threads off: this host sends no cross-origin isolation headers (COOP/COEP), so SharedArrayBuffer is unavailable; serve the _headers file (Netlify, Cloudflare Pages) for multi-threaded WASM';
 }
 
-export function showBackend(state: { backend: BackendName | null; backendReason: string | null }, name: BackendName, fallbacks: string[], forced: boolean): void {
+export function showBackend(
+  state: { backend: BackendName | null; backendReason: string | null },
+  name: BackendName,
+  fallbacks: string[],
+  forced: boolean,
+): void {
   state.backend = name;
   const reason = forced ? `forced by ?backend=${name}` : fallbacks.length ? `fell back: ${fallbacks.join('; ')}` : null;
   state.backendReason = reason;
@@ -34,7 +39,10 @@ export function showStepMode(step: 'recorded' | 'eager', reason: string | null):
   if (!el) return;
   el.textContent = step === 'recorded' ? 'recorded step' : 'eager step';
   el.dataset.step = step;
-  el.title = step === 'recorded' ? 'the training step was recorded once and is replayed from cached bind groups (no tfjs op per step)' : `each op runs through tfjs: ${reason ?? ''}`;
+  el.title =
+    step === 'recorded'
+      ? 'the training step was recorded once and is replayed from cached bind groups (no tfjs op per step)'
+      : `each op runs through tfjs: ${reason ?? ''}`;
 }
 
 export function showNotice(state: { notices: string[] }, message: string): void {

@@ -14,7 +14,17 @@ import { axisStyle } from '../dom';
 
 export type Units = 'nats' | 'bpc';
 
-const COLORS = { overlay: '#64748b', train: '#2563eb', val: '#ea580c', uniform: '#9ca3af', unigram: '#a16207', bigram: '#7c3aed', floor: '#15803d', lr: '#0891b2', tps: '#be185d' };
+const COLORS = {
+  overlay: '#64748b',
+  train: '#2563eb',
+  val: '#ea580c',
+  uniform: '#9ca3af',
+  unigram: '#a16207',
+  bigram: '#7c3aed',
+  floor: '#15803d',
+  lr: '#0891b2',
+  tps: '#be185d',
+};
 
 export class RunCharts {
   history: ChartHistory = emptyHistory();
@@ -83,7 +93,7 @@ export class RunCharts {
     const scale = (v: number | null) => (v === null ? null : v * k);
     // A row at step 0 so the reference lines show before the first point.
     const xs = h.steps[0] === 0 ? h.steps : [0, ...h.steps];
-    const pad = <T,>(a: T[]) => (h.steps[0] === 0 ? a : [null, ...a]);
+    const pad = <T>(a: T[]) => (h.steps[0] === 0 ? a : [null, ...a]);
     const cols: (number | null)[][] = [pad(h.train).map(scale), pad(h.val).map(scale)];
     if (this.refs) {
       const r = this.refs;
@@ -111,20 +121,43 @@ export class RunCharts {
       series.push(ref('uniform ln V', COLORS.uniform), ref('unigram', COLORS.unigram), ref('bigram', COLORS.bigram));
       if (this.refs.floor !== undefined) series.push(ref('entropy floor', COLORS.floor));
     }
-    if (this.overlay) series.push({ label: this.overlay.label, stroke: COLORS.overlay, width: 2, dash: [3, 3], spanGaps: true, points: { show: true, size: 5, fill: COLORS.overlay } });
-    this.loss = new uPlot({
-      width, height: 300, series,
-      scales: { x: { time: false }, y: this.logY ? { distr: 3 } : {} },
-      axes: [{ label: 'step', ...axisStyle() }, { label: `loss (${unit})`, size: 60, ...axisStyle() }],
-      legend: { live: true },
-      cursor: { drag: { x: true, y: false } },
-    }, this.lossData(), this.els.loss);
-    const small = (el: HTMLElement, label: string, stroke: string, fmt: (v: number) => string) => new uPlot({
-      width: Math.max(160, el.clientWidth), height: 150,
-      series: [{ label: 'step' }, { label, stroke, width: 2, spanGaps: true, points: { show: false }, value: (_u, v) => (v == null ? '–' : fmt(v)) }],
-      scales: { x: { time: false } },
-      axes: [{ ...axisStyle() }, { size: 60, values: (_u, vals) => vals.map((v) => fmt(v)), ...axisStyle() }],
-    }, [[], []], el);
+    if (this.overlay)
+      series.push({
+        label: this.overlay.label,
+        stroke: COLORS.overlay,
+        width: 2,
+        dash: [3, 3],
+        spanGaps: true,
+        points: { show: true, size: 5, fill: COLORS.overlay },
+      });
+    this.loss = new uPlot(
+      {
+        width,
+        height: 300,
+        series,
+        scales: { x: { time: false }, y: this.logY ? { distr: 3 } : {} },
+        axes: [
+          { label: 'step', ...axisStyle() },
+          { label: `loss (${unit})`, size: 60, ...axisStyle() },
+        ],
+        legend: { live: true },
+        cursor: { drag: { x: true, y: false } },
+      },
+      this.lossData(),
+      this.els.loss,
+    );
+    const small = (el: HTMLElement, label: string, stroke: string, fmt: (v: number) => string) =>
+      new uPlot(
+        {
+          width: Math.max(160, el.clientWidth),
+          height: 150,
+          series: [{ label: 'step' }, { label, stroke, width: 2, spanGaps: true, points: { show: false }, value: (_u, v) => (v == null ? '–' : fmt(v)) }],
+          scales: { x: { time: false } },
+          axes: [{ ...axisStyle() }, { size: 60, values: (_u, vals) => vals.map((v) => fmt(v)), ...axisStyle() }],
+        },
+        [[], []],
+        el,
+      );
     this.lr = small(this.els.lr, 'learning rate', COLORS.lr, (v) => v.toExponential(1));
     this.tps = small(this.els.tps, 'tokens/s', COLORS.tps, (v) => (v >= 1000 ? `${(v / 1000).toFixed(1)}k` : v.toFixed(0)));
     this.redraw();

@@ -50,7 +50,11 @@ export class ConfigForm {
   /** Called after every edit with the new settings. */
   onChange: (s: PageSettings) => void = () => {};
 
-  constructor(private settings: PageSettings, containers: { model: HTMLElement; train: HTMLElement; advanced: HTMLElement }, preset: HTMLSelectElement) {
+  constructor(
+    private settings: PageSettings,
+    containers: { model: HTMLElement; train: HTMLElement; advanced: HTMLElement },
+    preset: HTMLSelectElement,
+  ) {
     this.preset = preset;
     for (const name of PRESET_NAMES) {
       const p = PRESETS[name];
@@ -65,7 +69,11 @@ export class ConfigForm {
     for (const f of TRAIN_FIELDS) this.addField(containers.train, f);
     for (const f of ADVANCED_FIELDS) this.addField(containers.advanced, f);
     this.addBias(containers.advanced);
-    this.recompute = this.addCheck(containers.advanced, 'recompute', "keep only each block's input and recompute its activations in the backward pass: less memory, about a third more compute");
+    this.recompute = this.addCheck(
+      containers.advanced,
+      'recompute',
+      "keep only each block's input and recompute its activations in the backward pass: less memory, about a third more compute",
+    );
     this.render();
   }
 

@@ -34,7 +34,8 @@ export async function useCorpus(page: TrainPage, load: () => Promise<LoadedCorpu
     page.corpus = c;
     state.error = null;
     state.corpus = { kind: c.ref.kind, chars: c.chars, vocabSize: c.vocabSize };
-    $('corpus-stats').textContent = `${c.ref.name}: ${formatCount(c.chars)} characters, vocabulary ${c.vocabSize}, split ${formatCount(c.trainChars)} train / ${formatCount(c.valChars)} val`;
+    $('corpus-stats').textContent =
+      `${c.ref.name}: ${formatCount(c.chars)} characters, vocabulary ${c.vocabSize}, split ${formatCount(c.trainChars)} train / ${formatCount(c.valChars)} val`;
     if (c.notice) page.notice(c.notice);
     if (!page.runActive) page.charts.setReferences(c.refs);
     settingsChanged(page);
@@ -104,6 +105,7 @@ export function wireCorpusPicker(page: TrainPage): void {
 function readFile(page: TrainPage, f: File): Promise<LoadedCorpus> {
   return loadFile(f, page.options.maxTextMB * 1e6, (bytes, total) => {
     page.state.corpusRead = { bytes, total };
-    $('corpus-stats').textContent = `reading ${f.name}: ${formatCount(bytes)} of ${formatCount(total)} bytes (${total ? Math.floor((100 * bytes) / total) : 100}%)`;
+    $('corpus-stats').textContent =
+      `reading ${f.name}: ${formatCount(bytes)} of ${formatCount(total)} bytes (${total ? Math.floor((100 * bytes) / total) : 100}%)`;
   });
 }

@@ -40,7 +40,6 @@ export function addVal(h: ChartHistory, step: number, valLoss: number): void {
   h.val[rowOf(h, step)] = valLoss;
 }
 
-
 const COLUMNS = ['steps', 'train', 'val', 'lr', 'tokensPerSec'] as const;
 
 /**

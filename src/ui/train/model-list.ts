@@ -27,7 +27,11 @@ export class ModelList {
   /** Counts refresh() calls (see there). */
   private generation = 0;
 
-  constructor(private readonly body: HTMLElement, private readonly errorEl: HTMLElement, private readonly usageEl: HTMLElement) {
+  constructor(
+    private readonly body: HTMLElement,
+    private readonly errorEl: HTMLElement,
+    private readonly usageEl: HTMLElement,
+  ) {
     const input = $<HTMLInputElement>('model-file');
     input.addEventListener('change', () => {
       const files = [...(input.files ?? [])];
@@ -94,8 +98,12 @@ export class ModelList {
     this.render();
     const u = await usage().catch(() => null);
     this.persistent = await persisted().catch(() => null);
-    const kept = this.persistent === true ? ' · persistent (the browser will not clear it to free space)'
-      : this.persistent === false ? ' · not persistent (the browser refused; it may clear saved models when space runs low: download the ones you need)' : '';
+    const kept =
+      this.persistent === true
+        ? ' · persistent (the browser will not clear it to free space)'
+        : this.persistent === false
+          ? ' · not persistent (the browser refused; it may clear saved models when space runs low: download the ones you need)'
+          : '';
     this.usageEl.textContent = u && u.quota ? `browser storage: ${formatBytes(u.usage)} used of ${formatBytes(u.quota)}${kept}` : '';
   }
 
@@ -158,7 +166,8 @@ export class ModelList {
       actions.append(b);
     };
     const bytes = () => loadModelBytes(r.id);
-    if (r.source === 'run' && !r.finished && !elsewhere) button('Resume', 'continue this run where it stopped', async () => this.onResume(r, await bytes()), true);
+    if (r.source === 'run' && !r.finished && !elsewhere)
+      button('Resume', 'continue this run where it stopped', async () => this.onResume(r, await bytes()), true);
     button('Use', 'generate text with this model', async () => this.onUse(r, await bytes()), true);
     button('Fine-tune', 'start a new run from this model on the current corpus', async () => this.onFineTune(r, await bytes()), true);
     button('Download', 'download as a safetensors file (the CLI reads it)', async () => {

@@ -19,7 +19,9 @@ export interface Overlay {
  * the one with the most steps (ties: the most recent). Null when there is none.
  */
 export function scratchOverlay(records: readonly SavedModel[], sha256: string, exceptRunId?: string): Overlay | null {
-  const candidates = records.filter((r) => r.source === 'run' && !r.initFrom && r.runId !== exceptRunId && r.corpus.sha256 === sha256 && r.history?.val.some((v) => v !== null));
+  const candidates = records.filter(
+    (r) => r.source === 'run' && !r.initFrom && r.runId !== exceptRunId && r.corpus.sha256 === sha256 && r.history?.val.some((v) => v !== null),
+  );
   if (candidates.length === 0) return null;
   const best = candidates.reduce((a, b) => (b.step > a.step || (b.step === a.step && b.savedAt > a.savedAt) ? b : a));
   return { label: `from scratch (${best.name}, step ${best.step})`, ...valPoints(best.history!) };
@@ -44,7 +46,12 @@ export function valPoints(h: ChartHistory): { steps: number[]; val: number[] } {
  * (sorted), each existing column re-indexed onto it (null where it has no row;
  * reference lines, columns from `firstReference` on, extended), plus the overlay's column.
  */
-export function alignOverlay(xs: number[], cols: (number | null)[][], overlay: Overlay, firstReference = cols.length): { xs: number[]; cols: (number | null)[][] } {
+export function alignOverlay(
+  xs: number[],
+  cols: (number | null)[][],
+  overlay: Overlay,
+  firstReference = cols.length,
+): { xs: number[]; cols: (number | null)[][] } {
   const all = [...new Set([...xs, ...overlay.steps])].sort((a, b) => a - b);
   const at = new Map(xs.map((s, i) => [s, i]));
   const ov = new Map(overlay.steps.map((s, i) => [s, overlay.val[i]]));

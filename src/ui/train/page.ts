@@ -60,10 +60,32 @@ export interface PageState {
 
 export function initialState(): PageState {
   return {
-    backend: null, backendReason: null, status: 'idle', statusMessage: null, step: 0, maxIters: 0, trainLoss: null, valLoss: null,
-    tokensPerSec: null, msPerStep: null, error: null, sample: null, sampleStep: null, generated: '', generating: false,
-    savedStep: null, resumedFrom: null, corpus: null, model: null, runId: null, notices: [], numTensors: null,
-    numBytes: null, chartRows: 0, corpusRead: null, storagePersistent: null,
+    backend: null,
+    backendReason: null,
+    status: 'idle',
+    statusMessage: null,
+    step: 0,
+    maxIters: 0,
+    trainLoss: null,
+    valLoss: null,
+    tokensPerSec: null,
+    msPerStep: null,
+    error: null,
+    sample: null,
+    sampleStep: null,
+    generated: '',
+    generating: false,
+    savedStep: null,
+    resumedFrom: null,
+    corpus: null,
+    model: null,
+    runId: null,
+    notices: [],
+    numTensors: null,
+    numBytes: null,
+    chartRows: 0,
+    corpusRead: null,
+    storagePersistent: null,
   };
 }
 

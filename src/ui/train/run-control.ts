@@ -37,12 +37,28 @@ function newRunId(): string {
 }
 
 function resetRunState(page: TrainPage, runId: string, maxIters: number): void {
-  Object.assign(page.state, { runId, step: 0, maxIters, trainLoss: null, valLoss: null, tokensPerSec: null, msPerStep: null, error: null, sample: null, sampleStep: null, savedStep: null, resumedFrom: null });
+  Object.assign(page.state, {
+    runId,
+    step: 0,
+    maxIters,
+    trainLoss: null,
+    valLoss: null,
+    tokensPerSec: null,
+    msPerStep: null,
+    error: null,
+    sample: null,
+    sampleStep: null,
+    savedStep: null,
+    resumedFrom: null,
+  });
   $('run-error').textContent = '';
 }
 
 /** Start a fresh run (or, with `from`, resume or fine-tune one) on the loaded corpus. */
-export async function startRun(page: TrainPage, opts: { paused?: boolean; from?: { mode: 'resume' | 'finetune'; bytes: ArrayBuffer; record: SavedModel } } = {}): Promise<void> {
+export async function startRun(
+  page: TrainPage,
+  opts: { paused?: boolean; from?: { mode: 'resume' | 'finetune'; bytes: ArrayBuffer; record: SavedModel } } = {},
+): Promise<void> {
   const { state, charts } = page;
   if (!page.corpus || page.runActive) return;
   const record = opts.from?.record;
@@ -64,7 +80,8 @@ export async function startRun(page: TrainPage, opts: { paused?: boolean; from?:
   state.status = 'compiling';
   charts.setReferences(corpus.refs);
   charts.reset(opts.from?.mode === 'resume' && record?.history ? record.history : emptyHistory());
-  page.runInit = opts.from?.mode === 'finetune' && record ? { name: record.name, step: record.step } : opts.from?.mode === 'resume' ? record?.initFrom ?? null : null;
+  page.runInit =
+    opts.from?.mode === 'finetune' && record ? { name: record.name, step: record.step } : opts.from?.mode === 'resume' ? (record?.initFrom ?? null) : null;
   const overlay = page.runInit ? scratchOverlay(page.models.records, corpus.ref.sha256) : null; // a fine-tune vs from scratch on the same text
   charts.setOverlay(overlay);
   if (overlay) page.notice(`Dashed: ${overlay.label} on the same text, for comparison.`);
@@ -74,7 +91,19 @@ export async function startRun(page: TrainPage, opts: { paused?: boolean; from?:
     state.valLoss = record.valLoss;
   }
   void rememberText(corpus).catch((e) => page.notice(`the text could not be stored for resuming (${errorMessage(e)})`));
-  page.send({ type: 'start', runId, config, text: corpus.text, corpus: corpus.ref, paused: opts.paused, from: opts.from ? { mode: opts.from.mode, bytes: opts.from.bytes } : undefined, autosaveSec: page.options.autosave }, opts.from ? [opts.from.bytes] : []);
+  page.send(
+    {
+      type: 'start',
+      runId,
+      config,
+      text: corpus.text,
+      corpus: corpus.ref,
+      paused: opts.paused,
+      from: opts.from ? { mode: opts.from.mode, bytes: opts.from.bytes } : undefined,
+      autosaveSec: page.options.autosave,
+    },
+    opts.from ? [opts.from.bytes] : [],
+  );
   renderProgress(page);
   updateButtons(page);
 }
@@ -134,7 +163,8 @@ export function onStep(page: TrainPage, msg: Extract<FromWorker, { type: 'step' 
   state.maxIters = msg.maxIters;
   if (msg.msPerStep > 0) state.msPerStep = msg.msPerStep;
   if (msg.tokensPerSec > 0) state.tokensPerSec = msg.tokensPerSec;
-  if (state.status === 'training') state.statusMessage = `step ${formatCount(msg.step)} / ${formatCount(msg.maxIters)} · ${msg.tokensPerSec > 0 ? formatCount(msg.tokensPerSec) : '–'} tok/s · ETA ${formatDuration(msg.etaSec)}`;
+  if (state.status === 'training')
+    state.statusMessage = `step ${formatCount(msg.step)} / ${formatCount(msg.maxIters)} · ${msg.tokensPerSec > 0 ? formatCount(msg.tokensPerSec) : '–'} tok/s · ETA ${formatDuration(msg.etaSec)}`;
   renderProgress(page);
 }
 

@@ -14,20 +14,25 @@ const releasing = new Map<string, Promise<unknown>>();
 export function lockRun(runId: string): Promise<boolean> {
   if (held.has(runId)) return Promise.resolve(true);
   if (!navigator.locks) return Promise.resolve(true);
-  return (releasing.get(runId) ?? Promise.resolve()).then(() => new Promise((resolve) => {
-    const lock = { release: () => {}, released: Promise.resolve() as Promise<unknown> };
-    // The callback runs after request() returned, so `released` is set by then.
-    lock.released = navigator.locks.request(PREFIX + runId, { ifAvailable: true }, (granted) => {
-      if (!granted) {
-        resolve(false);
-        return undefined;
-      }
-      held.set(runId, lock);
-      resolve(true);
-      // Held until unlockRun (or until the tab closes).
-      return new Promise<void>((release) => (lock.release = release));
-    }).catch(() => undefined);
-  }));
+  return (releasing.get(runId) ?? Promise.resolve()).then(
+    () =>
+      new Promise((resolve) => {
+        const lock = { release: () => {}, released: Promise.resolve() as Promise<unknown> };
+        // The callback runs after request() returned, so `released` is set by then.
+        lock.released = navigator.locks
+          .request(PREFIX + runId, { ifAvailable: true }, (granted) => {
+            if (!granted) {
+              resolve(false);
+              return undefined;
+            }
+            held.set(runId, lock);
+            resolve(true);
+            // Held until unlockRun (or until the tab closes).
+            return new Promise<void>((release) => (lock.release = release));
+          })
+          .catch(() => undefined);
+      }),
+  );
 }
 
 /**
@@ -51,5 +56,11 @@ export async function runsElsewhere(): Promise<Set<string>> {
   // This tab's own, taken before asking: the answer may list a lock that was being let go meanwhile.
   const mine = new Set([...held.keys(), ...releasing.keys()]);
   const { held: locks = [] } = await navigator.locks.query();
-  return new Set(locks.map((l) => l.name ?? '').filter((n) => n.startsWith(PREFIX)).map((n) => n.slice(PREFIX.length)).filter((id) => !mine.has(id)));
+  return new Set(
+    locks
+      .map((l) => l.name ?? '')
+      .filter((n) => n.startsWith(PREFIX))
+      .map((n) => n.slice(PREFIX.length))
+      .filter((id) => !mine.has(id)),
+  );
 }

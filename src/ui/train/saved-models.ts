@@ -25,7 +25,9 @@ export class SavedModels {
     models.onFineTune = (record, bytes) => {
       const corpus = page.corpus;
       if (!corpus) return void ($('models-error').textContent = 'load a corpus to fine-tune on first');
-      page.notice(`Fine-tuning ${record.name} (step ${record.step}) on ${corpus.ref.name}: its shape and weights (new characters are added to its vocabulary), this page's training settings, a fresh optimizer.`);
+      page.notice(
+        `Fine-tuning ${record.name} (step ${record.step}) on ${corpus.ref.name}: its shape and weights (new characters are added to its vocabulary), this page's training settings, a fresh optimizer.`,
+      );
       void startRun(page, { from: { mode: 'finetune', bytes, record } });
     };
     models.onUse = (record, bytes) => {
@@ -55,17 +57,31 @@ export class SavedModels {
   async storeCheckpoint(msg: Extract<FromWorker, { type: 'checkpoint' }>): Promise<void> {
     const { state, models } = this.page;
     if (msg.reason === 'export') {
-      const name = msg.runId ? `tabgpt-${msg.runId}-step${msg.step}.safetensors` : msg.corpus.name.endsWith('.safetensors') ? msg.corpus.name : `${msg.corpus.name}.safetensors`;
+      const name = msg.runId
+        ? `tabgpt-${msg.runId}-step${msg.step}.safetensors`
+        : msg.corpus.name.endsWith('.safetensors')
+          ? msg.corpus.name
+          : `${msg.corpus.name}.safetensors`;
       download(new Blob([msg.bytes], { type: 'application/octet-stream' }), name);
       return;
     }
     const cfg = msg.config;
     const runInit = this.page.runInit;
     const record: SavedModel = {
-      id: `${msg.runId}@${msg.step}`, runId: msg.runId, source: 'run',
+      id: `${msg.runId}@${msg.step}`,
+      runId: msg.runId,
+      source: 'run',
       name: `${cfg.nLayer}×${cfg.nEmbd} ctx ${cfg.blockSize} · ${msg.corpus.name}`,
-      step: msg.step, maxIters: msg.maxIters, valLoss: msg.valLoss, trainLoss: msg.trainLoss, savedAt: Date.now(), size: msg.bytes.byteLength,
-      config: cfg, corpus: msg.corpus, finished: msg.reason === 'done', history: structuredClone(this.page.charts.history),
+      step: msg.step,
+      maxIters: msg.maxIters,
+      valLoss: msg.valLoss,
+      trainLoss: msg.trainLoss,
+      savedAt: Date.now(),
+      size: msg.bytes.byteLength,
+      config: cfg,
+      corpus: msg.corpus,
+      finished: msg.reason === 'done',
+      history: structuredClone(this.page.charts.history),
       ...(runInit && msg.runId === state.runId ? { initFrom: runInit } : {}),
     };
     try {
@@ -73,7 +89,12 @@ export class SavedModels {
       state.savedStep = msg.step;
       if ($('models-error').textContent?.startsWith('browser storage is full')) $('models-error').textContent = ''; // saved again: the earlier warning is over
     } catch (e) {
-      const m = e instanceof StorageError ? e.message : isQuotaError(e) ? 'browser storage is full: this checkpoint was not saved (earlier saves are kept)' : `saving failed: ${errorMessage(e)}`;
+      const m =
+        e instanceof StorageError
+          ? e.message
+          : isQuotaError(e)
+            ? 'browser storage is full: this checkpoint was not saved (earlier saves are kept)'
+            : `saving failed: ${errorMessage(e)}`;
       $('models-error').textContent = m;
       state.error = m;
     }
@@ -92,11 +113,23 @@ export class SavedModels {
       this.pendingUpload = null;
       const cfg = msg.info.config;
       const record: SavedModel = {
-        id: `upload:${up.name}:${Date.now()}`, runId: `upload-${Date.now().toString(36)}`, source: 'upload', name: up.name, step: msg.info.step,
-        maxIters: cfg.maxIters, valLoss: null, trainLoss: null, savedAt: Date.now(), size: up.bytes.byteLength, config: cfg,
-        corpus: { kind: 'file', name: up.name, sha256: '' }, finished: true,
+        id: `upload:${up.name}:${Date.now()}`,
+        runId: `upload-${Date.now().toString(36)}`,
+        source: 'upload',
+        name: up.name,
+        step: msg.info.step,
+        maxIters: cfg.maxIters,
+        valLoss: null,
+        trainLoss: null,
+        savedAt: Date.now(),
+        size: up.bytes.byteLength,
+        config: cfg,
+        corpus: { kind: 'file', name: up.name, sha256: '' },
+        finished: true,
       };
-      void saveModel(record, up.bytes).then(() => models.refresh()).catch((e) => ($('models-error').textContent = errorMessage(e)));
+      void saveModel(record, up.bytes)
+        .then(() => models.refresh())
+        .catch((e) => ($('models-error').textContent = errorMessage(e)));
     }
   }
 
@@ -110,7 +143,8 @@ export class SavedModels {
     const last = await lastUnfinishedRun().catch(() => null);
     if (last && (await runsElsewhere().catch(() => new Set<string>())).has(last.runId)) return; // training in another tab
     if (!last || sessionStorage.getItem('tabgpt.dismissed') === last.id) return;
-    $('resume-text').textContent = `An unfinished run (${last.name}) was saved at step ${last.step} of ${last.maxIters}${last.valLoss !== null ? `, val loss ${formatLoss(last.valLoss, this.page.units)}` : ''}.`;
+    $('resume-text').textContent =
+      `An unfinished run (${last.name}) was saved at step ${last.step} of ${last.maxIters}${last.valLoss !== null ? `, val loss ${formatLoss(last.valLoss, this.page.units)}` : ''}.`;
     $('resume-offer').hidden = false;
     $('resume-run').onclick = async () => {
       try {

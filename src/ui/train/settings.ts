@@ -23,7 +23,8 @@ export function settingsChanged(page: TrainPage): void {
   writeUrl(settings);
   const cfg = configOf(settings);
   const counts = paramCount({ ...cfg, vocabSize: corpus?.vocabSize ?? 0 });
-  $('param-count').textContent = `${formatParams(counts.total)} parameters (${formatParams(counts.nonEmbedding)} non-embedding)${corpus ? '' : ' + embeddings of the vocabulary'} · ${formatParams(flopsPerToken({ ...cfg, vocabSize: corpus?.vocabSize ?? 0 }))} FLOPs/token`;
+  $('param-count').textContent =
+    `${formatParams(counts.total)} parameters (${formatParams(counts.nonEmbedding)} non-embedding)${corpus ? '' : ' + embeddings of the vocabulary'} · ${formatParams(flopsPerToken({ ...cfg, vocabSize: corpus?.vocabSize ?? 0 }))} FLOPs/token`;
   $('cli-command').textContent = cliCommand(settings, { kind: page.corpusKind, name: corpus?.ref.name });
   showMemory(page, cfg);
   validateSettings(page);

@@ -139,7 +139,9 @@ export function cliCommand(s: PageSettings, corpus: CliCorpus): string {
   for (const key of URL_CONFIG_KEYS) {
     const v = overrides[key];
     if (v === undefined) continue;
-    if (key === 'recompute') { if (v) args.push('--recompute'); } // a switch on the CLI
+    if (key === 'recompute') {
+      if (v) args.push('--recompute');
+    } // a switch on the CLI
     else args.push(`--${toKebab(key)}`, String(v));
   }
   // The CLI runs wasm or cpu; a browser backend has no Node equivalent, so it is left out.

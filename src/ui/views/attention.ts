@@ -21,9 +21,19 @@ export class AttentionView {
   private readonly error: HTMLElement;
 
   constructor(private readonly ask: (text: string) => void) {
-    const c = card('view-attention', 'Attention', 'Each small map is one head of one layer: row t shows how much position t attends to each earlier position. Click a map to enlarge it.');
+    const c = card(
+      'view-attention',
+      'Attention',
+      'Each small map is one head of one layer: row t shows how much position t attends to each earlier position. Click a map to enlarge it.',
+    );
     this.root = c.root;
-    this.input = el('input', { type: 'text', id: 'attention-text', class: 'mono', 'aria-label': 'window of text', placeholder: 'a window of text (its last blockSize characters are used)' });
+    this.input = el('input', {
+      type: 'text',
+      id: 'attention-text',
+      class: 'mono',
+      'aria-label': 'window of text',
+      placeholder: 'a window of text (its last blockSize characters are used)',
+    });
     const go = el('button', { type: 'button', id: 'attention-run', text: 'Show' });
     go.addEventListener('click', () => this.ask(this.input.value));
     this.input.addEventListener('keydown', (e) => e.key === 'Enter' && this.ask(this.input.value));
@@ -32,7 +42,12 @@ export class AttentionView {
     this.big = el('canvas', { class: 'att-big', id: 'attention-big' });
     this.error = el('p', { class: 'error' });
     c.body.append(el('div', { class: 'inline-form' }, this.input, go), this.error, this.grid, this.bigTitle, this.big);
-    exportButtons(c.head, 'attention', () => this.big, () => this.csv());
+    exportButtons(
+      c.head,
+      'attention',
+      () => this.big,
+      () => this.csv(),
+    );
   }
 
   /** Fill the window's text if the user has not typed one. */

@@ -20,13 +20,14 @@ export function valCurve(m: SavedModel): CompareCurve {
   const steps: number[] = [];
   const val: number[] = [];
   const h = m.history;
-  if (h) h.steps.forEach((s, i) => {
-    const v = h.val[i];
-    if (v !== null && v !== undefined) {
-      steps.push(s);
-      val.push(v);
-    }
-  });
+  if (h)
+    h.steps.forEach((s, i) => {
+      const v = h.val[i];
+      if (v !== null && v !== undefined) {
+        steps.push(s);
+        val.push(v);
+      }
+    });
   if (steps.length === 0 && m.valLoss !== null) {
     steps.push(m.step);
     val.push(m.valLoss);
@@ -37,7 +38,15 @@ export function valCurve(m: SavedModel): CompareCurve {
 /** Curves on one x axis (the union of their steps; null where a run has no point). */
 export function alignCurves(curves: CompareCurve[]): (number | null)[][] {
   const xs = [...new Set(curves.flatMap((c) => c.steps))].sort((a, b) => a - b);
-  return [xs, ...curves.map((c) => xs.map((x) => { const i = c.steps.indexOf(x); return i >= 0 ? c.val[i] : null; }))];
+  return [
+    xs,
+    ...curves.map((c) =>
+      xs.map((x) => {
+        const i = c.steps.indexOf(x);
+        return i >= 0 ? c.val[i] : null;
+      }),
+    ),
+  ];
 }
 
 export class CompareView {
@@ -55,7 +64,12 @@ export class CompareView {
     this.list = el('div', { class: 'compare-list' });
     this.box = el('div', { class: 'chart', id: 'chart-compare' });
     c.body.append(this.list, this.box);
-    exportButtons(c.head, 'compare-runs', () => this.plot?.ctx.canvas ?? null, () => this.csv());
+    exportButtons(
+      c.head,
+      'compare-runs',
+      () => this.plot?.ctx.canvas ?? null,
+      () => this.csv(),
+    );
     new ResizeObserver(() => this.plot?.setSize({ width: Math.max(200, this.box.clientWidth), height: 240 })).observe(this.box);
   }
 
@@ -66,16 +80,20 @@ export class CompareView {
     for (const m of all) if (!latest.has(m.runId) || latest.get(m.runId)!.step < m.step) latest.set(m.runId, m);
     this.runs = [...latest.values()].filter((m) => valCurve(m).steps.length > 0).sort((a, b) => b.savedAt - a.savedAt);
     if (this.chosen.size === 0) for (const m of this.runs.slice(0, 3)) this.chosen.add(m.runId);
-    this.list.replaceChildren(...(this.runs.length ? this.runs.map((m) => {
-      const box = el('input', { type: 'checkbox', 'data-run': m.runId });
-      box.checked = this.chosen.has(m.runId);
-      box.addEventListener('change', () => {
-        if (box.checked) this.chosen.add(m.runId);
-        else this.chosen.delete(m.runId);
-        this.draw();
-      });
-      return el('label', { class: 'compare-run' }, box, ` ${m.name} · step ${m.step}${m.valLoss !== null ? ` · val ${m.valLoss.toFixed(3)}` : ''}`);
-    }) : [el('span', { class: 'muted', text: 'No saved runs with a validation loss yet.' })]));
+    this.list.replaceChildren(
+      ...(this.runs.length
+        ? this.runs.map((m) => {
+            const box = el('input', { type: 'checkbox', 'data-run': m.runId });
+            box.checked = this.chosen.has(m.runId);
+            box.addEventListener('change', () => {
+              if (box.checked) this.chosen.add(m.runId);
+              else this.chosen.delete(m.runId);
+              this.draw();
+            });
+            return el('label', { class: 'compare-run' }, box, ` ${m.name} · step ${m.step}${m.valLoss !== null ? ` · val ${m.valLoss.toFixed(3)}` : ''}`);
+          })
+        : [el('span', { class: 'muted', text: 'No saved runs with a validation loss yet.' })]),
+    );
     this.draw();
   }
 
@@ -85,12 +103,23 @@ export class CompareView {
     this.plot = null;
     if (this.curves.length === 0) return;
     const axis = axisStyle();
-    this.plot = new uPlot({
-      width: Math.max(200, this.box.clientWidth), height: 240,
-      scales: { x: { time: false } },
-      series: [{ label: 'step' }, ...this.curves.map((c, i) => ({ label: c.name, stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: true, points: { show: true, size: 5 } }))],
-      axes: [{ label: 'step', ...axis }, { label: 'val loss (nats)', size: 56, ...axis }],
-    }, alignCurves(this.curves) as uPlot.AlignedData, this.box);
+    this.plot = new uPlot(
+      {
+        width: Math.max(200, this.box.clientWidth),
+        height: 240,
+        scales: { x: { time: false } },
+        series: [
+          { label: 'step' },
+          ...this.curves.map((c, i) => ({ label: c.name, stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: true, points: { show: true, size: 5 } })),
+        ],
+        axes: [
+          { label: 'step', ...axis },
+          { label: 'val loss (nats)', size: 56, ...axis },
+        ],
+      },
+      alignCurves(this.curves) as uPlot.AlignedData,
+      this.box,
+    );
   }
 
   private csv(): string | null {

@@ -29,11 +29,24 @@ export class ConfidenceView {
   private readonly pasteOut: HTMLElement;
   private readonly error: HTMLElement;
 
-  constructor(private readonly targets: { sample: HTMLElement; generate: HTMLElement }, private readonly ask: (text: string, target: ScoreTarget) => void, private readonly texts: () => { sample: string | null; generate: string | null }) {
-    const c = card('view-confidence', 'Confidence in the text', 'Each character coloured by the model\'s probability of it given the text before it; hover for the 5 likeliest characters there.');
+  constructor(
+    private readonly targets: { sample: HTMLElement; generate: HTMLElement },
+    private readonly ask: (text: string, target: ScoreTarget) => void,
+    private readonly texts: () => { sample: string | null; generate: string | null },
+  ) {
+    const c = card(
+      'view-confidence',
+      'Confidence in the text',
+      "Each character coloured by the model's probability of it given the text before it; hover for the 5 likeliest characters there.",
+    );
     this.root = c.root;
-    this.select = el('select', { id: 'confidence-by', 'aria-label': 'colour characters by' },
-      el('option', { value: 'off', text: 'no colour' }), el('option', { value: 'p', text: 'colour by probability' }), el('option', { value: 'bits', text: 'colour by surprisal (bits)' }));
+    this.select = el(
+      'select',
+      { id: 'confidence-by', 'aria-label': 'colour characters by' },
+      el('option', { value: 'off', text: 'no colour' }),
+      el('option', { value: 'p', text: 'colour by probability' }),
+      el('option', { value: 'bits', text: 'colour by surprisal (bits)' }),
+    );
     this.select.addEventListener('change', () => this.setColourBy(this.select.value as ColourBy));
     this.pasteText = el('textarea', { id: 'score-text', rows: '3', placeholder: 'Paste a text to score it with the current model…' });
     const scoreBtn = el('button', { type: 'button', id: 'score-run', text: 'Score text' });
@@ -42,8 +55,20 @@ export class ConfidenceView {
     this.pasteOut = el('pre', { class: 'text-out scored', id: 'score-out' });
     this.pasteOut.hidden = true;
     this.error = el('p', { class: 'error' });
-    c.body.append(el('div', { class: 'buttons' }, this.select), this.pasteText, el('div', { class: 'buttons' }, scoreBtn), this.error, this.summary, this.pasteOut);
-    exportButtons(c.head, 'text-scores', () => null, () => this.csv());
+    c.body.append(
+      el('div', { class: 'buttons' }, this.select),
+      this.pasteText,
+      el('div', { class: 'buttons' }, scoreBtn),
+      this.error,
+      this.summary,
+      this.pasteOut,
+    );
+    exportButtons(
+      c.head,
+      'text-scores',
+      () => null,
+      () => this.csv(),
+    );
     c.head.querySelector('[data-export=png]')?.remove();
     document.body.append(this.tip);
     addEventListener('resize', () => (this.tip.hidden = true));
@@ -78,9 +103,18 @@ export class ConfidenceView {
       this.render(this.pasteOut, score, 'p');
       const n = score.chars.length - 1;
       this.summary.replaceChildren(
-        el('span', { text: `${score.totalBits.toFixed(1)} bits in total · ${score.bpc.toFixed(3)} bits/char over ${n} predicted characters${score.truncated ? ` (the last ${score.truncated} characters were not scored)` : ''}` }),
-        el('br'), el('span', { class: 'muted', text: 'most surprising: ' }),
-        ...score.spans.map((s) => el('code', { class: 'span', title: `${s.bits.toFixed(1)} bits at character ${s.start}`, text: `${s.text.replace(/\n/g, '↵')} (${s.bits.toFixed(1)} bits)` })),
+        el('span', {
+          text: `${score.totalBits.toFixed(1)} bits in total · ${score.bpc.toFixed(3)} bits/char over ${n} predicted characters${score.truncated ? ` (the last ${score.truncated} characters were not scored)` : ''}`,
+        }),
+        el('br'),
+        el('span', { class: 'muted', text: 'most surprising: ' }),
+        ...score.spans.map((s) =>
+          el('code', {
+            class: 'span',
+            title: `${s.bits.toFixed(1)} bits at character ${s.start}`,
+            text: `${s.text.replace(/\n/g, '↵')} (${s.bits.toFixed(1)} bits)`,
+          }),
+        ),
       );
       return;
     }

@@ -37,13 +37,25 @@ export class DeviceView {
     this.error = el('p', { class: 'error' });
     this.memory = el('p', { id: 'device-memory', class: 'estimate' });
     this.memoryWarn = el('p', { id: 'device-memory-warn', class: 'warn' });
-    c.body.append(this.info, this.memory, this.memoryWarn, el('div', { class: 'buttons' }, this.button, el('span', { class: 'muted', text: 'times a few training steps of the settings above' })), this.est, this.warn, this.error);
+    c.body.append(
+      this.info,
+      this.memory,
+      this.memoryWarn,
+      el('div', { class: 'buttons' }, this.button, el('span', { class: 'muted', text: 'times a few training steps of the settings above' })),
+      this.est,
+      this.warn,
+      this.error,
+    );
   }
 
   showReport(r: DeviceReport): void {
     this.report = r;
     const rows: [string, string][] = [['backend', r.backend]];
-    if (r.adapter) rows.push(['adapter', [r.adapter.vendor, r.adapter.architecture, r.adapter.device || r.adapter.description].filter((s) => s && s !== '?').join(' · ') || 'unnamed']);
+    if (r.adapter)
+      rows.push([
+        'adapter',
+        [r.adapter.vendor, r.adapter.architecture, r.adapter.device || r.adapter.description].filter((s) => s && s !== '?').join(' · ') || 'unnamed',
+      ]);
     for (const [k, v] of Object.entries(r.limits)) rows.push([k, v >= 2 ** 20 ? `${(v / 2 ** 20).toFixed(0)} MiB` : formatCount(v)]);
     rows.push(['matmul', `${r.matmulGflops.toFixed(r.matmulGflops < 10 ? 2 : 0)} GFLOP/s (float32, ${r.matmulSize}×${r.matmulSize})`]);
     const features = Object.entries(r.features).map(([f, on]) => el('span', { class: 'feature', text: `${on ? '✓' : '✗'} ${f}` }));
@@ -72,9 +84,10 @@ export class DeviceView {
     this.estimate = { data, config };
     this.button.disabled = false;
     this.est.textContent = `≈ ${formatCount(data.tokensPerSec)} tokens/s · ${data.msPerStep.toFixed(data.msPerStep < 10 ? 1 : 0)} ms/step → ${formatCount(config.maxIters)} steps in ≈ ${formatDuration(data.wallSeconds)} (plus evaluations)`;
-    this.warn.textContent = data.wallSeconds > LONG_RUN_SECONDS
-      ? `This run would take ${formatDuration(data.wallSeconds)} here: consider a smaller preset, fewer steps (maxIters) or a shorter context (blockSize).`
-      : '';
+    this.warn.textContent =
+      data.wallSeconds > LONG_RUN_SECONDS
+        ? `This run would take ${formatDuration(data.wallSeconds)} here: consider a smaller preset, fewer steps (maxIters) or a shorter context (blockSize).`
+        : '';
   }
 
   /** The settings changed: an old estimate no longer applies. */

@@ -26,13 +26,22 @@ export class EmbeddingView {
   private readonly caption: HTMLElement;
 
   constructor() {
-    const c = card('view-embedding', 'Embedding map', 'Each character\'s learned embedding, projected to 2-D (PCA). Characters the model treats alike end up close.');
+    const c = card(
+      'view-embedding',
+      'Embedding map',
+      "Each character's learned embedding, projected to 2-D (PCA). Characters the model treats alike end up close.",
+    );
     this.root = c.root;
     this.canvas = el('canvas', { id: 'embedding-canvas' });
     this.caption = el('p', { class: 'muted legend' });
     this.caption.append(...KINDS.map((k) => el('span', { class: 'key' }, el('i', { style: `background:${k.colour}` }), k.name)));
     c.body.append(this.canvas, this.caption);
-    exportButtons(c.head, 'embedding', () => this.canvas, () => (this.data ? toCsv([['char', 'x', 'y'], ...this.data.points.map((p) => [p.char, p.x, p.y])]) : null));
+    exportButtons(
+      c.head,
+      'embedding',
+      () => this.canvas,
+      () => (this.data ? toCsv([['char', 'x', 'y'], ...this.data.points.map((p) => [p.char, p.x, p.y])]) : null),
+    );
     new ResizeObserver(() => this.draw()).observe(c.body);
   }
 

@@ -14,11 +14,20 @@ export class LossByPositionView {
   private readonly box: HTMLElement;
 
   constructor() {
-    const c = card('view-loss-position', 'Loss by position', 'Validation loss at each position of the context window: falling to the right means the model uses its context. Its mean is the validation loss.');
+    const c = card(
+      'view-loss-position',
+      'Loss by position',
+      'Validation loss at each position of the context window: falling to the right means the model uses its context. Its mean is the validation loss.',
+    );
     this.root = c.root;
     this.box = el('div', { class: 'chart', id: 'chart-loss-position' });
     c.body.append(this.box);
-    exportButtons(c.head, 'loss-by-position', () => this.plot?.ctx.canvas ?? null, () => this.csv());
+    exportButtons(
+      c.head,
+      'loss-by-position',
+      () => this.plot?.ctx.canvas ?? null,
+      () => this.csv(),
+    );
     new ResizeObserver(() => this.plot?.setSize({ width: this.width(), height: 220 })).observe(this.box);
   }
 
@@ -35,16 +44,24 @@ export class LossByPositionView {
     if (!this.plot) {
       const c = ink();
       const axis = axisStyle();
-      this.plot = new uPlot({
-        width: this.width(), height: 220,
-        scales: { x: { time: false } },
-        series: [
-          { label: 'position' },
-          { label: `step ${data.step}`, stroke: c.accent, width: 2, points: { show: false } },
-          { label: 'previous', stroke: c.muted, width: 1.5, dash: [4, 3], alpha: 0.45, points: { show: false } } as uPlot.Series,
-        ],
-        axes: [{ label: 'position in the context', ...axis }, { label: 'val loss (nats)', size: 56, ...axis }],
-      }, rows, this.box);
+      this.plot = new uPlot(
+        {
+          width: this.width(),
+          height: 220,
+          scales: { x: { time: false } },
+          series: [
+            { label: 'position' },
+            { label: `step ${data.step}`, stroke: c.accent, width: 2, points: { show: false } },
+            { label: 'previous', stroke: c.muted, width: 1.5, dash: [4, 3], alpha: 0.45, points: { show: false } } as uPlot.Series,
+          ],
+          axes: [
+            { label: 'position in the context', ...axis },
+            { label: 'val loss (nats)', size: 56, ...axis },
+          ],
+        },
+        rows,
+        this.box,
+      );
     } else {
       this.plot.setData(rows);
     }
@@ -71,7 +88,9 @@ export class LossByPositionView {
 
   private csv(): string | null {
     if (!this.current) return null;
-    return toCsv([['position', `val_loss_step_${this.current.step}`, ...(this.previous ? [`val_loss_step_${this.previous.step}`] : [])],
-      ...this.current.byPosition.map((v, i) => [i, v, ...(this.previous ? [this.previous.byPosition[i] ?? null] : [])])]);
+    return toCsv([
+      ['position', `val_loss_step_${this.current.step}`, ...(this.previous ? [`val_loss_step_${this.previous.step}`] : [])],
+      ...this.current.byPosition.map((v, i) => [i, v, ...(this.previous ? [this.previous.byPosition[i] ?? null] : [])]),
+    ]);
   }
 }

@@ -22,14 +22,22 @@ export class NextCharsView {
   private readonly context: HTMLElement;
   private readonly error: HTMLElement;
 
-  constructor(private readonly prompt: HTMLTextAreaElement, private readonly ask: (text: string) => void) {
-    const c = card('view-next', 'Next character', 'What the model expects after the prompt box\'s text (its last blockSize characters).');
+  constructor(
+    private readonly prompt: HTMLTextAreaElement,
+    private readonly ask: (text: string) => void,
+  ) {
+    const c = card('view-next', 'Next character', "What the model expects after the prompt box's text (its last blockSize characters).");
     this.root = c.root;
     this.context = el('div', { class: 'next-context mono' });
     this.bars = el('ol', { class: 'next-bars', 'aria-label': 'next-character probabilities' });
     this.error = el('p', { class: 'error' });
     c.body.append(this.context, this.bars, this.error);
-    exportButtons(c.head, 'next-chars', () => null, () => (this.data ? toCsv([['char', 'p'], ...this.data.top.map((t) => [t.char, t.p])]) : null));
+    exportButtons(
+      c.head,
+      'next-chars',
+      () => null,
+      () => (this.data ? toCsv([['char', 'p'], ...this.data.top.map((t) => [t.char, t.p])]) : null),
+    );
     c.head.querySelector('[data-export=png]')?.remove(); // bars are DOM, not a canvas
     prompt.addEventListener('input', () => this.refresh());
   }
@@ -42,7 +50,11 @@ export class NextCharsView {
     this.data = data;
     this.error.textContent = '';
     this.context.textContent = '';
-    this.context.append(el('span', { class: 'muted', text: 'context: ' }), el('span', { class: 'ctx', text: data.context.replace(/\n/g, '↵') }), el('span', { class: 'caret', text: '▍' }));
+    this.context.append(
+      el('span', { class: 'muted', text: 'context: ' }),
+      el('span', { class: 'ctx', text: data.context.replace(/\n/g, '↵') }),
+      el('span', { class: 'caret', text: '▍' }),
+    );
     this.bars.replaceChildren(...data.top.map((t) => bar(t, data.top[0].p)));
   }
 
@@ -54,5 +66,11 @@ export class NextCharsView {
 function bar(t: CharProb, max: number): HTMLElement {
   const fill = el('span', { class: 'fill' });
   fill.style.width = `${(100 * t.p) / Math.max(max, 1e-9)}%`;
-  return el('li', { 'data-char': t.char, 'data-p': String(t.p) }, el('span', { class: 'ch mono', text: showChar(t.char) }), el('span', { class: 'track' }, fill), el('span', { class: 'pct', text: `${(100 * t.p).toFixed(1)}%` }));
+  return el(
+    'li',
+    { 'data-char': t.char, 'data-p': String(t.p) },
+    el('span', { class: 'ch mono', text: showChar(t.char) }),
+    el('span', { class: 'track' }, fill),
+    el('span', { class: 'pct', text: `${(100 * t.p).toFixed(1)}%` }),
+  );
 }

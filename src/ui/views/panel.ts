@@ -42,11 +42,23 @@ export interface ViewsSnapshot {
   lossByPositionMean: number | null;
   embedding: { char: string; x: number; y: number }[] | null;
   device: {
-    backend: string; adapter: { vendor: string; architecture: string; device: string; description: string } | null;
-    features: Record<string, boolean>; limits: Record<string, number>; matmulGflops: number;
-    estimatedTokensPerSec: number | null; estimatedWallSeconds: number | null;
+    backend: string;
+    adapter: { vendor: string; architecture: string; device: string; description: string } | null;
+    features: Record<string, boolean>;
+    limits: Record<string, number>;
+    matmulGflops: number;
+    estimatedTokensPerSec: number | null;
+    estimatedWallSeconds: number | null;
   } | null;
-  scores: Record<string, { totalBits: number; bpc: number; spans: { start: number; length: number; text: string; bits: number }[]; chars: { char: string; p: number | null; bits: number | null }[] }>;
+  scores: Record<
+    string,
+    {
+      totalBits: number;
+      bpc: number;
+      spans: { start: number; length: number; text: string; bits: number }[];
+      chars: { char: string; p: number | null; bits: number | null }[];
+    }
+  >;
   compare: { runId: string; name: string; steps: number[]; val: number[] }[];
   errors: Record<string, string>;
 }
@@ -76,10 +88,14 @@ export class ViewsPanel {
   ) {
     this.genOut = els.generate;
     this.next = new NextCharsView(els.prompt, (text) => this.ask({ kind: 'nextChars', text, k: NEXT_K }));
-    this.confidence = new ConfidenceView({ sample: els.sample, generate: els.generate }, (text, target) => this.ask({ kind: 'score', text, target }), () => ({
-      sample: this.sample || null,
-      generate: els.generate.textContent || null,
-    }));
+    this.confidence = new ConfidenceView(
+      { sample: els.sample, generate: els.generate },
+      (text, target) => this.ask({ kind: 'score', text, target }),
+      () => ({
+        sample: this.sample || null,
+        generate: els.generate.textContent || null,
+      }),
+    );
     this.attention = new AttentionView((text) => this.ask({ kind: 'attention', text }));
     this.device = new DeviceView(() => this.estimate());
     container.append(
@@ -89,10 +105,21 @@ export class ViewsPanel {
     toggle.addEventListener('change', () => this.setOpen(toggle.checked));
     // The run's own loss chart exports too (PNG of the chart, CSV of every logged step).
     const lossHead = document.querySelector<HTMLElement>('.loss-card .card-head');
-    if (lossHead) exportButtons(lossHead, 'loss', () => document.querySelector<HTMLCanvasElement>('#chart-loss canvas'), () => {
-      const h = page.lossHistory();
-      return h.steps.length ? toCsv([['step', 'train_loss', 'val_loss', 'lr', 'tokens_per_sec'], ...h.steps.map((st, i) => [st, h.train[i], h.val[i], h.lr[i], h.tokensPerSec[i]])]) : null;
-    });
+    if (lossHead)
+      exportButtons(
+        lossHead,
+        'loss',
+        () => document.querySelector<HTMLCanvasElement>('#chart-loss canvas'),
+        () => {
+          const h = page.lossHistory();
+          return h.steps.length
+            ? toCsv([
+                ['step', 'train_loss', 'val_loss', 'lr', 'tokens_per_sec'],
+                ...h.steps.map((st, i) => [st, h.train[i], h.val[i], h.lr[i], h.tokensPerSec[i]]),
+              ])
+            : null;
+        },
+      );
     matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => this.themeChanged());
   }
 
@@ -205,7 +232,17 @@ export class ViewsPanel {
       lossByPositionStep: this.lossByPosition.current?.step ?? null,
       lossByPositionMean: this.lossByPosition.current?.mean ?? null,
       embedding: this.embedding.data?.points ?? null,
-      device: d ? { backend: d.backend, adapter: d.adapter, features: d.features, limits: d.limits, matmulGflops: d.matmulGflops, estimatedTokensPerSec: est?.tokensPerSec ?? null, estimatedWallSeconds: est?.wallSeconds ?? null } : null,
+      device: d
+        ? {
+            backend: d.backend,
+            adapter: d.adapter,
+            features: d.features,
+            limits: d.limits,
+            matmulGflops: d.matmulGflops,
+            estimatedTokensPerSec: est?.tokensPerSec ?? null,
+            estimatedWallSeconds: est?.wallSeconds ?? null,
+          }
+        : null,
       scores,
       compare: this.compare.curves,
       errors: this.errors,
@@ -235,13 +272,21 @@ export class ViewsPanel {
 
   private show(view: Extract<FromWorker, { type: 'view' }>['view']): void {
     switch (view.kind) {
-      case 'nextChars': return this.next.show(view.data);
-      case 'attention': return this.attention.show(view.data);
-      case 'score': return this.confidence.show(view.target, view.data);
-      case 'lossByPosition': return this.lossByPosition.show(view.data);
-      case 'embedding': return this.embedding.show(view.data);
-      case 'device': this.device.showReport(view.data); return this.showMemory();
-      case 'estimate': return this.device.showEstimate(view.data, view.config);
+      case 'nextChars':
+        return this.next.show(view.data);
+      case 'attention':
+        return this.attention.show(view.data);
+      case 'score':
+        return this.confidence.show(view.target, view.data);
+      case 'lossByPosition':
+        return this.lossByPosition.show(view.data);
+      case 'embedding':
+        return this.embedding.show(view.data);
+      case 'device':
+        this.device.showReport(view.data);
+        return this.showMemory();
+      case 'estimate':
+        return this.device.showEstimate(view.data, view.config);
     }
   }
 }

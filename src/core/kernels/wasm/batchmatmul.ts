@@ -93,7 +93,8 @@ function fastBatchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown
   // (tfjs' loop indexes both batches alike, so it only gets same-size batches.)
   if (M <= GEMV_ROWS && Ga === Gb && originalKernel) return originalKernel(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   const G = Math.max(Ga, Gb);
-  if ((Ga !== G && Ga !== 1) || (Gb !== G && Gb !== 1)) throw new Error(`matMul: batch shapes [${a.shape.slice(0, -2)}] and [${b.shape.slice(0, -2)}] only broadcast from 1`);
+  if ((Ga !== G && Ga !== 1) || (Gb !== G && Gb !== 1))
+    throw new Error(`matMul: batch shapes [${a.shape.slice(0, -2)}] and [${b.shape.slice(0, -2)}] only broadcast from 1`);
 
   // Plain operands [Ga, M, K] and [Gb, K, N], transposing where asked.
   const temps: tf.TensorInfo[] = [];

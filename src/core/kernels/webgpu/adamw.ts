@@ -55,7 +55,10 @@ const UPDATE_PER_DISPATCH = 2;
 
 function sumsqShader(): string {
   const decl = Array.from({ length: SUMSQ_PER_DISPATCH }, (_, j) => `@group(0) @binding(${1 + j}) var<storage, read> g${j}: array<f32>;`).join('\n');
-  const cases = Array.from({ length: SUMSQ_PER_DISPATCH }, (_, j) => `case ${j}u: { for (var i = lid; i < n; i += ${WG}u) { let x = g${j}[i]; s += x * x; } }`).join('\n      ');
+  const cases = Array.from(
+    { length: SUMSQ_PER_DISPATCH },
+    (_, j) => `case ${j}u: { for (var i = lid; i < n; i += ${WG}u) { let x = g${j}[i]; s += x * x; } }`,
+  ).join('\n      ');
   return `
 struct Group { n: array<vec4<u32>, 2>, base: u32, count: u32 };
 @group(0) @binding(0) var<storage, read_write> partial: array<f32>;
@@ -145,7 +148,8 @@ const pipelineCache = new WeakMap<GPUDevice, Pipelines>();
 function pipelines(device: GPUDevice): Pipelines {
   let p = pipelineCache.get(device);
   if (!p) {
-    const make = (code: string, label: string) => device.createComputePipeline({ label, layout: 'auto', compute: { module: device.createShaderModule({ code, label }), entryPoint: 'main' } });
+    const make = (code: string, label: string) =>
+      device.createComputePipeline({ label, layout: 'auto', compute: { module: device.createShaderModule({ code, label }), entryPoint: 'main' } });
     p = {
       sumsq: make(sumsqShader(), 'adamw_sumsq'),
       scale: make(SCALE_SHADER, 'adamw_scale'),
@@ -287,7 +291,12 @@ export class FusedAdamW {
         n = Math.max(n, s.p.size);
       }
       const u = 4 * count;
-      entries.push({ binding: u, resource: { buffer: this.hyperBuf } }, { binding: u + 1, resource: { buffer: stepConsts } }, { binding: u + 2, resource: { buffer: this.tensorBufs[k] } }, { binding: u + 3, resource: { buffer: this.scale } });
+      entries.push(
+        { binding: u, resource: { buffer: this.hyperBuf } },
+        { binding: u + 1, resource: { buffer: stepConsts } },
+        { binding: u + 2, resource: { buffer: this.tensorBufs[k] } },
+        { binding: u + 3, resource: { buffer: this.scale } },
+      );
       const bg = this.device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries });
       recordDispatch(b, 'AdamWUpdate', pipe, bg, grid(Math.ceil(n / WG), this.device.limits.maxComputeWorkgroupsPerDimension), used);
     }

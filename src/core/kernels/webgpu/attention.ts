@@ -56,7 +56,13 @@ function forwardSource(maxT: number): KernelSource {
     key: `attention_fwd_${maxT}`,
     inputs: [['qkv', 'f32']],
     outputs: ['y', 'lse'],
-    uniforms: [['T', 'i32'], ['nH', 'i32'], ['hs', 'i32'], ['C', 'i32'], ['scale', 'f32']],
+    uniforms: [
+      ['T', 'i32'],
+      ['nH', 'i32'],
+      ['hs', 'i32'],
+      ['C', 'i32'],
+      ['scale', 'f32'],
+    ],
     workgroupSize: WG,
     body: `${reduceSnippet(WG, 'sum')}
 ${reduceSnippet(WG, 'max')}
@@ -94,9 +100,21 @@ fn main(g: u32, lid: u32) {${common}
 function backwardSource(maxT: number): KernelSource {
   return {
     key: `attention_bwd_${maxT}`,
-    inputs: [['dy', 'f32'], ['qkv', 'f32'], ['y', 'f32'], ['lse', 'f32']],
+    inputs: [
+      ['dy', 'f32'],
+      ['qkv', 'f32'],
+      ['y', 'f32'],
+      ['lse', 'f32'],
+    ],
     outputs: ['dqkv'],
-    uniforms: [['T', 'i32'], ['nH', 'i32'], ['hs', 'i32'], ['C', 'i32'], ['scale', 'f32'], ['R', 'i32']],
+    uniforms: [
+      ['T', 'i32'],
+      ['nH', 'i32'],
+      ['hs', 'i32'],
+      ['C', 'i32'],
+      ['scale', 'f32'],
+      ['R', 'i32'],
+    ],
     workgroupSize: WG,
     body: `${reduceSnippet(WG, 'sum')}
 var<workgroup> pa: array<f32, ${maxT}>;
@@ -166,7 +184,11 @@ fn main(g: u32, lid: u32) {${common}
   };
 }
 
-interface Attrs { B: number; T: number; nH: number }
+interface Attrs {
+  B: number;
+  T: number;
+  nH: number;
+}
 
 /** The forward and backward kernels, registered for the webgpu backend by index.ts. */
 export const kernels: tf.KernelConfig[] = [

@@ -40,7 +40,17 @@ export interface GpuCounts {
   tfjsKernels: number;
 }
 
-const zero = (): GpuCounts => ({ dispatches: 0, submits: 0, uploads: 0, uploadBytes: 0, uniformWrites: 0, uniformBytes: 0, readbacks: 0, bindGroups: 0, tfjsKernels: 0 });
+const zero = (): GpuCounts => ({
+  dispatches: 0,
+  submits: 0,
+  uploads: 0,
+  uploadBytes: 0,
+  uniformWrites: 0,
+  uniformBytes: 0,
+  readbacks: 0,
+  bindGroups: 0,
+  tfjsKernels: 0,
+});
 const counts: GpuCounts = zero();
 const WRAPPED = Symbol.for('tabgpt.gpuCounters');
 const MAP_READ = 0x0001; // GPUMapMode.READ

@@ -21,9 +21,15 @@ const BWD = 'TabgptCrossEntropyGrad';
 
 const forward: KernelSource = {
   key: 'cross_entropy_fwd',
-  inputs: [['logits', 'f32'], ['targets', 'i32']],
+  inputs: [
+    ['logits', 'f32'],
+    ['targets', 'i32'],
+  ],
   outputs: ['loss', 'lse'],
-  uniforms: [['N', 'i32'], ['V', 'i32']],
+  uniforms: [
+    ['N', 'i32'],
+    ['V', 'i32'],
+  ],
   workgroupSize: WG_FWD,
   body: `${reduceSnippet(WG_FWD, 'sum')}
 fn main(g: u32, lid: u32) {
@@ -48,9 +54,17 @@ fn main(g: u32, lid: u32) {
 
 const backward: KernelSource = {
   key: 'cross_entropy_bwd',
-  inputs: [['dy', 'f32'], ['logits', 'f32'], ['targets', 'i32'], ['lse', 'f32']],
+  inputs: [
+    ['dy', 'f32'],
+    ['logits', 'f32'],
+    ['targets', 'i32'],
+    ['lse', 'f32'],
+  ],
   outputs: ['dlogits'],
-  uniforms: [['N', 'i32'], ['V', 'i32']],
+  uniforms: [
+    ['N', 'i32'],
+    ['V', 'i32'],
+  ],
   workgroupSize: WG,
   body: `
 fn main(g: u32, lid: u32) {

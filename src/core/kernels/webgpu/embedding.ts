@@ -28,9 +28,18 @@ const BWD = 'TabgptEmbeddingGrad';
 
 const forward: KernelSource = {
   key: 'embedding_fwd',
-  inputs: [['wte', 'f32'], ['wpe', 'f32'], ['idx', 'i32']],
+  inputs: [
+    ['wte', 'f32'],
+    ['wpe', 'f32'],
+    ['idx', 'i32'],
+  ],
   outputs: ['x'],
-  uniforms: [['N', 'i32'], ['T', 'i32'], ['C', 'i32'], ['V', 'i32']],
+  uniforms: [
+    ['N', 'i32'],
+    ['T', 'i32'],
+    ['C', 'i32'],
+    ['V', 'i32'],
+  ],
   workgroupSize: WG,
   body: `
 fn main(g: u32, lid: u32) {
@@ -47,9 +56,18 @@ fn main(g: u32, lid: u32) {
 
 const backward: KernelSource = {
   key: 'embedding_bwd',
-  inputs: [['dy', 'f32'], ['idx', 'i32']],
+  inputs: [
+    ['dy', 'f32'],
+    ['idx', 'i32'],
+  ],
   outputs: ['dwte', 'dwpe'],
-  uniforms: [['N', 'i32'], ['T', 'i32'], ['C', 'i32'], ['V', 'i32'], ['P', 'i32']],
+  uniforms: [
+    ['N', 'i32'],
+    ['T', 'i32'],
+    ['C', 'i32'],
+    ['V', 'i32'],
+    ['P', 'i32'],
+  ],
   workgroupSize: WG,
   body: `
 fn main(g: u32, lid: u32) {
@@ -109,7 +127,10 @@ export const kernels: tf.KernelConfig[] = [
       const [N, C] = dy.shape;
       return runKernel(backend as unknown as WebGPUBackendLike, backward, {
         inputs: [dy, idx],
-        outputShapes: [[V, C], [P, C]],
+        outputShapes: [
+          [V, C],
+          [P, C],
+        ],
         uniforms: [N, T, C, V, P],
         groups: Math.ceil((V * C) / WG) + Math.ceil((P * C) / WG),
       });
@@ -121,8 +142,7 @@ export const kernels: tf.KernelConfig[] = [
 export function embeddingFused(wte: tf.Tensor2D, wpe: tf.Tensor2D, idx: tf.Tensor2D): tf.Tensor2D {
   const [B, T] = idx.shape;
   const flat = idx.reshape([B * T]); // [N]
-  const run = (te: tf.Tensor, pe: tf.Tensor) =>
-    (tf.engine().runKernel(FWD, { wte: te, wpe: pe, idx: flat }, { T }) as tf.Tensor[])[0] as tf.Tensor2D;
+  const run = (te: tf.Tensor, pe: tf.Tensor) => (tf.engine().runKernel(FWD, { wte: te, wpe: pe, idx: flat }, { T }) as tf.Tensor[])[0] as tf.Tensor2D;
   if (!insideGradient()) return run(wte, wpe);
   const attrs = { T, V: wte.shape[0], P: wpe.shape[0] };
   const f = tf.customGrad((...args) => {

@@ -75,7 +75,10 @@ function forwardSource(bias: boolean, form: GeluForm): KernelSource {
     key: `bias_gelu_fwd_${bias}_${form}`,
     inputs: [['h', 'f32'], ...(bias ? [['b', 'f32'] as ['b', 'f32']] : [])],
     outputs: ['y'],
-    uniforms: [['size', 'i32'], ['F', 'i32']],
+    uniforms: [
+      ['size', 'i32'],
+      ['F', 'i32'],
+    ],
     workgroupSize: WG,
     body: `${geluFns(form)}
 fn main(g: u32, lid: u32) {
@@ -92,7 +95,10 @@ function backwardSource(bias: boolean, form: GeluForm): KernelSource {
     key: `bias_gelu_bwd_${bias}_${form}`,
     inputs: [['dy', 'f32'], ['h', 'f32'], ...(bias ? [['b', 'f32'] as ['b', 'f32']] : [])],
     outputs: ['dh', ...(bias ? ['db'] : [])],
-    uniforms: [['N', 'i32'], ['F', 'i32']],
+    uniforms: [
+      ['N', 'i32'],
+      ['F', 'i32'],
+    ],
     workgroupSize: WG,
     body: `${geluFns(form)}
 fn main(g: u32, lid: u32) {
@@ -102,7 +108,9 @@ fn main(g: u32, lid: u32) {
   if (g < elementGroups) {
     let i = g * WG + lid;
     if (i < N * F) { dh[i] = dy[i] * dgelu(h[i]${bias ? ' + b[i % F]' : ''}); }
-  }${bias ? ` else {
+  }${
+    bias
+      ? ` else {
     // db for column f: the sum over rows of the dh this dispatch also writes
     let f = (g - elementGroups) * WG + lid;
     if (f < F) {
@@ -110,7 +118,9 @@ fn main(g: u32, lid: u32) {
       for (var n = 0u; n < N; n++) { s += dy[n * F + f] * dgelu(h[n * F + f] + b[f]); }
       db[f] = s;
     }
-  }` : ''}
+  }`
+      : ''
+  }
 }`,
   };
 }
@@ -153,8 +163,7 @@ const formOf = (attrs: tf.NamedAttrMap | undefined): GeluForm => (attrs?.erf ? '
 /** Fused gelu(h + b): h [N, F], b [F] or null -> [N, F]; `form` as config.gelu. */
 export function biasGeluFused(h: tf.Tensor2D, b: tf.Tensor | null, form: GeluForm = 'tanh'): tf.Tensor2D {
   const attrs = { erf: form === 'erf' ? 1 : 0 };
-  const run = (hs: tf.Tensor, bs: tf.Tensor | null) =>
-    (tf.engine().runKernel(FWD, bs ? { h: hs, b: bs } : { h: hs }, attrs) as tf.Tensor[])[0] as tf.Tensor2D;
+  const run = (hs: tf.Tensor, bs: tf.Tensor | null) => (tf.engine().runKernel(FWD, bs ? { h: hs, b: bs } : { h: hs }, attrs) as tf.Tensor[])[0] as tf.Tensor2D;
   if (!insideGradient()) return run(h, b);
   const f = tf.customGrad((...args) => {
     const hs = args[0] as tf.Tensor;
@@ -163,8 +172,7 @@ export function biasGeluFused(h: tf.Tensor2D, b: tf.Tensor | null, form: GeluFor
     save(bs ? [hs, bs] : [hs]);
     return {
       value: run(hs, bs),
-      gradFunc: (dy: tf.Tensor, [sh, sb]: tf.Tensor[]) =>
-        tf.engine().runKernel(BWD, sb ? { dy, h: sh, b: sb } : { dy, h: sh }, attrs) as tf.Tensor[],
+      gradFunc: (dy: tf.Tensor, [sh, sb]: tf.Tensor[]) => tf.engine().runKernel(BWD, sb ? { dy, h: sh, b: sb } : { dy, h: sh }, attrs) as tf.Tensor[],
     };
   });
   return (b ? f(h, b) : f(h)) as tf.Tensor2D;

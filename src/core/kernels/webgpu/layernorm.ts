@@ -24,7 +24,10 @@ function forwardSource(bias: boolean): KernelSource {
     key: `layernorm_fwd_${bias}`,
     inputs: [['x', 'f32'], ['w', 'f32'], ...(bias ? [['b', 'f32'] as ['b', 'f32']] : [])],
     outputs: ['y', 'stats'],
-    uniforms: [['C', 'i32'], ['eps', 'f32']],
+    uniforms: [
+      ['C', 'i32'],
+      ['eps', 'f32'],
+    ],
     workgroupSize: WG,
     body: `${reduceSnippet(WG, 'sum')}
 fn main(row: u32, lid: u32) {
@@ -47,9 +50,17 @@ fn main(row: u32, lid: u32) {
 function backwardSource(bias: boolean): KernelSource {
   return {
     key: `layernorm_bwd_${bias}`,
-    inputs: [['dy', 'f32'], ['x', 'f32'], ['w', 'f32'], ['stats', 'f32']],
+    inputs: [
+      ['dy', 'f32'],
+      ['x', 'f32'],
+      ['w', 'f32'],
+      ['stats', 'f32'],
+    ],
     outputs: ['dx', 'dw', ...(bias ? ['db'] : [])],
-    uniforms: [['N', 'i32'], ['C', 'i32']],
+    uniforms: [
+      ['N', 'i32'],
+      ['C', 'i32'],
+    ],
     workgroupSize: WG,
     body: `${reduceSnippet(WG, 'sum')}
 fn main(g: u32, lid: u32) {
@@ -102,7 +113,10 @@ export const kernels: tf.KernelConfig[] = [
       const [N, C] = x.shape;
       return runKernel(backend as unknown as WebGPUBackendLike, forwardSource(!!b), {
         inputs: b ? [x, w, b] : [x, w],
-        outputShapes: [[N, C], [N, 2]],
+        outputShapes: [
+          [N, C],
+          [N, 2],
+        ],
         uniforms: [C, (attrs as { eps: number }).eps],
         groups: N,
       });
@@ -141,8 +155,7 @@ export function layerNormFused(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor | null
     save([xs, ws, stats]);
     return {
       value: y,
-      gradFunc: (dy: tf.Tensor, [sx, sw, st]: tf.Tensor[]) =>
-        tf.engine().runKernel(BWD, { dy, x: sx, w: sw, stats: st }, { bias: !!b }) as tf.Tensor[],
+      gradFunc: (dy: tf.Tensor, [sx, sw, st]: tf.Tensor[]) => tf.engine().runKernel(BWD, { dy, x: sx, w: sw, stats: st }, { bias: !!b }) as tf.Tensor[],
     };
   });
   return (b ? f(x, w, b) : f(x, w)) as tf.Tensor2D;

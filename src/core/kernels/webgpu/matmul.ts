@@ -52,7 +52,11 @@ function buildSource(key: string, transposeA: boolean, transposeB: boolean, bias
     key,
     inputs: [['a', 'f32'], ['b', 'f32'], ...(bias ? [['bias', 'f32'] as ['bias', 'f32']] : [])],
     outputs: ['out'],
-    uniforms: [['M', 'i32'], ['N', 'i32'], ['K', 'i32']],
+    uniforms: [
+      ['M', 'i32'],
+      ['N', 'i32'],
+      ['K', 'i32'],
+    ],
     workgroupSize: WG,
     body: `
 fn main(g: u32, lid: u32) {
@@ -75,9 +79,11 @@ fn main(g: u32, lid: u32) {
     ${R.map((i) => C.map((j) => `s${i}_${j} = fma(a${i}, b${j}, s${i}_${j});`).join(' ')).join('\n    ')}
   }
   ${C.map((j) => `let bias${j} = ${bias ? `bias[col${j}]` : '0.0'};`).join(' ')}
-  ${R.map((i) => `if (r0 + ${i}u < M) {
+  ${R.map(
+    (i) => `if (r0 + ${i}u < M) {
     ${C.map((j) => `if (c0 + ${j}u < N) { out[(r0 + ${i}u) * N + c0 + ${j}u] = s${i}_${j} + bias${j}; }`).join('\n    ')}
-  }`).join('\n  ')}
+  }`,
+  ).join('\n  ')}
 }`,
   };
 }

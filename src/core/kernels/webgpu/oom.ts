@@ -50,7 +50,7 @@ export function takeOutOfMemory(): string | null {
 /** Whether an exception is a failed allocation (WebGPU's mapped-at-creation buffers, wasm's heap, a JS array buffer). */
 export function isOutOfMemoryError(e: unknown): boolean {
   const msg = e instanceof Error ? e.message : String(e);
-  return /failed to allocate|out of memory|Array buffer allocation failed|^Aborted\(/i.test(msg) || e instanceof RangeError && /allocation|memory/i.test(msg);
+  return /failed to allocate|out of memory|Array buffer allocation failed|^Aborted\(/i.test(msg) || (e instanceof RangeError && /allocation|memory/i.test(msg));
 }
 
 // WebGPU does not say how much memory a device has; a shell that knows (Dawn's

@@ -127,7 +127,10 @@ export function runKernel(backend: WebGPUBackendLike, src: KernelSource, launch:
     layout: pipe.getBindGroupLayout(0),
     entries: resources.map((resource, binding) => ({ binding, resource })),
   });
-  recordDispatch(backend, src.key, pipe, bindGroup, grid(launch.groups, backend.device.limits.maxComputeWorkgroupsPerDimension), [...launch.inputs, ...outputs]);
+  recordDispatch(backend, src.key, pipe, bindGroup, grid(launch.groups, backend.device.limits.maxComputeWorkgroupsPerDimension), [
+    ...launch.inputs,
+    ...outputs,
+  ]);
   return outputs;
 }
 

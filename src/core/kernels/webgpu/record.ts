@@ -182,70 +182,150 @@ export class Capture {
     const encProto = Object.getPrototypeOf(enc) as object;
     enc.finish(); // never submitted
     const self = this;
-    patch(passProto, 'setPipeline', (orig) => function (this: unknown, ...a: unknown[]) {
-      self.pipeline = a[0] as GPUComputePipeline;
-      return orig.apply(this, a);
-    }, undo);
-    patch(passProto, 'setBindGroup', (orig) => function (this: unknown, ...a: unknown[]) {
-      if (a[0] !== 0 || (a[2] != null && (a[2] as ArrayLike<number>).length > 0)) self.refuse('a dispatch uses a bind group index other than 0 or dynamic offsets');
-      self.bindGroup = a[1] as GPUBindGroup;
-      return orig.apply(this, a);
-    }, undo);
-    patch(passProto, 'dispatchWorkgroups', (orig) => function (this: unknown, ...a: unknown[]) {
-      if (!self.pipeline || !self.bindGroup) self.refuse('a dispatch without a pipeline or bind group');
-      else self.commands.push({ kind: 'dispatch', pipeline: self.pipeline, bindGroup: self.bindGroup, groups: [a[0] as number, (a[1] as number) ?? 1, (a[2] as number) ?? 1] });
-      return orig.apply(this, a);
-    }, undo);
-    patch(passProto, 'dispatchWorkgroupsIndirect', (orig) => function (this: unknown, ...a: unknown[]) {
-      self.refuse('an indirect dispatch');
-      return orig.apply(this, a);
-    }, undo);
-    patch(encProto, 'copyBufferToBuffer', (orig) => function (this: unknown, ...a: unknown[]) {
-      self.commands.push({ kind: 'copy', src: a[0] as GPUBuffer, srcOffset: a[1] as number, dst: a[2] as GPUBuffer, dstOffset: a[3] as number, size: a[4] as number });
-      return orig.apply(this, a);
-    }, undo);
+    patch(
+      passProto,
+      'setPipeline',
+      (orig) =>
+        function (this: unknown, ...a: unknown[]) {
+          self.pipeline = a[0] as GPUComputePipeline;
+          return orig.apply(this, a);
+        },
+      undo,
+    );
+    patch(
+      passProto,
+      'setBindGroup',
+      (orig) =>
+        function (this: unknown, ...a: unknown[]) {
+          if (a[0] !== 0 || (a[2] != null && (a[2] as ArrayLike<number>).length > 0))
+            self.refuse('a dispatch uses a bind group index other than 0 or dynamic offsets');
+          self.bindGroup = a[1] as GPUBindGroup;
+          return orig.apply(this, a);
+        },
+      undo,
+    );
+    patch(
+      passProto,
+      'dispatchWorkgroups',
+      (orig) =>
+        function (this: unknown, ...a: unknown[]) {
+          if (!self.pipeline || !self.bindGroup) self.refuse('a dispatch without a pipeline or bind group');
+          else
+            self.commands.push({
+              kind: 'dispatch',
+              pipeline: self.pipeline,
+              bindGroup: self.bindGroup,
+              groups: [a[0] as number, (a[1] as number) ?? 1, (a[2] as number) ?? 1],
+            });
+          return orig.apply(this, a);
+        },
+      undo,
+    );
+    patch(
+      passProto,
+      'dispatchWorkgroupsIndirect',
+      (orig) =>
+        function (this: unknown, ...a: unknown[]) {
+          self.refuse('an indirect dispatch');
+          return orig.apply(this, a);
+        },
+      undo,
+    );
+    patch(
+      encProto,
+      'copyBufferToBuffer',
+      (orig) =>
+        function (this: unknown, ...a: unknown[]) {
+          self.commands.push({
+            kind: 'copy',
+            src: a[0] as GPUBuffer,
+            srcOffset: a[1] as number,
+            dst: a[2] as GPUBuffer,
+            dstOffset: a[3] as number,
+            size: a[4] as number,
+          });
+          return orig.apply(this, a);
+        },
+      undo,
+    );
     for (const key of ['clearBuffer', 'resolveQuerySet', 'copyBufferToTexture', 'copyTextureToBuffer', 'copyTextureToTexture']) {
       if (typeof (encProto as Record<string, unknown>)[key] !== 'function') continue;
-      patch(encProto, key, (orig) => function (this: unknown, ...a: unknown[]) {
-        self.refuse(`the step calls ${key}`);
-        return orig.apply(this, a);
-      }, undo);
+      patch(
+        encProto,
+        key,
+        (orig) =>
+          function (this: unknown, ...a: unknown[]) {
+            self.refuse(`the step calls ${key}`);
+            return orig.apply(this, a);
+          },
+        undo,
+      );
     }
-    patch(device, 'createBindGroup', (orig) => function (this: unknown, ...a: unknown[]) {
-      const bg = orig.apply(this, a) as GPUBindGroup;
-      self.noteBindGroup(bg, a[0] as GPUBindGroupDescriptor);
-      return bg;
-    }, undo);
-    patch(device.queue, 'writeBuffer', (orig) => function (this: unknown, ...a: unknown[]) {
-      self.noteWrite(a);
-      return orig.apply(this, a);
-    }, undo);
+    patch(
+      device,
+      'createBindGroup',
+      (orig) =>
+        function (this: unknown, ...a: unknown[]) {
+          const bg = orig.apply(this, a) as GPUBindGroup;
+          self.noteBindGroup(bg, a[0] as GPUBindGroupDescriptor);
+          return bg;
+        },
+      undo,
+    );
+    patch(
+      device.queue,
+      'writeBuffer',
+      (orig) =>
+        function (this: unknown, ...a: unknown[]) {
+          self.noteWrite(a);
+          return orig.apply(this, a);
+        },
+      undo,
+    );
     const probe = device.createBuffer({ size: 4, usage: MAP_READ | COPY_DST });
     const bufferProto = Object.getPrototypeOf(probe) as object;
     probe.destroy();
-    patch(bufferProto, 'mapAsync', (orig) => function (this: unknown, ...a: unknown[]) {
-      if (((a[0] as number) & MAP_READ) !== 0) self.refuse('the step reads data back from the GPU');
-      return orig.apply(this, a);
-    }, undo);
-    patch(b, 'uploadToGPU', (orig) => function (this: unknown, ...a: unknown[]) {
-      const id = a[0] as object;
-      const d = b.tensorMap.get(id);
-      const uploading = d != null && d.resource == null && d.values != null;
-      const at = self.commands.length; // the upload's own copy (a pooled buffer's) is at this index
-      const r = orig.apply(this, a);
-      if (uploading) {
-        const i = self.inputIds.get(id);
-        if (i === undefined) self.refuse('the step uploads data besides the batch (a constant made on the CPU)');
-        else self.inputBuffers.set(b.tensorMap.get(id)!.resource as GPUBuffer, { i, at });
-      }
-      return r;
-    }, undo);
+    patch(
+      bufferProto,
+      'mapAsync',
+      (orig) =>
+        function (this: unknown, ...a: unknown[]) {
+          if (((a[0] as number) & MAP_READ) !== 0) self.refuse('the step reads data back from the GPU');
+          return orig.apply(this, a);
+        },
+      undo,
+    );
+    patch(
+      b,
+      'uploadToGPU',
+      (orig) =>
+        function (this: unknown, ...a: unknown[]) {
+          const id = a[0] as object;
+          const d = b.tensorMap.get(id);
+          const uploading = d != null && d.resource == null && d.values != null;
+          const at = self.commands.length; // the upload's own copy (a pooled buffer's) is at this index
+          const r = orig.apply(this, a);
+          if (uploading) {
+            const i = self.inputIds.get(id);
+            if (i === undefined) self.refuse('the step uploads data besides the batch (a constant made on the CPU)');
+            else self.inputBuffers.set(b.tensorMap.get(id)!.resource as GPUBuffer, { i, at });
+          }
+          return r;
+        },
+      undo,
+    );
     const bm = b.bufferManager;
-    patch(bm, 'acquireBuffer', (orig) => function (this: unknown, ...a: unknown[]) {
-      const buf = orig.apply(this, a) as GPUBuffer;
-      self.acquired.add(buf);
-      return buf;
-    }, undo);
+    patch(
+      bm,
+      'acquireBuffer',
+      (orig) =>
+        function (this: unknown, ...a: unknown[]) {
+          const buf = orig.apply(this, a) as GPUBuffer;
+          self.acquired.add(buf);
+          return buf;
+        },
+      undo,
+    );
   }
 
   private remove(): void {
@@ -331,7 +411,9 @@ interface Captured {
   ringSize: number;
 }
 
-type Op = { kind: 'dispatch'; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; groups: [number, number, number] } | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number };
+type Op =
+  | { kind: 'dispatch'; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; groups: [number, number, number] }
+  | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number };
 
 /** The recorded step: its own buffers and bind groups, replayed with one submit. */
 export class StepPlan {
@@ -426,7 +508,8 @@ export class StepPlan {
         if (!d) throw new NotRecordable('a dispatch binds a bind group made before the step');
         const entries: Entry[] = d.entries.map((e) => {
           const isUniform = (e.buffer.usage & UNIFORM) !== 0 && (e.buffer.usage & STORAGE) === 0;
-          if (isUniform && c.stepUniform && d.uniformBytes.get(e.buffer) === c.stepUniform) return { binding: e.binding, buffer: this.stepUniform!, offset: e.offset, size: e.size };
+          if (isUniform && c.stepUniform && d.uniformBytes.get(e.buffer) === c.stepUniform)
+            return { binding: e.binding, buffer: this.stepUniform!, offset: e.offset, size: e.size };
           if (isUniform && d.uniformBytes.has(e.buffer)) {
             const all = d.uniformBytes.get(e.buffer)!;
             const size = e.size ?? all.length - e.offset;
@@ -449,7 +532,10 @@ export class StepPlan {
       const groups = layouts.map(({ layout, entries }) =>
         device.createBindGroup({
           layout,
-          entries: entries.map((e) => ({ binding: e.binding, resource: { buffer: e.buffer === 'uniforms' ? uniforms : e.buffer, offset: e.offset, size: e.size } })),
+          entries: entries.map((e) => ({
+            binding: e.binding,
+            resource: { buffer: e.buffer === 'uniforms' ? uniforms : e.buffer, offset: e.offset, size: e.size },
+          })),
         }),
       );
 
@@ -461,7 +547,14 @@ export class StepPlan {
           const input = c.inputBuffers.get(cmd.dst);
           if (input && k >= input.at) continue; // the batch's upload: replay writes it directly
           if ((cmd.src.usage & MAP_WRITE) !== 0) throw new NotRecordable('the step uploads data through a staging buffer');
-          this.ops.push({ kind: 'copy', src: storage(cmd.src, k), srcOffset: cmd.srcOffset, dst: storage(cmd.dst, k), dstOffset: cmd.dstOffset, size: cmd.size });
+          this.ops.push({
+            kind: 'copy',
+            src: storage(cmd.src, k),
+            srcOffset: cmd.srcOffset,
+            dst: storage(cmd.dst, k),
+            dstOffset: cmd.dstOffset,
+            size: cmd.size,
+          });
         }
       }
       this.dispatches = this.ops.filter((o) => o.kind === 'dispatch').length;

@@ -57,14 +57,23 @@ function submitBatch(): number {
  * dispatch gets its own timed pass, as tfjs' own kernels do, so GPU kernel
  * time includes ours.
  */
-export function recordDispatch(b: WebGPUBackendInternals, name: string, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, workgroups: [number, number], tensors: tf.TensorInfo[]): void {
+export function recordDispatch(
+  b: WebGPUBackendInternals,
+  name: string,
+  pipeline: GPUComputePipeline,
+  bindGroup: GPUBindGroup,
+  workgroups: [number, number],
+  tensors: tf.TensorInfo[],
+): void {
   for (const t of tensors) b.commandQueueOwnedIds.add(t.dataId);
   b.ensureCommandEncoderReady();
   const timed = b.activeTimers != null && b.supportTimestampQuery;
   if (timed) {
     b.endComputePassEncoder();
     b.querySet ??= b.device.createQuerySet({ type: 'timestamp', count: b.querySetCount });
-    b.computePassEncoder = b.commandEncoder!.beginComputePass({ timestampWrites: { querySet: b.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
+    b.computePassEncoder = b.commandEncoder!.beginComputePass({
+      timestampWrites: { querySet: b.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
+    });
   } else if (!b.computePassEncoder) {
     b.computePassEncoder = b.commandEncoder!.beginComputePass({});
   }
