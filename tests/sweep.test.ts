@@ -3,6 +3,7 @@
 // round trips (JSON and CSV), and the analysis on synthetic runs.
 
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { paramCount, flopsPerToken } from '../src/core/counts';
 import { ladder, ladderNote } from '../src/core/scaling/ladder';
 import { budgetMultiplier } from '../src/core/scaling/lr-rule';
@@ -233,6 +234,9 @@ describe('results file', () => {
     // a word-valued config cell survives, and a file written before the step column reads as the default
     const eager = { ...results, runs: results.runs.map((r) => ({ ...r, config: { ...r.config, step: 'eager' as const } })) };
     expect(resultsFromCSV(resultsToCSV(eager))).toEqual(eager);
+    // a committed sweep, written before the step, gelu, gradAccumSteps and recompute fields: the same runs back
+    const committed = parseResults(readFileSync('data/scaling-builtin-small.json', 'utf8'), 'scaling-builtin-small.json');
+    expect(resultsFromCSV(resultsToCSV(committed))).toEqual(committed);
     const rows = csv.trimEnd().split('\n');
     const header = rows.findIndex((l) => l.startsWith('id,'));
     const col = rows[header].split(',').indexOf('config.step');

@@ -63,7 +63,7 @@ describe('saved models', () => {
     const page = await context.newPage();
     const errors = collectPageErrors(page);
     try {
-      await page.goto(server.url('/?corpus=builtin'));
+      await page.goto(server.url('/?corpus=builtin&backend=webgpu'));
       await until(page, 'WebGPU', (s) => s.backend === 'webgpu');
       await page.setInputFiles('#model-file', ckpt);
       const loaded = await until(page, 'the uploaded model', (s) => s.model?.source === 'ckpt.safetensors');
@@ -94,7 +94,7 @@ describe('saved models', () => {
     const page = await context.newPage();
     const errors = collectPageErrors(page);
     try {
-      await page.goto(server.url('/?corpus=builtin'));
+      await page.goto(server.url('/?corpus=builtin&backend=webgpu'));
       await until(page, 'WebGPU', (s) => s.backend === 'webgpu');
       // dropped on the Saved models card (the real pair below is chosen with the Upload button)
       const dropped = await page.evaluateHandle(

@@ -15,7 +15,7 @@ import { freePort } from '../../src/cli/chromium';
 import type { PageState } from '../../src/ui/main';
 import { collectPageErrors, launchBrowser, ROOT, waitForState } from './harness';
 
-const RUN = '?preset=nano&nLayer=1&nEmbd=16&blockSize=16&batchSize=4&corpus=builtin&maxIters=10&evalInterval=10&evalIters=2&autostart=1';
+const RUN = '?preset=nano&nLayer=1&nEmbd=16&blockSize=16&batchSize=4&corpus=builtin&backend=webgpu&maxIters=10&evalInterval=10&evalIters=2&autostart=1';
 let out: string;
 let preview: PreviewServer;
 let plain: Server;

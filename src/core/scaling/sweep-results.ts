@@ -139,7 +139,7 @@ export function resultsFromJSON(text: string, name = 'results'): SweepResults {
 
 const CONFIG_KEYS = [...Object.keys(DEFAULT_CONFIG)] as (keyof Config)[];
 // Config columns added after files were written: absent there, the default then.
-const LATER_CONFIG_KEYS: readonly (keyof Config)[] = ['step'];
+const LATER_CONFIG_KEYS: readonly (keyof Config)[] = ['step', 'gelu', 'gradAccumSteps', 'recompute'];
 const RUN_COLUMNS = ['id', ...RUN_NUMBERS, 'dataLimited', 'backend', 'finishedAt'] as const;
 // lr-scan runs carry their factor here (empty for main runs); on import it routes them to lrScan.
 const LR_COLUMN = 'lrMultiplier';
@@ -161,7 +161,8 @@ export function resultsToCSV(results: SweepResults): string {
       ...RUN_COLUMNS.map((k) => csvCell(run[k])),
       run.lrMultiplier === undefined ? '' : csvCell(run.lrMultiplier),
       run.diverged === undefined ? '' : csvCell(run.diverged),
-      ...CONFIG_KEYS.map((k) => csvCell(JSON.stringify(run.config[k]))), // JSON cells: numbers as they are, words ("eager") quoted
+      // JSON cells: numbers as they are, words ("eager") quoted; empty where the run's config predates the field
+      ...CONFIG_KEYS.map((k) => (run.config[k] === undefined ? '' : csvCell(JSON.stringify(run.config[k])))),
       csvCell(JSON.stringify(run.curve)),
     ];
     lines.push(cells.join(','));
@@ -247,7 +248,14 @@ export function resultsFromCSV(text: string, name = 'results.csv'): SweepResults
     const divCell = cols.includes(DIVERGED_COLUMN) ? cells[at(DIVERGED_COLUMN)] : '';
     if (divCell !== '') run.diverged = divCell;
     const config: Record<string, unknown> = {};
-    for (const k of CONFIG_KEYS) config[k] = LATER_CONFIG_KEYS.includes(k) && !cols.includes(`config.${k}`) ? DEFAULT_CONFIG[k] : json(`config.${k}`);
+    for (const k of CONFIG_KEYS) {
+      if (!cols.includes(`config.${k}`)) {
+        if (LATER_CONFIG_KEYS.includes(k))
+          config[k] = DEFAULT_CONFIG[k]; // a file written before the column existed
+        else json(`config.${k}`); // names the missing column
+      } else if (cells[at(`config.${k}`)] !== '' || !LATER_CONFIG_KEYS.includes(k)) config[k] = json(`config.${k}`);
+      // else: a run whose config predates the field, as in its JSON: absent
+    }
     run.config = config;
     run.curve = JSON.parse(cells[at('curve')]) as CurvePoint[];
     return run as unknown as RunResult;
