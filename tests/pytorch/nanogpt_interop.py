@@ -153,8 +153,9 @@ class GPT(nn.Module):
         return torch.optim.AdamW(optim_groups, lr=learning_rate, betas=betas)
 
 
-TEXT = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n"
-        "First Citizen:\nYou are all resolved rather to die than to famish?\n\nAll:\nResolved. resolved.\n") * 8
+# a small dialogue of the test's own (no corpus text in the repository)
+TEXT = ("Ada:\nLet us count the stones before the tide comes in.\n\nBen:\nCount them, count.\n\n"
+        "Ada:\nAre you all ready rather to swim than to wait?\n\nBen:\nReady. ready.\n") * 8
 
 
 def batches(data, block_size, batch_size, gen):
@@ -198,10 +199,10 @@ def make(out):
     checkpoint = {'model': state, 'optimizer': optimizer.state_dict(), 'model_args': model_args, 'iter_num': 150,
                   'best_val_loss': loss.detach(), 'config': config}
     torch.save(checkpoint, os.path.join(out, 'ckpt.pt'))
-    probe = [[stoi[c] for c in 'First Citizen:\nBefore we'[:24]], [stoi[c] for c in 'All:\nSpeak, speak.\n\nFirst'[:24]]]
+    probe = [[stoi[c] for c in 'Ada:\nLet us count the sto'[:24]], [stoi[c] for c in 'Ben:\nCount them, count.\n\nAda'[:24]]]
     with torch.no_grad():
         logits, _ = model(torch.tensor(probe))
-        idx = torch.tensor([[stoi[c] for c in 'All:\n']])
+        idx = torch.tensor([[stoi[c] for c in 'Ben:\n']])
         for _ in range(40):  # greedy, nanoGPT's generate with top_k=1
             nxt, _ = model(idx[:, -24:])
             idx = torch.cat((idx, nxt[:, -1, :].argmax(-1, keepdim=True)), dim=1)
