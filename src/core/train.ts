@@ -12,7 +12,7 @@ import { GPT, type GPTOptions } from './model';
 import { Rng } from './rng';
 import { useFused } from './kernels/mode';
 import { FusedAdamW } from './kernels/webgpu/adamw';
-import { Capture, NotRecordable, type StepPlan } from './kernels/webgpu/record';
+import { Capture, NotRecordable, StepPlan } from './kernels/webgpu/record';
 import { engineGradients } from './kernels/tfjs-internals';
 import { deviceMemoryBytes, isOutOfMemoryError, releasePooledBuffers, takeOutOfMemory, watchOutOfMemory } from './kernels/webgpu/oom';
 import { kernelPathOf, outOfMemoryMessage, OutOfMemoryError, WASM_HEAP_BYTES } from './memory';
@@ -342,7 +342,7 @@ export class Trainer {
     this.eagerSteps++;
     if (capture) {
       try {
-        this.plan = capture.finish(loss, Math.max(1, this.cfg.logInterval));
+        this.plan = new StepPlan(capture.finish(loss), Math.max(1, this.cfg.logInterval));
       } catch (e) {
         if (!(e instanceof NotRecordable)) throw e;
         this.eagerReason = e.message;

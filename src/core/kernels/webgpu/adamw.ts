@@ -27,7 +27,7 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { bufferOf, grid, writableBufferOf, recordDispatch, releaseUniform, transientUniform, webgpuBackend } from './stream';
-import { noteStepUniform } from './record';
+import { noteStepUniform } from './capture';
 import { submitPending } from '../tfjs-internals';
 
 export interface AdamWHyper {

@@ -40,6 +40,7 @@
 //   stream.ts        adamw.ts' runner: raw pipelines recorded into tfjs' compute pass
 //   counters.ts      exact per-step dispatches, uploads, uniform writes, readbacks at
 //                    the WebGPU API, for `npm run bench` (PERFORMANCE.md)
+//   capture.ts       one step's WebGPU calls observed at the API, for record.ts
 //   record.ts        the recorded step: the Trainer's second step runs under capture
 //                    (every dispatch, bind group and uniform observed at the WebGPU
 //                    API), and from then on each step is replayed from plan-owned
