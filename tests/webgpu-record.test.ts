@@ -8,13 +8,13 @@
 
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { requireWebGPU } from './webgpu.ts';
+import { countDuring, requireWebGPU } from './webgpu.ts';
 import { makeConfig, type Config } from '../src/core/config.ts';
 import { Dataset } from '../src/core/data.ts';
 import { DivergedError, newTrainer, type Trainer } from '../src/core/train.ts';
 import { decodeCheckpoint, resumeTrainer, saveTrainer } from '../src/core/checkpoint.ts';
 import { applyFreeze } from '../src/core/finetune.ts';
-import { missingWebGPUInternals, webgpuBackend } from '../src/core/kernels/tfjs-internals.ts';
+import { missingWebGPUInternals } from '../src/core/kernels/tfjs-internals.ts';
 
 beforeAll(async () => {
   await requireWebGPU();
@@ -58,48 +58,6 @@ async function run(cfg: Config, steps: number, t = newTrainer(cfg, data)): Promi
 function expectSame(a: Float32Array[], b: Float32Array[]): void {
   expect(a.length).toBe(b.length);
   for (let i = 0; i < a.length; i++) expect(Buffer.from(b[i].buffer).equals(Buffer.from(a[i].buffer))).toBe(true);
-}
-
-/** Calls of device.createBindGroup, tfjs kernels (engine.runKernelFunc with a kernel name), submits and dispatches during f. */
-async function countDuring(f: () => Promise<unknown>): Promise<{ bindGroups: number; kernels: number; submits: number; dispatches: number }> {
-  const b = webgpuBackend();
-  b.endComputePassEncoder(); // what tfjs still holds unsubmitted is not f's
-  if (b.commandEncoder) b.submitQueue();
-  const n = { bindGroups: 0, kernels: 0, submits: 0, dispatches: 0 };
-  const device = b.device as unknown as Record<string, (...a: unknown[]) => unknown>;
-  const queue = b.device.queue as unknown as Record<string, (...a: unknown[]) => unknown>;
-  const engine = tf.engine() as unknown as Record<string, (...a: unknown[]) => unknown>;
-  const enc = b.device.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  const passProto = Object.getPrototypeOf(pass) as Record<string, (...a: unknown[]) => unknown>;
-  pass.end();
-  enc.finish();
-  const origs = [device.createBindGroup, queue.submit, engine.runKernelFunc, passProto.dispatchWorkgroups];
-  device.createBindGroup = function (...a) {
-    n.bindGroups++;
-    return origs[0].apply(this, a);
-  };
-  queue.submit = function (...a) {
-    n.submits++;
-    return origs[1].apply(this, a);
-  };
-  engine.runKernelFunc = function (...a) {
-    if ((a[0] as { kernelName?: string }).kernelName) n.kernels++;
-    return origs[2].apply(this, a);
-  };
-  passProto.dispatchWorkgroups = function (...a) {
-    n.dispatches++;
-    return origs[3].apply(this, a);
-  };
-  try {
-    await f();
-  } finally {
-    delete device.createBindGroup;
-    delete queue.submit;
-    delete engine.runKernelFunc;
-    passProto.dispatchWorkgroups = origs[3];
-  }
-  return n;
 }
 
 describe('the recorded WebGPU training step', () => {

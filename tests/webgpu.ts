@@ -5,6 +5,8 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { installNodeWebGPU, type NodeWebGPU } from '../src/cli/webgpu.ts';
+import { submitPending, webgpuBackend } from '../src/core/kernels/tfjs-internals.ts';
+import { countsBetween, gpuCounts, installGpuCounters, uninstallGpuCounters } from '../src/core/kernels/webgpu/counters.ts';
 
 export const WEBGPU_NEEDS = "WebGPU tests need Debian's chromium and libvulkan1: apt-get install -y chromium libvulkan1";
 
@@ -27,4 +29,22 @@ export async function requireWebGPU(): Promise<NodeWebGPU> {
   }
   if (!(await tf.setBackend('webgpu'))) throw new OneLine(`${WEBGPU_NEEDS} (Dawn found an adapter but tfjs' webgpu backend did not start)`);
   return found;
+}
+
+/**
+ * What `f` issues, by the project's own GPU counters (kernels/webgpu/counters.ts):
+ * bind groups created, tfjs kernels run, submits and dispatches. What tfjs holds
+ * unsubmitted beforehand is submitted first: it is not f's.
+ */
+export async function countDuring(f: () => Promise<unknown>): Promise<{ bindGroups: number; kernels: number; submits: number; dispatches: number }> {
+  submitPending(webgpuBackend());
+  installGpuCounters();
+  try {
+    const c0 = gpuCounts();
+    await f();
+    const d = countsBetween(c0, gpuCounts());
+    return { bindGroups: d.bindGroups, kernels: d.tfjsKernels, submits: d.submits, dispatches: d.dispatches };
+  } finally {
+    uninstallGpuCounters();
+  }
 }
