@@ -75,7 +75,7 @@ export interface BenchRow {
   ceiling?: string;
   /** webgpu rows: how the step ran (the trainer's stepMode): 'recorded' (replayed) or 'eager' (tfjs ops each step). */
   step?: StepMode;
-  /** webgpu rows (core/bench.ts' measureGpuSteps): compute dispatches one step issues, counted at the WebGPU API. */
+  /** webgpu rows (core/bench-step.ts' measureGpuSteps): compute dispatches one step issues, counted at the WebGPU API. */
   dispatchesPerStep?: number;
   /** GPUDevice.createBindGroup calls per step (tfjs makes one per dispatch; a replayed step none). */
   bindGroupsPerStep?: number;
