@@ -13,7 +13,7 @@ import { Rng } from './rng';
 import { useFused } from './kernels/mode';
 import { FusedAdamW } from './kernels/webgpu/adamw';
 import { Capture, NotRecordable, StepPlan } from './kernels/webgpu/record';
-import { engineGradients } from './kernels/tfjs-internals';
+import { engineGradients, profilerActive } from './kernels/tfjs-internals';
 import { deviceMemoryBytes, isOutOfMemoryError, releasePooledBuffers, takeOutOfMemory, watchOutOfMemory } from './kernels/webgpu/oom';
 import { kernelPathOf, outOfMemoryMessage, OutOfMemoryError, WASM_HEAP_BYTES } from './memory';
 import { adamwStep, decays, learningRate, type OptimizerState } from './adamw';
@@ -245,7 +245,7 @@ export class Trainer {
     fused?.ensureExclusive(); // may give a variable a new buffer: the plan then goes stale below
     // Under a profiler (tf.time, the bench's GPU timing) the step runs eagerly: the
     // same dispatches, each timed by tfjs; recording and replay resume after it.
-    const profiling = tf.getBackend() === 'webgpu' && (tf.backend() as unknown as { activeTimers?: unknown }).activeTimers != null;
+    const profiling = profilerActive();
     if (this.plan && !this.plan.valid()) {
       this.retired.push(this.plan);
       this.plan = null;

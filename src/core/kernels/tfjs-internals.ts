@@ -253,3 +253,8 @@ export function submitPending(b: WebGPUBackendInternals): void {
   b.endComputePassEncoder();
   if (b.commandEncoder) b.submitQueue();
 }
+
+/** Whether tfjs is timing kernels (inside tf.time / tf.profile): each dispatch then runs in its own timed pass. */
+export function profilerActive(): boolean {
+  return tf.getBackend() === 'webgpu' && (tf.backend() as unknown as { activeTimers?: unknown }).activeTimers != null;
+}
