@@ -151,6 +151,8 @@ describe('interrupting tabgpt sweep', () => {
       String(60 * 8 * 32),
       '--eval-iters',
       '4',
+      '--min-steps',
+      '0',
     ];
     const r = await drive([...SWEEP, '--out', out], [[/done: .*val .* saved /, (p) => p.kill('SIGINT')]]);
     expect(r.code, r.stderr).toBe(130);

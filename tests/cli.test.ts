@@ -2,6 +2,7 @@
 // from train, reproducible samples, resume, divergence keeping the last good
 // checkpoint, and one-line errors (no stack trace) for every bad input.
 
+import { mayHaveGpu } from '../src/cli/auto-backend.ts';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
@@ -124,6 +125,8 @@ describe('a run on a --text file', () => {
     const r = await tabgpt('train', '--text', text, '--preset', 'nano', '--max-iters', '10', '--eval-interval', '10', '--out', ckpt);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^corpus .*cats\.txt: [\d,]+ chars, vocab \d+/m);
+    // the default --backend auto: without a GPU, WASM and the reason (no timing); with one, the timed choice
+    expect(r.stdout).toMatch(mayHaveGpu() ? /backend (wasm|webgpu) \(auto: / : /backend wasm \(auto: no GPU device here/);
     expect(r.stdout).toMatch(/^step 10\/10 \| loss \d\.\d+ \| val .* \| [\d,]+ tok\/s \| .*ETA/m);
     expect(r.stdout).toMatch(/eval step 10: val loss \d\.\d+ nats \(\d\.\d+ bpc\)/);
     expect(r.stdout).toMatch(/sample: /);

@@ -55,13 +55,20 @@ describe('the lr rule', () => {
     expect(m(1e7, 5e5)).toBe(m(LR_CALIBRATION.params[1], 5e5));
   });
 
-  it("plans each run's lr from its own tokens, and the plan's lr is Kaplan's times the multiplier", () => {
-    const spec = specFromJSON({ sizes: 5, minParams: 1760, maxParams: 30_000, headSize: 4, tokens: 300_000, budgets: [0.5, 1] });
+  it("plans each run's lr from its own tokens, and the plan's lr is Kaplan's times the multiplier (times sqrt of a halved batch)", () => {
+    const spec = specFromJSON({ sizes: 5, minParams: 1760, maxParams: 30_000, headSize: 4, tokens: 600_000, budgets: [0.25, 1] });
     const runs = planRuns(spec, SHAPE);
-    for (const r of runs)
-      expect(r.config.lr).toBeCloseTo(kaplanLrOf(r.nonEmbeddingParams) * budgetMultiplier(LR_CALIBRATION, r.nonEmbeddingParams, r.tokens), 12);
+    for (const r of runs) {
+      const batchFactor = Math.sqrt(r.config.batchSize / spec.batchSize);
+      expect(r.config.lr).toBeCloseTo(kaplanLrOf(r.nonEmbeddingParams) * budgetMultiplier(LR_CALIBRATION, r.nonEmbeddingParams, r.tokens) * batchFactor, 12);
+      expect(r.config.maxIters).toBeGreaterThanOrEqual(spec.minSteps!);
+      // the same 50 x 16 validation windows at every batch
+      expect(r.config.evalIters * r.config.batchSize).toBe(spec.evalIters * spec.batchSize);
+    }
     const [short, long] = [runs[0], runs[1]];
     expect(short.tokens).toBeLessThan(long.tokens);
+    // 150k tokens: 146 steps at 16, 293 at 8, 586 at 4 (the first with 400+); 600k: 586 steps at 16
+    expect([short.config.batchSize, short.config.maxIters, long.config.batchSize, long.config.maxIters]).toEqual([4, 586, 16, 586]);
     expect(short.config.lr).toBeLessThan(long.config.lr);
     expect(planWarnings(spec, runs)).toEqual([]);
   });
@@ -70,7 +77,7 @@ describe('the lr rule', () => {
     const spec = specFromJSON({ sizes: 5, minParams: 1760, maxParams: 30_000, headSize: 4, tokens: 50_000 });
     const w = planWarnings(spec, planRuns(spec, SHAPE));
     expect(w).toHaveLength(1);
-    expect(w[0]).toMatch(/the lr rule is used outside its calibration: tokens per run 50.2k\.\.50.2k \(calibrated .*\).*--lr-scan/);
+    expect(w[0]).toMatch(/the lr rule is used outside its calibration: tokens per run 50k\.\.50k \(calibrated .*\).*--lr-scan/);
     const warm = specFromJSON({ sizes: 5, minParams: 1760, maxParams: 30_000, headSize: 4, tokens: 300_000, warmupFraction: 0.2 });
     expect(planWarnings(warm, planRuns(warm, SHAPE))[0]).toMatch(/warmup 0.2 of each run \(calibrated 0.05\)/);
     // A fixed Kaplan multiple is the user's own choice: nothing to say.

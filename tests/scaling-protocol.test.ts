@@ -19,6 +19,7 @@ const SPEC = specFromJSON({
   repeatSeeds: [2],
   repeatSizes: [0, 3],
   lrScan: { multipliers: [0.25, 0.5, 1, 2, 4], sizes: 'ends', tokenFraction: 0.25 },
+  minSteps: 0, // every run at the spec's batch (the minimum-steps halving is lr-rule.test.ts')
 });
 
 /** A finished run with a made-up loss (the record's other fields as planned). */

@@ -28,9 +28,15 @@ describe.runIf(LONG)("shakespeare_char's batch on SwiftShader (TABGPT_LONG=1)", 
   });
 
   async function twoSteps(cfg: Config): Promise<number[]> {
-    const trainer = newTrainer({ ...cfg, maxIters: 2, logInterval: 1, evalInterval: 1000 }, data);
+    const trainer = newTrainer({ ...cfg, maxIters: 2, warmupIters: 0, logInterval: 1, evalInterval: 1000 }, data);
     const losses: number[] = [];
-    for (let i = 0; i < 2; i++) losses.push((await trainer.trainStep())!.trainLoss);
+    for (let i = 0; i < 2; i++) {
+      const t0 = Date.now();
+      losses.push((await trainer.trainStep())!.trainLoss);
+      console.log(
+        `B ${cfg.batchSize} x grad-accum ${cfg.gradAccumSteps}${cfg.recompute ? ' recompute' : ''}: step ${i + 1} loss ${losses[i]} in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+      );
+    }
     trainer.model.dispose();
     trainer.dispose();
     return losses;

@@ -39,6 +39,8 @@ const SWEEP = [
   '--json',
   '--lr-scale',
   '8',
+  '--min-steps',
+  '0',
 ]; // 60-step runs are far below the budget rule's calibration: a fixed Kaplan multiple pins the fixture's lr
 
 interface Line {

@@ -33,6 +33,7 @@ writeFileSync(
     evalsPerRun: 2,
     repeatSizes: [],
     testOnlySmallLadder: true,
+    minSteps: 0, // 20 steps of 8 as given
     lrScan: { multipliers: [1, 2], sizes: 'ends', tokenFraction: 0.5 },
   }),
 );

@@ -53,6 +53,10 @@ describe('URL state', () => {
     expect(URL_BACKENDS).toEqual(BROWSER_ORDER);
     for (const b of BROWSER_ORDER) expect(parseSearch(`?backend=${b}`).settings.backend).toBe(b);
     expect(parseSearch('?backend=auto')).toMatchObject({ settings: { backend: null }, problems: [] });
+    // measure: the automatic choice, timed on the model even where the adapter rule would decide; kept in the URL
+    const measured = parseSearch('?backend=measure');
+    expect(measured).toMatchObject({ settings: { backend: null, measure: true }, problems: [] });
+    expect(toSearch(measured.settings)).toBe('?backend=measure');
   });
 
   it('accepts every numeric config field and bias', () => {

@@ -30,6 +30,7 @@ const HELP = `usage: tabgpt sweep [flags]      (tabgpt sweep merge A.json B.json
                                trains D = C/(6N) (Chinchilla's approaches 1 and 2 need optima inside the ladder at 2+ levels)
   --seed S (1)   --repeat-seeds K   K extra seeds at ladder sizes --repeat-sizes 0,2 (seed noise)
   --head-size ${DEFAULT_SPEC.headSize}  --width-per-layer ${DEFAULT_SPEC.widthPerLayer}  --block-size ${DEFAULT_SPEC.blockSize}  --batch-size ${DEFAULT_SPEC.batchSize}
+  --min-steps S (${DEFAULT_SPEC.minSteps})   a shorter run halves its batch until it takes S steps (lr x sqrt of the batch ratio)
   --lr X (fixed peak lr)   --lr-scale F (F x Kaplan's lr(N) = 0.003239 - 0.0001395 ln N)   default: Kaplan's lr(N) x a multiplier
                                that follows N and the tokens per run, calibrated by lr scans (docs/scaling-results.md); see --lr-scan
   --warmup-fraction F (${DEFAULT_SPEC.warmupFraction})   --eval-iters K (${DEFAULT_SPEC.evalIters})
@@ -62,6 +63,7 @@ const SPEC_FLAGS = [
   'width-per-layer',
   'block-size',
   'batch-size',
+  'min-steps',
   'lr',
   'lr-scale',
   'warmup-fraction',
@@ -355,6 +357,7 @@ async function specFromFlags(values: Record<string, string | boolean | undefined
   setNum('width-per-layer', 'widthPerLayer');
   setNum('block-size', 'blockSize', isPosInt, 'a positive integer');
   setNum('batch-size', 'batchSize', isPosInt, 'a positive integer');
+  setNum('min-steps', 'minSteps', (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0');
   setNum('warmup-fraction', 'warmupFraction', (n) => n >= 0 && n < 0.5, 'a fraction in [0, 0.5)');
   setNum('eval-iters', 'evalIters', isPosInt, 'a positive integer');
   if (values.tokens !== undefined && values['tokens-per-param'] !== undefined) throw new CliError('give --tokens N or --tokens-per-param R, not both');

@@ -13,13 +13,15 @@ import { trainLoop, type CheckpointReason } from '../core/train-loop';
 import { configFlags, configOverrides, parse } from './args';
 import { CliError, formatDuration, loadCorpus, setupBackend, writeAtomic } from './common';
 import { guardInterrupts, shellLine } from './interrupt';
+import { autoBackend } from './auto-backend';
 
 const HELP = `usage: tabgpt train [flags]
   --text FILE | --corpus shakespeare|builtin   training text (default: shakespeare, built-in offline)
   --preset ${PRESET_NAMES.join('|')}   model shape (then any of the flags below override it)
   ${NUMERIC_KEYS.map((k) => '--' + toKebab(k)).join(' ')} --bias true|false --gelu tanh|erf --recompute
   --step recorded|eager   webgpu: replay the recorded step (default) or run tfjs' ops every step
-  --backend wasm|cpu|webgpu (default wasm)   --out FILE (default out/ckpt.safetensors)
+  --backend auto|wasm|cpu|webgpu (default auto: WASM without a GPU; with one, the faster of WebGPU and WASM on this model, timed)
+  --out FILE (default out/ckpt.safetensors)
   --adapter default|null   webgpu: the system's adapter, or Dawn's null backend (runs nothing: speed ceiling, memory)
   --grad-accum N   micro-batches of --batch-size per step (gradients averaged)   --recompute   recompute activations in backward
   --resume FILE   continue a run from its checkpoint   --json   machine-readable lines
@@ -35,7 +37,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
       text: { type: 'string' },
       corpus: { type: 'string' },
       preset: { type: 'string' },
-      backend: { type: 'string', default: 'wasm' },
+      backend: { type: 'string', default: 'auto' },
       adapter: { type: 'string' },
       out: { type: 'string', default: 'out/ckpt.safetensors' },
       resume: { type: 'string' },
@@ -58,53 +60,74 @@ export async function trainCommand(argv: string[]): Promise<void> {
   if (preset !== undefined && !PRESET_NAMES.includes(preset as PresetName))
     throw new CliError(`--preset must be one of ${PRESET_NAMES.join(', ')} (got '${preset}')`);
   const overrides = configOverrides(values);
-  const backend = await setupBackend(values.backend as string, values.adapter as string | undefined);
+  const requested = values.backend as string;
+  // auto: the trainer is built on wasm, then (on a machine with a GPU) WebGPU and WASM are timed on its model
+  // (auto-backend.ts); if WebGPU wins, the same trainer is built again there (building is deterministic).
+  if (requested === 'auto' && values.adapter !== undefined) throw new CliError('--adapter applies to --backend webgpu (got --backend auto)');
+  let backend = await setupBackend(requested === 'auto' ? 'wasm' : requested, values.adapter as string | undefined);
   if (values.adapter === 'null')
     console.error(
       `tabgpt: notice: --adapter null: Dawn's null backend runs no kernels: tokens/s is the most any GPU could give on this CPU, and losses and checkpoints are not results`,
     );
 
-  let trainer: Trainer;
-  let source: string;
-  let runExtra: Record<string, string> = {}; // --init-from's provenance (and --freeze), kept in every save
-  if (values['init-from'] !== undefined) {
-    const { trainerFromInit } = await import('./init-from');
-    const v = values as Record<string, string | undefined>;
-    ({
-      trainer,
-      source,
-      extra: runExtra,
-    } = await trainerFromInit({ path: v['init-from']!, freeze: v.freeze, text: v.text, corpus: v.corpus, preset, resume: v.resume, json }, overrides, say));
-  } else if (values.freeze !== undefined) {
-    throw new CliError('--freeze needs --init-from FILE (or --resume a run that was started with it)');
-  } else if (values.resume !== undefined) {
-    const path = values.resume as string;
-    if (!existsSync(path)) throw new CliError(`--resume ${path}: no such file`);
-    const ckpt = await decodeCheckpoint(await readFile(path), path);
-    // Without --text / --corpus, resume on what the run trained on: a corpus name or a file path.
-    const saved = ckpt.meta.extra?.corpus;
-    let text = values.text as string | undefined;
-    let corpusName = values.corpus as string | undefined;
-    if (text === undefined && corpusName === undefined && saved !== undefined) {
-      if ((CORPUS_NAMES as string[]).includes(saved)) corpusName = saved;
-      else if (existsSync(saved)) text = saved;
-      else throw new CliError(`--resume ${path}: it was trained on ${saved}, which is not there any more: give the text with --text FILE`);
+  const build = async (say: (line: string) => void): Promise<{ trainer: Trainer; source: string; runExtra: Record<string, string> }> => {
+    let trainer: Trainer;
+    let source: string;
+    let runExtra: Record<string, string> = {}; // --init-from's provenance (and --freeze), kept in every save
+    if (values['init-from'] !== undefined) {
+      const { trainerFromInit } = await import('./init-from');
+      const v = values as Record<string, string | undefined>;
+      ({
+        trainer,
+        source,
+        extra: runExtra,
+      } = await trainerFromInit({ path: v['init-from']!, freeze: v.freeze, text: v.text, corpus: v.corpus, preset, resume: v.resume, json }, overrides, say));
+    } else if (values.freeze !== undefined) {
+      throw new CliError('--freeze needs --init-from FILE (or --resume a run that was started with it)');
+    } else if (values.resume !== undefined) {
+      const path = values.resume as string;
+      if (!existsSync(path)) throw new CliError(`--resume ${path}: no such file`);
+      const ckpt = await decodeCheckpoint(await readFile(path), path);
+      // Without --text / --corpus, resume on what the run trained on: a corpus name or a file path.
+      const saved = ckpt.meta.extra?.corpus;
+      let text = values.text as string | undefined;
+      let corpusName = values.corpus as string | undefined;
+      if (text === undefined && corpusName === undefined && saved !== undefined) {
+        if ((CORPUS_NAMES as string[]).includes(saved)) corpusName = saved;
+        else if (existsSync(saved)) text = saved;
+        else throw new CliError(`--resume ${path}: it was trained on ${saved}, which is not there any more: give the text with --text FILE`);
+      }
+      const corpus = await loadCorpus({ text, corpus: corpusName });
+      const shape = ['nLayer', 'nHead', 'nEmbd', 'blockSize', 'bias'] as const;
+      for (const k of shape)
+        if (k in overrides && overrides[k] !== ckpt.meta.config[k])
+          throw new CliError(`--${toKebab(k)} differs from the checkpoint's ${k}=${ckpt.meta.config[k]}: a resumed run keeps its model shape`);
+      trainer = resumeTrainer(ckpt, new Dataset(corpus.text), overrides);
+      runExtra = await import('./init-from').then((m) => m.resumedInitExtra(ckpt.meta.extra ?? {}, trainer));
+      source = corpus.source;
+      say(`resuming ${path} at step ${trainer.step}`);
+    } else {
+      const corpus = await loadCorpus({ text: values.text as string | undefined, corpus: values.corpus as string | undefined });
+      if (corpus.notice) console.error(`tabgpt: notice: ${corpus.notice}`);
+      trainer = newTrainer(makeConfig({ ...overrides, preset: preset as PresetName | undefined }), new Dataset(corpus.text));
+      source = corpus.source;
     }
-    const corpus = await loadCorpus({ text, corpus: corpusName });
-    const shape = ['nLayer', 'nHead', 'nEmbd', 'blockSize', 'bias'] as const;
-    for (const k of shape)
-      if (k in overrides && overrides[k] !== ckpt.meta.config[k])
-        throw new CliError(`--${toKebab(k)} differs from the checkpoint's ${k}=${ckpt.meta.config[k]}: a resumed run keeps its model shape`);
-    trainer = resumeTrainer(ckpt, new Dataset(corpus.text), overrides);
-    runExtra = await import('./init-from').then((m) => m.resumedInitExtra(ckpt.meta.extra ?? {}, trainer));
-    source = corpus.source;
-    say(`resuming ${path} at step ${trainer.step}`);
-  } else {
-    const corpus = await loadCorpus({ text: values.text as string | undefined, corpus: values.corpus as string | undefined });
-    if (corpus.notice) console.error(`tabgpt: notice: ${corpus.notice}`);
-    trainer = newTrainer(makeConfig({ ...overrides, preset: preset as PresetName | undefined }), new Dataset(corpus.text));
-    source = corpus.source;
+    return { trainer, source, runExtra };
+  };
+  const said: string[] = [];
+  let { trainer, source, runExtra } = await build((line) => said.push(line));
+  let backendReason = '';
+  if (requested === 'auto') {
+    const auto = await autoBackend(trainer.cfg, trainer.data);
+    backendReason = ` (auto: ${auto.reason})`;
+    if (auto.name !== backend) {
+      trainer.model.dispose();
+      trainer.dispose();
+      backend = await setupBackend(auto.name);
+      ({ trainer, source, runExtra } = await build(() => {}));
+    }
   }
+  said.forEach(say);
   const { cfg } = trainer;
   const data = trainer.data;
   const out = values.out as string;
@@ -114,7 +137,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     `corpus ${source}: ${data.chars.toLocaleString('en-US')} chars, vocab ${data.tokenizer.vocabSize}, split ${data.train.length.toLocaleString('en-US')} train / ${data.val.length.toLocaleString('en-US')} val`,
   );
   say(
-    `model ${cfg.nLayer} layers, ${cfg.nHead} heads, ${cfg.nEmbd} wide, block ${cfg.blockSize}: ${counts.total.toLocaleString('en-US')} params (${counts.nonEmbedding.toLocaleString('en-US')} non-embedding); backend ${backend}`,
+    `model ${cfg.nLayer} layers, ${cfg.nHead} heads, ${cfg.nEmbd} wide, block ${cfg.blockSize}: ${counts.total.toLocaleString('en-US')} params (${counts.nonEmbedding.toLocaleString('en-US')} non-embedding); backend ${backend}${backendReason}`,
   );
   say(
     `training ${cfg.maxIters} iters, batch ${cfg.batchSize}${cfg.gradAccumSteps > 1 ? ` x ${cfg.gradAccumSteps} micro-batches` : ''}${cfg.recompute ? ' (recomputing activations)' : ''}, lr ${cfg.lr} -> ${cfg.minLr}, warmup ${cfg.warmupIters}, seed ${cfg.seed}`,

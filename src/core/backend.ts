@@ -68,10 +68,12 @@ export async function webgpuCpuReason(): Promise<string | null> {
  * modules must already be imported (registered) by the caller's shell.
  * In the automatic order (more than one backend), a WebGPU adapter that is a
  * CPU sends the choice to WASM: WebGL there is the same CPU emulating a GPU.
+ * `measure` keeps WebGPU first anyway: the caller times it against WASM on
+ * its model (backend-probe.ts), as it does on a GPU adapter.
  */
-export async function chooseBackend(order: BackendName[]): Promise<BackendChoice> {
+export async function chooseBackend(order: BackendName[], measure = false): Promise<BackendChoice> {
   const fallbacks: string[] = [];
-  if (order.length > 1 && order[0] === 'webgpu' && order.includes('wasm') && tf.findBackendFactory('wasm')) {
+  if (!measure && order.length > 1 && order[0] === 'webgpu' && order.includes('wasm') && tf.findBackendFactory('wasm')) {
     const cpu = await webgpuCpuReason();
     if (cpu) {
       fallbacks.push(`webgpu: ${cpu}: WASM trains faster here (add ?backend=webgpu to use it anyway)`);

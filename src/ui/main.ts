@@ -99,7 +99,7 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
   if (views.handle(msg) || generatePanel.handle(msg)) return;
   switch (msg.type) {
     case 'backend':
-      showBackend(state, msg.name, msg.fallbacks, msg.forced);
+      showBackend(state, msg.name, msg.fallbacks, msg.forced, msg.measured);
       settingsChanged(page); // the memory line depends on the backend's kernels
       break;
     case 'status':
@@ -141,7 +141,7 @@ saveWhenHidden(page);
 
 // ------------------------------------------------------------------ start up
 
-send({ type: 'init', forced: settings.backend, control });
+send({ type: 'init', forced: settings.backend, measure: settings.measure === true, control });
 if (settings.views) views.setOpen(true);
 showCorpusKind(page, settings.corpus);
 settingsChanged(page);

@@ -10,8 +10,11 @@ import wasmPlainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.w
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { BROWSER_ORDER, chooseBackend, type BackendName } from '../core/backend';
+import { probeBackends, type ProbeChoice } from '../core/backend-probe';
+import type { Config } from '../core/config';
+import { Dataset } from '../core/data';
 import { load } from './models';
-import { post, state } from './state';
+import { post, setStatus, state } from './state';
 import { webgpuDevice as webgpuDeviceOf } from '../core/kernels/tfjs-internals';
 
 // WASM uses threads where the page is cross-origin isolated (COOP/COEP headers
@@ -30,11 +33,38 @@ setWasmPaths({
 export class DeviceLostError extends Error {}
 
 export async function initBackend(forced: BackendName | null, prior: string[] = []): Promise<void> {
-  const choice = await chooseBackend(state.order);
+  const choice = await chooseBackend(state.order, state.measure);
   state.backend = choice.name;
   state.deviceLost = null;
   if (state.backend === 'webgpu') watchDevice();
   post({ type: 'backend', name: state.backend, fallbacks: [...prior, ...choice.fallbacks], forced: forced !== null });
+}
+
+/** What the timed steps chose, per model shape and micro-batch: a shape is measured once per page. */
+const measured = new Map<string, ProbeChoice>();
+
+/**
+ * The automatic choice by measurement (core/backend-probe.ts): where the worker
+ * chose WebGPU on its own (a GPU adapter, or ?backend=measure) and WASM is
+ * there too, a fresh run's model is timed on both before it is built, and the
+ * run trains on the faster; the badge says which and by how much.
+ */
+export async function measureBackends(config: Config, text: string): Promise<void> {
+  if (!state.auto || !tf.findBackendFactory('wasm') || (state.backend !== 'webgpu' && !state.measuredFrom)) return;
+  const { nLayer, nHead, nEmbd, blockSize, batchSize, recompute, dropout } = config;
+  const key = JSON.stringify([nLayer, nHead, nEmbd, blockSize, batchSize, recompute, dropout, text.length]);
+  let choice = measured.get(key);
+  if (!choice) {
+    setStatus('compiling', 'timing WebGPU and WASM on this model');
+    choice = await probeBackends(config, new Dataset(text), ['webgpu', 'wasm']);
+    measured.set(key, choice);
+  } else if (tf.getBackend() !== choice.name) {
+    await tf.setBackend(choice.name);
+    await tf.ready();
+  }
+  state.measuredFrom = 'webgpu';
+  state.backend = choice.name;
+  post({ type: 'backend', name: choice.name, fallbacks: [], forced: false, measured: choice.reason });
 }
 
 function webgpuDevice(): GPUDevice | undefined {
@@ -90,6 +120,7 @@ export async function fallBack(reason: string): Promise<void> {
     /* the lost device may throw while disposing; nothing on it is usable anyway */
   }
   state.order = BROWSER_ORDER.slice(BROWSER_ORDER.indexOf(from) + 1);
+  state.measuredFrom = null; // the lost WebGPU is not timed again
   await initBackend(null, [`${from}: ${reason}`]);
   if (reload) await load(reload.bytes, reload.name);
 }

@@ -40,8 +40,11 @@ export interface MetricPoint {
 // ---------------------------------------------------------------- page -> worker
 
 export type ToWorker =
-  /** Pick a backend (`forced` = the URL's ?backend=, tried alone). */
-  | { type: 'init'; forced: BackendName | null; control: SharedArrayBuffer | null }
+  /**
+   * Pick a backend (`forced` = the URL's ?backend=, tried alone). `measure` (?backend=measure): time WebGPU
+   * against WASM on each new model at Start even where the adapter rule would pick WASM (a CPU adapter).
+   */
+  | { type: 'init'; forced: BackendName | null; measure: boolean; control: SharedArrayBuffer | null }
   /**
    * Start a run. `from` = checkpoint bytes: 'resume' continues that run
    * (optimizer, step, batch order), 'finetune' starts a new run from its weights.
@@ -113,7 +116,8 @@ export interface ModelInfo {
 }
 
 export type FromWorker =
-  | { type: 'backend'; name: BackendName; fallbacks: string[]; forced: boolean }
+  /** `measured`: the automatic choice timed both backends on this model (core/backend-probe.ts) and says so. */
+  | { type: 'backend'; name: BackendName; fallbacks: string[]; forced: boolean; measured?: string }
   | { type: 'status'; status: RunStatus; message?: string }
   /** How the training step runs (core/train.ts stepMode): recorded and replayed, or eager and why. */
   | { type: 'stepMode'; step: 'recorded' | 'eager'; reason: string | null }

@@ -21,7 +21,7 @@ import { isEvalStep, newTrainer, Trainer } from '../core/train';
 import { trainLoop, type LoopHooks, type StepProgress } from '../core/train-loop';
 import { deviceIdle } from '../core/kernels/webgpu/idle';
 import { Autosave } from './autosave';
-import { DeviceLostError, fallBack, lostReason } from './backend';
+import { DeviceLostError, fallBack, lostReason, measureBackends } from './backend';
 import { sendCheckpoint } from './checkpoints';
 import { stopGenerating } from './models';
 import { EVAL_SAMPLE, type MetricPoint, type ToWorker } from './protocol';
@@ -59,6 +59,7 @@ export async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<
   setStatus('compiling', 'preparing the model');
   let trainer: Trainer;
   try {
+    if (!msg.from) await measureBackends(msg.config, msg.text);
     trainer = await makeTrainer(msg);
   } catch (e) {
     setStatus('error');

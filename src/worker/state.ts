@@ -42,6 +42,12 @@ export interface Run {
 export const state = {
   backend: null as BackendName | null,
   order: BROWSER_ORDER,
+  /** No ?backend= on the URL: the worker chooses (and may time the backends at Start: backend.ts' measureBackends). */
+  auto: true,
+  /** ?backend=measure: time WebGPU against WASM even where the adapter is a CPU. */
+  measure: false,
+  /** Set once a measurement moved the run off WebGPU: a later model is timed again from there. */
+  measuredFrom: null as BackendName | null,
   deviceLost: null as string | null,
   control: null as Int32Array | null,
   run: null as Run | null,

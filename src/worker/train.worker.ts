@@ -30,6 +30,8 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
     case 'init':
       state.control = msg.control ? new Int32Array(msg.control) : null;
       state.order = msg.forced ? [msg.forced] : BROWSER_ORDER;
+      state.auto = msg.forced === null;
+      state.measure = msg.measure;
       ready = initBackend(msg.forced).catch((e) => {
         setStatus('error');
         post({ type: 'error', scope: 'backend', message: errorLine(e) });

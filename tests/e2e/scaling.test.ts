@@ -17,7 +17,7 @@ import type { ScalingState } from '../../src/ui/scaling';
 // 3 tiny sizes (test-only ladder) plus a second seed at the smallest: 4 runs of 20 steps of 4 x 16 tokens.
 // lrScale=4 pins the fixture's lr (the default rule may move with new scans; 20-step runs at 8x Kaplan give a 3-point fit nothing to place).
 const SWEEP =
-  '?corpus=builtin&sizes=3&minParams=1000&maxParams=5000&testOnlySmallLadder=1&headSize=8&widthPerLayer=8&lrScale=4' +
+  '?corpus=builtin&sizes=3&minParams=1000&maxParams=5000&testOnlySmallLadder=1&minSteps=0&headSize=8&widthPerLayer=8&lrScale=4' +
   '&blockSize=16&batchSize=4&tokens=1280&evalIters=2&evalsPerRun=1&repeatSeeds=2&repeatSizes=0&backend=webgpu';
 
 type State = ScalingState & Record<string, unknown>;

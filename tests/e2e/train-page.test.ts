@@ -157,7 +157,7 @@ describe('training page on WebGPU', () => {
     }
   }, 300_000);
 
-  it('chooses WASM on its own when the WebGPU adapter is a CPU (SwiftShader), and says why on the badge', async () => {
+  it('chooses WASM on its own when the WebGPU adapter is a CPU (SwiftShader), and says why on the badge; backend=measure times both', async () => {
     const { page: p, context: c } = await openPage(`${TINY}`);
     try {
       const s = await until(p, 'a backend', (x) => x.backend !== null);
@@ -168,7 +168,19 @@ describe('training page on WebGPU', () => {
     } finally {
       await c.close();
     }
-  }, 120_000);
+    // backend=measure: the timed choice (what a GPU adapter gets by default), here WebGPU on SwiftShader against WASM
+    const { page: m, context: mc } = await openPage(`${TINY}&maxIters=10&evalInterval=10&backend=measure&autostart=1`);
+    try {
+      const done = await until(m, 'the measured run to finish', (x) => x.status === 'done');
+      expect(done.backend).toBe('wasm');
+      expect(done.backendReason).toMatch(/^measured: WASM: \d+\.\dx WebGPU for this model \(.* ms\/step; 3 timed steps each\)$/);
+      expect(await m.textContent('#badge')).toBe('WASM');
+      expect(done.step).toBe(10);
+      expect(m.url()).toContain('backend=measure');
+    } finally {
+      await mc.close();
+    }
+  }, 180_000);
 
   it('falls back to WebGL when the GPU device is lost and continues from the last checkpoint', async () => {
     const { page: p, context: c, errors } = await openPage(`${TINY}&maxIters=30&evalInterval=10&backend=webgpu&autostart=1`);

@@ -68,7 +68,8 @@ export function calibrateLrRule(files: SweepResults[]): LrCalibration {
     for (const r of runs) {
       const key = `${f.corpus.sha256}/${r.tokens}/${r.nonEmbeddingParams}/${r.config.nLayer}x${r.config.nEmbd}`;
       const g = groups.get(key) ?? { corpus: f.spec.corpus, tokens: r.tokens, N: r.nonEmbeddingParams, byM: new Map() };
-      const m = r.config.lr / kaplanLrOf(r.nonEmbeddingParams);
+      // the multiplier at the spec's batch: a shorter run's smaller batch took sqrt(b / B) of it (sweep-plan.ts)
+      const m = r.config.lr / kaplanLrOf(r.nonEmbeddingParams) / Math.sqrt(r.config.batchSize / f.spec.batchSize);
       const mKey = m.toPrecision(6);
       const seeds = g.byM.get(mKey) ?? new Map<number, number | null>();
       if (!seeds.has(r.seed)) seeds.set(r.seed, r.diverged || !(r.valLoss > 0) ? null : r.valLoss);

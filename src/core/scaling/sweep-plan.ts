@@ -45,18 +45,31 @@ export function runId(cfg: Pick<Config, 'nLayer' | 'nEmbd' | 'seed'>, tokens: nu
   return `L${cfg.nLayer}-C${cfg.nEmbd}-D${tokens}-s${cfg.seed}`;
 }
 
+/**
+ * A run's batch: spec.batchSize, halved (staying a divisor of it) while a run of `tokens`
+ * tokens would take fewer than spec.minSteps steps; at least 1.
+ */
+export function runBatchSize(spec: Pick<SweepSpec, 'batchSize' | 'blockSize' | 'minSteps'>, tokens: number): number {
+  let b = spec.batchSize;
+  while (b % 2 === 0 && tokens / (b * spec.blockSize) < (spec.minSteps ?? 0)) b /= 2;
+  return b;
+}
+
 /** Every run of the sweep, smallest size first (so each new size can be predicted by the fit so far), repeats last. */
 export function planRuns(spec: SweepSpec, corpus: CorpusShape): PlannedRun[] {
   validateSpec(spec);
   const rungs = ladder(spec);
-  const tokensPerStep = spec.batchSize * spec.blockSize;
   const runs: PlannedRun[] = [];
   const add = (rung: Rung, budgetIndex: number, seed: number, lrMultiplier?: number, isoTokens?: number) => {
     const N = rung.nonEmbeddingParams;
     const baseTokens = spec.tokens ?? (spec.tokensPerParam as number) * N;
     const fraction = lrMultiplier === undefined ? spec.budgets[budgetIndex] : (spec.lrScan as LrScan).tokenFraction;
-    const maxIters = Math.max(1, Math.round((isoTokens ?? baseTokens * fraction) / tokensPerStep));
-    const lr = peakLr(spec.lr, N, maxIters * tokensPerStep) * (lrMultiplier ?? 1);
+    const wanted = isoTokens ?? baseTokens * fraction;
+    const batchSize = runBatchSize(spec, wanted);
+    const tokensPerStep = batchSize * spec.blockSize;
+    const maxIters = Math.max(1, Math.round(wanted / tokensPerStep));
+    // The rule's lr is for spec.batchSize: a smaller batch takes it times sqrt(b / B) (Adam's square-root scaling).
+    const lr = peakLr(spec.lr, N, maxIters * tokensPerStep) * Math.sqrt(batchSize / spec.batchSize) * (lrMultiplier ?? 1);
     if (!(lr > 0)) throw new SweepError(`sweep spec: the lr rule gives ${lr} at N = ${N}: use a fixed lr`);
     const config = makeConfig({
       nLayer: rung.nLayer,
@@ -66,7 +79,7 @@ export function planRuns(spec: SweepSpec, corpus: CorpusShape): PlannedRun[] {
       vocabSize: corpus.vocabSize,
       dropout: spec.dropout,
       bias: true,
-      batchSize: spec.batchSize,
+      batchSize,
       maxIters,
       lr,
       minLr: lr * spec.minLrRatio,
@@ -78,7 +91,8 @@ export function planRuns(spec: SweepSpec, corpus: CorpusShape): PlannedRun[] {
       eps: 1e-8,
       gradClip: spec.gradClip,
       evalInterval: Math.max(1, Math.ceil(maxIters / spec.evalsPerRun)),
-      evalIters: spec.evalIters,
+      // the same validation windows for every run: evalIters batches of spec.batchSize, drawn in order (data.ts' evalBatches)
+      evalIters: (spec.evalIters * spec.batchSize) / batchSize,
       logInterval: Math.max(1, Math.round(maxIters / 50)),
       seed,
     });

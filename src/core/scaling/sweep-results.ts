@@ -89,7 +89,8 @@ function checkResults(obj: unknown, name: string): SweepResults {
       `not a sweep results file (format is ${JSON.stringify(r.format)}, expected "${RESULTS_FORMAT}"); produce one with 'tabgpt sweep --out FILE' or the scaling page's export`,
     );
   if (r.version !== RESULTS_VERSION) bad(`results version ${r.version} is not supported (this tabgpt reads version ${RESULTS_VERSION})`);
-  const spec = specFromJSON(r.spec, `${name}: spec`);
+  // a file from before minSteps ran every run at the spec's batch: read it so (its runs plan as they ran)
+  const spec = specFromJSON(legacyFields(r.spec), `${name}: spec`);
   const c = r.corpus as CorpusInfo | undefined;
   if (!c || typeof c.source !== 'string' || !(c.vocabSize > 0) || !(c.trainChars > 0))
     bad('corpus is missing or incomplete (source, vocabSize, trainChars, ...)');
@@ -279,4 +280,9 @@ export function resultsFromCSV(text: string, name = 'results.csv'): SweepResults
 /** JSON or CSV, by content. */
 export function parseResults(text: string, name = 'results'): SweepResults {
   return text.trimStart().startsWith('{') ? resultsFromJSON(text, name) : resultsFromCSV(text, name);
+}
+
+/** A stored spec's fields that predate their defaults: minSteps absent means 0 (every run at the spec's batch). */
+export function legacyFields(spec: unknown): unknown {
+  return spec && typeof spec === 'object' && !Array.isArray(spec) && !('minSteps' in spec) ? { ...spec, minSteps: 0 } : spec;
 }

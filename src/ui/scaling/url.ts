@@ -30,6 +30,7 @@ const NUMBER_KEYS = [
   'widthPerLayer',
   'blockSize',
   'batchSize',
+  'minSteps',
   'minLrRatio',
   'warmupFraction',
   'evalIters',

@@ -1,5 +1,6 @@
 // The header's backend badge and the notices under it. The badge names the
-// backend the worker chose and why (forced, or which backends fell back), and
+// backend the worker chose and why (forced, timed against the others on the
+// model at Start, or which backends fell back), and
 // says when WASM threads are off because the page is not cross-origin
 // isolated: a static host that cannot send COOP/COEP headers (GitHub Pages)
 // still trains, on a single WASM thread where WASM is the backend.
@@ -20,9 +21,10 @@ export function showBackend(
   name: BackendName,
   fallbacks: string[],
   forced: boolean,
+  measured?: string,
 ): void {
   state.backend = name;
-  const reason = forced ? `forced by ?backend=${name}` : fallbacks.length ? `fell back: ${fallbacks.join('; ')}` : null;
+  const reason = forced ? `forced by ?backend=${name}` : measured ? `measured: ${measured}` : fallbacks.length ? `fell back: ${fallbacks.join('; ')}` : null;
   state.backendReason = reason;
   const threads = threadsOffReason();
   const badge = $('badge');

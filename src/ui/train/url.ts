@@ -23,6 +23,8 @@ export interface PageSettings {
   corpus: CorpusChoice;
   /** Forced backend, or null for the automatic order. */
   backend: BackendName | null;
+  /** backend=measure: time WebGPU against WASM on the model at Start, even on a CPU adapter, and train on the faster. */
+  measure?: boolean;
   autostart: boolean;
   /** Page options the URL set (autosave, chartPoints, maxTextMB: page-options.ts). */
   options: Partial<PageOptions>;
@@ -63,6 +65,7 @@ export function parseSearch(search: string): ParsedUrl {
       else problems.push(`corpus=${value} ignored: choose shakespeare or builtin`);
     } else if (key === 'backend') {
       if ((URL_BACKENDS as string[]).includes(value)) settings.backend = value as BackendName;
+      else if (value === 'measure') settings.measure = true;
       else if (value !== 'auto') problems.push(`backend=${value} ignored: choose one of ${URL_BACKENDS.join(', ')}`);
     } else if (key === 'autostart') {
       settings.autostart = value === '1' || value === 'true';
@@ -114,6 +117,7 @@ export function toSearch(s: PageSettings): string {
   }
   if (s.corpus !== DEFAULT_CORPUS) params.set('corpus', s.corpus);
   if (s.backend) params.set('backend', s.backend);
+  else if (s.measure) params.set('backend', 'measure');
   if (s.autostart) params.set('autostart', '1');
   for (const key of OPTION_KEYS) if (s.options?.[key] !== undefined) params.set(key, String(s.options[key]));
   if (s.views) params.set('views', '1');
