@@ -75,4 +75,8 @@ if grep '"backend":"webgpu"' "$OUTFILE" | grep -qi 'swiftshader\|llvmpipe\|lavap
   die "the rows ran on a software adapter, not the NVIDIA GPU (see env.adapter in $OUTFILE)"
 fi
 grep -E 'recorded vs eager|PyTorch|tabgpt webgpu|notice' "$LOG" | sed 's/^bench: /gpu.sh: /' >&2 || true
+# 7. What the CLI's default --backend auto picks here for baby: WebGPU and WASM timed on the model (the model line says which, by how much).
+AUTO=$(timeout 180 node bin/tabgpt.js train --corpus shakespeare --preset baby --max-iters 10 --eval-interval 10 --out "${OUTFILE%.jsonl}-auto.safetensors" 2>>"$LOG" | grep '^model ' || true)
+echo "auto: $AUTO" >>"$LOG"
+say "auto: ${AUTO:-the train run failed, see $LOG}"
 say "done: $ROWS webgpu rows in $OUTFILE ($(grep -c '"tool":"torch-meta"' "$OUTFILE" || true) PyTorch rows); log $LOG"

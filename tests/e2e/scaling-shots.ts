@@ -1,5 +1,5 @@
 // The scaling plots of docs/scaling.md, drawn by the page itself from a committed results file:
-//   npx tsx tests/e2e/scaling-shots.ts data/scaling-results.json docs/scaling [total]
+//   npx tsx tests/e2e/scaling-shots.ts data/scaling-shakespeare.json docs/scaling-shakespeare [total]
 // Imports the file into scaling.html and shoots each plot card it shows
 // (PREFIX-fit.png, -lr.png, -compute.png, -iso.png; the last only for multi-budget sweeps).
 
