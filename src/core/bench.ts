@@ -35,6 +35,7 @@ import type { Dataset } from './data';
 import { flopsPerToken, paramCount } from './counts';
 import { generate } from './sample';
 import { newTrainer, type Trainer } from './train';
+import { deviceIdle } from './kernels/webgpu/idle';
 import { trainLoop } from './train-loop';
 import { kernelsOf, useTiledMatmul, type Kernels } from './kernels/mode';
 import { measureGpuSteps, measureStepMemory, sync, type GpuStepFigures } from './bench-step';
@@ -367,6 +368,10 @@ export async function benchPreset(opts: BenchOptions): Promise<BenchRow> {
     };
   } finally {
     for (const t of live) disposeTrainer(t);
+    // The row's buffers back to the device before the next row: tfjs' pool released, then the queue drained,
+    // which is when Dawn frees a destroyed buffer's memory (a 512 MB device cannot hold two rows of `small`).
+    releasePooledBuffers();
+    await deviceIdle();
   }
 }
 
