@@ -1,10 +1,13 @@
 // nanoGPT's shakespeare_char on real WebGPU kernels (Dawn on SwiftShader):
 // two steps of `small` at its effective batch of 64 sequences of 256, with the
-// settings `tabgpt plan --memory 512MB` recommends (micro-batches and
+// settings `tabgpt plan --memory 512MB` recommends (8 micro-batches of 8 with
 // recomputation), against the same two steps as one plain batch of 64: the
-// same losses to float32 rounding. SwiftShader runs the kernels on the CPU,
-// so this takes a long time (a micro-batch of 8 did not finish in 10 minutes
-// on a loaded 2-core machine): not in the default suite.
+// same losses to float32 rounding. SwiftShader runs the kernels on the CPU, so
+// this takes long: on 2 cores, 655 s for a planned step and 506 to 535 s for a
+// plain one, about 45 minutes in all (losses 4.238506 and 3.465814 both ways,
+// step 2 apart by 4.8e-7). Dawn's event loop polls on the main thread while the
+// GPU works, so give SwiftShader's threads the cores (a niced process starves
+// them). Not in the default suite:
 //   TABGPT_LONG=1 npx vitest run tests/shakespeare-char-gpu.test.ts
 
 import { describe, it, expect, beforeAll } from 'vitest';
