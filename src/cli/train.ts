@@ -70,7 +70,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
       `tabgpt: notice: --adapter null: Dawn's null backend runs no kernels: tokens/s is the most any GPU could give on this CPU, and losses and checkpoints are not results`,
     );
 
-  const build = async (say: (line: string) => void): Promise<{ trainer: Trainer; source: string; runExtra: Record<string, string> }> => {
+  // `rebuild`: the same trainer again on the backend auto chose; what the first build said is not said twice
+  const build = async (say: (line: string) => void, rebuild = false): Promise<{ trainer: Trainer; source: string; runExtra: Record<string, string> }> => {
     let trainer: Trainer;
     let source: string;
     let runExtra: Record<string, string> = {}; // --init-from's provenance (and --freeze), kept in every save
@@ -108,7 +109,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
       say(`resuming ${path} at step ${trainer.step}`);
     } else {
       const corpus = await loadCorpus({ text: values.text as string | undefined, corpus: values.corpus as string | undefined });
-      if (corpus.notice) console.error(`tabgpt: notice: ${corpus.notice}`);
+      if (corpus.notice && !rebuild) console.error(`tabgpt: notice: ${corpus.notice}`);
       trainer = newTrainer(makeConfig({ ...overrides, preset: preset as PresetName | undefined }), new Dataset(corpus.text));
       source = corpus.source;
     }
@@ -124,7 +125,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
       trainer.model.dispose();
       trainer.dispose();
       backend = await setupBackend(auto.name);
-      ({ trainer, source, runExtra } = await build(() => {}));
+      ({ trainer, source, runExtra } = await build(() => {}, true));
     }
   }
   said.forEach(say);

@@ -15,7 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from './config';
 import type { Dataset } from './data';
-import type { BackendName } from './choices';
+import { BACKEND_LABELS, type BackendName } from './choices';
 import { kernelPathOf, predictMemory, WASM_HEAP_BYTES, formatBytes } from './memory';
 import { newTrainer, type Trainer } from './train';
 
@@ -37,8 +37,6 @@ export interface ProbeChoice {
 export const PROBE_WARMUP = 2;
 /** Timed steps per backend. */
 export const PROBE_STEPS = 3;
-
-const LABEL: Record<BackendName, string> = { webgpu: 'WebGPU', webgl: 'WebGL', wasm: 'WASM', cpu: 'CPU' };
 
 /** The probe's run: the model and micro-batch of `cfg`, one micro-batch per step, no evaluation, a loss readback every step. */
 function probeConfig(cfg: Config): Config {
@@ -101,7 +99,9 @@ export function pickFastest(timings: BackendTiming[]): ProbeChoice {
   if (ran.length === 0) throw new Error(`no backend could train this model: ${timings.map((t) => `${t.name}: ${t.problem}`).join('; ')}`);
   const best = ran.reduce((a, b) => (b.msPerStep < a.msPerStep ? b : a));
   const others = timings.filter((t) => t !== best);
-  const parts = others.map((t) => (t.msPerStep === null ? `${LABEL[t.name]} ${t.problem}` : `${(t.msPerStep / best.msPerStep).toFixed(1)}x ${LABEL[t.name]}`));
-  const reason = `${LABEL[best.name]}: ${parts.join(', ')} for this model (${best.msPerStep.toFixed(1)} ms/step; ${PROBE_STEPS} timed steps each)`;
+  const parts = others.map((t) =>
+    t.msPerStep === null ? `${BACKEND_LABELS[t.name]} ${t.problem}` : `${(t.msPerStep / best.msPerStep).toFixed(1)}x ${BACKEND_LABELS[t.name]}`,
+  );
+  const reason = `${BACKEND_LABELS[best.name]}: ${parts.join(', ')} for this model (${best.msPerStep.toFixed(1)} ms/step; ${PROBE_STEPS} timed steps each)`;
   return { name: best.name, timings, reason };
 }

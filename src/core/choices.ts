@@ -8,6 +8,8 @@ export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 export const BROWSER_ORDER: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 /** What tfjs offers in Node without a GPU (Dawn's webgpu is asked for by name: src/cli/webgpu.ts). */
 export const NODE_BACKENDS: BackendName[] = ['wasm', 'cpu'];
+/** How the page's badge and the backend probe's line name each backend. */
+export const BACKEND_LABELS: Record<BackendName, string> = { webgpu: 'WebGPU', webgl: 'WebGL', wasm: 'WASM', cpu: 'CPU' };
 
 /** Which ops the model runs: stock tfjs ops (`generic`, the reference) or the fused WebGPU kernels. */
 export type KernelMode = 'generic' | 'fused';

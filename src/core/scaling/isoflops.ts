@@ -132,7 +132,8 @@ export function parabolaMinimum(points: { N: number; loss: number }[]): number |
   return Math.exp(xMin + mu);
 }
 
-function solve3(M: number[][], b: number[]): number[] | null {
+/** Solve the 3x3 system M c = b (Gaussian elimination, partial pivoting); null when M is singular. */
+export function solve3(M: number[][], b: number[]): number[] | null {
   const A = M.map((row, i) => [...row, b[i]]);
   for (let col = 0; col < 3; col++) {
     let piv = col;

@@ -16,6 +16,7 @@
 
 import type { RunResult } from './sweep-plan';
 import type { SweepResults } from './sweep-results';
+import { solve3 } from './isoflops';
 
 /** One scan: the losses of one size at one budget on one text over several lrs, and the best multiplier of Kaplan's lr. */
 export interface LrScanGroup {
@@ -153,21 +154,11 @@ function parabolaVertex(a: { m: number; loss: number }, b: { m: number; loss: nu
   return Math.exp(Math.min(x3, Math.max(x1, -B / (2 * A))));
 }
 
+/** Least squares for 3 coefficients: the normal equations X'X c = X'y, solved by isoflops.ts' solve3. */
 function leastSquares3(X: number[][], y: number[]): number[] {
   const M = [0, 1, 2].map((i) => [0, 1, 2].map((j) => X.reduce((s, row) => s + row[i] * row[j], 0)));
   const v = [0, 1, 2].map((i) => X.reduce((s, row, k) => s + row[i] * y[k], 0));
-  // Gaussian elimination with partial pivoting on the 3x3 normal equations.
-  const A = M.map((row, i) => [...row, v[i]]);
-  for (let col = 0; col < 3; col++) {
-    let piv = col;
-    for (let r = col + 1; r < 3; r++) if (Math.abs(A[r][col]) > Math.abs(A[piv][col])) piv = r;
-    if (Math.abs(A[piv][col]) < 1e-12) throw new Error('calibrateLrRule: the scans do not separate D from N (need 2+ budgets and 2+ sizes)');
-    [A[col], A[piv]] = [A[piv], A[col]];
-    for (let r = 0; r < 3; r++) {
-      if (r === col) continue;
-      const f = A[r][col] / A[col][col];
-      for (let k = col; k < 4; k++) A[r][k] -= f * A[col][k];
-    }
-  }
-  return [A[0][3] / A[0][0], A[1][3] / A[1][1], A[2][3] / A[2][2]];
+  const c = solve3(M, v);
+  if (!c) throw new Error('calibrateLrRule: the scans do not separate D from N (need 2+ budgets and 2+ sizes)');
+  return c;
 }

@@ -5,10 +5,8 @@
 // isolated: a static host that cannot send COOP/COEP headers (GitHub Pages)
 // still trains, on a single WASM thread where WASM is the backend.
 
-import type { BackendName } from '../../core/backend';
+import { BACKEND_LABELS, type BackendName } from '../../core/choices';
 import { $ } from '../dom';
-
-const BACKEND_LABEL: Record<BackendName, string> = { webgpu: 'WebGPU', webgl: 'WebGL', wasm: 'WASM', cpu: 'CPU' };
 
 /** Why WASM threads are off here, or null when they can run. */
 export function threadsOffReason(): string | null {
@@ -28,7 +26,7 @@ export function showBackend(
   state.backendReason = reason;
   const threads = threadsOffReason();
   const badge = $('badge');
-  badge.textContent = BACKEND_LABEL[name];
+  badge.textContent = BACKEND_LABELS[name];
   badge.dataset.backend = name;
   badge.dataset.threads = threads ? 'off' : 'on';
   badge.title = [reason ?? 'the fastest backend available here', threads].filter(Boolean).join('\n');
