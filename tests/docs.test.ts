@@ -1,8 +1,10 @@
 // The documents hold together: every relative link in README.md, PERFORMANCE.md
 // and docs/*.md points to a file that exists (and, for a #fragment into a
 // Markdown file, to a heading it has, by GitHub's anchor rule); every repository
-// path named in inline code (`src/...`, `tests/...`, ...) exists; and the README
-// stays short enough to read in ten minutes.
+// path named in inline code (`src/...`, `tests/...`, ...) exists; the README
+// stays short enough to read in ten minutes; and every block of tables marked
+// `<!-- fit: FILE -->` ... `<!-- end fit -->` is what `npm run fit -- FILE --markdown` prints now.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -31,6 +33,11 @@ function prose(md: string): string {
       return fenced ? '' : line;
     })
     .join('\n');
+}
+
+/** The `<!-- fit: FILE -->` ... `<!-- end fit -->` blocks of a document: the file and the text between, trimmed. */
+export function fitBlocks(md: string): { file: string; text: string }[] {
+  return [...md.matchAll(/<!-- fit: (\S+) -->\n([\s\S]*?)\n<!-- end fit -->/g)].map((m) => ({ file: m[1], text: m[2].trim() }));
 }
 
 /** Relative link targets: [text](target), ![alt](target), <img src>, <a href>; inline code ignored. */
@@ -102,6 +109,16 @@ describe('documentation', () => {
   it(`keeps the README at most ${README_MAX_LINES} lines`, () => {
     const lines = readFileSync(join(root, 'README.md'), 'utf8').trimEnd().split('\n').length;
     expect(lines).toBeLessThanOrEqual(README_MAX_LINES);
+  });
+
+  it('has fit tables that are what `fit --markdown` prints for their results file', () => {
+    const blocks = docs.flatMap((doc) => fitBlocks(readFileSync(join(root, doc), 'utf8')).map((b) => ({ doc, ...b })));
+    expect(blocks.map((b) => b.doc)).toContain('README.md');
+    for (const { doc, file, text } of blocks) {
+      const printed = execFileSync(process.execPath, [join(root, 'bin/tabgpt.js'), 'fit', file, '--markdown'], { cwd: root, encoding: 'utf8' });
+      // A block is a contiguous piece of the output (the README carries its last tables only).
+      expect(printed.includes(text), `${doc}: the block for ${file} differs from 'npm run fit -- ${file} --markdown':\n${printed}`).toBe(true);
+    }
   });
 
   it('finds links, paths and anchors (so the checks above can fail)', () => {

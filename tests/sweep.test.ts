@@ -115,15 +115,22 @@ describe('planned runs', () => {
       const c = r.config;
       expect(c.maxIters * c.batchSize * c.blockSize).toBe(r.tokens);
       expect(c.warmupIters).toBe(Math.round(DEFAULT_SPEC.warmupFraction * c.maxIters));
-      // The default rule: Kaplan's lr(N) times the calibrated multiplier at this N and this run's tokens.
+      // The default rule: Kaplan's lr(N) times the calibrated multiplier at this N and this run's tokens,
+      // times sqrt of the batch ratio where the run's batch was halved to reach minSteps.
       const rule = DEFAULT_SPEC.lr;
       if (rule.kind !== 'budget') throw new Error('the default lr rule is the budget rule');
-      expect(c.lr).toBeCloseTo(budgetMultiplier(rule, r.nonEmbeddingParams, r.tokens) * (0.003239 - 0.0001395 * Math.log(r.nonEmbeddingParams)), 12);
+      const batchFactor = Math.sqrt(c.batchSize / DEFAULT_SPEC.batchSize);
+      expect(c.maxIters).toBeGreaterThanOrEqual(DEFAULT_SPEC.minSteps!);
+      expect(c.lr).toBeCloseTo(
+        budgetMultiplier(rule, r.nonEmbeddingParams, r.tokens) * (0.003239 - 0.0001395 * Math.log(r.nonEmbeddingParams)) * batchFactor,
+        12,
+      );
       expect(c.minLr).toBeCloseTo(c.lr * DEFAULT_SPEC.minLrRatio, 12);
       expect(c.vocabSize).toBe(65);
     }
-    // Half the budget is half the steps.
-    expect(runs[0].config.maxIters * 2).toBeCloseTo(runs[1].config.maxIters, -1);
+    // Half the budget is half the sequences (here on half the batch: the same steps, 1,954).
+    expect(runs[0].config.maxIters * runs[0].config.batchSize * 2).toBeCloseTo(runs[1].config.maxIters * runs[1].config.batchSize, -2);
+    expect([runs[0].config.batchSize, runs[1].config.batchSize]).toEqual([4, 8]);
     expect(kaplanLr(1e5)).toBeCloseTo(0.003239 - 0.0001395 * Math.log(1e5), 12);
   });
 

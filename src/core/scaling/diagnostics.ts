@@ -125,7 +125,7 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
         : `loss does not fall steadily with N (rank correlation ${rho.toFixed(2)}, needs ${MAX_RANK_CORRELATION} or below)`;
       add(
         'not-falling',
-        `${what}: likely an lr too high (or too low) for this many tokens per run, or runs too short to separate the sizes; fix: an lr scan at this budget (--lr-scan), more tokens per run (--tokens), or seeds (--repeat-seeds)`,
+        `${what}: likely too few steps per run (the loss then says when each size left the plateau of character-pair statistics, which is seed luck) or an lr too high (or too low) for this many tokens per run; fix: more steps (--min-steps) or tokens (--tokens) per run, an lr scan at this budget (--lr-scan), or seeds (--repeat-seeds)`,
       );
     }
   }

@@ -67,7 +67,8 @@ export function calibrateLrRule(files: SweepResults[]): LrCalibration {
   for (const f of files) {
     const runs: RunResult[] = [...f.runs, ...(f.lrScan ?? [])];
     for (const r of runs) {
-      const key = `${f.corpus.sha256}/${r.tokens}/${r.nonEmbeddingParams}/${r.config.nLayer}x${r.config.nEmbd}`;
+      // the run's own batch too: scans under different minimum-step rules are different scans
+      const key = `${f.corpus.sha256}/${r.tokens}/${r.nonEmbeddingParams}/${r.config.nLayer}x${r.config.nEmbd}/b${r.config.batchSize}`;
       const g = groups.get(key) ?? { corpus: f.spec.corpus, tokens: r.tokens, N: r.nonEmbeddingParams, byM: new Map() };
       // the multiplier at the spec's batch: a shorter run's smaller batch took sqrt(b / B) of it (sweep-plan.ts)
       const m = r.config.lr / kaplanLrOf(r.nonEmbeddingParams) / Math.sqrt(r.config.batchSize / f.spec.batchSize);

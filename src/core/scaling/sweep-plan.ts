@@ -171,6 +171,13 @@ export function shardRuns(runs: PlannedRun[], index: number, count: number): Pla
 /** Everything to say about a plan before it runs: runs past ~4 epochs, an lr rule used outside its calibration. */
 export function planWarnings(spec: SweepSpec, runs: PlannedRun[]): string[] {
   const out = runs.map(epochWarning).filter((w): w is string => w !== null);
+  const starved = runs.filter((r) => r.config.maxIters < (spec.minSteps ?? 0));
+  if (starved.length) {
+    const fewest = starved.reduce((a, b) => (b.config.maxIters < a.config.maxIters ? b : a));
+    out.push(
+      `${starved.length} run(s) take fewer than minSteps ${spec.minSteps} steps even at batch ${fewest.config.batchSize} (fewest: ${fewest.id}, ${fewest.config.maxIters}): such a run's loss says how soon training got going, not how large the model is; use at least ${((spec.minSteps ?? 0) * spec.blockSize).toLocaleString('en-US')} tokens per run`,
+    );
+  }
   if (spec.lr.kind === 'budget') {
     const w = budgetRuleWarning({ ...LR_CALIBRATION, tokens: spec.lr.tokens, params: spec.lr.params }, spec, runs);
     if (w) out.push(w);

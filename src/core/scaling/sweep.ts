@@ -65,10 +65,12 @@ export interface SweepSpec {
   batchSize: number;
   /**
    * The fewest optimizer steps a run may take: a shorter budget trains on a smaller batch (batchSize halved
-   * until the run takes minSteps, lr scaled by the square root of the batch ratio, Adam's rule). Below a few
-   * hundred steps a run's final loss says how fast training got going, not how large the model is (Kaplan's
-   * S_min): at 150k tokens in batches of 16 x 64 (146 steps) seeds disagreed by 0.1 to 0.2 nats on Tiny
-   * Shakespeare. Absent (0) in results files from before it.
+   * until the run takes minSteps, lr scaled by the square root of the batch ratio, Adam's rule). These models
+   * learn by steps, not tokens (Kaplan's S_min): a run starved of steps ends on the plateau of character-pair
+   * statistics, and when it leaves it is seed luck. On Tiny Shakespeare at 500k tokens, one 2 x 32 shape ended
+   * 2.248 and 2.448 for two seeds in 488 steps of 16, and 2.141, 2.122, 2.136 for three in 1,952 steps of 4;
+   * 150k tokens in 1,172 steps of 2 did not order the ladder, in 2,344 steps of 1 it did for both seeds.
+   * Absent (0) in results files from before it.
    */
   minSteps?: number;
   /** Tokens per run: a fixed count, or tokensPerParam * non-embedding N. Exactly one is set. */
@@ -121,7 +123,7 @@ export const DEFAULT_SPEC: SweepSpec = {
   widthPerLayer: 12,
   blockSize: 64,
   batchSize: 16,
-  minSteps: 400,
+  minSteps: 1500, // 150k, 500k, 1M tokens train 2,344, 1,952, 1,954 steps (batch 1, 4, 8)
   tokens: 1_000_000,
   tokensPerParam: null,
   budgets: [1],
