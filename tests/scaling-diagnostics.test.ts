@@ -151,9 +151,9 @@ describe('the committed sweeps', () => {
   });
 
   it('the one committed sweep that is not a scaling law is flagged, with the reasons', () => {
-    // Tiny Shakespeare at the budget rule's lr, 1M tokens, one seed: the largest size (29,372) ends above 14,496,
-    // so the curve does not extrapolate (held-out) and α is not pinned (bounds); its lower budgets are lr-rule.test.ts'.
-    expect(checks(load('scaling-shakespeare-budgets.json'))).toEqual(['bounds', 'held-out']);
+    // Tiny Shakespeare at the budget rule's lr, 1M tokens, one seed: the largest size (29,372) ends 0.007 below
+    // 14,496, so the fit without it predicts it 4.3% too low (held-out); its lower budgets are lr-rule.test.ts'.
+    expect(checks(load('scaling-shakespeare-budgets.json'))).toEqual(['held-out']);
   });
 });
 

@@ -26,12 +26,12 @@ export async function lrRuleCommand(argv: string[]): Promise<void> {
   console.log(
     `${cal.scans.length} scans (warmup ${cal.warmupFraction} of each run, batch ${cal.batchSize} x block ${cal.blockSize}); m = best lr / Kaplan's lr(N):`,
   );
-  console.log('| text | D (tokens) | N (non-emb) | loss at m = ... | best m |');
-  console.log('|---|---:|---:|---|---:|');
+  console.log('| text | D (tokens) | N (non-emb) | run batch | loss at m = ... | best m |');
+  console.log('|---|---:|---:|---:|---|---:|');
   for (const s of cal.scans) {
     const pts = s.points.map((p) => `${+p.m.toPrecision(3)}: ${p.loss === null ? 'diverged' : p.loss.toFixed(4)}`).join(', ');
     console.log(
-      `| ${s.corpus} | ${s.tokens.toLocaleString('en-US')} | ${s.nonEmbeddingParams.toLocaleString('en-US')} | ${pts} | ${s.best.toFixed(2)}${s.atEdge ? ' (edge)' : ''} |`,
+      `| ${s.corpus} | ${s.tokens.toLocaleString('en-US')} | ${s.nonEmbeddingParams.toLocaleString('en-US')} | ${s.batchSize} | ${pts} | ${s.best.toFixed(2)}${s.atEdge ? ' (edge)' : ''} |`,
     );
   }
   console.log(

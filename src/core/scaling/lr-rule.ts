@@ -23,6 +23,8 @@ export interface LrScanGroup {
   corpus: string;
   tokens: number;
   nonEmbeddingParams: number;
+  /** The runs' own batch (the spec's, or halved to reach the sweep's minimum steps). */
+  batchSize: number;
   /** (multiplier of Kaplan's lr, mean final validation loss over seeds); null = diverged. */
   points: { m: number; loss: number | null }[];
   /** Best multiplier: the lowest loss, refined by a parabola in ln m through it and its neighbours. */
@@ -63,13 +65,13 @@ export function calibrateLrRule(files: SweepResults[]): LrCalibration {
     }
   }
   // (text, D, N) -> lr multiplier -> loss per seed (a run in two files counts once).
-  const groups = new Map<string, { corpus: string; tokens: number; N: number; byM: Map<string, Map<number, number | null>> }>();
+  const groups = new Map<string, { corpus: string; tokens: number; N: number; batchSize: number; byM: Map<string, Map<number, number | null>> }>();
   for (const f of files) {
     const runs: RunResult[] = [...f.runs, ...(f.lrScan ?? [])];
     for (const r of runs) {
       // the run's own batch too: scans under different minimum-step rules are different scans
       const key = `${f.corpus.sha256}/${r.tokens}/${r.nonEmbeddingParams}/${r.config.nLayer}x${r.config.nEmbd}/b${r.config.batchSize}`;
-      const g = groups.get(key) ?? { corpus: f.spec.corpus, tokens: r.tokens, N: r.nonEmbeddingParams, byM: new Map() };
+      const g = groups.get(key) ?? { corpus: f.spec.corpus, tokens: r.tokens, N: r.nonEmbeddingParams, batchSize: r.config.batchSize, byM: new Map() };
       // the multiplier at the spec's batch: a shorter run's smaller batch took sqrt(b / B) of it (sweep-plan.ts)
       const m = r.config.lr / kaplanLrOf(r.nonEmbeddingParams) / Math.sqrt(r.config.batchSize / f.spec.batchSize);
       const mKey = m.toPrecision(6);
@@ -93,9 +95,9 @@ export function calibrateLrRule(files: SweepResults[]): LrCalibration {
     const b = finite.reduce((x, y) => (y.loss < x.loss ? y : x));
     const atEdge = b.i === 0 || b.i === points.length - 1 || points[b.i - 1].loss === null || points[b.i + 1].loss === null;
     const best = atEdge ? b.m : parabolaVertex(points[b.i - 1] as { m: number; loss: number }, b, points[b.i + 1] as { m: number; loss: number });
-    scans.push({ corpus: g.corpus, tokens: g.tokens, nonEmbeddingParams: g.N, points, best, atEdge });
+    scans.push({ corpus: g.corpus, tokens: g.tokens, nonEmbeddingParams: g.N, batchSize: g.batchSize, points, best, atEdge });
   }
-  scans.sort((a, b) => a.corpus.localeCompare(b.corpus) || a.tokens - b.tokens || a.nonEmbeddingParams - b.nonEmbeddingParams);
+  scans.sort((a, b) => a.corpus.localeCompare(b.corpus) || a.tokens - b.tokens || a.nonEmbeddingParams - b.nonEmbeddingParams || a.batchSize - b.batchSize);
   if (scans.length < 3) throw new Error(`calibrateLrRule needs 3 or more scans (a size at one budget with 3+ lrs); found ${scans.length}`);
   // Least squares for [c0, cD, cN].
   const X = scans.map((s) => [1, Math.log(s.tokens / 1e6), Math.log(s.nonEmbeddingParams / 1e4)]);
