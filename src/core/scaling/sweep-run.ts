@@ -160,9 +160,17 @@ function divergedResult(run: PlannedRun, curve: CurvePoint[], why: string, wallS
 
 /**
  * Throughput per ladder size on this backend: `steps` synchronised steps after one
- * compiling step. Each step reads its loss back (logInterval 1), so asynchronous
- * backends are timed honestly.
+ * compiling step and WARM_STEPS more. Each step reads its loss back (logInterval 1), so
+ * asynchronous backends are timed honestly. The warm steps matter at small batches: the
+ * first size's first few steps after the compile ran 3x slower than its later ones on WASM
+ * at batch 1, which made a 150k-token sweep's estimate 2.5x its real time.
  */
+/** Untimed steps after the compiling one, before the timed ones. */
+const WARM_STEPS = 2;
+/** Time steps for at least this long (up to MAX_TIMED_STEPS): 5 steps of batch 1 are too short to time. */
+const MIN_TIMED_MS = 300;
+const MAX_TIMED_STEPS = 200;
+
 export async function calibrate(
   spec: SweepSpec,
   data: Dataset,
@@ -172,18 +180,29 @@ export async function calibrate(
   const rungs = ladder(spec);
   const runs = planRuns(spec, { vocabSize: data.tokenizer.vocabSize, trainChars: data.train.length });
   const points: Calibration['points'] = [];
-  for (const rung of rungs) {
+  // The smallest size twice, the first time untimed: a fresh process runs its first model's first
+  // hundred-odd steps slower (JIT, allocator), which read as a 2x slower smallest size.
+  for (const [k, rung] of [rungs[0], ...rungs].entries()) {
     if (opts.signal?.aborted) break;
     const run = runs.find((r) => r.sizeIndex === rung.index && r.lrMultiplier === undefined) as PlannedRun;
-    const trainer: Trainer = newTrainer({ ...run.config, maxIters: steps + 1, warmupIters: 0, logInterval: 1, evalInterval: steps + 1 }, data);
+    const total = 1 + WARM_STEPS + Math.max(steps, MAX_TIMED_STEPS);
+    const trainer: Trainer = newTrainer({ ...run.config, maxIters: total, warmupIters: 0, logInterval: 1, evalInterval: total + 1 }, data);
     try {
-      for (let i = 0; i <= steps; i++) await trainer.trainStep();
-      points.push({ sizeIndex: rung.index, nonEmbeddingParams: run.nonEmbeddingParams, flopsPerToken: run.flopsPerToken, tokensPerSec: trainer.tokensPerSec });
+      for (let i = 0; i < 1 + WARM_STEPS; i++) await trainer.trainStep();
+      // At least `steps` steps and MIN_TIMED_MS: a step of a tiny model at batch 1 takes a few ms.
+      const t0 = performance.now();
+      let timed = 0;
+      while (timed < steps || (performance.now() - t0 < MIN_TIMED_MS && timed < MAX_TIMED_STEPS)) {
+        await trainer.trainStep();
+        timed++;
+      }
+      const tokensPerSec = (timed * trainer.tokensPerStep * 1000) / Math.max(1e-3, performance.now() - t0);
+      if (k > 0) points.push({ sizeIndex: rung.index, nonEmbeddingParams: run.nonEmbeddingParams, flopsPerToken: run.flopsPerToken, tokensPerSec });
     } finally {
       trainer.model.dispose();
       trainer.dispose();
     }
-    opts.onSize?.(points.length, rungs.length);
+    if (k > 0) opts.onSize?.(points.length, rungs.length);
   }
   return { backend: tf.getBackend(), points };
 }
