@@ -152,7 +152,7 @@ export async function sweepCommand(argv: string[]): Promise<void> {
     const runs = planRuns(spec, shape);
     for (const r of runs)
       say(
-        `  ${r.id.padEnd(24)} N ${String(r.nonEmbeddingParams).padStart(9)} non-emb (${r.params} total)  D ${r.tokens}  ${r.epochs.toFixed(2)} epochs  lr ${r.config.lr.toFixed(5)}  ~${formatDuration(estimateRunSeconds(r, cal))}`,
+        `  ${r.id.padEnd(24)} N ${String(r.nonEmbeddingParams).padStart(9)} non-emb (${r.params} total)  D ${r.tokens}  ${r.epochs.toFixed(2)} epochs  ${r.config.maxIters} steps x ${r.config.batchSize}  lr ${r.config.lr.toFixed(5)}  ~${formatDuration(estimateRunSeconds(r, cal))}`,
       );
     say(`estimated total ${formatDuration(estimateSeconds(runs, cal))} on ${backend} (${runs.length} runs)`);
     emit({ event: 'estimate', seconds: estimateSeconds(runs, cal), calibration: cal, spec });
@@ -212,7 +212,7 @@ export async function sweepCommand(argv: string[]): Promise<void> {
   };
   const runStart = (r: PlannedRun, label: string) =>
     say(
-      `${label} ${r.id}: ${r.config.nLayer} layers x ${r.config.nEmbd} wide (${r.config.nHead} heads), N ${r.nonEmbeddingParams.toLocaleString('en-US')} non-embedding / ${r.params.toLocaleString('en-US')} total, D ${r.tokens.toLocaleString('en-US')} tokens (${r.epochs.toFixed(2)} epochs), lr ${r.config.lr.toFixed(5)}${r.lrMultiplier !== undefined ? ` (lr scan: rule x ${r.lrMultiplier})` : ''}`,
+      `${label} ${r.id}: ${r.config.nLayer} layers x ${r.config.nEmbd} wide (${r.config.nHead} heads), N ${r.nonEmbeddingParams.toLocaleString('en-US')} non-embedding / ${r.params.toLocaleString('en-US')} total, D ${r.tokens.toLocaleString('en-US')} tokens (${r.epochs.toFixed(2)} epochs, ${r.config.maxIters} steps of ${r.config.batchSize}), lr ${r.config.lr.toFixed(5)}${r.lrMultiplier !== undefined ? ` (lr scan: rule x ${r.lrMultiplier})` : ''}`,
     );
   const planLine = (runs: PlannedRun[], skipped: string[], warnings: string[]) => {
     for (const w of warnings) console.error(`tabgpt: warning: ${w}`);

@@ -50,7 +50,8 @@ const ci = (i: Interval | undefined, digits = 3) => (i && Number.isFinite(i.lo) 
 export function renderLadder(table: HTMLTableElement, runs: PlannedRun[], done: Set<string>, cal: Calibration | null): void {
   fillTable(
     table,
-    ['run', 'layers × width', 'heads', 'N non-emb', 'N total', 'tokens D', 'epochs', 'lr', 'C exact / 6ND', 'est. time', ''],
+    // steps × batch: a short run trains on a halved batch to reach the sweep's minimum steps
+    ['run', 'layers × width', 'heads', 'N non-emb', 'N total', 'tokens D', 'epochs', 'steps × batch', 'lr', 'C exact / 6ND', 'est. time', ''],
     runs.map((r) => [
       r.id,
       `${r.config.nLayer} × ${r.config.nEmbd}`,
@@ -59,6 +60,7 @@ export function renderLadder(table: HTMLTableElement, runs: PlannedRun[], done: 
       formatParams(r.params),
       formatParams(r.tokens),
       r.epochs.toFixed(2),
+      `${r.config.maxIters} × ${r.config.batchSize}`,
       r.config.lr.toFixed(5),
       `${sci(r.flopsExact)} / ${sci(r.flops6ND)}`,
       cal ? formatDuration(estimateRunSeconds(r, cal)) : '–',
