@@ -157,6 +157,38 @@ describe('the committed sweeps', () => {
   });
 });
 
+describe("the ground truth's Chinchilla sweep (subprocess: tabgpt fit --json)", () => {
+  // The committed IsoFLOP sweep on builtin-small, whose entropy rate H is known: the goals the README's tables show.
+  const r = spawnSync(process.execPath, [BIN, 'fit', join(ROOT, 'data/scaling-builtin-small-chinchilla.json'), '--json'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  it('gives all three approaches an exponent with overlapping 95% intervals, and L(N, D) an E within 0.05 of H that covers H', () => {
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout) as {
+      valid: boolean;
+      approaches: { approach: number; a: number | null; interval: { lo: number; hi: number } | null }[];
+      joint: { E: number; intervals: { E: { lo: number; hi: number } } };
+      groundTruth: { entropyPerChar: number };
+    };
+    expect(j.valid).toBe(true);
+    expect(j.approaches.map((x) => x.approach)).toEqual([1, 2, 3]);
+    for (const x of j.approaches) {
+      expect(Number.isFinite(x.a)).toBe(true);
+      expect(x.interval!.lo).toBeLessThanOrEqual(x.a!);
+      expect(x.interval!.hi).toBeGreaterThanOrEqual(x.a!);
+    }
+    const lo = Math.max(...j.approaches.map((x) => x.interval!.lo));
+    const hi = Math.min(...j.approaches.map((x) => x.interval!.hi));
+    expect(lo).toBeLessThan(hi); // one common stretch (0.258 to 0.483 as committed)
+    const H = j.groundTruth.entropyPerChar;
+    expect(Math.abs(j.joint.E - H)).toBeLessThan(0.05);
+    expect(j.joint.intervals.E.lo).toBeLessThanOrEqual(H);
+    expect(j.joint.intervals.E.hi).toBeGreaterThanOrEqual(H);
+  });
+});
+
 describe('tabgpt fit shows it (subprocess)', () => {
   const file = join(dir, 'short-cli.json');
   resultsFile('short-cli', SHORT_SPEC, (_N, i) => SHORT_LOSSES[i]);
