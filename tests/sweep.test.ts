@@ -128,7 +128,7 @@ describe('planned runs', () => {
       expect(c.minLr).toBeCloseTo(c.lr * DEFAULT_SPEC.minLrRatio, 12);
       expect(c.vocabSize).toBe(65);
     }
-    // Half the budget is half the sequences (here on half the batch: the same steps, 1,954).
+    // Half the budget is half the sequences (here on half the batch: the same steps, 1,953).
     expect(runs[0].config.maxIters * runs[0].config.batchSize * 2).toBeCloseTo(runs[1].config.maxIters * runs[1].config.batchSize, -2);
     expect([runs[0].config.batchSize, runs[1].config.batchSize]).toEqual([4, 8]);
     expect(kaplanLr(1e5)).toBeCloseTo(0.003239 - 0.0001395 * Math.log(1e5), 12);

@@ -123,7 +123,7 @@ export const DEFAULT_SPEC: SweepSpec = {
   widthPerLayer: 12,
   blockSize: 64,
   batchSize: 16,
-  minSteps: 1500, // 150k, 500k, 1M tokens train 2,344, 1,952, 1,954 steps (batch 1, 4, 8)
+  minSteps: 1500, // 150k, 500k, 1M tokens train 2,344, 1,953, 1,953 steps (batch 1, 4, 8)
   tokens: 1_000_000,
   tokensPerParam: null,
   budgets: [1],
