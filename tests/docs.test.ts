@@ -114,8 +114,11 @@ describe('documentation', () => {
   it('has fit tables that are what `fit --markdown` prints for their results file', () => {
     const blocks = docs.flatMap((doc) => fitBlocks(readFileSync(join(root, doc), 'utf8')).map((b) => ({ doc, ...b })));
     expect(blocks.map((b) => b.doc)).toContain('README.md');
+    const printedFor = new Map<string, string>(); // one fit per results file
     for (const { doc, file, text } of blocks) {
-      const printed = execFileSync(process.execPath, [join(root, 'bin/tabgpt.js'), 'fit', file, '--markdown'], { cwd: root, encoding: 'utf8' });
+      if (!printedFor.has(file))
+        printedFor.set(file, execFileSync(process.execPath, [join(root, 'bin/tabgpt.js'), 'fit', file, '--markdown'], { cwd: root, encoding: 'utf8' }));
+      const printed = printedFor.get(file) as string;
       // A block is a contiguous piece of the output (the README carries its last tables only).
       expect(printed.includes(text), `${doc}: the block for ${file} differs from 'npm run fit -- ${file} --markdown':\n${printed}`).toBe(true);
     }

@@ -64,12 +64,12 @@ export function calibrateLrRule(files: SweepResults[]): LrCalibration {
       throw new Error(`calibrateLrRule: the files must share warmupFraction, batchSize and blockSize (${f.corpus.source} differs)`);
     }
   }
-  // (text, D, N) -> lr multiplier -> loss per seed (a run in two files counts once).
+  // (text, D, N, shape, run batch) -> lr multiplier -> loss per seed (a run in two files counts once).
   const groups = new Map<string, { corpus: string; tokens: number; N: number; batchSize: number; byM: Map<string, Map<number, number | null>> }>();
   for (const f of files) {
     const runs: RunResult[] = [...f.runs, ...(f.lrScan ?? [])];
     for (const r of runs) {
-      // the run's own batch too: scans under different minimum-step rules are different scans
+      // the run's own batch in the key: scans under different minimum-step rules are different scans
       const key = `${f.corpus.sha256}/${r.tokens}/${r.nonEmbeddingParams}/${r.config.nLayer}x${r.config.nEmbd}/b${r.config.batchSize}`;
       const g = groups.get(key) ?? { corpus: f.spec.corpus, tokens: r.tokens, N: r.nonEmbeddingParams, batchSize: r.config.batchSize, byM: new Map() };
       // the multiplier at the spec's batch: a shorter run's smaller batch took sqrt(b / B) of it (sweep-plan.ts)

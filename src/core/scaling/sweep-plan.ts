@@ -175,7 +175,7 @@ export function planWarnings(spec: SweepSpec, runs: PlannedRun[]): string[] {
   if (starved.length) {
     const fewest = starved.reduce((a, b) => (b.config.maxIters < a.config.maxIters ? b : a));
     out.push(
-      `${starved.length} run(s) take fewer than minSteps ${spec.minSteps} steps even at batch ${fewest.config.batchSize} (fewest: ${fewest.id}, ${fewest.config.maxIters}): such a run's loss says how soon training got going, not how large the model is; use at least ${((spec.minSteps ?? 0) * spec.blockSize).toLocaleString('en-US')} tokens per run`,
+      `${starved.length} run(s) take fewer than minSteps ${spec.minSteps} steps even at batch ${fewest.config.batchSize} (fewest: ${fewest.id}, ${fewest.config.maxIters}): such a run's loss says how soon training got going, not how large the model is; use at least ${((spec.minSteps ?? 0) * fewest.config.batchSize * spec.blockSize).toLocaleString('en-US')} tokens per run`,
     );
   }
   if (spec.lr.kind === 'budget') {
